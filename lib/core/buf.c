@@ -1,0 +1,273 @@
+/*
+ * buf.c - append-only text buffer.
+ */
+#include "buf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int fk_buf_init(fk_buf_t *b, FILE *f, size_t cap)
+{
+    memset(b, 0, sizeof(*b));
+    if (cap < 4096)
+        cap = 4096;
+    b->data = malloc(cap);
+    if (!b->data)
+        return -1;
+    b->cap = cap;
+    b->f = f;
+    return 0;
+}
+
+int fk_buf_flush(fk_buf_t *b)
+{
+    if (!b->f || b->len == 0)
+        return b->error ? -1 : 0;
+    if (fwrite(b->data, 1, b->len, b->f) != b->len && !b->error)
+        b->error = errno ? errno : EIO;
+    b->len = 0;
+    return b->error ? -1 : 0;
+}
+
+void fk_buf_free(fk_buf_t *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+char *fk_buf_reserve(fk_buf_t *b, size_t n)
+{
+    if (b->cap - b->len >= n)
+        return b->data + b->len;
+    if (b->f) {
+        fk_buf_flush(b);
+        if (b->cap >= n)
+            return b->data;
+    }
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->len < n) {
+        if (cap > SIZE_MAX / 2)
+            return NULL;
+        cap *= 2;
+    }
+    char *d = realloc(b->data, cap);
+    if (!d) {
+        b->error = ENOMEM;
+        return NULL;
+    }
+    b->data = d;
+    b->cap = cap;
+    return b->data + b->len;
+}
+
+void fk_buf_put(fk_buf_t *b, const void *s, size_t n)
+{
+    char *d = fk_buf_reserve(b, n);
+    if (!d)
+        return;
+    memcpy(d, s, n);
+    b->len += n;
+}
+
+void fk_buf_puts(fk_buf_t *b, const char *s)
+{
+    fk_buf_put(b, s, strlen(s));
+}
+
+void fk_buf_putc(fk_buf_t *b, char c)
+{
+    char *d = fk_buf_reserve(b, 1);
+    if (!d)
+        return;
+    *d = c;
+    b->len++;
+}
+
+void fk_buf_printf(fk_buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    char tmp[512];
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof(tmp)) {
+        fk_buf_put(b, tmp, (size_t)n);
+        return;
+    }
+    char *d = fk_buf_reserve(b, (size_t)n + 1);
+    if (!d)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(d, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void fk_buf_u64(fk_buf_t *b, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof(tmp);
+
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    fk_buf_put(b, tmp + i, sizeof(tmp) - i);
+}
+
+void fk_buf_i64(fk_buf_t *b, int64_t v)
+{
+    if (v < 0) {
+        fk_buf_putc(b, '-');
+        fk_buf_u64(b, (uint64_t)0 - (uint64_t)v);
+    } else {
+        fk_buf_u64(b, (uint64_t)v);
+    }
+}
+
+static const char hexdig[] = "0123456789abcdef";
+
+void fk_buf_hex(fk_buf_t *b, const uint8_t *p, size_t n)
+{
+    if (n > SIZE_MAX / 2)
+        return;
+    char *d = fk_buf_reserve(b, 2 * n);
+    if (!d)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        d[2 * i] = hexdig[p[i] >> 4];
+        d[2 * i + 1] = hexdig[p[i] & 15];
+    }
+    b->len += 2 * n;
+}
+
+void fk_buf_mac(fk_buf_t *b, const uint8_t mac[6])
+{
+    char *d = fk_buf_reserve(b, 17);
+    if (!d)
+        return;
+    for (int i = 0; i < 6; i++) {
+        d[3 * i] = hexdig[mac[i] >> 4];
+        d[3 * i + 1] = hexdig[mac[i] & 15];
+        if (i < 5)
+            d[3 * i + 2] = ':';
+    }
+    b->len += 17;
+}
+
+void fk_buf_ip(fk_buf_t *b, const uint8_t addr[16])
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    char tmp[INET6_ADDRSTRLEN];
+
+    if (memcmp(addr, mapped, 12) == 0) {
+        for (int i = 12; i < 16; i++) {
+            if (i > 12)
+                fk_buf_putc(b, '.');
+            fk_buf_u64(b, addr[i]);
+        }
+        return;
+    }
+    if (inet_ntop(AF_INET6, addr, tmp, sizeof(tmp)))
+        fk_buf_puts(b, tmp);
+}
+
+/*
+ * Days since 1970-01-01 to a civil date (proleptic Gregorian), after Howard
+ * Hinnant's days_from_civil inverse; avoids gmtime_r's locale and lock cost.
+ */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yy + (*m <= 2);
+}
+
+static void put_dec(char *d, uint64_t v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        d[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+void fk_buf_time_us(fk_buf_t *b, uint64_t ns)
+{
+    uint64_t secs = ns / 1000000000ULL;
+    uint64_t usec = (ns % 1000000000ULL) / 1000;
+    int64_t days = (int64_t)(secs / 86400);
+    uint64_t sod = secs % 86400;
+    int64_t y;
+    unsigned m, d;
+
+    civil_from_days(days, &y, &m, &d);
+    if (y < 0 || y > 9999)
+        y = 9999; /* not reachable for 64-bit ns timestamps before year 2554 */
+    char *o = fk_buf_reserve(b, 26);
+    if (!o)
+        return;
+    put_dec(o, (uint64_t)y, 4);
+    o[4] = '-';
+    put_dec(o + 5, m, 2);
+    o[7] = '-';
+    put_dec(o + 8, d, 2);
+    o[10] = 'T';
+    put_dec(o + 11, sod / 3600, 2);
+    o[13] = ':';
+    put_dec(o + 14, sod / 60 % 60, 2);
+    o[16] = ':';
+    put_dec(o + 17, sod % 60, 2);
+    o[19] = '.';
+    put_dec(o + 20, usec, 6);
+    b->len += 26;
+}
+
+void fk_buf_json_str(fk_buf_t *b, const char *s, size_t n)
+{
+    fk_buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"':
+            fk_buf_put(b, "\\\"", 2);
+            break;
+        case '\\':
+            fk_buf_put(b, "\\\\", 2);
+            break;
+        case '\n':
+            fk_buf_put(b, "\\n", 2);
+            break;
+        case '\r':
+            fk_buf_put(b, "\\r", 2);
+            break;
+        case '\t':
+            fk_buf_put(b, "\\t", 2);
+            break;
+        default:
+            if (c < 0x20 || c >= 0x7f) {
+                /* Bytes from the wire are not known to be UTF-8: escape them so
+                 * every line stays valid JSON whatever the packet held. */
+                char esc[6] = {'\\', 'u', '0', '0', hexdig[c >> 4], hexdig[c & 15]};
+                fk_buf_put(b, esc, 6);
+            } else {
+                fk_buf_putc(b, (char)c);
+            }
+        }
+    }
+    fk_buf_putc(b, '"');
+}

@@ -1,0 +1,104 @@
+/*
+ * cache.h - the biflow cache (ipfixprobe's "cache" storage plugin, -s).
+ *
+ * A set-associative table: 2^s slots in rows of 2^l.  A packet's flow key
+ * hashes to one row (the hash is direction independent, so both directions of
+ * a biflow meet in the same row and one lookup finds either).  A hit moves the
+ * flow to the front of its row; a new flow takes an empty slot, or, when the
+ * row is full, the row's last flow is exported ("lack of resources") and the
+ * new one goes in the middle of the row, as ipfixprobe's NHT cache does.
+ *
+ * Time is packet time: active/inactive timeouts compare the packet's whole
+ * seconds with the flow's, as ipfixprobe does, so a pcap run is deterministic.
+ * Flows idle for the inactive timeout are swept out whenever packet time
+ * enters a new second.
+ *
+ * The cache is single-threaded; each worker owns one.
+ */
+#ifndef FP_CACHE_H
+#define FP_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../../lib/core/log.h"
+#include "../../lib/core/opts.h"
+#include "../../lib/packet/packet.h"
+#include "../flow.h"
+#include "../plugin.h"
+
+typedef struct fp_cache_cfg_st {
+    unsigned size_exp;       /* log2 of the slot count (ipfixprobe s=, default 17) */
+    unsigned line_exp;       /* log2 of slots per row (l=, default 4) */
+    uint32_t active_s;       /* active timeout, seconds (a=, default 300) */
+    uint32_t inactive_s;     /* inactive timeout, seconds (i=, default 30) */
+    bool split;              /* S: split biflows into uniflows */
+    bool frag_enable;        /* fe=: fragmentation cache on (default) */
+    uint32_t frag_size;      /* fs=: fragmentation cache entries (default 10007) */
+    uint32_t frag_timeout_s; /* ft=: fragment timeout, seconds (default 3) */
+} fp_cache_cfg_t;
+
+/* The -s keys, for parsing and -h storage. */
+extern const fk_optspec_t fp_cache_options[];
+
+/* ipfixprobe's defaults. */
+void fp_cache_cfg_default(fp_cache_cfg_t *cfg);
+
+/* Apply a parsed "-s cache;..." string to cfg.  0, or -1 with a message. */
+int fp_cache_cfg_apply(fp_cache_cfg_t *cfg, const fk_opts_t *o, fk_err_t *e);
+
+typedef struct fp_cache_stats_st {
+    uint64_t packets;          /* packets put into the cache */
+    uint64_t bytes;            /* their IP-layer bytes */
+    uint64_t hits;             /* packets that found their flow */
+    uint64_t created;          /* flows created */
+    uint64_t end_inactive;     /* flows ended by the inactive timeout */
+    uint64_t end_active;       /* ... by the active timeout */
+    uint64_t end_tcp;          /* ... by a SYN after FIN/RST in that direction */
+    uint64_t end_plugin;       /* ... because a plugin asked */
+    uint64_t end_no_res;       /* ... evicted from a full row */
+    uint64_t end_input;        /* ... at end of input or shutdown */
+    uint64_t exported;         /* flows handed to the exporter */
+    uint64_t exported_packets; /* their packets (both directions) */
+    uint64_t exported_bytes;   /* their bytes (both directions) */
+    uint64_t flows;            /* flows in the cache now */
+    uint64_t peak_flows;       /* most flows in the cache at once */
+    uint64_t frag_hits;        /* later fragments given their first fragment's ports */
+    uint64_t frag_misses;      /* later fragments whose first fragment was not seen */
+} fp_cache_stats_t;
+
+/* Called once per exported flow; the flow is valid only during the call. */
+typedef void (*fp_export_fn)(void *arg, fp_flow_t *flow);
+
+typedef struct fp_cache_st fp_cache_t;
+
+/*
+ * Create a cache.  `plugins` (may be NULL when n == 0) must outlive the cache.
+ * Returns NULL with a message in `e` on bad geometry or no memory.
+ */
+fp_cache_t *fp_cache_new(const fp_cache_cfg_t *cfg, fp_plugin_inst_t *plugins, size_t nplugins,
+                         fp_export_fn export_fn, void *export_arg, fk_err_t *e);
+
+/* Free the cache; flows still cached are dropped (call fp_cache_flush first). */
+void fp_cache_free(fp_cache_t *c);
+
+/*
+ * Account one packet.  The packet must have a flow key (fk_packet_has_key);
+ * the cache may fill in fragment ports.  May export flows (timeouts, plugin
+ * flushes, evictions) before returning.
+ */
+void fp_cache_put(fp_cache_t *c, fk_packet_t *pkt);
+
+/* Export flows idle for the inactive timeout at time `now_ns` (packet or wall clock). */
+void fp_cache_expire(fp_cache_t *c, uint64_t now_ns);
+
+/* Export every cached flow with end reason "forced" (end of input, shutdown). */
+void fp_cache_flush(fp_cache_t *c);
+
+/* Counters so far. */
+void fp_cache_get_stats(const fp_cache_t *c, fp_cache_stats_t *out);
+
+/* Bytes of memory per slot (flow record + plugin slabs + index), for reports. */
+size_t fp_cache_slot_bytes(const fp_cache_t *c);
+
+#endif /* FP_CACHE_H */

@@ -1,0 +1,105 @@
+/*
+ * plugin.h - the processing-plugin interface (ipfixprobe's "process" plugins).
+ *
+ * A plugin is one const fp_plugin_t in probe/plugins/NAME.c, listed once in
+ * probe/plugins/registry.c.  The flow cache calls its hooks with the packet
+ * and the flow; the plugin keeps per-flow state in a slab of `state_size`
+ * bytes placed next to the flow record (zeroed when the flow is created), so
+ * the packet path never allocates.  What a plugin exports is described by its
+ * field table and read from the record(s) it returns at export time.
+ *
+ * Hook return values (ipfixprobe's FLOW_FLUSH / FLOW_FLUSH_WITH_REINSERT):
+ *   FP_HOOK_OK       carry on
+ *   FP_HOOK_FLUSH    export the flow now (end reason "forced").  From
+ *                    pre_update the current packet is not yet in the flow: it
+ *                    then starts a new flow, so no packet is ever lost.
+ *   FP_HOOK_FLUSH_REINSERT  export the flow now, then re-create it from the
+ *                    current packet (pre_update only; e.g. a second HTTP
+ *                    request on one connection starts a new record).
+ */
+#ifndef FP_PLUGIN_H
+#define FP_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/core/field.h"
+#include "../lib/core/opts.h"
+#include "../lib/packet/packet.h"
+#include "flow.h"
+
+#define FP_PLUGIN_ABI 1
+#define FP_MAX_PLUGINS 64 /* enabled plugin instances per probe */
+
+enum {
+    FP_HOOK_OK = 0,
+    FP_HOOK_FLUSH = 1,
+    FP_HOOK_FLUSH_REINSERT = 2,
+};
+
+/* Plugin flags. */
+#define FP_PLUGIN_KEY_VLAN 0x01 /* the VLAN id becomes part of the flow key */
+
+/*
+ * The direction of the packet relative to the flow, set by the cache before
+ * every hook: 0 = SRC -> DST (same as the flow's first packet), 1 = reverse.
+ */
+typedef struct fp_hookpkt_st {
+    const fk_packet_t *pkt;
+    uint8_t rev;
+} fp_hookpkt_t;
+
+typedef struct fp_plugin_st {
+    uint32_t abi;                 /* FP_PLUGIN_ABI */
+    const char *name;             /* the -p NAME */
+    const char *summary;          /* one line for -h process */
+    const fk_optspec_t *options;  /* accepted keys; NULL = none */
+    const fk_field_t *fields;     /* exported fields, IPFIX template order */
+    size_t nfields;
+    size_t record_size;           /* sizeof the record struct `fields` refer to */
+    size_t state_size;            /* per-flow slab bytes (0 = none) */
+    uint32_t flags;               /* FP_PLUGIN_* */
+
+    /* Parse options; *ctx is the plugin's private context (may stay NULL). 0 / -1. */
+    int (*init)(void **ctx, const fk_opts_t *opts, fk_err_t *e);
+    /* Release ctx. */
+    void (*fini)(void *ctx);
+    /* Flow lifecycle hooks; each may be NULL.  pre_create sees a packet about
+     * to start a flow (informational: it cannot veto). */
+    void (*pre_create)(void *ctx, const fk_packet_t *pkt);
+    int (*post_create)(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp);
+    int (*pre_update)(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp);
+    int (*post_update)(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp);
+    void (*pre_export)(void *ctx, fp_flow_t *flow, void *state);
+    /*
+     * Records this flow carries for output: 0 when the plugin attached nothing
+     * (outputs filtering on this plugin skip the flow), usually 1, more for
+     * plugins that emit one record per item (one per DNS answer ...).
+     */
+    unsigned (*records)(void *ctx, const fp_flow_t *flow, const void *state);
+    /* Record i (< records()) as a pointer to a struct read through `fields`. */
+    const void *(*record)(void *ctx, const fp_flow_t *flow, const void *state, unsigned i);
+    void *reserved[4]; /* room to extend the ABI */
+} fp_plugin_t;
+
+/* An enabled plugin: descriptor, context and where its slab sits in a flow slot. */
+typedef struct fp_plugin_inst_st {
+    const fp_plugin_t *p;
+    void *ctx;
+    size_t state_off; /* byte offset of the slab from the start of the flow slot */
+    void *zero_record; /* record_size zero bytes, printed when a flow has no record */
+} fp_plugin_inst_t;
+
+/* The plugins compiled in, NULL-terminated (probe/plugins/registry.c). */
+extern const fp_plugin_t *const fp_plugins[];
+
+/* Find a compiled-in plugin by name, or NULL. */
+const fp_plugin_t *fp_plugin_find(const char *name);
+
+/* Plugin state of `inst` inside a flow slot. */
+static inline void *fp_plugin_state(const fp_plugin_inst_t *inst, const fp_flow_t *flow)
+{
+    return (uint8_t *)(uintptr_t)flow + inst->state_off;
+}
+
+#endif /* FP_PLUGIN_H */
