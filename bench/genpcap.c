@@ -59,6 +59,14 @@
 #define EPH_COUNT  28232u
 #define EPH_STRIDE 7919u
 
+/* UDP ports tshark 4.0 decodes by number inside the ephemeral range. A media
+ * flow's client port avoids them: with the server port unclaimed, Wireshark
+ * would hand RTP-like payload to that dissector and report it malformed. */
+static const uint16_t claimed_udp_ports[] = {
+    34962, 34980, 37008, 41170, 44818, 45564, 47000, 47808, 49999, 54328, 56000,
+    56001, 56500, 56501, 57000, 57001, 57032, 57033, 57500, 57501, 57532, 57533,
+    59000, 59001, 59032, 59033, 59500, 59501, 59532, 59533, 60001};
+
 #define PATTERN_LEN   65536u /* payload source buffers, plus slack for one frame */
 #define PATTERN_SLACK 2048u
 
@@ -79,7 +87,7 @@ struct kind_def {
 static const struct kind_def kinds[K_COUNT] = {
     [K_DNS] = {"dns", 270, 0, 0},
     [K_NTP] = {"ntp", 30, 0, 0},
-    [K_MEDIA] = {"media", 15, 8, 12000},
+    [K_MEDIA] = {"media", 15, 30, 12000},
     [K_HTTP] = {"http", 200, 10, UINT32_MAX},
     [K_TLS] = {"tls", 345, 10, UINT32_MAX},
     [K_API] = {"api", 100, 6, 900},
@@ -1014,9 +1022,10 @@ static uint64_t think_us(struct flow *f)
 {
     if (f->exch_idx == f->idle_at)
         return 31000000u + rng_below(&f->rng, 45000000u);
-    double mean = f->kind == K_API ? 15000.0 : 300000.0;
+    /* browsers reuse keep-alive connections for seconds; RPC clients fire quickly */
+    double mean = f->kind == K_API ? 15000.0 : 1500000.0;
     double t = rng_exp(&f->rng, mean);
-    return (uint64_t)(t < 8e6 ? t : 8e6) + 50;
+    return (uint64_t)(t < 20e6 ? t : 20e6) + 50;
 }
 
 /* Advances TCP flow f by one packet and schedules the next. */
@@ -1096,7 +1105,7 @@ static void tcp_step(struct gen *g, struct flow *f)
             gap = think_us(f);
         } else if (f->close == CL_FIN) {
             f->phase = PH_FIN1;
-            gap = (uint64_t)rng_exp(&f->rng, 500000.0) + 100;
+            gap = (uint64_t)rng_exp(&f->rng, 2000000.0) + 100; /* keep-alive idle */
         } else if (f->close == CL_RST) {
             f->phase = PH_RST;
             gap = (uint64_t)rng_exp(&f->rng, 200000.0) + 100;
@@ -1198,6 +1207,15 @@ static void icmp_step(struct gen *g, struct flow *f)
 
 /* ---------------------------------------------------------------- flows */
 
+/* True if Wireshark would decode a UDP port with a specific dissector (see above). */
+static bool udp_port_claimed(uint16_t port)
+{
+    for (size_t i = 0; i < sizeof claimed_udp_ports / sizeof claimed_udp_ports[0]; i++)
+        if (claimed_udp_ports[i] == port)
+            return true;
+    return false;
+}
+
 /* Minimum packets a flow of this kind and close style needs. */
 static uint32_t min_packets(uint8_t kind, uint8_t close)
 {
@@ -1262,11 +1280,13 @@ static double flow_draw(struct flow *f, uint32_t id, uint64_t *rng, uint64_t see
         uint32_t cl;
         do /* a client that used every ephemeral port cannot open another flow */
             cl = rng_below(rng, N_CLIENTS);
-        while (ports_used[cl] >= EPH_COUNT);
+        while (ports_used[cl] + 64 >= EPH_COUNT);
         uint64_t h = seed ^ ((uint64_t)cl << 32);
         uint32_t base = (uint32_t)(rng_next(&h) % EPH_COUNT);
         f->client = cl;
-        f->cport = (uint16_t)(EPH_BASE + (base + ports_used[cl]++ * EPH_STRIDE) % EPH_COUNT);
+        do /* skipping a port is fine: the stride never revisits one */
+            f->cport = (uint16_t)(EPH_BASE + (base + ports_used[cl]++ * EPH_STRIDE) % EPH_COUNT);
+        while (kind == K_MEDIA && udp_port_claimed(f->cport));
         f->server = (uint32_t)rng_logu(rng, 1.0, (double)N_SERVERS) - 1;
     }
 
@@ -1279,7 +1299,8 @@ static double flow_draw(struct flow *f, uint32_t id, uint64_t *rng, uint64_t see
         f->phase = PH_QUERY;
         break;
     case K_MEDIA:
-        f->sport = (uint16_t)(16384 + 2 * rng_below(rng, 4096)); /* even RTP ports */
+        /* even RTP ports in a range no Wireshark dissector claims */
+        f->sport = (uint16_t)(28000 + 2 * rng_below(rng, 1000));
         f->phase = PH_QUERY;
         break;
     case K_HTTP:

@@ -116,8 +116,7 @@ struct fp_cache_st {
     bool key_vlan;
     fp_export_fn export_fn;
     void *export_arg;
-    int64_t swept_s; /* last packet second the table was swept at */
-    bool have_time;
+    uint32_t sweep_idx; /* next slot the incremental expiry scan looks at */
     fp_frag_t *frag;
     fp_cache_stats_t st;
 };
@@ -344,11 +343,12 @@ static inline void move_up(fp_cache_t *c, uint32_t to, uint32_t from)
     c->last_s[to] = l;
 }
 
-static void sweep(fp_cache_t *c, int64_t now_s)
+/* Export the flows of slots [from, from + n) idle for the inactive timeout. */
+static void sweep(fp_cache_t *c, uint32_t from, uint32_t n, int64_t now_s)
 {
     int64_t limit = now_s - (int64_t)c->cfg.inactive_s;
 
-    for (uint32_t i = 0; i < c->nslots; i++) {
+    for (uint32_t i = from; i < from + n; i++) {
         if (c->tag[i] && c->last_s[i] <= limit) {
             fp_flow_t *f = rec(c, i);
             c->st.end_inactive++;
@@ -359,25 +359,29 @@ static void sweep(fp_cache_t *c, int64_t now_s)
 
 void fp_cache_expire(fp_cache_t *c, uint64_t now_ns)
 {
-    sweep(c, secs(now_ns));
+    sweep(c, 0, c->nslots, secs(now_ns));
 }
 
-void fp_cache_put(fp_cache_t *c, fk_packet_t *pkt)
+/*
+ * After each packet, look at the next half-row of slots for idle flows, as
+ * ipfixprobe does: the whole table is visited every nslots/(line/2) packets,
+ * at a cost of a few sequential loads per packet.  (A flow that goes idle is
+ * also caught when its next packet arrives.)  Matching ipfixprobe here
+ * matters for captures whose time jumps: a flow is expired by the scan only
+ * when the scan reaches it, so a capture that goes back in time can continue
+ * flows that a full sweep would have ended.
+ */
+static inline void sweep_step(fp_cache_t *c, int64_t now_s)
 {
-    int64_t now = secs(pkt->ts_ns);
+    sweep(c, c->sweep_idx, c->new_idx ? c->new_idx : 1, now_s);
+    c->sweep_idx = (c->sweep_idx + (c->new_idx ? c->new_idx : 1)) & (c->nslots - 1);
+}
+
+static void put_one(fp_cache_t *c, fk_packet_t *pkt, int64_t now)
+{
     uint64_t h;
     uint32_t base, tag, slot = 0;
     int dir = 0;
-
-    /* Sweep idle flows each time packet time enters a new second: the same
-     * whole-second rule ipfixprobe applies, done once per second. */
-    if (!c->have_time) {
-        c->have_time = true;
-        c->swept_s = now;
-    } else if (now > c->swept_s) {
-        sweep(c, now);
-        c->swept_s = now;
-    }
 
     if (c->frag && pkt->is_fragment) {
         fp_frag_process(c->frag, pkt);
@@ -443,8 +447,13 @@ void fp_cache_put(fp_cache_t *c, fk_packet_t *pkt)
     }
 
     fp_hookpkt_t hp = {pkt, rev};
-    if (c->nplugins && run_hooks(c, f, &hp, 1) != FP_HOOK_OK) {
-        /* The packet is not in the flow yet: it starts the next one. */
+    int hr = c->nplugins ? run_hooks(c, f, &hp, 1) : FP_HOOK_OK;
+    if (hr != FP_HOOK_OK) {
+        /* The packet is not in the flow yet: it starts the next one.  With
+         * REINSERT, ipfixprobe ends the old record at the packet's time (its
+         * wg reference output shows it), so consecutive records touch. */
+        if (hr == FP_HOOK_FLUSH_REINSERT)
+            f->time_last = pkt->ts_ns;
         c->st.end_plugin++;
         export_slot(c, slot, FP_END_FORCED);
         create_in(c, slot, tag, h, pkt);
@@ -467,6 +476,14 @@ void fp_cache_put(fp_cache_t *c, fk_packet_t *pkt)
         c->st.end_plugin++;
         export_slot(c, slot, FP_END_FORCED);
     }
+}
+
+void fp_cache_put(fp_cache_t *c, fk_packet_t *pkt)
+{
+    int64_t now = secs(pkt->ts_ns);
+
+    put_one(c, pkt, now);
+    sweep_step(c, now);
 }
 
 void fp_cache_flush(fp_cache_t *c)

@@ -10,8 +10,9 @@
  *
  * Time is packet time: active/inactive timeouts compare the packet's whole
  * seconds with the flow's, as ipfixprobe does, so a pcap run is deterministic.
- * Flows idle for the inactive timeout are swept out whenever packet time
- * enters a new second.
+ * Idle flows are found by an incremental scan (half a row per packet) and
+ * when their next packet arrives; fp_cache_expire() scans everything, for
+ * inputs that go quiet.
  *
  * The cache is single-threaded; each worker owns one.
  */
