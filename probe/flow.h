@@ -46,7 +46,7 @@ typedef struct fp_flow_st {
     uint8_t end_reason;     /* enum fp_end_reason, set when the flow is exported */
 } fp_flow_t;
 
-/* The basic fields every output prints, in ipfixprobe's IPFIX template order. */
+/* The basic fields every output prints (flow.c says in which order and why). */
 extern const fk_field_t fp_basic_fields[];
 extern const size_t fp_basic_nfields;
 

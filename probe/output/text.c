@@ -2,7 +2,7 @@
  * text.c - the "text" output: aligned columns for people.
  *
  * One line per flow record, a header line first.  Columns come from the field
- * tables in their declared order, named by their JSON names; each type has a
+ * tables in their declared order, named by their UniRec names; each type has a
  * column width, so any plugin's fields line up without this file knowing them.
  */
 #include <stdlib.h>
@@ -85,10 +85,10 @@ static int text_open(void **ctx, const fk_opts_t *o, const fp_schema_t *s, fk_er
     for (size_t i = 0; i < x->t.ncols; i++) {
         const fk_field_t *f = x->t.cols[i].f;
         unsigned w = width_of((fk_ftype_t)f->type);
-        size_t len = strlen(f->json);
+        size_t len = strlen(f->name);
         if (i)
             fk_buf_putc(&x->t.buf, ' ');
-        fk_buf_puts(&x->t.buf, f->json);
+        fk_buf_puts(&x->t.buf, f->name);
         if (i + 1 < x->t.ncols)
             pad(&x->t.buf, len, w);
     }
@@ -115,7 +115,7 @@ static int text_write(void *ctx, const fp_flow_t *flow)
             /* A flush inside the field write restarts len; padding is cosmetic then. */
             size_t used = t->buf.len >= start ? t->buf.len - start : 0;
             unsigned w = width_of((fk_ftype_t)f->type);
-            size_t hw = strlen(f->json);
+            size_t hw = strlen(f->name);
             if (i + 1 < t->ncols)
                 pad(&t->buf, used, w > hw ? w : (unsigned)hw);
         }

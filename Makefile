@@ -1,0 +1,62 @@
+# flowkit: the commands users and CI type.  The build itself is CMake/CTest.
+#
+#   make run      install deps, build, run flowprobe on a generated capture
+#   make test     install deps, build, run every test, then again under ASan+UBSan
+#                 with the libFuzzer targets
+#   make bench    throughput vs softflowd and nfpcapd (bench/run.sh)
+#   make install  binaries and man pages under PREFIX (default /usr/local)
+
+BUILD   ?= build
+ASAN    ?= build-asan
+PREFIX  ?= /usr/local
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+SHARED  ?= $(abspath ../shared)
+FUZZ_SECONDS ?= 20
+
+.PHONY: all deps build run test test-fast test-asan fuzz bench install clean format
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFK_SHARED=$(SHARED) \
+	      -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+
+build: $(BUILD)/Makefile
+	@cmake --build $(BUILD) -j $(JOBS)
+
+$(BUILD)/sample.pcap: build
+	@$(BUILD)/genpcap -n 3000 -f 60 -s 1 $@
+
+run: deps build $(BUILD)/sample.pcap
+	$(BUILD)/flowprobe -i 'pcap;file=$(BUILD)/sample.pcap' -o 'text;m'
+
+# Everything: release build tests, then the same tests and the fuzzers under
+# AddressSanitizer + UndefinedBehaviorSanitizer (clang, for libFuzzer).
+test: deps test-fast test-asan
+
+test-fast: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan:
+	CC=clang cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DFK_SANITIZE=ON -DFK_FUZZ=ON \
+	      -DFK_SHARED=$(SHARED) -DFK_FUZZ_SECONDS=$(FUZZ_SECONDS)
+	cmake --build $(ASAN) -j $(JOBS)
+	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+fuzz: test-asan
+
+bench: deps build
+	bash bench/run.sh
+
+install: build
+	cmake --install $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN)
