@@ -16,6 +16,9 @@
 #include "cache/cache.h"
 #include "input/input.h"
 
+/* Frames read and parsed per step of the loop. */
+#define FP_BATCH 32
+
 typedef struct fp_parse_stats_st {
     uint64_t frames;      /* frames read from the input (after any BPF filter) */
     uint64_t frame_bytes; /* their bytes on the wire */

@@ -1,7 +1,7 @@
 /*
  * cache.c - the biflow cache.
  *
- * Layout: three parallel slot arrays (tag, record index, last-seen second)
+ * Layout: two parallel slot arrays (tag + last-seen second, record index)
  * scanned per row, and a pool of flow records (flow + plugin slabs).  Slots
  * move within their row on a hit; records never move: each slot carries the
  * index of the record it owns, so a row always owns the same records and no
@@ -99,15 +99,20 @@ int fp_cache_cfg_apply(fp_cache_cfg_t *cfg, const fk_opts_t *o, fk_err_t *e)
     return 0;
 }
 
+/* What a row scan reads: 8 bytes per slot, so 8 slots share a cache line. */
+typedef struct fp_slot_st {
+    uint32_t tag;    /* upper hash bits | 1; 0 = empty */
+    uint32_t last_s; /* whole second (epoch) of the flow's last packet */
+} fp_slot_t;
+
 struct fp_cache_st {
     fp_cache_cfg_t cfg;
     uint32_t nslots;
     uint32_t line;     /* slots per row */
     uint32_t row_mask; /* rows - 1 */
     uint32_t new_idx;  /* where a new flow goes in a full row */
-    uint32_t *tag;     /* per slot: hash tag, 0 = empty */
+    fp_slot_t *slot;   /* per slot: tag and last-seen second, scanned together */
     uint32_t *idx;     /* per slot: index of the record it owns */
-    int64_t *last_s;   /* per slot: whole second of the flow's last packet */
     uint8_t *pool;     /* nslots records of slot_size bytes */
     size_t slot_size;
     size_t state_off;  /* first plugin slab */
@@ -167,13 +172,12 @@ fp_cache_t *fp_cache_new(const fp_cache_cfg_t *cfg, fp_plugin_inst_t *plugins, s
     }
     c->slot_size = off;
 
-    c->tag = calloc(c->nslots, sizeof(*c->tag));
+    c->slot = calloc(c->nslots, sizeof(*c->slot));
     c->idx = malloc(c->nslots * sizeof(*c->idx));
-    c->last_s = calloc(c->nslots, sizeof(*c->last_s));
     c->pool = calloc(c->nslots, c->slot_size);
     if (cfg->frag_enable)
         c->frag = fp_frag_new(cfg->frag_size, cfg->frag_timeout_s);
-    if (!c->tag || !c->idx || !c->last_s || !c->pool || (cfg->frag_enable && !c->frag)) {
+    if (!c->slot || !c->idx || !c->pool || (cfg->frag_enable && !c->frag)) {
         fk_errf(e, "cache: cannot allocate %u slots of %zu bytes; lower s=", c->nslots,
                 c->slot_size);
         fp_cache_free(c);
@@ -188,9 +192,8 @@ void fp_cache_free(fp_cache_t *c)
 {
     if (!c)
         return;
-    free(c->tag);
+    free(c->slot);
     free(c->idx);
-    free(c->last_s);
     free(c->pool);
     fp_frag_free(c->frag);
     free(c);
@@ -251,7 +254,7 @@ static void export_slot(fp_cache_t *c, uint32_t slot, uint8_t reason)
     c->st.exported_packets += (uint64_t)f->packets + f->packets_rev;
     c->st.exported_bytes += f->bytes + f->bytes_rev;
     c->export_fn(c->export_arg, f);
-    c->tag[slot] = 0;
+    c->slot[slot].tag = 0;
     c->st.flows--;
 }
 
@@ -318,8 +321,8 @@ static void create_in(fp_cache_t *c, uint32_t slot, uint32_t tag, uint64_t hash,
     f->bytes = pkt->ip_len;
     f->tcp_flags = pkt->tcp_flags;
 
-    c->tag[slot] = tag;
-    c->last_s[slot] = secs(pkt->ts_ns);
+    c->slot[slot].tag = tag;
+    c->slot[slot].last_s = (uint32_t)secs(pkt->ts_ns);
     c->st.created++;
     if (++c->st.flows > c->st.peak_flows)
         c->st.peak_flows = c->st.flows;
@@ -333,14 +336,12 @@ static void create_in(fp_cache_t *c, uint32_t slot, uint32_t tag, uint64_t hash,
 /* Move slot `from` to `to` (to < from) within a row, shifting the ones between down. */
 static inline void move_up(fp_cache_t *c, uint32_t to, uint32_t from)
 {
-    uint32_t t = c->tag[from], x = c->idx[from];
-    int64_t l = c->last_s[from];
-    memmove(&c->tag[to + 1], &c->tag[to], (from - to) * sizeof(*c->tag));
+    fp_slot_t t = c->slot[from];
+    uint32_t x = c->idx[from];
+    memmove(&c->slot[to + 1], &c->slot[to], (from - to) * sizeof(*c->slot));
     memmove(&c->idx[to + 1], &c->idx[to], (from - to) * sizeof(*c->idx));
-    memmove(&c->last_s[to + 1], &c->last_s[to], (from - to) * sizeof(*c->last_s));
-    c->tag[to] = t;
+    c->slot[to] = t;
     c->idx[to] = x;
-    c->last_s[to] = l;
 }
 
 /* Export the flows of slots [from, from + n) idle for the inactive timeout. */
@@ -349,7 +350,7 @@ static void sweep(fp_cache_t *c, uint32_t from, uint32_t n, int64_t now_s)
     int64_t limit = now_s - (int64_t)c->cfg.inactive_s;
 
     for (uint32_t i = from; i < from + n; i++) {
-        if (c->tag[i] && c->last_s[i] <= limit) {
+        if (c->slot[i].tag && (int64_t)c->slot[i].last_s <= limit) {
             fp_flow_t *f = rec(c, i);
             c->st.end_inactive++;
             export_slot(c, i, idle_reason(f));
@@ -377,25 +378,19 @@ static inline void sweep_step(fp_cache_t *c, int64_t now_s)
     c->sweep_idx = (c->sweep_idx + (c->new_idx ? c->new_idx : 1)) & (c->nslots - 1);
 }
 
-static void put_one(fp_cache_t *c, fk_packet_t *pkt, int64_t now)
+static void put_one(fp_cache_t *c, fk_packet_t *pkt, int64_t now, uint64_t h)
 {
-    uint64_t h;
     uint32_t base, tag, slot = 0;
     int dir = 0;
-
-    if (c->frag && pkt->is_fragment) {
-        fp_frag_process(c->frag, pkt);
-    }
 
     c->st.packets++;
     c->st.bytes += pkt->ip_len;
 
-    h = key_hash(c, pkt);
     base = (uint32_t)(h & c->row_mask) << c->cfg.line_exp;
     tag = (uint32_t)(h >> 32) | 1;
 
     for (uint32_t i = 0; i < c->line; i++) {
-        if (c->tag[base + i] == tag && (dir = key_match(c, rec(c, base + i), pkt)) != 0) {
+        if (c->slot[base + i].tag == tag && (dir = key_match(c, rec(c, base + i), pkt)) != 0) {
             slot = base + i;
             break;
         }
@@ -404,7 +399,7 @@ static void put_one(fp_cache_t *c, fk_packet_t *pkt, int64_t now)
     if (!dir) {
         /* New flow: first empty slot, else evict the row's last flow. */
         for (uint32_t i = 0; i < c->line; i++) {
-            if (c->tag[base + i] == 0) {
+            if (c->slot[base + i].tag == 0) {
                 create_in(c, base + i, tag, h, pkt);
                 return;
             }
@@ -470,7 +465,7 @@ static void put_one(fp_cache_t *c, fk_packet_t *pkt, int64_t now)
         f->tcp_flags |= pkt->tcp_flags;
     }
     f->time_last = pkt->ts_ns;
-    c->last_s[slot] = now;
+    c->slot[slot].last_s = (uint32_t)now;
 
     if (c->nplugins && run_hooks(c, f, &hp, 2) != FP_HOOK_OK) {
         c->st.end_plugin++;
@@ -478,18 +473,66 @@ static void put_one(fp_cache_t *c, fk_packet_t *pkt, int64_t now)
     }
 }
 
+/* Fragment ports, then the key hash: everything a lookup needs. */
+static inline uint64_t prepare(fp_cache_t *c, fk_packet_t *pkt)
+{
+    if (c->frag && pkt->is_fragment)
+        fp_frag_process(c->frag, pkt);
+    return key_hash(c, pkt);
+}
+
 void fp_cache_put(fp_cache_t *c, fk_packet_t *pkt)
 {
     int64_t now = secs(pkt->ts_ns);
 
-    put_one(c, pkt, now);
+    put_one(c, pkt, now, prepare(c, pkt));
     sweep_step(c, now);
+}
+
+#define PF_BATCH 64
+
+void fp_cache_put_batch(fp_cache_t *c, fk_packet_t *pkts, size_t n)
+{
+    uint64_t h[PF_BATCH];
+
+    while (n > PF_BATCH) {
+        fp_cache_put_batch(c, pkts, PF_BATCH);
+        pkts += PF_BATCH;
+        n -= PF_BATCH;
+    }
+    /* Stage 1: hashes, and the rows they land in. */
+    for (size_t i = 0; i < n; i++) {
+        h[i] = prepare(c, &pkts[i]);
+        uint32_t base = (uint32_t)(h[i] & c->row_mask) << c->cfg.line_exp;
+        __builtin_prefetch(&c->slot[base]);
+        __builtin_prefetch(&c->idx[base]);
+    }
+    /* Stage 2: the record a tag match points at (a hint only: earlier packets
+     * of the batch may still move slots; stage 3 looks again). */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t base = (uint32_t)(h[i] & c->row_mask) << c->cfg.line_exp;
+        uint32_t tag = (uint32_t)(h[i] >> 32) | 1;
+        for (uint32_t j = 0; j < c->line; j++) {
+            if (c->slot[base + j].tag == tag) {
+                const uint8_t *r = (const uint8_t *)rec(c, base + j);
+                __builtin_prefetch(r);
+                __builtin_prefetch(r + 64);
+                break;
+            }
+        }
+    }
+    /* Stage 3: the real work, in packet order. */
+    for (size_t i = 0; i < n; i++) {
+        int64_t now = secs(pkts[i].ts_ns);
+        put_one(c, &pkts[i], now, h[i]);
+        sweep_step(c, now);
+    }
 }
 
 void fp_cache_flush(fp_cache_t *c)
 {
     for (uint32_t i = 0; i < c->nslots; i++) {
-        if (c->tag[i]) {
+        if (c->slot[i].tag) {
             c->st.end_input++;
             export_slot(c, i, FP_END_FORCED);
         }
@@ -504,5 +547,5 @@ void fp_cache_get_stats(const fp_cache_t *c, fp_cache_stats_t *out)
 
 size_t fp_cache_slot_bytes(const fp_cache_t *c)
 {
-    return c->slot_size + sizeof(*c->tag) + sizeof(*c->idx) + sizeof(*c->last_s);
+    return c->slot_size + sizeof(*c->slot) + sizeof(*c->idx);
 }

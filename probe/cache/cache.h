@@ -90,6 +90,12 @@ void fp_cache_free(fp_cache_t *c);
  */
 void fp_cache_put(fp_cache_t *c, fk_packet_t *pkt);
 
+/*
+ * Account `n` packets in order, as n calls of fp_cache_put would, but with
+ * the flow rows and records prefetched ahead: the fast path for batches.
+ */
+void fp_cache_put_batch(fp_cache_t *c, fk_packet_t *pkts, size_t n);
+
 /* Export flows idle for the inactive timeout at time `now_ns` (packet or wall clock). */
 void fp_cache_expire(fp_cache_t *c, uint64_t now_ns);
 

@@ -1,8 +1,9 @@
 /*
  * input.h - packet sources (ipfixprobe's "input" plugins, -i).
  *
- * An input yields captured frames one at a time.  Frames stay valid until the
- * next call to next() or close().  An input is used by one worker thread.
+ * An input yields captured frames in batches (so the worker can prefetch
+ * across packets).  Frames stay valid until the next call to next() or
+ * close().  An input is used by one worker thread.
  */
 #ifndef FP_INPUT_H
 #define FP_INPUT_H
@@ -19,10 +20,11 @@ typedef struct fp_frame_st {
     uint64_t ts_ns;      /* capture time, ns since the epoch */
 } fp_frame_t;
 
+/* Internal to inputs: the outcome of reading one frame. */
 enum {
-    FP_IN_EOF = 0,    /* no more packets */
-    FP_IN_PACKET = 1, /* *frame filled */
-    FP_IN_ERROR = -1, /* read error, message in e; the input is finished */
+    FP_IN_EOF = 0,
+    FP_IN_PACKET = 1,
+    FP_IN_ERROR = -1,
 };
 
 typedef struct fp_input_stats_st {
@@ -38,8 +40,9 @@ typedef struct fp_input_ops_st {
     int (*open)(void **ctx, const fk_opts_t *o, fk_err_t *e);
     /* Link type of the frames (pcap LINKTYPE_*). */
     int (*link)(void *ctx);
-    /* Next frame: FP_IN_PACKET, FP_IN_EOF or FP_IN_ERROR. */
-    int (*next)(void *ctx, fp_frame_t *frame, fk_err_t *e);
+    /* Fill up to `max` frames: returns how many (0 = end of input), or -1
+     * on a read error with a message in e (the input is then finished). */
+    int (*next)(void *ctx, fp_frame_t *frames, unsigned max, fk_err_t *e);
     /* Bytes consumed and total, for progress (total 0 = unknown). */
     void (*progress)(void *ctx, uint64_t *done, uint64_t *total);
     void (*stats)(void *ctx, fp_input_stats_t *st);

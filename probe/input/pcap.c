@@ -29,6 +29,19 @@
 #include "../../lib/packet/packet.h"
 #include "input.h"
 
+/* How far ahead of the reader the file is prefetched (measured: 2-4 KiB is best). */
+#define PREFETCH_AHEAD 4096
+
+/*
+ * Pages the reader is done with are dropped from the process (MADV_DONTNEED
+ * on a read-only private mapping only unmaps them; the page cache keeps
+ * them) every RELEASE_STEP bytes, so resident memory reflects the flow cache,
+ * not the size of the capture.  The last RELEASE_KEEP bytes stay mapped:
+ * frames of the current batch point into them.
+ */
+#define RELEASE_STEP (64u << 20)
+#define RELEASE_KEEP (16u << 20)
+
 /* A record longer than this is not a real frame: the file is damaged. */
 #define MAX_RECORD (256u * 1024u)
 
@@ -45,6 +58,8 @@ typedef struct pcap_in_st {
     const uint8_t *map;
     size_t map_len;
     size_t off;
+    size_t pf;       /* bytes below this offset have been prefetched */
+    size_t released; /* bytes below this offset have been unmapped from the process */
     bool swapped;
     bool nsec;
     uint32_t snaplen;
@@ -219,6 +234,18 @@ static int next_mmap(pcap_in_t *in, fp_frame_t *fr)
         in->off = in->map_len;
         return FP_IN_EOF;
     }
+    /* Walking records is a chain of dependent loads (each length says where
+     * the next header is), so without help every header is a DRAM miss.
+     * Stream-prefetch the file a few KiB ahead: the loads then hit cache. */
+    while (in->pf < in->off + PREFETCH_AHEAD && in->pf < in->map_len) {
+        __builtin_prefetch(in->map + in->pf);
+        in->pf += 64;
+    }
+    if (in->off - in->released >= RELEASE_STEP + RELEASE_KEEP) {
+        size_t upto = (in->off - RELEASE_KEEP) & ~(size_t)4095;
+        madvise((void *)(uintptr_t)(in->map + in->released), upto - in->released, MADV_DONTNEED);
+        in->released = upto;
+    }
     frac = rd32(in, h + 4);
     fr->ts_ns = (uint64_t)rd32(in, h) * 1000000000ULL +
                 (in->nsec ? frac : (uint64_t)frac * 1000ULL);
@@ -254,23 +281,28 @@ static int next_libpcap(pcap_in_t *in, fp_frame_t *fr, fk_err_t *e)
     return FP_IN_PACKET;
 }
 
-static int pcap_next_in(void *ctx, fp_frame_t *fr, fk_err_t *e)
+static int pcap_next_in(void *ctx, fp_frame_t *fr, unsigned max, fk_err_t *e)
 {
     pcap_in_t *in = ctx;
+    unsigned n = 0;
 
-    for (;;) {
-        int r = in->map ? next_mmap(in, fr) : next_libpcap(in, fr, e);
+    /* libpcap's frames are valid only until its next call: one at a time there. */
+    if (!in->map && max > 1)
+        max = 1;
+    while (n < max) {
+        int r = in->map ? next_mmap(in, &fr[n]) : next_libpcap(in, &fr[n], e);
         if (r != FP_IN_PACKET)
-            return r;
+            break;
         if (in->have_bpf) {
-            struct pcap_pkthdr ph = {.caplen = fr->caplen, .len = fr->wirelen};
-            if (!pcap_offline_filter(&in->bpf, &ph, fr->data)) {
+            struct pcap_pkthdr ph = {.caplen = fr[n].caplen, .len = fr[n].wirelen};
+            if (!pcap_offline_filter(&in->bpf, &ph, fr[n].data)) {
                 in->st.filtered++;
                 continue;
             }
         }
-        return FP_IN_PACKET;
+        n++;
     }
+    return (int)n;
 }
 
 static void pcap_progress(void *ctx, uint64_t *done, uint64_t *total)
