@@ -122,6 +122,8 @@ static void put_plain(fk_buf_t *b, const fk_field_t *f, const void *base, int te
             fk_buf_putc(b, '"');
         for (size_t i = 0; i < n; i++) {
             unsigned char c = (unsigned char)s[i];
+            if (c == '"' && !text)
+                fk_buf_putc(b, '"'); /* RFC 4180 and UniRec's CSV: a quote is doubled */
             if (c >= 0x20 && c < 0x7f)
                 fk_buf_putc(b, (char)c);
         }

@@ -105,7 +105,8 @@ int fk_opts_uint(const char *key, const char *value, uint64_t min, uint64_t max,
     char *end;
     unsigned long long v;
 
-    if (!value || *value == '\0' || *value == '-' || *value == '+')
+    /* Digits only: strtoull would also take leading blanks and a sign. */
+    if (!value || *value < '0' || *value > '9')
         return fk_errf(e, "option '%s': expected a number in [%llu, %llu], got '%s'", key,
                        (unsigned long long)min, (unsigned long long)max, value ? value : "");
     errno = 0;

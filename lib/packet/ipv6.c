@@ -58,12 +58,6 @@ void fk__parse_ipv6(fk_packet_t *pkt, fk_cursor_t c)
         uint8_t next, len8;
         size_t hlen;
 
-        if (n == FK_MAX_IPV6_EXT) {
-            pkt->ip_proto = nh;
-            pkt->layer_ok = FK_LAYER_L3;
-            fk__stop(pkt, FK_LAYER_L3, FK_PERR_INVALID);
-            return;
-        }
         switch (nh) {
         case NH_HOPOPTS:
         case NH_ROUTING:
@@ -105,6 +99,12 @@ void fk__parse_ipv6(fk_packet_t *pkt, fk_cursor_t c)
         }
         default:
             goto upper;
+        }
+        /* Only extension headers get here: a chain longer than any real one
+         * is a crafted packet, not worth walking. */
+        if (n == FK_MAX_IPV6_EXT) {
+            fk__stop(pkt, FK_LAYER_L3, FK_PERR_INVALID);
+            return;
         }
         if (hlen > wire) {
             fk__stop(pkt, FK_LAYER_L3, FK_PERR_INVALID);

@@ -93,6 +93,7 @@ static void parse_mpls(fk_packet_t *pkt, fk_cursor_t c, int depth)
         break;
     }
     default:
+        pkt->layer_ok = FK_LAYER_L2;
         fk__stop(pkt, FK_LAYER_L3, FK_PERR_UNSUPPORTED);
     }
 }

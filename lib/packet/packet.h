@@ -125,16 +125,17 @@ typedef struct fk_packet_st {
     uint32_t payload_len;   /* captured payload bytes */
     uint32_t payload_wire;  /* payload bytes the headers announce */
 
-    uint16_t l3_off; /* offset of the IP header in frame */
-    uint16_t l4_off; /* offset of the transport header in frame */
+    uint32_t l3_off; /* offset of the IP header in frame */
+    uint32_t l4_off; /* offset of the transport header in frame */
 } fk_packet_t;
 
 /*
  * Parse `caplen` captured bytes of a frame of link type `link` into `pkt`.
  * `pkt` is fully overwritten; `frame` must stay valid while `pkt` is used.
  * Returns pkt->err (FK_PERR_NONE when every layer present was understood).
- * A packet with ip_version != 0 and err_layer != L3 has a usable flow key
- * unless err_layer == L4 for a port-carrying protocol (see fk_packet_has_key).
+ * Whether the packet can be put in a flow is fk_packet_has_key(): the IP
+ * layer was fully parsed (layer_ok >= L3) and, for TCP/UDP/SCTP, the ports
+ * were read or the packet is a later fragment (which has none).
  */
 int fk_packet_parse(fk_packet_t *pkt, int link, const uint8_t *frame, uint32_t caplen,
                     uint32_t wirelen, uint64_t ts_ns);

@@ -27,9 +27,9 @@ static inline void fk__stop(fk_packet_t *pkt, enum fk_layer layer, enum fk_perr 
     pkt->err = (uint8_t)err;
 }
 
-static inline uint16_t fk__off(const fk_packet_t *pkt, const fk_cursor_t *c)
+static inline uint32_t fk__off(const fk_packet_t *pkt, const fk_cursor_t *c)
 {
-    return (uint16_t)(c->p - pkt->frame);
+    return (uint32_t)(c->p - pkt->frame);
 }
 
 /* L2 entry points (link.c) */

@@ -110,6 +110,12 @@ static void parse_udp(fk_packet_t *pkt, fk_cursor_t c, uint32_t wire)
     ulen = fk_load_be16(c.p + 4);
     c.p += 8;
     pkt->layer_ok = FK_LAYER_L4;
+    if (ulen > wire && ulen >= 8 && pkt->frag_more) {
+        /* A first fragment: the UDP length covers the whole datagram, of
+         * which this fragment carries only a part. */
+        set_payload(pkt, &c, wire - 8);
+        return;
+    }
     if (ulen < 8 || ulen > wire) {
         /* Ports are fine; the length lies.  Trust the IP length for the payload
          * and say so (length 0 is legal only for IPv6 jumbograms, RFC 2675). */

@@ -1,0 +1,88 @@
+/*
+ * spsc.c - bounded single-producer single-consumer ring.
+ */
+#include "spsc.h"
+
+#include <stdlib.h>
+
+fk_spsc_t *fk_spsc_new(size_t entries, size_t esize)
+{
+    fk_spsc_t *r;
+    size_t cap = 1;
+
+    if (entries == 0 || esize == 0)
+        return NULL;
+    while (cap < entries) {
+        if (cap > SIZE_MAX / 2)
+            return NULL;
+        cap <<= 1;
+    }
+    if (cap > SIZE_MAX / esize)
+        return NULL;
+    r = aligned_alloc(64, (sizeof(*r) + 63) & ~(size_t)63);
+    if (!r)
+        return NULL;
+    atomic_init(&r->head, 0);
+    atomic_init(&r->tail, 0);
+    atomic_init(&r->closed, 0);
+    r->cap = cap;
+    r->esize = esize;
+    r->data = malloc(cap * esize);
+    if (!r->data) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void fk_spsc_free(fk_spsc_t *r)
+{
+    if (!r)
+        return;
+    free(r->data);
+    free(r);
+}
+
+void *fk_spsc_reserve(fk_spsc_t *r)
+{
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+
+    if (head - tail >= r->cap)
+        return NULL;
+    return r->data + (size_t)(head & (r->cap - 1)) * r->esize;
+}
+
+void fk_spsc_commit(fk_spsc_t *r)
+{
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    atomic_store_explicit(&r->head, head + 1, memory_order_release);
+}
+
+void fk_spsc_close(fk_spsc_t *r)
+{
+    atomic_store_explicit(&r->closed, 1, memory_order_release);
+}
+
+void *fk_spsc_peek(fk_spsc_t *r)
+{
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+
+    if (tail == head)
+        return NULL;
+    return r->data + (size_t)(tail & (r->cap - 1)) * r->esize;
+}
+
+void fk_spsc_release(fk_spsc_t *r)
+{
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
+}
+
+bool fk_spsc_drained(fk_spsc_t *r)
+{
+    /* Read `closed` first: if it is set, every entry was committed before it. */
+    int closed = atomic_load_explicit(&r->closed, memory_order_acquire);
+    return closed && fk_spsc_peek(r) == NULL;
+}
