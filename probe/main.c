@@ -13,6 +13,7 @@
 #include "../lib/core/log.h"
 #include "../lib/core/opts.h"
 #include "cache/cache.h"
+#include "exporter.h"
 #include "flow.h"
 #include "input/input.h"
 #include "output/output.h"
@@ -25,12 +26,12 @@
 
 #define MAX_ARGS 64
 
-typedef struct outinst_st {
-    const fp_output_ops_t *ops;
-    void *ctx;
-    const char *arg;
-    uint64_t errors;
-} outinst_t;
+/* Exit statuses: 2 for anything wrong in the command line, 1 for run-time failures. */
+#define EXIT_USAGE 2
+#define EXIT_RUN   1
+
+/* ipfixprobe's default -Q: flows queued between a worker and the output thread. */
+#define DEFAULT_OQUEUE 16384
 
 typedef struct probe_st {
     const char *inputs[MAX_ARGS];
@@ -42,12 +43,15 @@ typedef struct probe_st {
     const char *storage;
     uint64_t count;
     const char *pidfile;
+    uint64_t oqueue;
+    uint64_t fps;
 
     fp_plugin_inst_t plugins[FP_MAX_PLUGINS];
     size_t nplugins;
-    outinst_t outs[MAX_ARGS];
+    fp_outinst_t outs[MAX_ARGS];
     size_t nouts;
-    uint64_t exported;
+    fp_exporter_t *exporter;
+    unsigned worker; /* index of the input running now */
 } probe_t;
 
 static volatile sig_atomic_t g_stop;
@@ -69,6 +73,9 @@ static void usage(FILE *f)
             "  -o, --output=ARGS     Activate an output plugin (-h output); default 'text'\n"
             "  -p, --process=ARGS    Activate a processing plugin (-h process); repeatable\n"
             "  -c, --count=SIZE      Quit after SIZE packets on each input\n"
+            "  -Q, --oqueue=SIZE     Flows queued between each input and the output thread\n"
+            "                        (default 16384)\n"
+            "  -f, --fps=NUM         Export at most NUM flows per second (default: no limit)\n"
             "  -P, --pid=FILE        Write the process id to FILE\n"
             "  -h, --help[=PLUGIN]   Print this help, or help for input, storage, output,\n"
             "                        process or one plugin by name\n"
@@ -177,12 +184,17 @@ static int help(const char *what)
     return 0;
 }
 
-static void close_all(probe_t *pr)
+/* Close outputs and plugins; -1 when an output lost data on the way. */
+static int close_all(probe_t *pr)
 {
+    int rc = 0;
+
     for (size_t i = 0; i < pr->nouts; i++) {
         fk_err_t e;
-        if (pr->outs[i].ctx && pr->outs[i].ops->close(pr->outs[i].ctx, &e) < 0)
+        if (pr->outs[i].ctx && pr->outs[i].ops->close(pr->outs[i].ctx, &e) < 0) {
             fk_err("%s", e.msg);
+            rc = -1;
+        }
         pr->outs[i].ctx = NULL;
     }
     for (size_t i = 0; i < pr->nplugins; i++) {
@@ -190,17 +202,14 @@ static void close_all(probe_t *pr)
             pr->plugins[i].p->fini(pr->plugins[i].ctx);
         free(pr->plugins[i].zero_record);
     }
+    return rc;
 }
 
+/* The cache's export callback: into this worker's queue to the output thread. */
 static void export_flow(void *arg, fp_flow_t *flow)
 {
     probe_t *pr = arg;
-
-    pr->exported++;
-    for (size_t i = 0; i < pr->nouts; i++) {
-        if (pr->outs[i].ops->write(pr->outs[i].ctx, flow) < 0 && pr->outs[i].errors++ == 0)
-            fk_err("output '%s': write failed; further errors are counted", pr->outs[i].arg);
-    }
+    fp_exporter_put(pr->exporter, pr->worker, flow);
 }
 
 static int setup_plugins(probe_t *pr)
@@ -253,7 +262,7 @@ static int setup_outputs(probe_t *pr, const fp_schema_t *schema)
     for (size_t i = 0; i < pr->noutputs; i++) {
         fk_opts_t o;
         fk_err_t e;
-        outinst_t *oi = &pr->outs[pr->nouts];
+        fp_outinst_t *oi = &pr->outs[pr->nouts];
 
         if (fk_opts_parse(pr->outputs[i], &o, &e) < 0) {
             fk_err("-o: %s", e.msg);
@@ -293,42 +302,60 @@ static void reasons(char *out, size_t n, const fp_parse_stats_t *st)
             }
 }
 
-static int run_input(probe_t *pr, const char *arg, const fp_cache_cfg_t *ccfg)
+/* Open input `arg` and its flow cache into *w (validates the options). 0 / -1. */
+static int open_input(probe_t *pr, const char *arg, const fp_cache_cfg_t *ccfg, fp_worker_t *w)
 {
     fk_opts_t o;
     fk_err_t e;
-    fp_worker_t w;
-    int rc = 0;
 
-    memset(&w, 0, sizeof(w));
+    memset(w, 0, sizeof(*w));
     if (fk_opts_parse(arg, &o, &e) < 0) {
         fk_err("-i: %s", e.msg);
         return -1;
     }
-    w.in = fp_input_find(o.name);
-    if (!w.in) {
+    w->in = fp_input_find(o.name);
+    if (!w->in) {
         fk_err("-i %s: no such input plugin (see -h input for the list)", o.name);
         fk_opts_free(&o);
         return -1;
     }
-    if (w.in->open(&w.in_ctx, &o, &e) < 0) {
+    if (w->in->open(&w->in_ctx, &o, &e) < 0) {
         fk_err("%s", e.msg);
         fk_opts_free(&o);
+        w->in = NULL;
         return -1;
     }
     fk_opts_free(&o);
-    w.cache = fp_cache_new(ccfg, pr->plugins, pr->nplugins, export_flow, pr, &e);
-    if (!w.cache) {
+    w->cache = fp_cache_new(ccfg, pr->plugins, pr->nplugins, export_flow, pr, &e);
+    if (!w->cache) {
         fk_err("%s", e.msg);
-        w.in->close(w.in_ctx);
+        w->in->close(w->in_ctx);
+        w->in = NULL;
         return -1;
     }
-    w.label = arg;
-    w.max_packets = pr->count;
-    w.progress = isatty(STDERR_FILENO);
-    w.stop = &g_stop;
+    w->label = arg;
+    w->max_packets = pr->count;
+    w->progress = isatty(STDERR_FILENO);
+    w->stop = &g_stop;
+    return 0;
+}
 
-    if (fp_worker_run(&w, &e) < 0) {
+static void close_input(fp_worker_t *w)
+{
+    fp_cache_free(w->cache);
+    w->cache = NULL;
+    if (w->in)
+        w->in->close(w->in_ctx);
+    w->in = NULL;
+}
+
+/* Run one opened input to its end and print its summary line. 0 / -1. */
+static int run_input(fp_worker_t *w)
+{
+    fk_err_t e;
+    int rc = 0;
+
+    if (fp_worker_run(w, &e) < 0) {
         fk_err("%s", e.msg);
         rc = -1;
     }
@@ -336,16 +363,16 @@ static int run_input(probe_t *pr, const char *arg, const fp_cache_cfg_t *ccfg)
     fp_cache_stats_t cs;
     fp_input_stats_t is = {0};
     char why[512];
-    fp_cache_get_stats(w.cache, &cs);
-    if (w.in->stats)
-        w.in->stats(w.in_ctx, &is);
-    reasons(why, sizeof(why), &w.st);
+    fp_cache_get_stats(w->cache, &cs);
+    if (w->in->stats)
+        w->in->stats(w->in_ctx, &is);
+    reasons(why, sizeof(why), &w->st);
     fprintf(stderr,
             "flowprobe: %s: %llu packets (%llu bytes), %llu parsed (%llu IP bytes), "
             "%llu not parsed%s%s%s, %llu flows exported (%llu packets, %llu bytes)",
-            arg, (unsigned long long)w.st.frames, (unsigned long long)w.st.frame_bytes,
-            (unsigned long long)w.st.parsed, (unsigned long long)w.st.parsed_bytes,
-            (unsigned long long)w.st.not_parsed, why[0] ? " (" : "", why, why[0] ? ")" : "",
+            w->label, (unsigned long long)w->st.frames, (unsigned long long)w->st.frame_bytes,
+            (unsigned long long)w->st.parsed, (unsigned long long)w->st.parsed_bytes,
+            (unsigned long long)w->st.not_parsed, why[0] ? " (" : "", why, why[0] ? ")" : "",
             (unsigned long long)cs.exported, (unsigned long long)cs.exported_packets,
             (unsigned long long)cs.exported_bytes);
     if (is.filtered)
@@ -353,13 +380,10 @@ static int run_input(probe_t *pr, const char *arg, const fp_cache_cfg_t *ccfg)
     if (is.damaged)
         fprintf(stderr, ", %llu damaged records", (unsigned long long)is.damaged);
     fprintf(stderr, "\n");
-    if (cs.exported_packets != w.st.parsed || cs.exported_bytes != w.st.parsed_bytes)
+    if (cs.exported_packets != w->st.parsed || cs.exported_bytes != w->st.parsed_bytes)
         fk_err("accounting mismatch: parsed %llu packets / %llu bytes, exported %llu / %llu",
-               (unsigned long long)w.st.parsed, (unsigned long long)w.st.parsed_bytes,
+               (unsigned long long)w->st.parsed, (unsigned long long)w->st.parsed_bytes,
                (unsigned long long)cs.exported_packets, (unsigned long long)cs.exported_bytes);
-
-    fp_cache_free(w.cache);
-    w.in->close(w.in_ctx);
     return rc;
 }
 
@@ -406,7 +430,7 @@ int main(int argc, char **argv)
             fk_err_t e;
             if (fk_opts_uint("-c", optarg, 1, UINT64_MAX, &pr.count, &e) < 0) {
                 fk_err("%s", e.msg);
-                return 1;
+                return EXIT_USAGE;
             }
             break;
         }
@@ -418,41 +442,50 @@ int main(int argc, char **argv)
             const char *what = optarg;
             if (!what && optind < argc && argv[optind][0] != '-')
                 what = argv[optind++];
-            return help(what) < 0 ? 1 : 0;
+            return help(what) < 0 ? EXIT_USAGE : 0;
         }
         case 'V':
             printf("flowprobe (flowkit) %s\n", FK_VERSION);
             return 0;
+        case 'Q':
+        case 'f': {
+            fk_err_t e;
+            uint64_t *dst = c == 'Q' ? &pr.oqueue : &pr.fps;
+            if (fk_opts_uint(c == 'Q' ? "-Q" : "-f", optarg, 1, c == 'Q' ? (1u << 24) : UINT32_MAX,
+                             dst, &e) < 0) {
+                fk_err("%s", e.msg);
+                return EXIT_USAGE;
+            }
+            break;
+        }
         case 'q':
         case 'b':
-        case 'Q':
         case 'B':
-        case 'f':
         case 't':
         case 'd':
             fk_err("option -%c is not available in this build of flowprobe (it belongs to the "
                    "multi-threaded and live-capture runtime, which is not built yet)",
                    c);
-            return 1;
+            return EXIT_USAGE;
         case ':':
             fk_err("option -%c needs an argument (see flowprobe -h)", optopt);
-            return 1;
+            return EXIT_USAGE;
         default:
             if (optopt)
                 fk_err("unknown option -%c (see flowprobe -h)", optopt);
             else
                 fk_err("unknown option '%s' (see flowprobe -h)", argv[optind - 1]);
-            return 1;
+            return EXIT_USAGE;
         }
     }
     if (optind < argc) {
         fk_err("unexpected argument '%s'; plugin arguments go after -i/-s/-o/-p (see -h)",
                argv[optind]);
-        return 1;
+        return EXIT_USAGE;
     }
     if (pr.ninputs == 0) {
         fk_err("no input; use -i 'pcap;file=capture.pcap' (see -h input)");
-        return 1;
+        return EXIT_USAGE;
     }
 
     fp_cache_cfg_default(&ccfg);
@@ -461,37 +494,75 @@ int main(int argc, char **argv)
         fk_err_t e;
         if (fk_opts_parse(pr.storage, &o, &e) < 0) {
             fk_err("-s: %s", e.msg);
-            return 1;
+            return EXIT_USAGE;
         }
         if (strcmp(o.name, "cache") != 0) {
             fk_err("-s %s: no such storage plugin; the one storage is 'cache' (see -h storage)",
                    o.name);
             fk_opts_free(&o);
-            return 1;
+            return EXIT_USAGE;
         }
         if (fp_cache_cfg_apply(&ccfg, &o, &e) < 0) {
             fk_err("-s: %s", e.msg);
             fk_opts_free(&o);
-            return 1;
+            return EXIT_USAGE;
         }
         fk_opts_free(&o);
     }
 
     if (setup_plugins(&pr) < 0) {
         close_all(&pr);
-        return 1;
+        return EXIT_USAGE;
     }
+    /* Open every input before reading any, so a bad -i fails at once. */
+    fp_worker_t *workers = calloc(pr.ninputs, sizeof(*workers));
+    if (!workers) {
+        fk_err("out of memory");
+        close_all(&pr);
+        return EXIT_RUN;
+    }
+    for (size_t i = 0; i < pr.ninputs; i++) {
+        if (open_input(&pr, pr.inputs[i], &ccfg, &workers[i]) < 0) {
+            for (size_t j = 0; j < i; j++)
+                close_input(&workers[j]);
+            free(workers);
+            close_all(&pr);
+            return EXIT_USAGE;
+        }
+    }
+
     fp_schema_t schema = {fp_basic_fields, fp_basic_nfields, pr.plugins, pr.nplugins};
     if (setup_outputs(&pr, &schema) < 0) {
+        for (size_t i = 0; i < pr.ninputs; i++)
+            close_input(&workers[i]);
+        free(workers);
         close_all(&pr);
-        return 1;
+        return EXIT_USAGE;
+    }
+    {
+        fk_err_t e;
+        size_t record_size = fp_plugins_layout(pr.plugins, pr.nplugins);
+        pr.exporter = fp_exporter_new(pr.outs, pr.nouts, pr.ninputs, record_size,
+                                      pr.oqueue ? pr.oqueue : DEFAULT_OQUEUE, pr.fps, &e);
+        if (!pr.exporter) {
+            fk_err("%s", e.msg);
+            for (size_t i = 0; i < pr.ninputs; i++)
+                close_input(&workers[i]);
+            free(workers);
+            close_all(&pr);
+            return EXIT_RUN;
+        }
     }
     if (pr.pidfile) {
         FILE *pf = fopen(pr.pidfile, "w");
         if (!pf || fprintf(pf, "%ld\n", (long)getpid()) < 0 || fclose(pf) != 0) {
             fk_err("-P %s: cannot write pid file: %s", pr.pidfile, strerror(errno));
+            fp_exporter_free(pr.exporter);
+            for (size_t i = 0; i < pr.ninputs; i++)
+                close_input(&workers[i]);
+            free(workers);
             close_all(&pr);
-            return 1;
+            return EXIT_RUN;
         }
     }
 
@@ -502,19 +573,27 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     /* Each input has its own cache, as each of ipfixprobe's input threads does. */
-    for (size_t i = 0; i < pr.ninputs && !g_stop; i++)
-        if (run_input(&pr, pr.inputs[i], &ccfg) < 0)
-            rc = 1;
+    for (size_t i = 0; i < pr.ninputs; i++) {
+        pr.worker = (unsigned)i;
+        if (!g_stop && run_input(&workers[i]) < 0)
+            rc = EXIT_RUN;
+        close_input(&workers[i]);
+        fp_exporter_done(pr.exporter, (unsigned)i);
+    }
+    fp_exporter_join(pr.exporter, NULL);
+    fp_exporter_free(pr.exporter);
+    free(workers);
 
     for (size_t i = 0; i < pr.nouts; i++)
         if (pr.outs[i].errors)
-            rc = 1;
-    close_all(&pr);
+            rc = EXIT_RUN;
+    if (close_all(&pr) < 0)
+        rc = EXIT_RUN;
     if (pr.pidfile)
         unlink(pr.pidfile);
     return rc;
 
 too_many:
     fk_err("too many -%c options (at most %d)", c, c == 'p' ? FP_MAX_PLUGINS : MAX_ARGS);
-    return 1;
+    return EXIT_USAGE;
 }

@@ -96,6 +96,13 @@ extern const fp_plugin_t *const fp_plugins[];
 /* Find a compiled-in plugin by name, or NULL. */
 const fp_plugin_t *fp_plugin_find(const char *name);
 
+/*
+ * Lay the enabled plugins' slabs out after the flow record: sets each
+ * state_off (8-byte aligned) and returns the bytes of one flow record with
+ * all slabs.  The cache and the exporter's queues use the same layout.
+ */
+size_t fp_plugins_layout(fp_plugin_inst_t *plugins, size_t n);
+
 /* Plugin state of `inst` inside a flow slot. */
 static inline void *fp_plugin_state(const fp_plugin_inst_t *inst, const fp_flow_t *flow)
 {

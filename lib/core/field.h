@@ -48,6 +48,30 @@ typedef enum fk_ftype {
 /* Field flags. */
 #define FK_F_NOCSV  0x01 /* not a UniRec column (JSON/IPFIX only, e.g. flow end reason) */
 #define FK_F_NOJSON 0x02 /* not printed in JSON (e.g. UniRec bookkeeping) */
+/*
+ * IPFIX length of an unsigned integer field when it differs from the C
+ * member's size (RFC 7011 6.2 reduced-size encoding, used here to widen: the
+ * UniRec PACKETS is uint32, ipfixprobe exports packetDeltaCount in 8 bytes).
+ */
+#define FK_F_ILEN_MASK 0x70
+#define FK_F_ILEN2     0x10
+#define FK_F_ILEN4     0x20
+#define FK_F_ILEN8     0x30
+
+/* IPFIX wire length of a fixed-size field: the FK_F_ILEN* override, else the type's size. */
+static inline unsigned fk_field_ilen_override(uint8_t flags)
+{
+    switch (flags & FK_F_ILEN_MASK) {
+    case FK_F_ILEN2:
+        return 2;
+    case FK_F_ILEN4:
+        return 4;
+    case FK_F_ILEN8:
+        return 8;
+    default:
+        return 0;
+    }
+}
 
 typedef struct fk_field_st {
     const char *name; /* UniRec / CSV column name, e.g. "HTTP_REQUEST_HOST" */

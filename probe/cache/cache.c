@@ -115,7 +115,6 @@ struct fp_cache_st {
     uint32_t *idx;     /* per slot: index of the record it owns */
     uint8_t *pool;     /* nslots records of slot_size bytes */
     size_t slot_size;
-    size_t state_off;  /* first plugin slab */
     fp_plugin_inst_t *plugins;
     size_t nplugins;
     bool key_vlan;
@@ -162,14 +161,10 @@ fp_cache_t *fp_cache_new(const fp_cache_cfg_t *cfg, fp_plugin_inst_t *plugins, s
     c->export_arg = export_arg;
 
     /* Each plugin slab starts 8-byte aligned after the flow record. */
-    off = (sizeof(fp_flow_t) + 7) & ~(size_t)7;
-    c->state_off = off;
-    for (size_t i = 0; i < nplugins; i++) {
-        plugins[i].state_off = off;
-        off += (plugins[i].p->state_size + 7) & ~(size_t)7;
+    off = fp_plugins_layout(plugins, nplugins);
+    for (size_t i = 0; i < nplugins; i++)
         if (plugins[i].p->flags & FP_PLUGIN_KEY_VLAN)
             c->key_vlan = true;
-    }
     c->slot_size = off;
 
     c->slot = calloc(c->nslots, sizeof(*c->slot));

@@ -35,6 +35,9 @@ typedef struct fp_output_ops_st {
     int (*write)(void *ctx, const fp_flow_t *flow);
     /* Flush and release.  0, or -1 with a message if buffered data was lost. */
     int (*close)(void *ctx, fk_err_t *e);
+    /* Called about every 100 ms by the output thread (may be NULL): a chance
+     * to flush on time when flows are rare; `now_ns` is CLOCK_MONOTONIC. */
+    void (*tick)(void *ctx, uint64_t now_ns);
 } fp_output_ops_t;
 
 extern const fp_output_ops_t *const fp_outputs[];

@@ -12,6 +12,17 @@ const fp_plugin_t *const fp_plugins[] = {
     NULL,
 };
 
+size_t fp_plugins_layout(fp_plugin_inst_t *plugins, size_t n)
+{
+    size_t off = (sizeof(fp_flow_t) + 7) & ~(size_t)7;
+
+    for (size_t i = 0; i < n; i++) {
+        plugins[i].state_off = off;
+        off += (plugins[i].p->state_size + 7) & ~(size_t)7;
+    }
+    return off;
+}
+
 const fp_plugin_t *fp_plugin_find(const char *name)
 {
     for (size_t i = 0; fp_plugins[i]; i++)

@@ -1,0 +1,194 @@
+/*
+ * exporter.c - the output thread.
+ */
+#include "exporter.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../lib/core/spsc.h"
+
+struct fp_exporter_st {
+    fp_outinst_t *outs;
+    size_t nouts;
+    fk_spsc_t **rings;
+    size_t nrings;
+    size_t record_size;
+    uint64_t fps;
+    pthread_t thread;
+    int started;
+    _Atomic uint64_t full_waits;
+    uint64_t flows;
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void nap(long ns)
+{
+    struct timespec ts = {0, ns};
+    nanosleep(&ts, NULL);
+}
+
+static void write_flow(fp_exporter_t *x, const fp_flow_t *flow)
+{
+    x->flows++;
+    for (size_t i = 0; i < x->nouts; i++) {
+        fp_outinst_t *o = &x->outs[i];
+        if (o->ops->write(o->ctx, flow) < 0 && o->errors++ == 0)
+            fk_err("output '%s': write failed; further errors are counted", o->arg);
+    }
+}
+
+static void tick_all(fp_exporter_t *x, uint64_t now)
+{
+    for (size_t i = 0; i < x->nouts; i++)
+        if (x->outs[i].ops->tick)
+            x->outs[i].ops->tick(x->outs[i].ctx, now);
+}
+
+static void *run(void *arg)
+{
+    fp_exporter_t *x = arg;
+    uint64_t last_tick = mono_ns();
+    /* -f: a token bucket refilled at fps tokens per second, at most one second's worth. */
+    double tokens = (double)x->fps, t_prev = (double)last_tick / 1e9;
+
+    for (;;) {
+        size_t idle = 0, drained = 0;
+        for (size_t r = 0; r < x->nrings; r++) {
+            /* Up to 256 flows per ring per round, so no worker starves another. */
+            for (int k = 0; k < 256; k++) {
+                const fp_flow_t *f = fk_spsc_peek(x->rings[r]);
+                if (!f)
+                    break;
+                if (x->fps) {
+                    while (tokens < 1.0) {
+                        double t = (double)mono_ns() / 1e9;
+                        tokens += (t - t_prev) * (double)x->fps;
+                        if (tokens > (double)x->fps)
+                            tokens = (double)x->fps;
+                        t_prev = t;
+                        if (tokens < 1.0)
+                            nap(200000);
+                    }
+                    tokens -= 1.0;
+                }
+                write_flow(x, f);
+                fk_spsc_release(x->rings[r]);
+            }
+            if (fk_spsc_peek(x->rings[r]) == NULL) {
+                idle++;
+                if (fk_spsc_drained(x->rings[r]))
+                    drained++;
+            }
+        }
+        uint64_t now = mono_ns();
+        if (now - last_tick >= 100000000ULL) {
+            tick_all(x, now);
+            last_tick = now;
+        }
+        if (drained == x->nrings)
+            break;
+        if (idle == x->nrings)
+            nap(100000);
+    }
+    return NULL;
+}
+
+fp_exporter_t *fp_exporter_new(fp_outinst_t *outs, size_t nouts, size_t nworkers,
+                               size_t record_size, size_t queue, uint64_t fps, fk_err_t *e)
+{
+    fp_exporter_t *x = calloc(1, sizeof(*x));
+
+    if (!x || nworkers == 0) {
+        free(x);
+        fk_errf(e, "exporter: out of memory");
+        return NULL;
+    }
+    x->outs = outs;
+    x->nouts = nouts;
+    x->record_size = record_size;
+    x->fps = fps;
+    x->nrings = nworkers;
+    x->rings = calloc(nworkers, sizeof(*x->rings));
+    for (size_t i = 0; x->rings && i < nworkers; i++) {
+        x->rings[i] = fk_spsc_new(queue, record_size);
+        if (!x->rings[i]) {
+            fk_errf(e, "exporter: cannot allocate a queue of %zu flows of %zu bytes; lower -Q",
+                    queue, record_size);
+            fp_exporter_free(x);
+            return NULL;
+        }
+    }
+    if (!x->rings) {
+        fk_errf(e, "exporter: out of memory");
+        fp_exporter_free(x);
+        return NULL;
+    }
+    int err = pthread_create(&x->thread, NULL, run, x);
+    if (err) {
+        fk_errf(e, "exporter: cannot start the output thread: %s", strerror(err));
+        fp_exporter_free(x);
+        return NULL;
+    }
+    x->started = 1;
+    return x;
+}
+
+void fp_exporter_put(fp_exporter_t *x, unsigned w, const fp_flow_t *flow)
+{
+    fk_spsc_t *r = x->rings[w];
+    void *slot;
+    unsigned spins = 0;
+
+    while ((slot = fk_spsc_reserve(r)) == NULL) {
+        if (spins++ == 0)
+            atomic_fetch_add_explicit(&x->full_waits, 1, memory_order_relaxed);
+        if (spins < 64)
+            sched_yield();
+        else
+            nap(50000);
+    }
+    memcpy(slot, flow, x->record_size);
+    fk_spsc_commit(r);
+}
+
+void fp_exporter_done(fp_exporter_t *x, unsigned w)
+{
+    fk_spsc_close(x->rings[w]);
+}
+
+void fp_exporter_join(fp_exporter_t *x, fp_exporter_stats_t *st)
+{
+    if (x->started) {
+        for (size_t i = 0; i < x->nrings; i++)
+            fk_spsc_close(x->rings[i]);
+        pthread_join(x->thread, NULL);
+        x->started = 0;
+    }
+    if (st) {
+        st->flows = x->flows;
+        st->full_waits = atomic_load(&x->full_waits);
+    }
+}
+
+void fp_exporter_free(fp_exporter_t *x)
+{
+    if (!x)
+        return;
+    if (x->started)
+        fp_exporter_join(x, NULL);
+    for (size_t i = 0; x->rings && i < x->nrings; i++)
+        fk_spsc_free(x->rings[i]);
+    free(x->rings);
+    free(x);
+}

@@ -1,0 +1,53 @@
+/*
+ * exporter.h - the output thread: flows from the workers' rings to the outputs.
+ *
+ * Each worker (one per input) hands finished flows to the exporter through its
+ * own single-producer ring (-Q entries); one output thread drains the rings
+ * round-robin, applies the -f flows-per-second limit, and calls every
+ * output's write(), plus tick() about every 100 ms so outputs can flush on
+ * time.  A full ring makes the worker wait (nothing is dropped).
+ */
+#ifndef FP_EXPORTER_H
+#define FP_EXPORTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow.h"
+#include "output/output.h"
+
+typedef struct fp_outinst_st {
+    const fp_output_ops_t *ops;
+    void *ctx;
+    const char *arg; /* the -o argument, for messages */
+    uint64_t errors; /* failed writes */
+} fp_outinst_t;
+
+typedef struct fp_exporter_stats_st {
+    uint64_t flows;      /* flows handed to the outputs */
+    uint64_t full_waits; /* times a worker found its ring full and waited */
+} fp_exporter_stats_t;
+
+typedef struct fp_exporter_st fp_exporter_t;
+
+/*
+ * Start the output thread for `nworkers` producers whose flow records are
+ * `record_size` bytes (flow + plugin slabs), with rings of `queue` entries and
+ * at most `fps` flows per second (0 = unlimited).  `outs` must outlive it.
+ * NULL with a message on failure.
+ */
+fp_exporter_t *fp_exporter_new(fp_outinst_t *outs, size_t nouts, size_t nworkers,
+                               size_t record_size, size_t queue, uint64_t fps, fk_err_t *e);
+
+/* Worker `w`: copy one finished flow record into its ring (waits while full). */
+void fp_exporter_put(fp_exporter_t *x, unsigned w, const fp_flow_t *flow);
+
+/* Worker `w` will put no more flows. */
+void fp_exporter_done(fp_exporter_t *x, unsigned w);
+
+/* Wait until every worker is done and every flow is written; stop the thread. */
+void fp_exporter_join(fp_exporter_t *x, fp_exporter_stats_t *st);
+
+void fp_exporter_free(fp_exporter_t *x);
+
+#endif /* FP_EXPORTER_H */
