@@ -62,10 +62,10 @@
 /* UDP ports tshark 4.0 decodes by number inside the ephemeral range. A media
  * flow's client port avoids them: with the server port unclaimed, Wireshark
  * would hand RTP-like payload to that dissector and report it malformed. */
-static const uint16_t claimed_udp_ports[] = {
-    34962, 34980, 37008, 41170, 44818, 45564, 47000, 47808, 49999, 54328, 56000,
-    56001, 56500, 56501, 57000, 57001, 57032, 57033, 57500, 57501, 57532, 57533,
-    59000, 59001, 59032, 59033, 59500, 59501, 59532, 59533, 60001};
+static const uint16_t claimed_udp_ports[] = {34962, 34980, 37008, 41170, 44818, 45564, 47000, 47808,
+                                             49999, 54328, 56000, 56001, 56500, 56501, 57000, 57001,
+                                             57032, 57033, 57500, 57501, 57532, 57533, 59000, 59001,
+                                             59032, 59033, 59500, 59501, 59532, 59533, 60001};
 
 #define PATTERN_LEN   65536u /* payload source buffers, plus slack for one frame */
 #define PATTERN_SLACK 2048u
@@ -85,33 +85,40 @@ struct kind_def {
  * HTTP/TLS carries most bytes, while media, API calls and the many small
  * control packets pull the mean down. */
 static const struct kind_def kinds[K_COUNT] = {
-    [K_DNS] = {"dns", 270, 0, 0},
-    [K_NTP] = {"ntp", 30, 0, 0},
-    [K_MEDIA] = {"media", 15, 30, 12000},
-    [K_HTTP] = {"http", 200, 10, UINT32_MAX},
-    [K_TLS] = {"tls", 345, 10, UINT32_MAX},
-    [K_API] = {"api", 100, 6, 900},
-    [K_REFUSED] = {"refused", 20, 0, 0},
-    [K_ICMP] = {"icmp", 20, 1, 38},
+    [K_DNS] = {"dns", 270, 0, 0},             /* UDP 53: query and answer */
+    [K_NTP] = {"ntp", 30, 0, 0},              /* UDP 123: client and server message */
+    [K_MEDIA] = {"media", 15, 30, 12000},     /* UDP RTP-like voice, 50 pkt/s each way */
+    [K_HTTP] = {"http", 200, 10, UINT32_MAX}, /* TCP 80: keep-alive GETs, HTML bodies */
+    [K_TLS] = {"tls", 345, 10, UINT32_MAX},   /* TCP 443: ClientHello, then records */
+    [K_API] = {"api", 100, 6, 900},           /* TCP 8080: many small JSON POSTs */
+    [K_REFUSED] = {"refused", 20, 0, 0},      /* TCP SYN answered by RST */
+    [K_ICMP] = {"icmp", 20, 1, 38},           /* echo request/reply, one per second */
 };
 
 enum close_kind { CL_FIN, CL_RST, CL_NONE };
 
+/* TCP header flags (RFC 9293 3.1) */
+#define TCP_FIN 0x01u
+#define TCP_SYN 0x02u
+#define TCP_RST 0x04u
+#define TCP_PSH 0x08u
+#define TCP_ACK 0x10u
+
 enum phase {
-    PH_SYN,      /* client SYN */
-    PH_SYNACK,   /* server SYN+ACK */
-    PH_HSACK,    /* client ACK completing the handshake */
-    PH_REQ,      /* client request */
-    PH_SACK,     /* server's delayed ACK of the request */
-    PH_SEG,      /* server response segment */
-    PH_CACK,     /* client ACK of response segments */
-    PH_FIN1,     /* closer's FIN+ACK */
-    PH_FIN2,     /* peer's FIN+ACK */
-    PH_FIN3,     /* closer's final ACK */
-    PH_RST,      /* RST+ACK ending the connection */
-    PH_REFUSE,   /* server RST+ACK answering a SYN to a closed port */
-    PH_QUERY,    /* UDP/ICMP: client to server */
-    PH_ANSWER,   /* UDP/ICMP: server to client */
+    PH_SYN,    /* client SYN */
+    PH_SYNACK, /* server SYN+ACK */
+    PH_HSACK,  /* client ACK completing the handshake */
+    PH_REQ,    /* client request */
+    PH_SACK,   /* server's delayed ACK of the request */
+    PH_SEG,    /* server response segment */
+    PH_CACK,   /* client ACK of response segments */
+    PH_FIN1,   /* closer's FIN+ACK */
+    PH_FIN2,   /* peer's FIN+ACK */
+    PH_FIN3,   /* closer's final ACK */
+    PH_RST,    /* RST+ACK ending the connection */
+    PH_REFUSE, /* server RST+ACK answering a SYN to a closed port */
+    PH_QUERY,  /* UDP/ICMP: client to server */
+    PH_ANSWER, /* UDP/ICMP: server to client */
 };
 
 struct flow {
@@ -134,14 +141,14 @@ struct flow {
     uint32_t srv_us;    /* server think time before a response */
     uint32_t pace_us;   /* gap between back-to-back response segments */
     uint16_t cport, sport;
-    uint16_t ipid[2]; /* IPv4 identification per direction */
-    uint16_t vlan;    /* 802.1Q VLAN id, 0 = untagged */
-    uint16_t mss;     /* payload bytes of a full segment; keeps frames <= 1514 */
-    uint16_t last_len; /* TCP: payload bytes of the response's last segment */
+    uint16_t ipid[2];  /* IPv4 identification per direction */
+    uint16_t vlan;     /* 802.1Q VLAN id, 0 = untagged */
+    uint16_t mss;      /* payload bytes of a full segment; keeps frames <= 1514 */
     uint16_t head_len; /* TCP: HTTP head bytes at the start of the response */
     uint8_t kind, v6, phase, close, closer_srv, ack_every, since_ack, srv_ack;
 };
 
+/* Buffered output: packets are composed in place, written in OUTBUF_SIZE chunks. */
 struct out {
     int fd;
     uint8_t *buf;
@@ -217,21 +224,21 @@ static double ln_unit(double x)
         x *= 2.0;
         e--;
     }
-    double t = (x - 1.0) / (x + 1.0), t2 = t * t;
-    double s = t * (2.0 + t2 * (2.0 / 3 + t2 * (2.0 / 5 + t2 * (2.0 / 7 + t2 * (2.0 / 9 +
-                                                                            t2 * 2.0 / 11)))));
-    return s + e * LN2;
+    /* ln x = 2 atanh(t) = 2 (t + t^3/3 + t^5/5 + ...), t = (x-1)/(x+1), |t| < 0.172 */
+    double t = (x - 1.0) / (x + 1.0), t2 = t * t, sum = 0.0;
+    for (int32_t k = 11; k >= 1; k -= 2)
+        sum = sum * t2 + 2.0 / k;
+    return t * sum + e * LN2;
 }
 
 /* 2^y for 0 <= y < 63, relative error < 1e-7 (avoids libm). */
 static double pow2(double y)
 {
     uint32_t i = (uint32_t)y;
-    double z = (y - i) * LN2;
-    double p = 1 + z * (1 + z * (0.5 + z * (1.0 / 6 + z * (1.0 / 24 + z * (1.0 / 120 +
-                                                                           z * (1.0 / 720 +
-                                                                                z / 5040))))));
-    return p * (double)(UINT64_C(1) << i);
+    double z = (y - i) * LN2, sum = 0.0;
+    for (int32_t k = 8; k >= 1; k--) /* e^z, Taylor series in Horner form, z < 0.7 */
+        sum = (sum + 1.0) * z / k;
+    return (sum + 1.0) * (double)(UINT64_C(1) << i);
 }
 
 /* Exponential sample with the given mean. */
@@ -250,12 +257,16 @@ static double rng_logu(uint64_t *s, double lo, double hi)
 /* Pareto sample (x_m = 1, shape alpha) capped at cap: the elephant/mice split. */
 static double rng_pareto(uint64_t *s, double alpha, double cap)
 {
-    double y = -ln_unit(rng_unit(s)) / (LN2 * alpha);
-    return y >= 62.0 ? cap : (pow2(y) < cap ? pow2(y) : cap);
+    double y = -ln_unit(rng_unit(s)) / (LN2 * alpha); /* x = u^(-1/alpha) = 2^y */
+    if (y >= 62.0)
+        return cap;
+    double x = pow2(y);
+    return x < cap ? x : cap;
 }
 
 /* ---------------------------------------------------------------- bytes */
 
+/* Stores v at p in network byte order (big-endian); likewise put24 and put32. */
 static inline void put16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)(v >> 8);
@@ -444,7 +455,11 @@ struct pkt {
 static uint8_t *pkt_begin(struct gen *g, struct flow *f, bool from_client, struct pkt *p)
 {
     static const uint8_t gw_mac[6] = {0x02, 0x00, 0x5e, 0x00, 0x00, 0x01};
-    uint8_t cl_mac[6] = {0x02, 0x00, 0xab, (uint8_t)(f->client >> 16), (uint8_t)(f->client >> 8),
+    uint8_t cl_mac[6] = {0x02,
+                         0x00,
+                         0xab,
+                         (uint8_t)(f->client >> 16),
+                         (uint8_t)(f->client >> 8),
                          (uint8_t)f->client};
     uint8_t *e = out_reserve(&g->out, PCAP_REC_HDR + MAX_FRAME + 64);
     uint8_t *l2 = e + PCAP_REC_HDR;
@@ -567,7 +582,8 @@ static int host_name(char *dst, size_t cap, uint32_t server, uint32_t tag)
 {
     static const char *const sub[] = {"www", "cdn", "api", "img", "static", "mail", "login", "m"};
     static const char *const tld[] = {"com", "net", "org", "io"};
-    return snprintf(dst, cap, "%s.example%" PRIu32 ".%s", sub[tag % 8], server, tld[(tag >> 3) % 4]);
+    return snprintf(dst, cap, "%s.example%" PRIu32 ".%s", sub[tag % 8], server,
+                    tld[(tag >> 3) % 4]);
 }
 
 /* Writes an HTTP GET for flow f at dst; returns its length (< 700). */
@@ -592,11 +608,21 @@ static size_t http_request(struct flow *f, uint8_t *dst)
                  f->tag, f->exch_idx, ext[rng_below(&f->rng, 8)], host);
     uint8_t *p = dst + n;
     for (uint32_t i = 0; i < cookie; i++)
-        p[i] = "0123456789abcdef"[rng_below(&f->rng, 16)];
+        p[i] = (uint8_t) "0123456789abcdef"[rng_below(&f->rng, 16)];
     p += cookie;
     memcpy(p, "\r\n\r\n", 4);
     return (size_t)(p + 4 - dst);
 }
+
+/* The response head; cl is the printf conversion for Content-Length. */
+#define HTTP_HEAD_FMT(cl)                     \
+    "HTTP/1.1 200 OK\r\n"                     \
+    "Server: nginx/1.22.1\r\n"                \
+    "Date: Tue, 14 Nov 2023 22:13:20 GMT\r\n" \
+    "Content-Type: %s\r\n"                    \
+    "Content-Length: " cl "\r\n"              \
+    "ETag: \"%08" PRIx32 "\"\r\n"             \
+    "Connection: keep-alive\r\n\r\n"
 
 /*
  * Formats an HTTP/1.1 200 response head whose Content-Length makes head plus
@@ -608,37 +634,20 @@ static size_t http_response_head(char *dst, size_t cap, uint32_t *total, const c
                                  uint32_t tag)
 {
     for (;;) {
-        for (uint32_t digits = 1; digits <= 10; digits++) {
-            /* head length is fixed once the digit count of the body length is */
-            int probe = snprintf(dst, cap,
-                                 "HTTP/1.1 200 OK\r\n"
-                                 "Server: nginx/1.22.1\r\n"
-                                 "Date: Tue, 14 Nov 2023 22:13:20 GMT\r\n"
-                                 "Content-Type: %s\r\n"
-                                 "Content-Length: %0*u\r\n"
-                                 "ETag: \"%08" PRIx32 "\"\r\n"
-                                 "Connection: keep-alive\r\n\r\n",
-                                 ctype, (int)digits, 0u, tag);
-            if ((uint32_t)probe >= *total) {
+        for (int digits = 1; digits <= 10; digits++) {
+            /* the head length is fixed once the digit count of the body length is */
+            int head = snprintf(dst, cap, HTTP_HEAD_FMT("%0*u"), ctype, digits, 0u, tag);
+            if ((uint32_t)head >= *total) {
                 /* plan_exchange() keeps responses longer than any head */
-                fprintf(stderr, "genpcap: internal error: response of %" PRIu32
-                                " bytes cannot hold its head\n", *total);
+                fprintf(stderr, "genpcap: internal error: %" PRIu32 "-byte response\n", *total);
                 exit(1);
             }
-            uint32_t body = *total - (uint32_t)probe;
-            uint32_t need = 1;
+            uint32_t body = *total - (uint32_t)head;
+            int need = 1;
             for (uint32_t b = body; b >= 10; b /= 10)
                 need++;
             if (need == digits)
-                return (size_t)snprintf(dst, cap,
-                                        "HTTP/1.1 200 OK\r\n"
-                                        "Server: nginx/1.22.1\r\n"
-                                        "Date: Tue, 14 Nov 2023 22:13:20 GMT\r\n"
-                                        "Content-Type: %s\r\n"
-                                        "Content-Length: %" PRIu32 "\r\n"
-                                        "ETag: \"%08" PRIx32 "\"\r\n"
-                                        "Connection: keep-alive\r\n\r\n",
-                                        ctype, body, tag);
+                return (size_t)snprintf(dst, cap, HTTP_HEAD_FMT("%" PRIu32), ctype, body, tag);
         }
         (*total)--;
     }
@@ -694,20 +703,25 @@ static void tls_record(uint8_t *p, uint8_t type, uint16_t len)
  */
 static size_t tls_client_hello(struct flow *f, uint8_t *p)
 {
-    static const uint16_t suites[] = {0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030,
-                                      0xcca9, 0xcca8, 0xc013, 0xc014, 0x009c, 0x009d, 0x002f,
-                                      0x0035};
-    static const uint8_t fixed_ext[] = {
-        0x00, 0x0a, 0x00, 0x08, 0x00, 0x06, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18, /* groups */
-        0x00, 0x0b, 0x00, 0x02, 0x01, 0x00,                                     /* ec points */
-        0x00, 0x0d, 0x00, 0x0a, 0x00, 0x08, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01, 0x05,
-        0x03, /* signature algorithms */
-        0x00, 0x10, 0x00, 0x0e, 0x00, 0x0c, 0x02, 'h',  '2',  0x08, 'h',  't',  't',
-        'p',  '/',  '1',  '.',  '1', /* ALPN */
-        0x00, 0x2b, 0x00, 0x05, 0x04, 0x03, 0x04, 0x03, 0x03, /* supported versions */
-        0x00, 0x2d, 0x00, 0x02, 0x01, 0x01,                   /* PSK modes */
-        0x00, 0x33, 0x00, 0x26, 0x00, 0x24, 0x00, 0x1d, 0x00, 0x20, /* key share, key next */
-    };
+    static const uint16_t suites[] = {0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f,
+                                      0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013,
+                                      0xc014, 0x009c, 0x009d, 0x002f, 0x0035};
+    static const uint8_t
+        fixed_ext[] =
+            {
+                0x00, 0x0a, 0x00, 0x08, 0x00, 0x06, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18, /* groups */
+                0x00, 0x0b, 0x00, 0x02, 0x01, 0x00, /* ec points */
+                0x00, 0x0d, 0x00, 0x0a, 0x00, 0x08, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01,
+                0x05, 0x03, /* signature
+                               algorithms
+                             */
+                0x00, 0x10, 0x00, 0x0e, 0x00, 0x0c, 0x02, 'h',  '2',  0x08, 'h',  't',
+                't',  'p',  '/',  '1',  '.',  '1',                          /* ALPN */
+                0x00, 0x2b, 0x00, 0x05, 0x04, 0x03, 0x04, 0x03, 0x03,       /* supported versions */
+                0x00, 0x2d, 0x00, 0x02, 0x01, 0x01,                         /* PSK modes */
+                0x00, 0x33, 0x00, 0x26, 0x00, 0x24, 0x00, 0x1d, 0x00, 0x20, /* key share, key next
+                                                                             */
+            };
     char host[64];
     size_t hl = (size_t)host_name(host, sizeof host, f->server, f->tag);
     size_t n = 5, hs = 5, ext;
@@ -775,8 +789,8 @@ static size_t tls_server_hello(struct flow *f, uint8_t *p)
     p[n++] = 0;
     put16(p + n, 46);
     n += 2;
-    static const uint8_t ext[] = {0x00, 0x2b, 0x00, 0x02, 0x03, 0x04, 0x00, 0x33,
-                                  0x00, 0x24, 0x00, 0x1d, 0x00, 0x20};
+    static const uint8_t ext[] = {0x00, 0x2b, 0x00, 0x02, 0x03, 0x04, 0x00,
+                                  0x33, 0x00, 0x24, 0x00, 0x1d, 0x00, 0x20};
     memcpy(p + n, ext, sizeof ext);
     n += sizeof ext;
     fill_random(p + n, 32, &f->rng);
@@ -891,17 +905,17 @@ static size_t tcp_emit(struct gen *g, struct flow *f, bool from_client, uint8_t 
     struct pkt p;
     uint8_t *h = pkt_begin(g, f, from_client, &p);
     int me = from_client ? 0 : 1;
-    size_t hl = (flags & 0x02) ? 40 : 20; /* SYNs carry MSS, SACK-permitted, timestamps, WS */
+    size_t hl = (flags & TCP_SYN) ? 40 : 20; /* SYNs carry MSS, SACK-permitted, timestamps, WS */
 
     put16(h, from_client ? f->cport : f->sport);
     put16(h + 2, from_client ? f->sport : f->cport);
     put32(h + 4, f->seq[me]);
-    put32(h + 8, (flags & 0x10) ? f->seq[1 - me] : 0);
+    put32(h + 8, (flags & TCP_ACK) ? f->seq[1 - me] : 0);
     h[12] = (uint8_t)((hl / 4) << 4);
     h[13] = flags;
-    put16(h + 14, (flags & 0x02) ? 64240 : (from_client ? 2053 : 501)); /* scaled by WS 7 */
+    put16(h + 14, (flags & TCP_SYN) ? 64240 : (from_client ? 2053 : 501)); /* scaled by WS 7 */
     put16(h + 18, 0);
-    if (flags & 0x02) {
+    if (flags & TCP_SYN) {
         uint8_t *o = h + 20;
         uint32_t ts = (uint32_t)(f->next_us / 1000u) + f->tag;
         o[0] = 2; /* MSS */
@@ -919,7 +933,7 @@ static size_t tcp_emit(struct gen *g, struct flow *f, bool from_client, uint8_t 
         o[19] = 7;
     }
     len = fill ? fill(g, f, h + hl, len) : 0;
-    f->seq[me] += (uint32_t)len + ((flags & 0x03) ? 1u : 0u); /* SYN and FIN take one */
+    f->seq[me] += (uint32_t)len + ((flags & (TCP_SYN | TCP_FIN)) ? 1u : 0u); /* each takes one */
     pkt_end(g, f, &p, 6, hl + len, 16);
     return len;
 }
@@ -1036,33 +1050,33 @@ static void tcp_step(struct gen *g, struct flow *f)
 
     switch (f->phase) {
     case PH_SYN:
-        tcp_emit(g, f, true, 0x02, NULL, 0);
+        tcp_emit(g, f, true, TCP_SYN, NULL, 0);
         f->phase = f->kind == K_REFUSED ? PH_REFUSE : PH_SYNACK;
         gap = f->kind == K_REFUSED ? f->rtt_us / 2 + 20 : f->rtt_us;
         break;
     case PH_REFUSE:
         f->seq[1] = 0;
-        tcp_emit(g, f, false, 0x14, NULL, 0);
+        tcp_emit(g, f, false, TCP_RST | TCP_ACK, NULL, 0);
         break;
     case PH_SYNACK:
-        tcp_emit(g, f, false, 0x12, NULL, 0);
+        tcp_emit(g, f, false, TCP_SYN | TCP_ACK, NULL, 0);
         f->phase = PH_HSACK;
         gap = 30 + rng_below(&f->rng, 200);
         break;
     case PH_HSACK:
-        tcp_emit(g, f, true, 0x10, NULL, 0);
+        tcp_emit(g, f, true, TCP_ACK, NULL, 0);
         f->phase = PH_REQ;
         gap = 20 + rng_below(&f->rng, 400);
         break;
     case PH_REQ:
         plan_exchange(f);
-        tcp_emit(g, f, true, 0x18, fill_request, 0);
+        tcp_emit(g, f, true, TCP_PSH | TCP_ACK, fill_request, 0);
         f->data_left--;
         f->phase = f->srv_ack ? PH_SACK : PH_SEG;
         gap = f->rtt_us + (f->srv_ack ? 0 : f->srv_us);
         break;
     case PH_SACK:
-        tcp_emit(g, f, false, 0x10, NULL, 0);
+        tcp_emit(g, f, false, TCP_ACK, NULL, 0);
         f->data_left--;
         f->phase = PH_SEG;
         gap = f->srv_us;
@@ -1072,11 +1086,11 @@ static void tcp_step(struct gen *g, struct flow *f)
         if (f->resp_off == 0 && f->kind != K_TLS) {
             /* format the head first: fitting Content-Length may trim the tail by a byte */
             const char *ctype = f->kind == K_API ? "application/json" : "text/html; charset=utf-8";
-            f->head_len = (uint16_t)http_response_head(g->head, sizeof g->head, &f->resp_len,
-                                                       ctype, f->tag + f->exch_idx);
+            f->head_len = (uint16_t)http_response_head(g->head, sizeof g->head, &f->resp_len, ctype,
+                                                       f->tag + f->exch_idx);
         }
         uint32_t len = seg_len(f);
-        tcp_emit(g, f, false, last ? 0x18 : 0x10, fill_response, len);
+        tcp_emit(g, f, false, last ? TCP_PSH | TCP_ACK : TCP_ACK, fill_response, len);
         f->resp_off += len;
         f->seg_left--;
         f->since_ack++;
@@ -1090,7 +1104,7 @@ static void tcp_step(struct gen *g, struct flow *f)
         break;
     }
     case PH_CACK:
-        tcp_emit(g, f, true, 0x10, NULL, 0);
+        tcp_emit(g, f, true, TCP_ACK, NULL, 0);
         f->since_ack = 0;
         f->data_left--;
         if (f->seg_left) {
@@ -1112,20 +1126,20 @@ static void tcp_step(struct gen *g, struct flow *f)
         }
         break;
     case PH_FIN1:
-        tcp_emit(g, f, c_closes, 0x11, NULL, 0);
+        tcp_emit(g, f, c_closes, TCP_FIN | TCP_ACK, NULL, 0);
         f->phase = PH_FIN2;
         gap = f->rtt_us;
         break;
     case PH_FIN2:
-        tcp_emit(g, f, !c_closes, 0x11, NULL, 0);
+        tcp_emit(g, f, !c_closes, TCP_FIN | TCP_ACK, NULL, 0);
         f->phase = PH_FIN3;
         gap = c_closes ? 20 + rng_below(&f->rng, 100) : f->rtt_us;
         break;
     case PH_FIN3:
-        tcp_emit(g, f, c_closes, 0x10, NULL, 0);
+        tcp_emit(g, f, c_closes, TCP_ACK, NULL, 0);
         break;
     case PH_RST:
-        tcp_emit(g, f, c_closes, 0x14, NULL, 0);
+        tcp_emit(g, f, c_closes, TCP_RST | TCP_ACK, NULL, 0);
         break;
     default:
         break;
@@ -1135,7 +1149,7 @@ static void tcp_step(struct gen *g, struct flow *f)
 
 /* ---------------------------------------------------------------- UDP, ICMP */
 
-/* Emits one UDP datagram of flow f whose payload (len bytes) the writer puts at its argument. */
+/* Starts a UDP datagram of flow f: writes the ports and returns where the payload goes. */
 static uint8_t *udp_begin(struct gen *g, struct flow *f, bool from_client, struct pkt *p)
 {
     uint8_t *h = pkt_begin(g, f, from_client, p);
@@ -1194,7 +1208,7 @@ static void icmp_step(struct gen *g, struct flow *f)
 
     h[0] = f->v6 ? (q ? 128 : 129) : (q ? 8 : 0); /* echo request / reply */
     h[1] = 0;
-    put16(h + 4, f->cport);                        /* identifier */
+    put16(h + 4, f->cport);                       /* identifier */
     put16(h + 6, (uint16_t)(1 + f->emitted / 2)); /* sequence */
     put32(h + 8, BASE_SEC + (uint32_t)(f->next_us / 1000000u));
     put32(h + 12, (uint32_t)(f->next_us % 1000000u));
@@ -1260,7 +1274,8 @@ static double flow_draw(struct flow *f, uint32_t id, uint64_t *rng, uint64_t see
     f->srv_us = (uint32_t)rng_logu(rng, 100.0, 30000.0);
     f->pace_us = (uint32_t)rng_logu(rng, 8.0, 400.0);
     f->ack_every = kind == K_API || rng_chance(rng, 400) ? 1 : 2;
-    f->mss = (uint16_t)((f->v6 ? 1440 : 1460) - (f->vlan ? 4 : 0) - (rng_chance(rng, 120) ? 80 : 0));
+    f->mss =
+        (uint16_t)((f->v6 ? 1440 : 1460) - (f->vlan ? 4 : 0) - (rng_chance(rng, 120) ? 80 : 0));
     f->ipid[0] = (uint16_t)rng_next(rng);
     f->ipid[1] = (uint16_t)rng_next(rng);
     f->seq[0] = (uint32_t)rng_next(rng);
@@ -1331,6 +1346,8 @@ static void flow_plan(struct flow *f, uint64_t *rng)
     uint32_t close_n = f->close == CL_FIN ? 3 : f->close == CL_RST ? 1 : 0;
     f->data_left = f->left - 3 - close_n;
     uint32_t x = f->kind == K_API ? f->data_left / 3 : rng_range(rng, 1, f->kind == K_TLS ? 8 : 6);
+    if (x < f->data_left / 600000u)
+        x = f->data_left / 600000u; /* keeps one response under 4 GiB: lengths are 32-bit */
     if (x > f->data_left / 3)
         x = f->data_left / 3;
     f->exch_left = x;
@@ -1369,8 +1386,8 @@ static bool flows_init(struct gen *g, uint64_t npackets, uint64_t seed)
     }
     free(ports_used);
     if (min_sum > npackets) {
-        fprintf(stderr, "genpcap: %" PRIu32 " flows need at least %" PRIu64 " packets\n",
-                g->nflows, min_sum);
+        fprintf(stderr, "genpcap: %" PRIu32 " flows need at least %" PRIu64 " packets\n", g->nflows,
+                min_sum);
         free(w);
         return false;
     }
@@ -1408,8 +1425,7 @@ static bool flows_init(struct gen *g, uint64_t npackets, uint64_t seed)
             any = true;
         }
         if (!any && pass > 0) {
-            fprintf(stderr, "genpcap: no flow can take the remaining %" PRIu64 " packets\n",
-                    rest);
+            fprintf(stderr, "genpcap: no flow can take the remaining %" PRIu64 " packets\n", rest);
             free(w);
             return false;
         }
@@ -1488,8 +1504,10 @@ static void run(struct gen *g)
         else
             tcp_step(g, f);
         if (f->emitted != before + 1) {
-            fprintf(stderr, "genpcap: internal error: flow %" PRIu32 " (%s) stalled, %" PRIu32
-                            " packets left\n", g->heap[0], kinds[f->kind].name, f->left);
+            fprintf(stderr,
+                    "genpcap: internal error: flow %" PRIu32 " (%s) stalled, %" PRIu32
+                    " packets left\n",
+                    g->heap[0], kinds[f->kind].name, f->left);
             exit(1);
         }
         track_live(g, f, now);
@@ -1505,8 +1523,8 @@ static void run(struct gen *g)
 static void patterns_init(struct gen *g, uint64_t seed)
 {
     static const char *const words[] = {
-        "lorem", "ipsum", "dolor", "sit", "amet", "flow", "packet", "export", "record",
-        "template", "collector", "probe", "network", "traffic", "latency", "window"};
+        "lorem",  "ipsum",    "dolor",     "sit",   "amet",    "flow",    "packet",  "export",
+        "record", "template", "collector", "probe", "network", "traffic", "latency", "window"};
     static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     uint64_t rng = seed ^ 0xbb67ae8584caa73bull;
     size_t n = 0, total = PATTERN_LEN + PATTERN_SLACK;
@@ -1528,6 +1546,16 @@ static void patterns_init(struct gen *g, uint64_t seed)
 
 /* ---------------------------------------------------------------- main */
 
+/* Releases the generator and everything it owns; g may be partly set up. */
+static void gen_free(struct gen *g)
+{
+    free(g->flows);
+    free(g->heap);
+    free(g->ended);
+    free(g->out.buf);
+    free(g);
+}
+
 static void usage(FILE *to)
 {
     fprintf(to,
@@ -1546,8 +1574,7 @@ static uint64_t parse_num(const char *s, uint64_t lo, uint64_t hi, char opt)
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (errno || *s == '\0' || *end != '\0' || *s == '-' || v < lo || v > hi) {
-        fprintf(stderr, "genpcap: -%c wants a number in [%" PRIu64 ", %" PRIu64 "]\n", opt, lo,
-                hi);
+        fprintf(stderr, "genpcap: -%c wants a number in [%" PRIu64 ", %" PRIu64 "]\n", opt, lo, hi);
         exit(2);
     }
     return v;
@@ -1608,17 +1635,21 @@ int main(int argc, char **argv)
     g->out.buf = malloc(OUTBUF_SIZE);
     if (!g->flows || !g->heap || !g->ended || !g->out.buf) {
         fprintf(stderr, "genpcap: out of memory\n");
+        gen_free(g);
         return 1;
     }
     g->st.min_frame = UINT32_MAX;
     patterns_init(g, seed);
-    if (!flows_init(g, npackets, seed))
+    if (!flows_init(g, npackets, seed)) {
+        gen_free(g);
         return 1;
+    }
 
     const char *path = argv[optind];
     g->out.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (g->out.fd < 0) {
         fprintf(stderr, "genpcap: %s: %s\n", path, strerror(errno));
+        gen_free(g);
         return 1;
     }
     out_pcap_header(&g->out);
@@ -1626,6 +1657,7 @@ int main(int argc, char **argv)
     out_flush(&g->out);
     if (close(g->out.fd) != 0) {
         fprintf(stderr, "genpcap: %s: %s\n", path, strerror(errno));
+        gen_free(g);
         return 1;
     }
 
@@ -1651,10 +1683,6 @@ int main(int argc, char **argv)
                     100.0 * (double)st->kind_pkts[k] / pk,
                     st->kind_pkts[k] ? (double)st->kind_bytes[k] / (double)st->kind_pkts[k] : 0.0);
     }
-    free(g->flows);
-    free(g->heap);
-    free(g->ended);
-    free(g->out.buf);
-    free(g);
+    gen_free(g);
     return 0;
 }
