@@ -212,6 +212,16 @@ static void export_flow(void *arg, fp_flow_t *flow)
     fp_exporter_put(pr->exporter, pr->worker, flow);
 }
 
+/* "-o ipfix: option 'p': ..." -- name the plugin unless the message already does. */
+static void report_plugin_err(const char *opt, const char *name, const fk_err_t *e)
+{
+    size_t n = strlen(name);
+    if (strncmp(e->msg, name, n) == 0 && e->msg[n] == ':')
+        fk_err("%s %s", opt, e->msg);
+    else
+        fk_err("%s %s: %s", opt, name, e->msg);
+}
+
 static int setup_plugins(probe_t *pr)
 {
     for (size_t i = 0; i < pr->nprocs; i++) {
@@ -276,7 +286,7 @@ static int setup_outputs(probe_t *pr, const fp_schema_t *schema)
         }
         oi->arg = pr->outputs[i];
         if (oi->ops->open(&oi->ctx, &o, schema, &e) < 0) {
-            fk_err("%s", e.msg);
+            report_plugin_err("-o", o.name, &e);
             fk_opts_free(&o);
             return -1;
         }
@@ -320,7 +330,7 @@ static int open_input(probe_t *pr, const char *arg, const fp_cache_cfg_t *ccfg, 
         return -1;
     }
     if (w->in->open(&w->in_ctx, &o, &e) < 0) {
-        fk_err("%s", e.msg);
+        report_plugin_err("-i", o.name, &e);
         fk_opts_free(&o);
         w->in = NULL;
         return -1;

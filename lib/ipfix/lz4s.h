@@ -189,7 +189,7 @@ int fk_lz4s_feed(fk_lz4s_reader_t *r, const uint8_t *data, size_t len);
 /*
  * Decode the next IPFIX message from the fed bytes.
  *
- * Returns 1 with *msg/*len set to one whole decompressed message (one block);
+ * Returns 1 with *msg and *len set to one whole decompressed message (one block);
  * the bytes belong to the reader and stay valid until the next fk_lz4s_next(),
  * fk_lz4s_reader_reset() or fk_lz4s_reader_free().  Returns 0 when the fed
  * bytes are used up (feed more).  Returns -1 with *e set when the stream is

@@ -29,12 +29,20 @@ static int read_template(fk_cursor_t *c, bool options, uint32_t odid, void *stor
     static __thread fk_ipfix_tmpl_t t; /* 4 KiB: not on the stack of every caller */
     uint16_t id = 0, count = 0, scope = 0;
 
-    /* Fewer bytes than the smallest template record (id, count, one field) is
-     * padding at the end of the set (RFC 7011 3.3.1). */
-    if (fk_cur_left(c) < 8)
+    /* Fewer bytes than a withdrawal (id, count 0), or zeros, are padding at
+     * the end of the set (RFC 7011 3.3.1). */
+    if (fk_cur_left(c) < 4)
         return 0;
     fk_cur_be16(c, &id);
     fk_cur_be16(c, &count);
+    if (id == 0 && count == 0)
+        return 0;
+    if (count == 0 && (id == FK_IPFIX_SET_TEMPLATE || id == FK_IPFIX_SET_OPTIONS)) {
+        /* "All templates withdrawn" (RFC 7011 8.1): counted; the store's
+         * owner ends the session's templates when the session ends. */
+        st->withdrawals++;
+        return 1;
+    }
     if (id < FK_IPFIX_FIRST_DATA_ID) {
         st->invalid++;
         fk_errf(e, "template id %u is below 256", id);

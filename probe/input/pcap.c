@@ -37,10 +37,10 @@
  * on a read-only private mapping only unmaps them; the page cache keeps
  * them) every RELEASE_STEP bytes, so resident memory reflects the flow cache,
  * not the size of the capture.  The last RELEASE_KEEP bytes stay mapped:
- * frames of the current batch point into them.
+ * frames of the current batch point into them (32 frames of at most 256 KiB).
  */
-#define RELEASE_STEP (64u << 20)
-#define RELEASE_KEEP (16u << 20)
+#define RELEASE_STEP (8u << 20)
+#define RELEASE_KEEP (9u << 20)
 
 /* A record longer than this is not a real frame: the file is damaged. */
 #define MAX_RECORD (256u * 1024u)

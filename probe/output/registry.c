@@ -7,12 +7,14 @@
 
 extern const fp_output_ops_t fp_output_csv;
 extern const fp_output_ops_t fp_output_json;
+extern const fp_output_ops_t fp_output_ipfix;
 extern const fp_output_ops_t fp_output_text;
 
 const fp_output_ops_t *const fp_outputs[] = {
     &fp_output_text,
     &fp_output_csv,
     &fp_output_json,
+    &fp_output_ipfix,
     NULL,
 };
 

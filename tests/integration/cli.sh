@@ -18,7 +18,7 @@ expect_ok() { local d=$1; shift; if "$@" >"$tmp/o" 2>"$tmp/e"; then ok; else bad
 expect_err() {
     local d=$1 pat=$2; shift 2
     if "$@" >"$tmp/o" 2>"$tmp/e"; then bad "$d: exited 0"; return; fi
-    if grep -Eq "$pat" "$tmp/e"; then ok; else bad "$d: stderr lacks /$pat/: $(head -3 "$tmp/e")"; fi
+    if grep -Eq -- "$pat" "$tmp/e"; then ok; else bad "$d: stderr lacks /$pat/: $(head -3 "$tmp/e")"; fi
 }
 
 "$gen" -n 5000 -f 400 -s 3 "$tmp/s.pcap" 2>/dev/null || { echo "genpcap failed"; exit 1; }
@@ -51,6 +51,23 @@ expect_err "unknown long option" "unknown option" "$probe" --bogus
 expect_err "unwritable output" "cannot write" "$probe" -i "$cap" -o "csv;file=$tmp/no/such/dir.csv"
 printf 'this is not a capture file at all, just text\n' >"$tmp/garbage.pcap"
 expect_err "garbage file" "cannot read" "$probe" -i "pcap;file=$tmp/garbage.pcap"
+
+# --- configuration errors exit with status 2 and say what is wrong
+expect_status2() { # DESC PATTERN CMD...
+    local d=$1 pat=$2; shift 2
+    "$@" >"$tmp/o" 2>"$tmp/e"; local rc=$?
+    if [ $rc -ne 2 ]; then bad "$d: exit $rc, want 2"; return; fi
+    if grep -Eq -- "$pat" "$tmp/e"; then ok; else bad "$d: stderr lacks /$pat/: $(head -3 "$tmp/e")"; fi
+}
+expect_status2 "ipfix port" "-o ipfix: option 'p'.*\[1, 65535\].*99999" "$probe" -i "$cap" -o 'ipfix;p=99999'
+expect_status2 "ipfix unknown key" "unknown option 'zz'" "$probe" -i "$cap" -o 'ipfix;zz=1'
+expect_status2 "ipfix mtu < record" "mtu=100 is smaller than a message with one record" \
+    "$probe" -i "$cap" -o 'ipfix;m=100'
+expect_status2 "ipfix udp+lz4" "not supported with udp" "$probe" -i "$cap" -o 'ipfix;u;c'
+expect_status2 "cache key" "unknown option" "$probe" -i "$cap" -s 'cache;zz'
+expect_status2 "-Q 0" "option '-Q'" "$probe" -Q 0 -i "$cap"
+expect_ok "-h ipfix" "$probe" -h ipfix
+grep -q 'lz4-compression' "$tmp/o" && ok || bad "-h ipfix lacks lz4-compression"
 
 # --- outputs agree: same flows in csv, json and text
 expect_ok "csv" "$probe" -i "$cap" -o "csv;file=$tmp/f.csv"
