@@ -23,6 +23,7 @@ struct fp_exporter_st {
     int started;
     _Atomic uint64_t full_waits;
     uint64_t flows;
+    double cpu_s;
 };
 
 static uint64_t mono_ns(void)
@@ -101,6 +102,9 @@ static void *run(void *arg)
         if (idle == x->nrings)
             nap(100000);
     }
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+        x->cpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     return NULL;
 }
 
@@ -178,6 +182,7 @@ void fp_exporter_join(fp_exporter_t *x, fp_exporter_stats_t *st)
     if (st) {
         st->flows = x->flows;
         st->full_waits = atomic_load(&x->full_waits);
+        st->cpu_s = x->cpu_s;
     }
 }
 

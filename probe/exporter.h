@@ -26,6 +26,7 @@ typedef struct fp_outinst_st {
 typedef struct fp_exporter_stats_st {
     uint64_t flows;      /* flows handed to the outputs */
     uint64_t full_waits; /* times a worker found its ring full and waited */
+    double cpu_s;        /* CPU seconds the output thread used (encoding, writing) */
 } fp_exporter_stats_t;
 
 typedef struct fp_exporter_st fp_exporter_t;

@@ -590,8 +590,13 @@ int main(int argc, char **argv)
         close_input(&workers[i]);
         fp_exporter_done(pr.exporter, (unsigned)i);
     }
-    fp_exporter_join(pr.exporter, NULL);
+    fp_exporter_stats_t xs;
+    fp_exporter_join(pr.exporter, &xs);
     fp_exporter_free(pr.exporter);
+    if (xs.flows)
+        fprintf(stderr, "flowprobe: output: %llu flows written using %.3f s of CPU (%.0f flows/s)%s\n",
+                (unsigned long long)xs.flows, xs.cpu_s, xs.cpu_s > 0 ? (double)xs.flows / xs.cpu_s : 0.0,
+                xs.full_waits ? " (backpressure: the output queue was full at times)" : "");
     free(workers);
 
     for (size_t i = 0; i < pr.nouts; i++)

@@ -369,8 +369,16 @@ void fp_cache_expire(fp_cache_t *c, uint64_t now_ns)
  */
 static inline void sweep_step(fp_cache_t *c, int64_t now_s)
 {
-    sweep(c, c->sweep_idx, c->new_idx ? c->new_idx : 1, now_s);
-    c->sweep_idx = (c->sweep_idx + (c->new_idx ? c->new_idx : 1)) & (c->nslots - 1);
+    uint32_t n = c->new_idx ? c->new_idx : 1;
+
+    sweep(c, c->sweep_idx, n, now_s);
+    c->sweep_idx = (c->sweep_idx + n) & (c->nslots - 1);
+    /* The next window's expiring flows will be read (reason, export copy):
+     * fetch their records now, while a few packets are processed. */
+    int64_t limit = now_s - (int64_t)c->cfg.inactive_s;
+    for (uint32_t i = c->sweep_idx; i < c->sweep_idx + n && i < c->nslots; i++)
+        if (c->slot[i].tag && (int64_t)c->slot[i].last_s <= limit)
+            __builtin_prefetch(rec(c, i));
 }
 
 static void put_one(fp_cache_t *c, fk_packet_t *pkt, int64_t now, uint64_t h)
