@@ -115,7 +115,8 @@ fk_lz4s_writer_t *fk_lz4s_writer_new(uint32_t mtu, uint32_t buffer_size, fk_err_
     uint64_t ring, announced;
 
     if (mtu <= 16 || mtu > FK_LZ4S_MAX_MTU) {
-        fk_errf(e, "lz4 stream: mtu %u out of range: expected 17..%u (an IPFIX message is "
+        fk_errf(e,
+                "lz4 stream: mtu %u out of range: expected 17..%u (an IPFIX message is "
                 "more than its 16-byte header and a block's compressed size must fit 16 bits)",
                 mtu, FK_LZ4S_MAX_MTU);
         return NULL;
@@ -126,7 +127,8 @@ fk_lz4s_writer_t *fk_lz4s_writer_new(uint32_t mtu, uint32_t buffer_size, fk_err_
     ring = buffer_size > 3 * (uint64_t)mtu ? buffer_size : 3 * (uint64_t)mtu;
     announced = ring + LZ4_COMPRESSBOUND(mtu) + FK_LZ4S_C_ADD_SIZE;
     if (announced > FK_LZ4S_MAX_BUFFER) {
-        fk_errf(e, "lz4 stream: ring of %llu bytes would announce bufferSize %llu, above the "
+        fk_errf(e,
+                "lz4 stream: ring of %llu bytes would announce bufferSize %llu, above the "
                 "%u-byte limit readers accept",
                 (unsigned long long)ring, (unsigned long long)announced, FK_LZ4S_MAX_BUFFER);
         return NULL;
@@ -219,14 +221,14 @@ int fk_lz4s_write(fk_lz4s_writer_t *w, const uint8_t *msg, size_t len, fk_lz4s_o
 
     dst = out->data + out->len;
     /* Acceleration 0 = LZ4's default, as ipfixprobe passes it [P5c]. */
-    res = LZ4_compress_fast_continue(w->lz, (const char *)(w->ring + w->pos),
-                                     (char *)(dst + hdr), (int)len, (int)bound, 0);
+    res = LZ4_compress_fast_continue(w->lz, (const char *)(w->ring + w->pos), (char *)(dst + hdr),
+                                     (int)len, (int)bound, 0);
     if (res <= 0 || (uint32_t)res > FK_LZ4S_MAX_BLOCK) {
         /* Cannot happen with dstCapacity = bound, but if it does the stream
          * state already counts this block: nothing valid can follow. */
         w->broken = true;
-        return fk_errf(e, "lz4 stream: LZ4_compress_fast_continue returned %d for %zu bytes",
-                       res, len);
+        return fk_errf(e, "lz4 stream: LZ4_compress_fast_continue returned %d for %zu bytes", res,
+                       len);
     }
 
     if (w->need_start) {
@@ -279,20 +281,20 @@ enum rd_state {
  * still validated and enforced as the largest block.
  */
 struct fk_lz4s_reader_st {
-    uint32_t flags;       /* FK_LZ4S_* */
-    enum rd_state state;
-    fk_cursor_t in;       /* unconsumed part of the borrowed chunk; empty when none */
-    size_t held;          /* bytes of the current unit copied to hold[]; < unit size */
-    uint32_t buffer_size; /* from the start header; 0 before it, else 1..FK_LZ4S_MAX_BUFFER */
-    uint16_t ulen, clen;  /* current block's header; valid in RD_BODY (both >= 1) */
-    bool hdr_magic;       /* the current block header's bytes were "LZ4c" */
-    uint64_t unit_off;    /* stream offset of the header or body being read */
-    uint64_t blk_off;     /* stream offset of the current block's header */
-    LZ4_streamDecode_t *sd;
-    uint8_t *dec;         /* FK_LZ4S_DEC_SIZE bytes; dec[0..dpos) is the LZ4 prefix */
-    size_t dpos;          /* end of decoded data; dpos <= FK_LZ4S_DEC_SIZE */
-    fk_lz4s_stats_t st;
-    fk_err_t err;         /* why the reader failed; valid in RD_FAILED */
+    uint32_t flags;                  /* FK_LZ4S_*, fixed at creation */
+    enum rd_state state;             /* what the next bytes are */
+    fk_cursor_t in;                  /* unconsumed part of the borrowed chunk; empty when none */
+    size_t held;                     /* bytes of the current unit copied to hold[]; < unit size */
+    uint32_t buffer_size;            /* from the start header; 0 before, else 1..MAX_BUFFER */
+    uint16_t ulen, clen;             /* current block's header; valid in RD_BODY (both >= 1) */
+    bool hdr_magic;                  /* the current block header's bytes were "LZ4c" */
+    uint64_t unit_off;               /* stream offset of the header or body being read */
+    uint64_t blk_off;                /* stream offset of the current block's header */
+    LZ4_streamDecode_t *sd;          /* its prefix is always exactly dec[0..dpos) */
+    uint8_t *dec;                    /* FK_LZ4S_DEC_SIZE bytes of decoded stream */
+    size_t dpos;                     /* end of decoded data; dpos <= FK_LZ4S_DEC_SIZE */
+    fk_lz4s_stats_t st;              /* counters since the last reset */
+    fk_err_t err;                    /* why the reader failed; valid in RD_FAILED */
     uint8_t hold[FK_LZ4S_MAX_BLOCK]; /* a header or body split across chunks */
 };
 
@@ -503,7 +505,8 @@ static int rd_decode(fk_lz4s_reader_t *r, const uint8_t *src, const uint8_t **ms
                        "do not decode into at most the announced %u bytes (LZ4 error %d)%s",
                        (unsigned long long)blk, off, r->clen, r->ulen, got, rd_hint(r));
     if ((uint32_t)got != r->ulen)
-        return rd_fail(r, e, "block %llu (stream offset %llu): announced %u bytes, LZ4 produced %d%s",
+        return rd_fail(r, e,
+                       "block %llu (stream offset %llu): announced %u bytes, LZ4 produced %d%s",
                        (unsigned long long)blk, off, r->ulen, got, rd_hint(r));
     r->dpos += r->ulen;
     r->st.blocks = blk;
@@ -577,8 +580,7 @@ int fk_lz4s_next(fk_lz4s_reader_t *r, const uint8_t **msg, size_t *len, fk_err_t
                 return rd_fail(r, e,
                                "block %llu (stream offset %llu): uncompressed size %u larger "
                                "than the %u-byte bufferSize of the start header%s",
-                               (unsigned long long)blk, off, r->ulen, r->buffer_size,
-                               rd_hint(r));
+                               (unsigned long long)blk, off, r->ulen, r->buffer_size, rd_hint(r));
             r->state = RD_BODY;
             break;
         }
