@@ -38,6 +38,8 @@ run: deps build $(BUILD)/sample.pcap
 test: deps test-fast test-asan
 
 test-fast: build
+	@FLOWPROBE=$(BUILD)/flowprobe FLOWKIT_SHARED=$(SHARED) bash tests/conformance/ipfixprobe.sh \
+	    | grep '^ipfixprobe conformance:' || true
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 test-asan:

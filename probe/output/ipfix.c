@@ -824,6 +824,22 @@ static int ipfix_close(void *ctx, fk_err_t *e)
         free(p);
     }
     x->dropped += lost;
+    if (x->transport == T_TCP && x->connected && x->ntmpl) {
+        /* RFC 7011 8.1: withdraw all templates before ending the session
+         * (template id 2, field count 0), so a collector frees them now. */
+        fk_ipfix_msg_t m;
+        fk_ipfix_msg_begin(&m, x->tbuf, x->mtu, x->odid, (uint32_t)time(NULL));
+        fk_ipfix_msg_set(&m, FK_IPFIX_SET_TEMPLATE);
+        uint8_t *w = fk_ipfix_msg_room(&m, 4);
+        if (w) {
+            fk_ipfix_be16(w, FK_IPFIX_SET_TEMPLATE);
+            fk_ipfix_be16(w + 2, 0);
+            m.len += 4;
+        }
+        size_t len = fk_ipfix_msg_end(&m);
+        fk_ipfix_msg_set_seq(x->tbuf, x->seq);
+        send_raw(x, x->tbuf, len);
+    }
     if (x->transport == T_TCP && x->connected) {
         /* Drain: wait until the kernel has handed everything to the peer. */
         for (int i = 0; i < 100; i++) {

@@ -44,8 +44,8 @@ sleep 0.3
 sleep 0.5
 stop_sink
 kill -INT $dc; wait $dc 2>/dev/null
-"$dump" "$tmp/plain.0" >"$tmp/d.out" 2>&1 && grep -q "records=$nflows lz4=0 errors=0" "$tmp/d.out" && ok ||
-    bad "plain stream: $(tail -2 "$tmp/d.out") (want $nflows records)"
+"$dump" "$tmp/plain.0" >"$tmp/d.out" 2>&1 && grep -q "records=$nflows lz4=0 errors=0 withdrawals=1" "$tmp/d.out" && ok ||
+    bad "plain stream: $(tail -2 "$tmp/d.out") (want $nflows records and the closing template withdrawal)"
 tshark -r "$tmp/plain.0" -T pdml >"$tmp/plain.pdml" 2>/dev/null
 out=$(python3 "$tools/ipfix_compare.py" "$tmp/s.json" "$tmp/plain.pdml") && ok || bad "tshark on the TCP stream: $out"
 tshark -r "$tmp/tcp.pcapng" -d "tcp.port==$sink_port,cflow" -T pdml >"$tmp/tcp.pdml" 2>/dev/null

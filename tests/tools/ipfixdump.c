@@ -6,7 +6,7 @@
  *   ipfixdump [-w OUT.ipfix] [-r] FILE
  *
  * Prints one line per data record, "tmpl=ID pen:id=hex ...", with -r, then a
- * summary line "messages=N templates=N records=N lz4=0|1 errors=N".  -w writes
+ * summary line "messages=N templates=N records=N lz4=0|1 errors=N withdrawals=N".  -w writes
  * the (decompressed) messages to OUT as an RFC 5655 file, which tshark reads.
  * Exit status: 0 when everything decoded, 1 otherwise.
  */
@@ -148,9 +148,10 @@ int main(int argc, char **argv)
     }
     if (wf)
         fclose(wf);
-    printf("messages=%llu templates=%llu records=%llu lz4=%d errors=%llu\n",
+    printf("messages=%llu templates=%llu records=%llu lz4=%d errors=%llu withdrawals=%llu\n",
            (unsigned long long)st.messages, (unsigned long long)st.templates,
-           (unsigned long long)st.records, lz4, (unsigned long long)errors);
+           (unsigned long long)st.records, lz4, (unsigned long long)errors,
+           (unsigned long long)st.withdrawals);
     free(data);
     return errors ? 1 : 0;
 }
