@@ -46,10 +46,35 @@ unsigned fk_ftype_size(fk_ftype_t t)
         v_;                                                                                        \
     })
 
-static uint16_t count_of(const fk_field_t *f, const void *base)
+uint16_t fk_field_count(const fk_field_t *f, const void *base)
 {
     uint16_t n = LOAD(uint16_t, base, f->cnt_off);
     return n > f->cap ? f->cap : n; /* a count can never make a writer over-read */
+}
+
+unsigned fk_ftype_esize(fk_ftype_t t)
+{
+    return fk_ftype_is_array(t) ? g_types[t].esize : 0;
+}
+
+uint64_t fk_field_u64(const fk_field_t *f, const void *base, size_t i)
+{
+    fk_ftype_t t = (fk_ftype_t)f->type;
+    unsigned sz = fk_ftype_is_array(t) ? g_types[t].esize : g_types[t].size;
+    const uint8_t *p = (const uint8_t *)base + f->off + i * sz;
+
+    switch (sz) {
+    case 1:
+        return *p;
+    case 2:
+        return LOAD(uint16_t, p, 0);
+    case 4:
+        return LOAD(uint32_t, p, 0);
+    case 8:
+        return LOAD(uint64_t, p, 0);
+    default:
+        return 0;
+    }
 }
 
 /* One array element or scalar, as a number (shared by all three writers). */
@@ -132,7 +157,7 @@ static void put_plain(fk_buf_t *b, const fk_field_t *f, const void *base, int te
         break;
     }
     case FK_T_BYTES:
-        fk_buf_hex(b, p, count_of(f, base));
+        fk_buf_hex(b, p, fk_field_count(f, base));
         break;
     case FK_T_A_U8:
     case FK_T_A_I8:
@@ -140,7 +165,7 @@ static void put_plain(fk_buf_t *b, const fk_field_t *f, const void *base, int te
     case FK_T_A_U32:
     case FK_T_A_U64:
     case FK_T_A_TIME: {
-        uint16_t n = count_of(f, base);
+        uint16_t n = fk_field_count(f, base);
         fk_buf_putc(b, '[');
         for (uint16_t i = 0; i < n; i++) {
             if (i)
@@ -186,7 +211,7 @@ void fk_field_json(fk_buf_t *b, const fk_field_t *f, const void *base)
         break;
     case FK_T_BYTES:
         fk_buf_putc(b, '"');
-        fk_buf_hex(b, p, count_of(f, base));
+        fk_buf_hex(b, p, fk_field_count(f, base));
         fk_buf_putc(b, '"');
         break;
     case FK_T_A_U8:
@@ -195,7 +220,7 @@ void fk_field_json(fk_buf_t *b, const fk_field_t *f, const void *base)
     case FK_T_A_U32:
     case FK_T_A_U64:
     case FK_T_A_TIME: {
-        uint16_t n = count_of(f, base);
+        uint16_t n = fk_field_count(f, base);
         fk_buf_putc(b, '[');
         for (uint16_t i = 0; i < n; i++) {
             if (i)

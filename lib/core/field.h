@@ -120,6 +120,25 @@ typedef struct fk_field_st {
     {NAME, JSON, PEN, IE, T, FL, (uint16_t)(offsetof(S, m) + FK__CHECK_EL(S, m, esz)),              \
      FK__OFF(S, cnt, 2), (uint16_t)(FK__MSIZE(S, m) / (esz))}
 
+/* True for the array types (FK_T_A_*). */
+static inline int fk_ftype_is_array(fk_ftype_t t)
+{
+    return t >= FK_T_A_U8 && t <= FK_T_A_TIME;
+}
+
+/* Bytes of one element of an array type (0 for other types). */
+unsigned fk_ftype_esize(fk_ftype_t t);
+
+/* Length (BYTES) or element count (arrays) of a field, never above its capacity. */
+uint16_t fk_field_count(const fk_field_t *f, const void *base);
+
+/*
+ * The unsigned value of an integer or time field (i = 0), or of element i of
+ * an array field, widened to 64 bits.  Signed 8-bit values come back as their
+ * two's-complement byte.  The caller keeps i below fk_field_count().
+ */
+uint64_t fk_field_u64(const fk_field_t *f, const void *base, size_t i);
+
 /* UniRec type name ("uint16", "ipaddr", "uint16*", ...). */
 const char *fk_ftype_unirec(fk_ftype_t t);
 

@@ -172,17 +172,13 @@ static fk_ipfix_ie_t field_ie(const fk_field_t *f, uint8_t ipver)
     case FK_T_BYTES:
         ie.len = FK_IPFIX_VARLEN;
         break;
-    case FK_T_A_U8:
-    case FK_T_A_I8:
-    case FK_T_A_U16:
-    case FK_T_A_U32:
-    case FK_T_A_U64:
-    case FK_T_A_TIME:
-        ie.pen = 0;
-        ie.id = FK_IPFIX_IE_BASICLIST;
-        ie.len = FK_IPFIX_VARLEN;
-        break;
     default:
+        if (fk_ftype_is_array((fk_ftype_t)f->type)) {
+            ie.pen = 0;
+            ie.id = FK_IPFIX_IE_BASICLIST;
+            ie.len = FK_IPFIX_VARLEN;
+            break;
+        }
         ie.len = (uint16_t)(w ? w : fk_ftype_size((fk_ftype_t)f->type));
     }
     return ie;
@@ -260,31 +256,6 @@ static int tmpl_get(ipfix_out_t *x, uint8_t ipver, uint64_t mask)
 
 /* ------------------------------------------------------------ encoding */
 
-static uint64_t load_uint(const void *base, const fk_field_t *f)
-{
-    const uint8_t *p = (const uint8_t *)base + f->off;
-    switch ((fk_ftype_t)f->type) {
-    case FK_T_U8:
-    case FK_T_I8:
-        return *p;
-    case FK_T_U16: {
-        uint16_t v;
-        memcpy(&v, p, 2);
-        return v;
-    }
-    case FK_T_U32: {
-        uint32_t v;
-        memcpy(&v, p, 4);
-        return v;
-    }
-    default: {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        return v;
-    }
-    }
-}
-
 static void put_uint(uint8_t *o, uint64_t v, unsigned len)
 {
     for (unsigned i = 0; i < len; i++)
@@ -300,21 +271,6 @@ static void put_time(uint8_t *o, const fk_field_t *f, uint64_t ns, unsigned len)
         fk_ipfix_be32(o, (uint32_t)(ns / 1000000000ULL));
     else
         fk_ipfix_be64(o, ns / 1000000ULL); /* dateTimeMilliseconds, as ipfixprobe */
-}
-
-static unsigned elem_size(fk_ftype_t t)
-{
-    switch (t) {
-    case FK_T_A_U8:
-    case FK_T_A_I8:
-        return 1;
-    case FK_T_A_U16:
-        return 2;
-    case FK_T_A_U32:
-        return 4;
-    default:
-        return 8;
-    }
 }
 
 /*
@@ -339,10 +295,7 @@ static size_t put_value(ipfix_out_t *x, uint8_t *o, size_t room, const fk_field_
         return h + n;
     }
     case FK_T_BYTES: {
-        uint16_t n;
-        memcpy(&n, (const uint8_t *)base + f->cnt_off, 2);
-        if (n > f->cap)
-            n = f->cap;
+        uint16_t n = fk_field_count(f, base);
         size_t h = fk_ipfix_varlen_size(n);
         if (room < h + n)
             return 0;
@@ -350,52 +303,23 @@ static size_t put_value(ipfix_out_t *x, uint8_t *o, size_t room, const fk_field_
         memcpy(o + h, p, n);
         return h + n;
     }
-    case FK_T_A_U8:
-    case FK_T_A_I8:
-    case FK_T_A_U16:
-    case FK_T_A_U32:
-    case FK_T_A_U64:
-    case FK_T_A_TIME: {
-        uint16_t n;
-        unsigned es = elem_size((fk_ftype_t)f->type);
-        memcpy(&n, (const uint8_t *)base + f->cnt_off, 2);
-        if (n > f->cap)
-            n = f->cap;
+    default:
+        break;
+    }
+    if (fk_ftype_is_array((fk_ftype_t)f->type)) {
+        uint16_t n = fk_field_count(f, base);
+        unsigned es = fk_ftype_esize((fk_ftype_t)f->type);
         size_t h = fk_ipfix_basiclist_hdr_size(f->pen);
         if (room < h + (size_t)n * es)
             return 0;
         fk_ipfix_put_basiclist(o, f->pen, f->ie, (uint16_t)es, n);
-        uint8_t *q = o + h;
-        for (uint16_t i = 0; i < n; i++, q += es) {
-            const uint8_t *e = p + (size_t)i * es;
-            uint64_t v = 0;
-            switch (es) {
-            case 1:
-                v = *e;
-                break;
-            case 2: {
-                uint16_t t;
-                memcpy(&t, e, 2);
-                v = t;
-                break;
-            }
-            case 4: {
-                uint32_t t;
-                memcpy(&t, e, 4);
-                v = t;
-                break;
-            }
-            default:
-                memcpy(&v, e, 8);
-            }
+        for (uint16_t i = 0; i < n; i++) {
+            uint64_t v = fk_field_u64(f, base, i);
             if (f->type == FK_T_A_TIME)
                 v /= 1000000ULL; /* ns -> dateTimeMilliseconds, as ipfixprobe */
-            put_uint(q, v, es);
+            put_uint(o + h + (size_t)i * es, v, es);
         }
         return h + (size_t)n * es;
-    }
-    default:
-        break;
     }
 
     if (room < ie->len)
@@ -430,7 +354,7 @@ static size_t put_value(ipfix_out_t *x, uint8_t *o, size_t room, const fk_field_
         if (f->pen == 0 && f->ie == 10)
             put_uint(o, x->dir, ie->len);
         else
-            put_uint(o, load_uint(base, f), ie->len);
+            put_uint(o, fk_field_u64(f, base, 0), ie->len);
     }
     return ie->len;
 }

@@ -16,6 +16,7 @@
 
 #include "lib/ipfix/ipfix.h"
 #include "probe/flow.h"
+#include "probe/plugin.h"
 #include "probe/output/output.h"
 
 extern const fp_output_ops_t fp_output_ipfix;
@@ -339,6 +340,170 @@ static void test_output_basic_template(void **state)
     assert_int_equal(fk_ipfix_ns_from_ntp(ntp), f.time_first);
 }
 
+/* A plugin record with a string, bytes and arrays, as plugins will have. */
+typedef struct prec_st {
+    char host[16];
+    uint8_t blob[8];
+    uint16_t blob_len;
+    uint16_t lens[4];
+    uint16_t nlens;
+    uint64_t times[2];
+    uint16_t ntimes;
+} prec_t;
+
+static const fk_field_t prec_fields[] = {
+    FK_STR(prec_t, host, "T_HOST", "t_host", 8057, 700, 0),
+    FK_BYTES(prec_t, blob, blob_len, "T_BLOB", "t_blob", 8057, 701, 0),
+    FK_ARRAY(FK_T_A_U16, 2, prec_t, lens, nlens, "T_LENS", "t_lens", 8057, 702, 0),
+    FK_ARRAY(FK_T_A_TIME, 8, prec_t, times, ntimes, "T_TIMES", "t_times", 8057, 703, 0),
+};
+
+static prec_t g_prec;
+
+static unsigned t_records(void *ctx, const fp_flow_t *f, const void *st)
+{
+    (void)ctx;
+    (void)f;
+    (void)st;
+    return 1;
+}
+
+static const void *t_record(void *ctx, const fp_flow_t *f, const void *st, unsigned i)
+{
+    (void)ctx;
+    (void)f;
+    (void)st;
+    (void)i;
+    return &g_prec;
+}
+
+static const fp_plugin_t tplugin = {
+    .abi = FP_PLUGIN_ABI,
+    .name = "t",
+    .fields = prec_fields,
+    .nfields = 4,
+    .record_size = sizeof(prec_t),
+    .records = t_records,
+    .record = t_record,
+};
+
+typedef struct vals_st {
+    fk_ipfix_value_t v[32];
+    uint8_t copy[1024];
+    size_t n;
+} vals_t;
+
+static int keep(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t, const fk_ipfix_value_t *v,
+                size_t n)
+{
+    vals_t *k = arg;
+    size_t off = 0;
+    (void)odid;
+    (void)t;
+    k->n = n;
+    for (size_t i = 0; i < n && i < 32; i++) {
+        k->v[i] = v[i];
+        memcpy(k->copy + off, v[i].p, v[i].len);
+        k->v[i].p = k->copy + off;
+        off += v[i].len;
+    }
+    return 0;
+}
+
+static void test_output_plugin_fields(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/fk_ipfix_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    char arg[128];
+    snprintf(arg, sizeof(arg), "ipfix;file=%s", path);
+
+    fp_plugin_inst_t pi = {.p = &tplugin};
+    pi.zero_record = calloc(1, sizeof(prec_t));
+    fp_schema_t s = {fp_basic_fields, fp_basic_nfields, &pi, 1};
+    fk_opts_t o;
+    fk_err_t e;
+    void *ctx;
+    assert_int_equal(fk_opts_parse(arg, &o, &e), 0);
+    assert_int_equal(fp_output_ipfix.open(&ctx, &o, &s, &e), 0);
+    fk_opts_free(&o);
+
+    memset(&g_prec, 0, sizeof(g_prec));
+    strcpy(g_prec.host, "example.org");
+    memcpy(g_prec.blob, "\x01\x02\x03", 3);
+    g_prec.blob_len = 3;
+    g_prec.lens[0] = 60;
+    g_prec.lens[1] = 1500;
+    g_prec.lens[2] = 52;
+    g_prec.nlens = 3;
+    g_prec.times[0] = 1477674114088536000ULL;
+    g_prec.times[1] = 1477674114089000000ULL;
+    g_prec.ntimes = 2;
+    fp_flow_t f;
+    memset(&f, 0, sizeof(f));
+    f.ip_version = 6;
+    f.src_ip[15] = 1;
+    f.dst_ip[15] = 2;
+    assert_int_equal(fp_output_ipfix.write(ctx, &f), 0);
+    assert_int_equal(fp_output_ipfix.close(ctx, &e), 0);
+    free(pi.zero_record);
+
+    uint8_t file[2048];
+    FILE *fp = fopen(path, "rb");
+    size_t len = fread(file, 1, sizeof(file), fp);
+    fclose(fp);
+    unlink(path);
+    store_t st = {0};
+    fk_ipfix_stats_t stats = {0};
+    vals_t k = {0};
+    size_t off = 0;
+    while (off < len) {
+        long m = fk_ipfix_frame(file + off, len - off);
+        assert_true(m > 0);
+        assert_int_equal(fk_ipfix_decode(file + off, (size_t)m, &st, &ops, keep, &k, &stats, &e),
+                         0);
+        off += (size_t)m;
+    }
+    assert_int_equal(stats.records, 1);
+    /* IPv6 template (259): basic fields with 27/28, then the plugin's four. */
+    size_t b = k.n - 4;
+    assert_int_equal(k.v[b].ie->id, 700);
+    assert_int_equal(k.v[b].ie->pen, 8057);
+    assert_int_equal(k.v[b].ie->len, FK_IPFIX_VARLEN);
+    assert_int_equal(k.v[b].len, 11);
+    assert_memory_equal(k.v[b].p, "example.org", 11);
+    assert_int_equal(k.v[b + 1].len, 3);
+    assert_memory_equal(k.v[b + 1].p, "\x01\x02\x03", 3);
+    /* basicLists as ipfixprobe writes them: allOf, element with EN 8057 */
+    uint8_t sem;
+    fk_ipfix_ie_t el;
+    const uint8_t *e0;
+    size_t elen;
+    assert_int_equal(k.v[b + 2].ie->id, FK_IPFIX_IE_BASICLIST);
+    assert_int_equal(fk_ipfix_basiclist(k.v[b + 2].p, k.v[b + 2].len, &sem, &el, &e0, &elen), 0);
+    assert_int_equal(sem, FK_IPFIX_SEM_ALLOF);
+    assert_int_equal(el.id, 702);
+    assert_int_equal(el.pen, 8057);
+    assert_int_equal(el.len, 2);
+    assert_int_equal(elen, 6);
+    assert_memory_equal(e0, "\x00\x3c\x05\xdc\x00\x34", 6);
+    assert_int_equal(fk_ipfix_basiclist(k.v[b + 3].p, k.v[b + 3].len, &sem, &el, &e0, &elen), 0);
+    assert_int_equal(el.len, 8);
+    assert_int_equal(elen, 16);
+    /* times in milliseconds since the epoch */
+    uint64_t ms = 0;
+    for (int i = 0; i < 8; i++)
+        ms = ms << 8 | e0[i];
+    assert_int_equal(ms, 1477674114088ULL);
+    /* addresses of an IPv6 flow use the IPv6 elements */
+    int saw27 = 0;
+    for (size_t i = 0; i < k.n; i++)
+        if (k.v[i].ie->pen == 0 && k.v[i].ie->id == 27 && k.v[i].len == 16)
+            saw27 = 1;
+    assert_true(saw27);
+}
+
 static void test_output_bad_options(void **state)
 {
     (void)state;
@@ -367,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_output_basic_template),
+        cmocka_unit_test(test_output_plugin_fields),
         cmocka_unit_test(test_output_bad_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
