@@ -66,8 +66,10 @@ static inline bool fk_cur_sub(fk_cursor_t *c, size_t n, fk_cursor_t *sub)
 
 static inline bool fk_cur_u8(fk_cursor_t *c, uint8_t *out)
 {
-    if (!fk_cur_has(c, 1))
+    if (!fk_cur_has(c, 1)) {
+        *out = 0; /* a failed read leaves a defined value */
         return false;
+    }
     *out = c->p[0];
     c->p += 1;
     return true;
@@ -75,8 +77,10 @@ static inline bool fk_cur_u8(fk_cursor_t *c, uint8_t *out)
 
 static inline bool fk_cur_be16(fk_cursor_t *c, uint16_t *out)
 {
-    if (!fk_cur_has(c, 2))
+    if (!fk_cur_has(c, 2)) {
+        *out = 0; /* a failed read leaves a defined value */
         return false;
+    }
     *out = (uint16_t)((uint16_t)c->p[0] << 8 | c->p[1]);
     c->p += 2;
     return true;
@@ -84,8 +88,10 @@ static inline bool fk_cur_be16(fk_cursor_t *c, uint16_t *out)
 
 static inline bool fk_cur_le16(fk_cursor_t *c, uint16_t *out)
 {
-    if (!fk_cur_has(c, 2))
+    if (!fk_cur_has(c, 2)) {
+        *out = 0; /* a failed read leaves a defined value */
         return false;
+    }
     *out = (uint16_t)((uint16_t)c->p[1] << 8 | c->p[0]);
     c->p += 2;
     return true;
@@ -93,8 +99,10 @@ static inline bool fk_cur_le16(fk_cursor_t *c, uint16_t *out)
 
 static inline bool fk_cur_be32(fk_cursor_t *c, uint32_t *out)
 {
-    if (!fk_cur_has(c, 4))
+    if (!fk_cur_has(c, 4)) {
+        *out = 0; /* a failed read leaves a defined value */
         return false;
+    }
     *out = (uint32_t)c->p[0] << 24 | (uint32_t)c->p[1] << 16 | (uint32_t)c->p[2] << 8 | c->p[3];
     c->p += 4;
     return true;
@@ -102,8 +110,10 @@ static inline bool fk_cur_be32(fk_cursor_t *c, uint32_t *out)
 
 static inline bool fk_cur_le32(fk_cursor_t *c, uint32_t *out)
 {
-    if (!fk_cur_has(c, 4))
+    if (!fk_cur_has(c, 4)) {
+        *out = 0; /* a failed read leaves a defined value */
         return false;
+    }
     *out = (uint32_t)c->p[3] << 24 | (uint32_t)c->p[2] << 16 | (uint32_t)c->p[1] << 8 | c->p[0];
     c->p += 4;
     return true;
@@ -111,9 +121,11 @@ static inline bool fk_cur_le32(fk_cursor_t *c, uint32_t *out)
 
 static inline bool fk_cur_be64(fk_cursor_t *c, uint64_t *out)
 {
-    uint32_t hi, lo;
-    if (!fk_cur_has(c, 8))
+    uint32_t hi = 0, lo = 0;
+    if (!fk_cur_has(c, 8)) {
+        *out = 0; /* a failed read leaves a defined value */
         return false;
+    }
     fk_cur_be32(c, &hi);
     fk_cur_be32(c, &lo);
     *out = (uint64_t)hi << 32 | lo;

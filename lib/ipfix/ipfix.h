@@ -211,6 +211,30 @@ typedef int (*fk_ipfix_record_fn)(void *arg, uint32_t odid, const fk_ipfix_tmpl_
 int fk_ipfix_decode(const uint8_t *msg, size_t len, void *store, const fk_ipfix_store_ops_t *ops,
                     fk_ipfix_record_fn fn, void *arg, fk_ipfix_stats_t *st, fk_err_t *e);
 
+/* The message header, as read. */
+typedef struct fk_ipfix_hdr_st {
+    uint16_t version;
+    uint16_t length;
+    uint32_t export_time; /* seconds since the Unix epoch */
+    uint32_t sequence;    /* data records sent before this message (RFC 7011 3.1) */
+    uint32_t odid;
+} fk_ipfix_hdr_t;
+
+/* fk_ipfix_decode_ex modes: which sets to process. */
+#define FK_IPFIX_TEMPLATES 1 /* template and options template sets */
+#define FK_IPFIX_DATA      2 /* data sets */
+#define FK_IPFIX_ALL       3
+
+/*
+ * fk_ipfix_decode with a choice of sets and the header handed out (filled
+ * before any callback runs, so callbacks may read it through their arg).  A
+ * collector runs TEMPLATES then DATA over one message so that data sets
+ * placed before their template in the same message still decode.
+ */
+int fk_ipfix_decode_ex(const uint8_t *msg, size_t len, unsigned mode, fk_ipfix_hdr_t *hdr,
+                       void *store, const fk_ipfix_store_ops_t *ops, fk_ipfix_record_fn fn,
+                       void *arg, fk_ipfix_stats_t *st, fk_err_t *e);
+
 /*
  * Split a stream (TCP, RFC 5655 file) into messages: returns the length of
  * the message at the start of [p, p+n), 0 when more bytes are needed, or -1

@@ -151,12 +151,22 @@ static int read_data_set(fk_cursor_t *c, const fk_ipfix_tmpl_t *t, uint32_t odid
 int fk_ipfix_decode(const uint8_t *msg, size_t len, void *store, const fk_ipfix_store_ops_t *ops,
                     fk_ipfix_record_fn fn, void *arg, fk_ipfix_stats_t *st, fk_err_t *e)
 {
+    fk_ipfix_hdr_t hdr;
+    return fk_ipfix_decode_ex(msg, len, FK_IPFIX_ALL, &hdr, store, ops, fn, arg, st, e);
+}
+
+int fk_ipfix_decode_ex(const uint8_t *msg, size_t len, unsigned mode, fk_ipfix_hdr_t *hdr,
+                       void *store, const fk_ipfix_store_ops_t *ops, fk_ipfix_record_fn fn,
+                       void *arg, fk_ipfix_stats_t *st, fk_err_t *e)
+{
     fk_cursor_t c = fk_cur_make(msg, len);
     uint16_t ver = 0, mlen = 0;
     uint32_t odid = 0;
     int rc = 0;
 
-    st->messages++;
+    memset(hdr, 0, sizeof(*hdr));
+    if (mode & FK_IPFIX_DATA)
+        st->messages++;
     if (len < FK_IPFIX_HDR_LEN) {
         st->truncated++;
         return fk_errf(e, "message of %zu bytes is shorter than the 16-byte header", len);
@@ -176,8 +186,12 @@ int fk_ipfix_decode(const uint8_t *msg, size_t len, void *store, const fk_ipfix_
         return fk_errf(e, "message says %u bytes, %zu present", mlen, len);
     }
     c.end = msg + mlen; /* bytes after the message are not ours */
-    fk_cur_skip(&c, 8);
+    hdr->version = ver;
+    hdr->length = mlen;
+    fk_cur_be32(&c, &hdr->export_time);
+    fk_cur_be32(&c, &hdr->sequence);
     fk_cur_be32(&c, &odid);
+    hdr->odid = odid;
 
     while (fk_cur_left(&c) > 0) {
         uint16_t sid, slen;
@@ -193,12 +207,16 @@ int fk_ipfix_decode(const uint8_t *msg, size_t len, void *store, const fk_ipfix_
         }
         if (sid == FK_IPFIX_SET_TEMPLATE || sid == FK_IPFIX_SET_OPTIONS) {
             int r;
+            if (!(mode & FK_IPFIX_TEMPLATES))
+                continue;
             while ((r = read_template(&set, sid == FK_IPFIX_SET_OPTIONS, odid, store, ops, st,
                                       e)) == 1)
                 ;
             if (r < 0)
                 rc = -1;
         } else if (sid >= FK_IPFIX_FIRST_DATA_ID) {
+            if (!(mode & FK_IPFIX_DATA))
+                continue;
             const fk_ipfix_tmpl_t *t = ops->lookup(store, odid, sid);
             if (!t || t->nfields == 0) {
                 st->no_template++;
@@ -210,7 +228,7 @@ int fk_ipfix_decode(const uint8_t *msg, size_t len, void *store, const fk_ipfix_
                 return 0;
             if (r < 0)
                 rc = -1;
-        } else {
+        } else if (mode & FK_IPFIX_DATA) {
             st->unsupported++;
             rc = fk_errf(e, "set id %u is reserved", sid);
         }

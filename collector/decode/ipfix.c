@@ -1,0 +1,111 @@
+/*
+ * ipfix.c - IPFIX (RFC 7011) datagrams to common records, on lib/ipfix's
+ * reader.  Templates are kept per (exporter address and port, observation
+ * domain, template id); a message's template sets are read before its data
+ * sets; options data records give sampling rates for their domain.
+ */
+#include <string.h>
+
+#include "decode.h"
+
+typedef struct ictx_st {
+    const fc_dgram_t *dg;
+    fc_emit_fn emit;
+    void *arg;
+    fc_state_t *s;
+    fc_dstats_t *st;
+    fc_xkey_t k;
+    fk_ipfix_hdr_t hdr;
+    uint64_t rate;
+} ictx_t;
+
+static const fk_ipfix_tmpl_t *lookup(void *store, uint32_t odid, uint16_t id)
+{
+    ictx_t *c = store;
+    c->k.domain = odid;
+    return fc_state_template(c->s, &c->k, id, c->dg->received_ns);
+}
+
+static int put(void *store, uint32_t odid, const fk_ipfix_tmpl_t *t)
+{
+    ictx_t *c = store;
+    c->k.domain = odid;
+    return fc_state_put_template(c->s, &c->k, t, c->dg->received_ns);
+}
+
+static const fk_ipfix_store_ops_t ops = {lookup, put};
+
+static int on_record(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t, const fk_ipfix_value_t *v,
+                     size_t n)
+{
+    ictx_t *c = arg;
+
+    if (t->options) {
+        c->st->option_records++;
+        c->k.domain = odid;
+        uint64_t r = fc_nf_options_rate(t, v, n);
+        if (r) {
+            fc_state_set_sampling(c->s, &c->k, r);
+            c->rate = r;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (v[i].ie->pen == 0 && v[i].ie->id == 160 && v[i].len == 8)
+                fc_state_set_init_ms(c->s, &c->k, fc_be_uint(v[i].p, 8));
+        return 0;
+    }
+    fc_flow_t f;
+    c->k.domain = odid;
+    fc_nfctx_t cx = {10, 0, fc_state_init_ms(c->s, &c->k), c->hdr.export_time, false, false, 0, 0};
+    memset(&f, 0, sizeof(f));
+    f.type = FC_IPFIX;
+    f.time_received_ns = c->dg->received_ns;
+    f.sequence_num = c->hdr.sequence;
+    f.sampler_address = c->dg->src;
+    f.observation_domain_id = odid;
+    for (size_t i = 0; i < n; i++)
+        fc_nf_apply(&f, &cx, v[i].ie->pen, v[i].ie->id, v[i].p, v[i].len);
+    if (!cx.have_rate)
+        f.sampling_rate = c->rate;
+    if (!cx.have_time)
+        f.time_flow_start_ns = f.time_flow_end_ns = (uint64_t)c->hdr.export_time * 1000000000ULL;
+    c->st->records++;
+    return c->emit(c->arg, &f);
+}
+
+int fc_ipfix_decode(const fc_dgram_t *dg, fc_emit_fn emit, void *arg, fc_state_t *s,
+                    fc_dstats_t *st, fk_err_t *e)
+{
+    ictx_t c;
+    fk_ipfix_stats_t is = {0};
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    c.dg = dg;
+    c.emit = emit;
+    c.arg = arg;
+    c.s = s;
+    c.st = st;
+    c.k = (fc_xkey_t){dg->src, dg->src_port, 10, 0};
+    st->datagrams++;
+    /* Templates first, so data sets before their template in this message decode. */
+    rc = fk_ipfix_decode_ex(dg->data, dg->len, FK_IPFIX_TEMPLATES, &c.hdr, &c, &ops, NULL, NULL,
+                            &is, e);
+    if (c.hdr.version == FK_IPFIX_VERSION) {
+        c.k.domain = c.hdr.odid;
+        c.rate = fc_state_sampling(s, &c.k);
+        uint64_t before = is.records;
+        int r2 = fk_ipfix_decode_ex(dg->data, dg->len, FK_IPFIX_DATA, &c.hdr, &c, &ops, on_record,
+                                    &c, &is, e);
+        if (r2 < 0)
+            rc = -1;
+        c.k.domain = c.hdr.odid;
+        fc_state_sequence(s, &c.k, c.hdr.sequence, (uint32_t)(is.records - before), st);
+    }
+    st->templates += is.templates;
+    st->withdrawals += is.withdrawals;
+    st->truncated += is.truncated;
+    st->invalid += is.invalid;
+    st->bad_version += is.unsupported;
+    st->no_template += is.no_template;
+    return rc;
+}

@@ -1,0 +1,1320 @@
+/*
+ * json.c - the column table (fc_columns), GoFlow2's renderers, mapping-file
+ * formats (fc_format_t) and the k=v writer that GoFlow2's JSON and text
+ * formats share (producer/proto/messages.go FormatMessageReflectCustom: JSON
+ * is {"k":v,...}, text is k=v joined by spaces; see format.h for every rule
+ * and its source).  text.c calls fc__format_kv with json = 0.
+ *
+ * Hot path: one fk_buf_reserve of the format's worst case per record, then
+ * plain stores into that block; no allocation, no printf, no locale.
+ */
+#include "format.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the column table -------------------------------------------------- */
+
+/* Member size checks inside initializers: table and struct cannot drift. */
+#define MSIZE(m)        sizeof(((fc_flow_t *)0)->m)
+#define ESIZE(m)        sizeof(((fc_flow_t *)0)->m[0])
+#define CHECK(m, sz)    (0 * sizeof(char[(MSIZE(m) == (sz)) ? 1 : -1]))
+#define CHECK_EL(m, sz) (0 * sizeof(char[(ESIZE(m) == (sz)) ? 1 : -1]))
+#define OFF(m, sz)      ((uint16_t)(offsetof(fc_flow_t, m) + CHECK(m, sz)))
+#define ELOFF(m, sz)    ((uint16_t)(offsetof(fc_flow_t, m) + CHECK_EL(m, sz)))
+#define CAP(m)          ((uint16_t)(MSIZE(m) / ESIZE(m)))
+
+#define COL(nm, GO, PB, KIND, R, off, cnt, cap, net)                                               \
+    {#nm, GO, "\"" #nm "\":", #nm "=", (uint8_t)(sizeof(#nm) - 1), PB, KIND, R, off, cnt, cap, net}
+#define SCALAR(nm, GO, PB, KIND, SZ, R) COL(nm, GO, PB, KIND, R, OFF(nm, SZ), FC_NO_OFF, 0, FC_NO_OFF)
+#define ENUM8(nm, GO, PB)   SCALAR(nm, GO, PB, FC_K_ENUM8, 1, FC_R_NONE)
+#define U32(nm, GO, PB)     SCALAR(nm, GO, PB, FC_K_U32, 4, FC_R_NONE)
+#define U32R(nm, GO, PB, R) SCALAR(nm, GO, PB, FC_K_U32, 4, R)
+#define U64(nm, GO, PB)     SCALAR(nm, GO, PB, FC_K_U64, 8, FC_R_NONE)
+#define U64R(nm, GO, PB, R) SCALAR(nm, GO, PB, FC_K_U64, 8, R)
+#define ADDR(nm, GO, PB)    SCALAR(nm, GO, PB, FC_K_ADDR, sizeof(fc_addr_t), FC_R_IP)
+#define NET(nm, GO, PB, a)                                                                          \
+    COL(nm, GO, PB, FC_K_U32, FC_R_NETWORK, OFF(nm, 4), FC_NO_OFF, 0, OFF(a, sizeof(fc_addr_t)))
+#define LIST(nm, GO, PB, KIND, ESZ, cnt, R)                                                         \
+    COL(nm, GO, PB, KIND, R, ELOFF(nm, ESZ), OFF(cnt, 2), CAP(nm), FC_NO_OFF)
+
+_Static_assert(sizeof(fc_flow_t) < FC_NO_OFF, "fc_flow_t offsets must fit uint16_t");
+
+/*
+ * GoFlow2's FlowMessage in declaration order (= its default column order),
+ * with the Go names and default renderers of producer/proto/render.go.
+ */
+const fc_column_t fc_columns[FC_NCOLUMNS] = {
+    ENUM8(type, "Type", 1),
+    U64(time_received_ns, "TimeReceivedNs", 110),
+    U32(sequence_num, "SequenceNum", 4),
+    U64(sampling_rate, "SamplingRate", 3),
+    ADDR(sampler_address, "SamplerAddress", 11),
+    U64(time_flow_start_ns, "TimeFlowStartNs", 111),
+    U64(time_flow_end_ns, "TimeFlowEndNs", 112),
+    U64(bytes, "Bytes", 9),
+    U64(packets, "Packets", 10),
+    ADDR(src_addr, "SrcAddr", 6),
+    ADDR(dst_addr, "DstAddr", 7),
+    U32R(etype, "Etype", 30, FC_R_ETYPE),
+    U32R(proto, "Proto", 20, FC_R_PROTO),
+    U32(src_port, "SrcPort", 21),
+    U32(dst_port, "DstPort", 22),
+    U32(in_if, "InIf", 18),
+    U32(out_if, "OutIf", 19),
+    U64R(src_mac, "SrcMac", 27, FC_R_MAC),
+    U64R(dst_mac, "DstMac", 28, FC_R_MAC),
+    U32(src_vlan, "SrcVlan", 33),
+    U32(dst_vlan, "DstVlan", 34),
+    U32(vlan_id, "VlanId", 29),
+    U32(ip_tos, "IpTos", 23),
+    U32(forwarding_status, "ForwardingStatus", 24),
+    U32(ip_ttl, "IpTtl", 25),
+    U32(ip_flags, "IpFlags", 38),
+    U32(tcp_flags, "TcpFlags", 26),
+    U32(icmp_type, "IcmpType", 31),
+    U32(icmp_code, "IcmpCode", 32),
+    U32(ipv6_flow_label, "Ipv6FlowLabel", 37),
+    U32(fragment_id, "FragmentId", 35),
+    U32(fragment_offset, "FragmentOffset", 36),
+    U32(src_as, "SrcAs", 14),
+    U32(dst_as, "DstAs", 15),
+    ADDR(next_hop, "NextHop", 12),
+    U32(next_hop_as, "NextHopAs", 13),
+    NET(src_net, "SrcNet", 16, src_addr),
+    NET(dst_net, "DstNet", 17, dst_addr),
+    ADDR(bgp_next_hop, "BgpNextHop", 100),
+    LIST(bgp_communities, "BgpCommunities", 101, FC_K_A_U32, 4, n_bgp_communities, FC_R_NONE),
+    LIST(as_path, "AsPath", 102, FC_K_A_U32, 4, n_as_path, FC_R_NONE),
+    LIST(mpls_ttl, "MplsTtl", 80, FC_K_A_U32, 4, n_mpls, FC_R_NONE),
+    LIST(mpls_label, "MplsLabel", 81, FC_K_A_U32, 4, n_mpls, FC_R_NONE),
+    LIST(mpls_ip, "MplsIp", 82, FC_K_A_ADDR, sizeof(fc_addr_t), n_mpls_ip, FC_R_IP),
+    U32(observation_domain_id, "ObservationDomainId", 70),
+    U32(observation_point_id, "ObservationPointId", 71),
+    LIST(layer_stack, "LayerStack", 103, FC_K_A_ENUM, 4, n_layers, FC_R_NONE),
+    LIST(layer_size, "LayerSize", 104, FC_K_A_U32, 4, n_layers, FC_R_NONE),
+    LIST(ipv6_routing_header_addresses, "Ipv6RoutingHeaderAddresses", 105, FC_K_A_ADDR,
+         sizeof(fc_addr_t), n_srv6, FC_R_IP),
+    U32(ipv6_routing_header_seg_left, "Ipv6RoutingHeaderSegLeft", 106),
+    /* Virtual: no storage, not in flow.proto, printed only when selected. */
+    {"icmp_name", "icmp_name", "\"icmp_name\":", "icmp_name=", 9, 0, FC_K_VIRTUAL, FC_R_ICMP,
+     FC_NO_OFF, FC_NO_OFF, 0, FC_NO_OFF},
+};
+
+const fc_renderer_t fc_renderers[FC_R_COUNT_] = {
+    [FC_R_NONE] = {"none", 1},
+    [FC_R_IP] = {"ip", 1},
+    [FC_R_MAC] = {"mac", 1},
+    [FC_R_ETYPE] = {"etype", 1},
+    [FC_R_PROTO] = {"proto", 1},
+    [FC_R_DATETIME] = {"datetime", 1},
+    [FC_R_DATETIMENANO] = {"datetimenano", 1},
+    [FC_R_STRING] = {"string", 1},
+    [FC_R_NETWORK] = {"network", 0},
+    [FC_R_ICMP] = {"icmp", 0},
+};
+
+int fc_render_find(const char *name)
+{
+    for (int i = 0; i < FC_R_COUNT_; i++)
+        if (strcmp(fc_renderers[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int fc_column_find(const char *name)
+{
+    for (int i = 0; i < FC_NCOLUMNS; i++)
+        if (strcmp(fc_columns[i].name, name) == 0 || strcmp(fc_columns[i].go, name) == 0)
+            return i;
+    return -1;
+}
+
+/* ---- GoFlow2's name tables (render.go) --------------------------------- */
+
+static const char *const flow_type_names[] = {"FLOWUNKNOWN", "SFLOW_5", "NETFLOW_V5", "NETFLOW_V9",
+                                              "IPFIX"};
+
+static const char *const layer_names[14] = {
+    "Ethernet", "IPv4",  "IPv6", "TCP", "UDP",    "MPLS",    "Dot1Q",    "ICMP", "ICMPv6",
+    "GRE", "IPv6HeaderRouting", "IPv6HeaderFragment", "Geneve", "Teredo"};
+
+/* IANA protocol keywords as GoFlow2 spells them (render.go protoName, 0..145). */
+static const char *const proto_names[146] = {
+    "HOPOPT", "ICMP", "IGMP", "GGP", "IPv4", "ST", "TCP", "CBT", "EGP", "IGP",
+    "BBN-RCC-MON", "NVP-II", "PUP", "ARGUS", "EMCON", "XNET", "CHAOS", "UDP", "MUX", "DCN-MEAS",
+    "HMP", "PRM", "XNS-IDP", "TRUNK-1", "TRUNK-2", "LEAF-1", "LEAF-2", "RDP", "IRTP", "ISO-TP4",
+    "NETBLT", "MFE-NSP", "MERIT-INP", "DCCP", "3PC", "IDPR", "XTP", "DDP", "IDPR-CMTP", "TP++",
+    "IL", "IPv6", "SDRP", "IPv6-Route", "IPv6-Frag", "IDRP", "RSVP", "GRE", "DSR", "BNA",
+    "ESP", "AH", "I-NLSP", "SWIPE", "NARP", "Min-IPv4", "TLSP", "SKIP", "IPv6-ICMP", "IPv6-NoNxt",
+    "IPv6-Opts", "any-host-internal-protocol", "CFTP", "any-local-network", "SAT-EXPAK",
+    "KRYPTOLAN", "RVD", "IPPC", "any-distributed-file-system", "SAT-MON",
+    "VISA", "IPCV", "CPNX", "CPHB", "WSN", "PVP", "BR-SAT-MON", "SUN-ND", "WB-MON", "WB-EXPAK",
+    "ISO-IP", "VMTP", "SECURE-VMTP", "VINES", "IPTM", "NSFNET-IGP", "DGP", "TCF", "EIGRP",
+    "OSPFIGP", "Sprite-RPC", "LARP", "MTP", "AX.25", "IPIP", "MICP", "SCC-SP", "ETHERIP", "ENCAP",
+    "any-private-encryption-scheme", "GMTP", "IFMP", "PNNI", "PIM", "ARIS", "SCPS", "QNX", "A/N",
+    "IPComp", "SNP", "Compaq-Peer", "IPX-in-IP", "VRRP", "PGM", "any-0-hop-protocol", "L2TP",
+    "DDX", "IATP", "STP", "SRP", "UTI", "SMP", "SM", "PTP", "ISIS over IPv4", "FIRE",
+    "CRTP", "CRUDP", "SSCOPMCE", "IPLT", "SPS", "PIPE", "SCTP", "FC", "RSVP-E2E-IGNORE",
+    "Mobility Header", "UDPLite", "MPLS-in-IP", "manet", "HIP", "Shim6", "WESP", "ROHC",
+    "Ethernet", "AGGFRAG", "NSH"};
+
+const char *fc_flow_type_name(uint32_t v)
+{
+    return v < sizeof(flow_type_names) / sizeof(flow_type_names[0]) ? flow_type_names[v] : NULL;
+}
+
+const char *fc_layer_name(uint32_t v)
+{
+    if (v < sizeof(layer_names) / sizeof(layer_names[0]))
+        return layer_names[v];
+    return v == FC_L_CUSTOM ? "Custom" : NULL;
+}
+
+const char *fc_etype_name(uint32_t v)
+{
+    switch (v) {
+    case 0x800:
+        return "IPv4";
+    case 0x86dd:
+        return "IPv6";
+    case 0x806:
+        return "ARP";
+    default:
+        return NULL;
+    }
+}
+
+const char *fc_proto_name(uint32_t v)
+{
+    if (v < sizeof(proto_names) / sizeof(proto_names[0]))
+        return proto_names[v];
+    if (v <= 252)
+        return "unassigned";
+    if (v <= 254)
+        return "experimental";
+    return v == 255 ? "reserved" : "unknown";
+}
+
+const char *fc_icmp_name(uint32_t proto, uint32_t type)
+{
+    if (proto == 1) {
+        switch (type) {
+        case 0:
+            return "EchoReply";
+        case 3:
+            return "DestinationUnreachable";
+        case 8:
+            return "Echo";
+        case 9:
+            return "RouterAdvertisement";
+        case 10:
+            return "RouterSolicitation";
+        case 11:
+            return "TimeExceeded";
+        default:
+            return "";
+        }
+    }
+    if (proto == 58) {
+        switch (type) {
+        case 1:
+            return "DestinationUnreachable";
+        case 2:
+            return "PacketTooBig";
+        case 3:
+            return "TimeExceeded";
+        case 128:
+            return "EchoRequest";
+        case 129:
+            return "EchoReply";
+        case 133:
+            return "RouterSolicitation";
+        case 134:
+            return "RouterAdvertisement";
+        default:
+            return "";
+        }
+    }
+    return "unknown";
+}
+
+/* ---- formats ------------------------------------------------------------ */
+
+/*
+ * One printed field, resolved from the configuration: what the hot path
+ * reads.  `op` is the column kind and renderer folded into one dispatch code
+ * for the common pairs (OP_GENERIC does the rest through render()); keys up
+ * to KEYPAD bytes are kept padded so they copy as fixed-size blocks.
+ */
+#define KEYPAD 48
+
+enum {
+    OP_GENERIC,  /* render() with the value's Go type: lists, virtual, rare pairs */
+    OP_NUM32,    /* uint32 printed as a number */
+    OP_NUM64,    /* uint64 printed as a number */
+    OP_FLOWTYPE, /* FlowType enum by name */
+    OP_IP,       /* address, "ip" */
+    OP_MAC,      /* uint64, "mac" */
+    OP_ETYPE,    /* uint32, "etype" */
+    OP_PROTO,    /* uint32, "proto" */
+    OP_NET,      /* uint32, "network" */
+    OP_LNUM,     /* uint32 list printed as numbers */
+    OP_LLAYER,   /* LayerStack list by names */
+    OP_LIP,      /* address list, "ip" */
+};
+
+typedef struct fc_fsel_st {
+    char jpad[KEYPAD];   /* jkey, zero-padded, when jlen <= KEYPAD */
+    char tpad[KEYPAD];   /* tkey, likewise */
+    const char *jkey;    /* "\"key\":" (escaped) */
+    const char *tkey;    /* "key=" */
+    uint16_t jlen, tlen;
+    uint16_t off;        /* the column's offset (copied for locality) */
+    int16_t col;         /* index in fc_columns; -1: a virtual name with no column */
+    uint8_t render;      /* fc_render_t */
+    uint8_t op;          /* OP_* */
+    uint8_t nilskip;     /* a virtual field whose renderer yields nothing: left out */
+} fc_fsel_t;
+
+typedef struct fc_named_st {
+    char name[FC_FORMAT_MAX_NAME + 1];
+    uint8_t render; /* virtual names: their renderer */
+    char *jkey;     /* renames: built keys (heap) */
+    char *tkey;
+    uint16_t jlen, tlen;
+} fc_named_t;
+
+struct fc_format_st {
+    /* resolved: what fc__format_kv reads */
+    uint16_t nsel;
+    size_t bound; /* worst-case bytes of one record (keys, values, separators) */
+    fc_fsel_t sel[FC_FORMAT_MAX_FIELDS];
+    /* configured */
+    uint16_t nfields, nvirt, nrename;
+    uint8_t col_render[FC_NCOLUMNS];
+    int16_t field_col[FC_FORMAT_MAX_FIELDS];  /* column, or -1 - virtual index */
+    char field_name[FC_FORMAT_MAX_FIELDS][FC_FORMAT_MAX_NAME + 1];
+    fc_named_t virt[FC_FORMAT_MAX_VIRTUAL];
+    fc_named_t rename[FC_FORMAT_MAX_FIELDS];
+};
+
+/*
+ * Worst-case bytes of one value, quotes included.  Scalars: a uint64 is 20
+ * digits, a datetime under 45, a prefix "ffff:...:ffff/128" 45 + 4, a proto
+ * name 29 with quotes.  Addresses: 16 bytes as "string" escaped to \ufffd each
+ * is 98.  Lists: brackets, then elements and commas.
+ */
+#define SCALAR_MAX 64
+#define ADDR_MAX   100
+
+static size_t value_bound(const fc_column_t *c)
+{
+    switch (c->kind) {
+    case FC_K_ADDR:
+        return ADDR_MAX;
+    case FC_K_A_U32:
+    case FC_K_A_ENUM:
+        return 2 + (size_t)c->cap * (SCALAR_MAX + 1);
+    case FC_K_A_ADDR:
+        return 2 + (size_t)c->cap * (ADDR_MAX + 1);
+    default:
+        return SCALAR_MAX;
+    }
+}
+
+static int nil_renderer(unsigned r)
+{
+    return r == FC_R_NONE || r == FC_R_IP || r == FC_R_MAC || r == FC_R_DATETIME ||
+           r == FC_R_DATETIMENANO || r == FC_R_STRING;
+}
+
+static int name_ok(const char *name)
+{
+    return name && name[0] && strlen(name) <= FC_FORMAT_MAX_NAME;
+}
+
+static fc_named_t *named_find(fc_named_t *v, unsigned n, const char *name)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (strcmp(v[i].name, name) == 0)
+            return &v[i];
+    return NULL;
+}
+
+static char *put_json_escaped(char *p, const uint8_t *s, size_t n);
+
+/* The dispatch code for a column rendered by r (see render() for the rules). */
+static int pick_op(const fc_column_t *c, unsigned r)
+{
+    if (!c)
+        return OP_GENERIC;
+    switch (c->kind) {
+    case FC_K_ENUM8:
+        return nil_renderer(r) ? OP_FLOWTYPE : OP_GENERIC;
+    case FC_K_U32:
+        if (r == FC_R_NONE || r == FC_R_IP || r == FC_R_MAC || r == FC_R_DATETIMENANO ||
+            r == FC_R_STRING)
+            return OP_NUM32;
+        if (r == FC_R_ETYPE)
+            return OP_ETYPE;
+        if (r == FC_R_PROTO)
+            return OP_PROTO;
+        if (r == FC_R_NETWORK && c->net_off != FC_NO_OFF)
+            return OP_NET;
+        return OP_GENERIC;
+    case FC_K_U64:
+        if (r == FC_R_NONE || r == FC_R_IP || r == FC_R_STRING)
+            return OP_NUM64;
+        return r == FC_R_MAC ? OP_MAC : OP_GENERIC;
+    case FC_K_ADDR:
+        return r == FC_R_IP ? OP_IP : OP_GENERIC;
+    case FC_K_A_U32:
+        return r == FC_R_NONE || r == FC_R_IP || r == FC_R_MAC || r == FC_R_DATETIMENANO ||
+                       r == FC_R_STRING
+                   ? OP_LNUM
+                   : OP_GENERIC;
+    case FC_K_A_ENUM:
+        return nil_renderer(r) ? OP_LLAYER : OP_GENERIC;
+    case FC_K_A_ADDR:
+        return r == FC_R_IP ? OP_LIP : OP_GENERIC;
+    default:
+        return OP_GENERIC;
+    }
+}
+
+/*
+ * Rebuild sel[] and bound from the configuration (config time only).  With
+ * no fields listed, the fields are every proto column by name (GoFlow2:
+ * formatter.fields empty -> all); renames and renderers apply either way.
+ */
+static void resolve(fc_format_t *fmt)
+{
+    unsigned n = fmt->nfields ? fmt->nfields : FC_NPROTO_COLUMNS;
+
+    fmt->nsel = (uint16_t)n;
+    fmt->bound = 2;
+    for (unsigned i = 0; i < n; i++) {
+        fc_fsel_t *s = &fmt->sel[i];
+        int col = fmt->nfields ? fmt->field_col[i] : (int)i;
+        const char *name = fmt->nfields ? fmt->field_name[i] : fc_columns[i].name;
+        size_t vb;
+
+        if (col >= 0) {
+            const fc_column_t *c = &fc_columns[col];
+            s->jkey = c->jkey;
+            s->jlen = (uint16_t)(c->name_len + 3);
+            s->tkey = c->tkey;
+            s->tlen = (uint16_t)(c->name_len + 1);
+            s->col = (int16_t)col;
+            s->render = fmt->col_render[col];
+            s->nilskip = c->kind == FC_K_VIRTUAL && nil_renderer(s->render);
+            vb = value_bound(c);
+        } else {
+            const fc_named_t *v = &fmt->virt[-1 - col];
+            s->jkey = v->jkey;
+            s->jlen = v->jlen;
+            s->tkey = v->tkey;
+            s->tlen = v->tlen;
+            s->col = -1;
+            s->render = v->render;
+            s->nilskip = nil_renderer(s->render);
+            vb = SCALAR_MAX;
+        }
+        /* The key: the rename of the name as written in fields, if any. */
+        const fc_named_t *rn = named_find(fmt->rename, fmt->nrename, name);
+        if (rn) {
+            s->jkey = rn->jkey;
+            s->jlen = rn->jlen;
+            s->tkey = rn->tkey;
+            s->tlen = rn->tlen;
+        }
+        memset(s->jpad, 0, KEYPAD);
+        memset(s->tpad, 0, KEYPAD);
+        if (s->jlen <= KEYPAD)
+            memcpy(s->jpad, s->jkey, s->jlen);
+        if (s->tlen <= KEYPAD)
+            memcpy(s->tpad, s->tkey, s->tlen);
+        s->op = (uint8_t)pick_op(col >= 0 ? &fc_columns[col] : NULL, s->render);
+        s->off = col >= 0 && fc_columns[col].off != FC_NO_OFF ? fc_columns[col].off : 0;
+        fmt->bound += 1 + (s->jlen > s->tlen ? s->jlen : s->tlen) + vb;
+    }
+    fmt->bound += KEYPAD; /* padded key copies may run past the key they copy */
+}
+
+static void init_renders(fc_format_t *fmt)
+{
+    for (int i = 0; i < FC_NCOLUMNS; i++)
+        fmt->col_render[i] = fc_columns[i].render;
+}
+
+static fc_format_t default_fmt;
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+static void default_init(void)
+{
+    init_renders(&default_fmt);
+    resolve(&default_fmt);
+}
+
+static const fc_format_t *get_default(void)
+{
+    pthread_once(&default_once, default_init);
+    return &default_fmt;
+}
+
+fc_format_t *fc_format_new(void)
+{
+    fc_format_t *fmt = calloc(1, sizeof(*fmt));
+    if (!fmt)
+        return NULL;
+    init_renders(fmt);
+    resolve(fmt);
+    return fmt;
+}
+
+void fc_format_free(fc_format_t *fmt)
+{
+    if (!fmt)
+        return;
+    for (unsigned i = 0; i < fmt->nrename; i++) {
+        free(fmt->rename[i].jkey);
+        free(fmt->rename[i].tkey);
+    }
+    for (unsigned i = 0; i < fmt->nvirt; i++) {
+        free(fmt->virt[i].jkey);
+        free(fmt->virt[i].tkey);
+    }
+    free(fmt);
+}
+
+/* Keys for `name`: "\"<escaped>\":" and "<name, \xNN-escaped>=". */
+static int make_keys(fc_named_t *v, const char *name)
+{
+    size_t n = strlen(name);
+    char *j = malloc(6 * n + 4), *t = malloc(4 * n + 2);
+    if (!j || !t) {
+        free(j);
+        free(t);
+        return -ENOMEM;
+    }
+    char *p = j;
+    *p++ = '"';
+    p = put_json_escaped(p, (const uint8_t *)name, n);
+    *p++ = '"';
+    *p++ = ':';
+    v->jlen = (uint16_t)(p - j);
+    memcpy(t, name, n);
+    t[n] = '=';
+    v->tlen = (uint16_t)(n + 1);
+    free(v->jkey);
+    free(v->tkey);
+    v->jkey = j;
+    v->tkey = t;
+    return 0;
+}
+
+int fc_format_set_render(fc_format_t *fmt, const char *name, fc_render_t r)
+{
+    if (!name_ok(name) || (unsigned)r >= FC_R_COUNT_)
+        return -EINVAL;
+    int col = fc_column_find(name);
+    if (col >= 0) {
+        fmt->col_render[col] = (uint8_t)r;
+    } else {
+        fc_named_t *v = named_find(fmt->virt, fmt->nvirt, name);
+        if (!v) {
+            if (fmt->nvirt >= FC_FORMAT_MAX_VIRTUAL)
+                return -ENOSPC;
+            v = &fmt->virt[fmt->nvirt];
+            memset(v, 0, sizeof(*v));
+            strcpy(v->name, name);
+            int rc = make_keys(v, name);
+            if (rc < 0)
+                return rc;
+            fmt->nvirt++;
+        }
+        v->render = (uint8_t)r;
+    }
+    resolve(fmt);
+    return 0;
+}
+
+int fc_format_set_rename(fc_format_t *fmt, const char *name, const char *out)
+{
+    if (!name_ok(name) || !name_ok(out))
+        return -EINVAL;
+    fc_named_t *v = named_find(fmt->rename, fmt->nrename, name);
+    if (!v) {
+        if (fmt->nrename >= FC_FORMAT_MAX_FIELDS)
+            return -ENOSPC;
+        v = &fmt->rename[fmt->nrename];
+        memset(v, 0, sizeof(*v));
+        strcpy(v->name, name);
+        int rc = make_keys(v, out);
+        if (rc < 0)
+            return rc;
+        fmt->nrename++;
+    } else {
+        int rc = make_keys(v, out);
+        if (rc < 0)
+            return rc;
+    }
+    resolve(fmt);
+    return 0;
+}
+
+int fc_format_add_field(fc_format_t *fmt, const char *name)
+{
+    if (!name_ok(name))
+        return -EINVAL;
+    if (fmt->nfields >= FC_FORMAT_MAX_FIELDS)
+        return -ENOSPC;
+    /* GoFlow2 matches fields against the JSON names only (config_impl.go reMap). */
+    int col = -1;
+    for (int i = 0; i < FC_NCOLUMNS; i++)
+        if (strcmp(fc_columns[i].name, name) == 0)
+            col = i;
+    if (col < 0) {
+        fc_named_t *v = named_find(fmt->virt, fmt->nvirt, name);
+        if (!v)
+            return -ENOENT;
+        col = -1 - (int)(v - fmt->virt);
+    }
+    fmt->field_col[fmt->nfields] = (int16_t)col;
+    strcpy(fmt->field_name[fmt->nfields], name);
+    fmt->nfields++;
+    resolve(fmt);
+    return 0;
+}
+
+/* ---- value writers (p points into a block reserved for the record) ----- */
+
+static const char hexd[] = "0123456789abcdef";
+static const char dig2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536"
+                           "37383940414243444546474849505152535455565758596061626364656667686970717273"
+                           "7475767778798081828384858687888990919293949596979899";
+
+static unsigned digits10(uint64_t v)
+{
+    unsigned n = 1;
+    for (;;) {
+        if (v < 10)
+            return n;
+        if (v < 100)
+            return n + 1;
+        if (v < 1000)
+            return n + 2;
+        if (v < 10000)
+            return n + 3;
+        v /= 10000;
+        n += 4;
+    }
+}
+
+static char *put_u64(char *p, uint64_t v)
+{
+    if (v < 10) {
+        *p = (char)('0' + v);
+        return p + 1;
+    }
+    unsigned n = digits10(v);
+    char *q = p + n;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        q -= 2;
+        q[0] = dig2[2 * r];
+        q[1] = dig2[2 * r + 1];
+    }
+    if (v >= 10) {
+        q[-2] = dig2[2 * v];
+        q[-1] = dig2[2 * v + 1];
+    } else {
+        q[-1] = (char)('0' + v);
+    }
+    return p + n;
+}
+
+static char *put_mem(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* A string value: quoted in JSON, bare in text.  `s` needs no escaping. */
+static char *put_sval(char *p, const char *s, int json)
+{
+    size_t n = strlen(s);
+    if (json)
+        *p++ = '"';
+    p = put_mem(p, s, n);
+    if (json)
+        *p++ = '"';
+    return p;
+}
+
+static char *put_ip4(char *p, const uint8_t *a)
+{
+    for (int i = 0; i < 4; i++) {
+        unsigned o = a[i];
+        if (i)
+            *p++ = '.';
+        if (o >= 100) {
+            *p++ = (char)('0' + o / 100);
+            memcpy(p, dig2 + 2 * (o % 100), 2);
+            p += 2;
+        } else if (o >= 10) {
+            memcpy(p, dig2 + 2 * o, 2);
+            p += 2;
+        } else {
+            *p++ = (char)('0' + o);
+        }
+    }
+    return p;
+}
+
+static char *put_hex16(char *p, unsigned v)
+{
+    if (v >= 0x1000)
+        *p++ = hexd[v >> 12];
+    if (v >= 0x100)
+        *p++ = hexd[(v >> 8) & 15];
+    if (v >= 0x10)
+        *p++ = hexd[(v >> 4) & 15];
+    *p++ = hexd[v & 15];
+    return p;
+}
+
+/* Go's netip.Addr.String for 4 or 16 bytes (format.h "ip"). */
+static char *put_ip(char *p, const uint8_t *a, unsigned len)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (len == 4)
+        return put_ip4(p, a);
+    if (memcmp(a, mapped, 12) == 0) {
+        p = put_mem(p, "::ffff:", 7);
+        return put_ip4(p, a + 12);
+    }
+    unsigned g[8];
+    for (int i = 0; i < 8; i++)
+        g[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+    int zs = -1, ze = -1; /* longest run of >= 2 zero groups, first on a tie */
+    for (int i = 0; i < 8; i++) {
+        int j = i;
+        while (j < 8 && g[j] == 0)
+            j++;
+        if (j - i >= 2 && j - i > ze - zs) {
+            zs = i;
+            ze = j;
+        }
+    }
+    for (int i = 0; i < 8; i++) {
+        if (i == zs) {
+            *p++ = ':';
+            *p++ = ':';
+            i = ze;
+            if (i >= 8)
+                break;
+        } else if (i > 0) {
+            *p++ = ':';
+        }
+        p = put_hex16(p, g[i]);
+    }
+    return p;
+}
+
+static char *put_hex(char *p, const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        *p++ = hexd[s[i] >> 4];
+        *p++ = hexd[s[i] & 15];
+    }
+    return p;
+}
+
+static char *put_mac(char *p, uint64_t v)
+{
+    for (int i = 5; i >= 0; i--) {
+        unsigned o = (unsigned)(v >> (8 * i)) & 0xff;
+        *p++ = hexd[o >> 4];
+        *p++ = hexd[o & 15];
+        if (i)
+            *p++ = ':';
+    }
+    return p;
+}
+
+/* Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/*
+ * Go's time.Unix(sec, nsec).UTC().Format(time.RFC3339Nano): the year as at
+ * least 4 digits (a '-' before negative ones), fraction without trailing
+ * zeros and left out when zero, "Z".  0 <= nsec < 1e9.
+ */
+static char *put_time(char *p, int64_t sec, uint32_t nsec)
+{
+    int64_t days = sec / 86400, sod = sec % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days--;
+    }
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    uint64_t uy = y < 0 ? (uint64_t)0 - (uint64_t)y : (uint64_t)y;
+    if (y < 0)
+        *p++ = '-';
+    if (uy < 1000) {
+        *p++ = '0';
+        if (uy < 100)
+            *p++ = '0';
+        if (uy < 10)
+            *p++ = '0';
+    }
+    p = put_u64(p, uy);
+    *p++ = '-';
+    p = put_mem(p, dig2 + 2 * m, 2);
+    *p++ = '-';
+    p = put_mem(p, dig2 + 2 * d, 2);
+    *p++ = 'T';
+    p = put_mem(p, dig2 + 2 * (sod / 3600), 2);
+    *p++ = ':';
+    p = put_mem(p, dig2 + 2 * (sod / 60 % 60), 2);
+    *p++ = ':';
+    p = put_mem(p, dig2 + 2 * (sod % 60), 2);
+    if (nsec) {
+        char frac[9];
+        for (int i = 8; i >= 0; i--) {
+            frac[i] = (char)('0' + nsec % 10);
+            nsec /= 10;
+        }
+        int n = 9;
+        while (frac[n - 1] == '0')
+            n--;
+        *p++ = '.';
+        p = put_mem(p, frac, (size_t)n);
+    }
+    *p++ = 'Z';
+    return p;
+}
+
+/* Go's netip Addr.Prefix(bits).String() (format.h "network"). */
+static char *put_prefix(char *p, const fc_addr_t *a, uint32_t bits)
+{
+    unsigned max = a ? (a->len == 4 ? 32u : a->len == 16 ? 128u : 0u) : 0u;
+    if (max == 0 || bits > max)
+        return put_mem(p, "invalid Prefix", 14);
+    uint8_t m[16];
+    memcpy(m, a->a, a->len);
+    for (unsigned i = 0; i < a->len; i++) {
+        unsigned keep = bits > 8 * i ? bits - 8 * i : 0;
+        if (keep < 8)
+            m[i] &= (uint8_t)(0xff00u >> keep);
+    }
+    p = put_ip(p, m, a->len);
+    *p++ = '/';
+    return put_u64(p, bits);
+}
+
+/*
+ * A string as Go's encoding/json writes it (with json.Marshal's HTML escaping),
+ * without the quotes: see format.h.  At most 6 bytes out per byte in.
+ */
+static char *put_json_escaped(char *p, const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (c < 0x80) {
+            if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&') {
+                *p++ = (char)c;
+            } else {
+                *p++ = '\\';
+                switch (c) {
+                case '"':
+                case '\\':
+                    *p++ = (char)c;
+                    break;
+                case '\n':
+                    *p++ = 'n';
+                    break;
+                case '\r':
+                    *p++ = 'r';
+                    break;
+                case '\t':
+                    *p++ = 't';
+                    break;
+                case '\b':
+                    *p++ = 'b';
+                    break;
+                case '\f':
+                    *p++ = 'f';
+                    break;
+                default:
+                    p = put_mem(p, "u00", 3);
+                    *p++ = hexd[c >> 4];
+                    *p++ = hexd[c & 15];
+                }
+            }
+            i++;
+            continue;
+        }
+        /* UTF-8 sequence: copy when well-formed (RFC 3629), else U+FFFD per byte. */
+        size_t len = 0;
+        uint32_t cp = 0;
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            cp = c & 0x07;
+        }
+        int ok = len && i + len <= n;
+        for (size_t k = 1; ok && k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                ok = 0;
+            else
+                cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if (ok && ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+                   (len == 4 && (cp < 0x10000 || cp > 0x10ffff))))
+            ok = 0;
+        if (!ok) {
+            p = put_mem(p, "\\ufffd", 6);
+            i++;
+        } else if (cp == 0x2028 || cp == 0x2029) {
+            p = put_mem(p, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
+            i += len;
+        } else {
+            p = put_mem(p, (const char *)s + i, len);
+            i += len;
+        }
+    }
+    return p;
+}
+
+/* The "string" renderer in text: printable ASCII but space as is, else \xNN. */
+static char *put_text_escaped(char *p, const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] > 0x20 && s[i] < 0x7f) {
+            *p++ = (char)s[i];
+        } else {
+            *p++ = '\\';
+            *p++ = 'x';
+            *p++ = hexd[s[i] >> 4];
+            *p++ = hexd[s[i] & 15];
+        }
+    }
+    return p;
+}
+
+/* ---- one value through one renderer ------------------------------------ */
+
+/* Go types of FlowMessage values, which decide what a renderer does. */
+enum { VT_NIL, VT_U32, VT_U64, VT_FLOWTYPE, VT_LAYER, VT_BYTES };
+
+typedef struct val_st {
+    uint8_t t;
+    uint64_t u;          /* integers and enums */
+    const fc_addr_t *a;  /* bytes */
+} val_t;
+
+/* Bytes of an address value, never past its 16-byte array (record.h allows 0, 4, 16). */
+static inline unsigned addr_len(const fc_addr_t *a)
+{
+    return a->len <= sizeof(a->a) ? a->len : sizeof(a->a);
+}
+
+/* Write v rendered by r; NULL when the renderer yields nothing (GoFlow2: nil). */
+static char *render(char *p, const val_t *v, unsigned r, const fc_column_t *c,
+                    const fc_flow_t *f, int json)
+{
+    const char *s;
+
+    switch (r) {
+    case FC_R_IP:
+        if (v->t == VT_BYTES) {
+            if (json)
+                *p++ = '"';
+            if (v->a->len == 4 || v->a->len == 16)
+                p = put_ip(p, v->a->a, v->a->len);
+            if (json)
+                *p++ = '"';
+            return p;
+        }
+        break;
+    case FC_R_MAC:
+        if (v->t == VT_U64) {
+            if (json)
+                *p++ = '"';
+            p = put_mac(p, v->u);
+            if (json)
+                *p++ = '"';
+            return p;
+        }
+        break;
+    case FC_R_ETYPE:
+        if (v->t == VT_U32 || v->t == VT_U64) {
+            s = fc_etype_name((uint32_t)v->u);
+            return put_sval(p, s ? s : "", json);
+        }
+        return put_sval(p, "unknown", json);
+    case FC_R_PROTO:
+        if (v->t == VT_U32 || v->t == VT_U64)
+            return put_sval(p, fc_proto_name((uint32_t)v->u), json);
+        return put_sval(p, "unknown", json);
+    case FC_R_DATETIME:
+        if (v->t == VT_U32 || v->t == VT_U64) {
+            if (json)
+                *p++ = '"';
+            p = put_time(p, (int64_t)v->u, 0);
+            if (json)
+                *p++ = '"';
+            return p;
+        }
+        break;
+    case FC_R_DATETIMENANO:
+        if (v->t == VT_U64) {
+            int64_t ns = (int64_t)v->u, sec = ns / 1000000000, rem = ns % 1000000000;
+            if (rem < 0) {
+                rem += 1000000000;
+                sec--;
+            }
+            if (json)
+                *p++ = '"';
+            p = put_time(p, sec, (uint32_t)rem);
+            if (json)
+                *p++ = '"';
+            return p;
+        }
+        break;
+    case FC_R_STRING:
+        if (v->t == VT_BYTES) {
+            if (!json)
+                return put_text_escaped(p, v->a->a, addr_len(v->a));
+            *p++ = '"';
+            p = put_json_escaped(p, v->a->a, addr_len(v->a));
+            *p++ = '"';
+            return p;
+        }
+        break;
+    case FC_R_NETWORK:
+        if (v->t == VT_U32) {
+            const fc_addr_t *a =
+                c && c->net_off != FC_NO_OFF ? (const fc_addr_t *)((const char *)f + c->net_off) : NULL;
+            if (json)
+                *p++ = '"';
+            p = put_prefix(p, a, (uint32_t)v->u);
+            if (json)
+                *p++ = '"';
+            return p;
+        }
+        return put_sval(p, "unknown", json);
+    case FC_R_ICMP:
+        return put_sval(p, fc_icmp_name(f->proto, f->icmp_type), json);
+    default:
+        break;
+    }
+
+    /* "none" (NilRenderer), and every renderer's fallback for other types. */
+    switch (v->t) {
+    case VT_U32:
+    case VT_U64:
+        return put_u64(p, v->u);
+    case VT_FLOWTYPE:
+    case VT_LAYER:
+        s = v->t == VT_FLOWTYPE ? fc_flow_type_name((uint32_t)v->u) : fc_layer_name((uint32_t)v->u);
+        if (s)
+            return put_sval(p, s, json);
+        /* protobuf-go's String() of a value without a name: its decimal number. */
+        if (json)
+            *p++ = '"';
+        if (v->t == VT_LAYER && (int32_t)v->u < 0) { /* enums are int32 */
+            *p++ = '-';
+            p = put_u64(p, (uint64_t)0 - (uint64_t)(int64_t)(int32_t)v->u);
+        } else {
+            p = put_u64(p, v->u);
+        }
+        if (json)
+            *p++ = '"';
+        return p;
+    case VT_BYTES:
+        if (json)
+            *p++ = '"';
+        p = put_hex(p, v->a->a, addr_len(v->a));
+        if (json)
+            *p++ = '"';
+        return p;
+    default:
+        return NULL;
+    }
+}
+
+/* ---- the record -------------------------------------------------------- */
+
+static uint16_t list_count(const fc_column_t *c, const fc_flow_t *f)
+{
+    uint16_t n;
+    memcpy(&n, (const char *)f + c->cnt_off, sizeof(n));
+    return n < c->cap ? n : c->cap;
+}
+
+/* The generic path: the column's value as its Go type, through render(). */
+static char *put_generic(char *p, const fc_fsel_t *s, const fc_flow_t *f, int json)
+{
+    const fc_column_t *c = s->col >= 0 ? &fc_columns[s->col] : NULL;
+    const char *base = (const char *)f;
+    val_t v = {VT_NIL, 0, NULL};
+    uint32_t u32;
+    uint64_t u64;
+
+    switch (c ? c->kind : FC_K_VIRTUAL) {
+    case FC_K_ENUM8:
+        v.t = VT_FLOWTYPE;
+        v.u = *(const uint8_t *)(base + c->off);
+        break;
+    case FC_K_U32:
+        memcpy(&u32, base + c->off, 4);
+        v.t = VT_U32;
+        v.u = u32;
+        break;
+    case FC_K_U64:
+        memcpy(&u64, base + c->off, 8);
+        v.t = VT_U64;
+        v.u = u64;
+        break;
+    case FC_K_ADDR:
+        v.t = VT_BYTES;
+        v.a = (const fc_addr_t *)(base + c->off);
+        break;
+    case FC_K_A_U32:
+    case FC_K_A_ENUM: {
+        uint16_t n = list_count(c, f);
+        const uint32_t *e = (const uint32_t *)(base + c->off);
+        v.t = c->kind == FC_K_A_U32 ? VT_U32 : VT_LAYER;
+        *p++ = '[';
+        for (unsigned k = 0; k < n; k++) {
+            if (k)
+                *p++ = ',';
+            v.u = e[k];
+            p = render(p, &v, s->render, c, f, json);
+        }
+        *p++ = ']';
+        return p;
+    }
+    case FC_K_A_ADDR: {
+        uint16_t n = list_count(c, f);
+        const fc_addr_t *e = (const fc_addr_t *)(base + c->off);
+        v.t = VT_BYTES;
+        *p++ = '[';
+        for (unsigned k = 0; k < n; k++) {
+            if (k)
+                *p++ = ',';
+            v.a = &e[k];
+            p = render(p, &v, s->render, c, f, json);
+        }
+        *p++ = ']';
+        return p;
+    }
+    default:
+        break; /* virtual: no value; nilskip left out the renderers that need one */
+    }
+    return render(p, &v, s->render, c, f, json);
+}
+
+static inline uint32_t ld32(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static inline uint64_t ld64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* The writer's body, instantiated once per format so `json` is a constant. */
+static inline __attribute__((always_inline)) int format_kv(fk_buf_t *b, const fc_flow_t *f,
+                                                           const fc_format_t *fmt, const int json)
+{
+    if (!fmt)
+        fmt = get_default();
+    char *start = fk_buf_reserve(b, fmt->bound);
+    if (!start)
+        return -1;
+    char *p = start;
+    const char *base = (const char *)f;
+    const char q = '"';
+    int first = 1;
+
+    if (json)
+        *p++ = '{';
+    for (unsigned i = 0; i < fmt->nsel; i++) {
+        const fc_fsel_t *s = &fmt->sel[i];
+        if (s->nilskip)
+            continue;
+        if (!first)
+            *p++ = json ? ',' : ' ';
+        first = 0;
+        /* The key: one fixed-size copy of the padded key (the bound has room). */
+        if (json) {
+            if (s->jlen <= KEYPAD)
+                memcpy(p, s->jpad, KEYPAD);
+            else
+                memcpy(p, s->jkey, s->jlen);
+            p += s->jlen;
+        } else {
+            if (s->tlen <= KEYPAD)
+                memcpy(p, s->tpad, KEYPAD);
+            else
+                memcpy(p, s->tkey, s->tlen);
+            p += s->tlen;
+        }
+
+        const char *v = base + s->off;
+        switch (s->op) {
+        case OP_NUM32:
+            p = put_u64(p, ld32(v));
+            break;
+        case OP_NUM64:
+            p = put_u64(p, ld64(v));
+            break;
+        case OP_FLOWTYPE: {
+            const char *name = fc_flow_type_name(*(const uint8_t *)v);
+            if (name) {
+                p = put_sval(p, name, json);
+            } else {
+                if (json)
+                    *p++ = q;
+                p = put_u64(p, *(const uint8_t *)v);
+                if (json)
+                    *p++ = q;
+            }
+            break;
+        }
+        case OP_IP: {
+            const fc_addr_t *a = (const fc_addr_t *)v;
+            if (json)
+                *p++ = q;
+            if (a->len == 4)
+                p = put_ip4(p, a->a);
+            else if (a->len == 16)
+                p = put_ip(p, a->a, 16);
+            if (json)
+                *p++ = q;
+            break;
+        }
+        case OP_MAC:
+            if (json)
+                *p++ = q;
+            p = put_mac(p, ld64(v));
+            if (json)
+                *p++ = q;
+            break;
+        case OP_ETYPE: {
+            const char *name = fc_etype_name(ld32(v));
+            p = put_sval(p, name ? name : "", json);
+            break;
+        }
+        case OP_PROTO:
+            p = put_sval(p, fc_proto_name(ld32(v)), json);
+            break;
+        case OP_NET:
+            if (json)
+                *p++ = q;
+            p = put_prefix(p, (const fc_addr_t *)(base + fc_columns[s->col].net_off), ld32(v));
+            if (json)
+                *p++ = q;
+            break;
+        case OP_LNUM: {
+            const fc_column_t *c = &fc_columns[s->col];
+            unsigned n = list_count(c, f);
+            *p++ = '[';
+            for (unsigned k = 0; k < n; k++) {
+                if (k)
+                    *p++ = ',';
+                p = put_u64(p, ld32(v + 4 * k));
+            }
+            *p++ = ']';
+            break;
+        }
+        case OP_LLAYER: {
+            const fc_column_t *c = &fc_columns[s->col];
+            unsigned n = list_count(c, f);
+            *p++ = '[';
+            for (unsigned k = 0; k < n; k++) {
+                const char *name = fc_layer_name(ld32(v + 4 * k));
+                if (k)
+                    *p++ = ',';
+                if (name) {
+                    p = put_sval(p, name, json);
+                } else { /* rare: let the generic path print the number */
+                    val_t e = {VT_LAYER, ld32(v + 4 * k), NULL};
+                    p = render(p, &e, FC_R_NONE, c, f, json);
+                }
+            }
+            *p++ = ']';
+            break;
+        }
+        case OP_LIP: {
+            const fc_column_t *c = &fc_columns[s->col];
+            unsigned n = list_count(c, f);
+            const fc_addr_t *a = (const fc_addr_t *)v;
+            *p++ = '[';
+            for (unsigned k = 0; k < n; k++) {
+                if (k)
+                    *p++ = ',';
+                if (json)
+                    *p++ = q;
+                if (a[k].len == 4 || a[k].len == 16)
+                    p = put_ip(p, a[k].a, a[k].len);
+                if (json)
+                    *p++ = q;
+            }
+            *p++ = ']';
+            break;
+        }
+        default:
+            p = put_generic(p, s, f, json);
+            break;
+        }
+    }
+    if (json)
+        *p++ = '}';
+    assert((size_t)(p - start) <= fmt->bound); /* the reserve covered the record */
+    b->len += (size_t)(p - start);
+    return 0;
+}
+
+int fc__format_kv(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt, int json)
+{
+    return json ? format_kv(b, f, fmt, 1) : format_kv(b, f, fmt, 0);
+}
+
+int fc_format_json(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
+{
+    return format_kv(b, f, fmt, 1);
+}

@@ -1,0 +1,52 @@
+/*
+ * listen.h - where flowcollector takes datagrams from: GoFlow2's -listen URIs
+ * (goflow2-spec.md section 2) plus flowkit's pcap:// replay.
+ *
+ *   sflow://HOST:PORT    sFlow v5
+ *   netflow://HOST:PORT  NetFlow v5, v9 and IPFIX (dispatch on the version)
+ *   nfl://HOST:PORT      NetFlow v5 only ("legacy")
+ *   flow://HOST:PORT     any of them, detected per datagram
+ *   pcap:///PATH         UDP datagrams of a capture file, detected per datagram,
+ *                        exporter = the datagram's source; read at full speed
+ *   options: ?count=N&workers=M&blocking=true|false&queue_size=Q
+ */
+#ifndef FC_LISTEN_H
+#define FC_LISTEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../lib/core/log.h"
+#include "../record.h"
+
+typedef enum fc_proto {
+    FC_PROTO_SFLOW,
+    FC_PROTO_NETFLOW,
+    FC_PROTO_NFL,
+    FC_PROTO_FLOW, /* detect */
+} fc_proto_t;
+
+typedef struct fc_listen_st {
+    fc_proto_t proto;
+    char host[256];     /* "" = all addresses */
+    uint16_t port;
+    char *pcap;         /* pcap:// path, else NULL */
+    unsigned count;     /* sockets (SO_REUSEPORT), >= 1 */
+    unsigned workers;   /* decoding threads, default 2*count */
+    bool blocking;      /* receive waits for workers instead of dropping */
+    size_t queue_size;  /* datagrams queued per listener (0 = synchronous) */
+    char uri[512];      /* as given, for messages */
+} fc_listen_t;
+
+/*
+ * Parse a comma-separated list of URIs into *out (array of *n, free with
+ * fc_listen_free).  0, or -1 with a message naming the bad URI.
+ */
+int fc_listen_parse(const char *list, fc_listen_t **out, size_t *n, fk_err_t *e);
+void fc_listen_free(fc_listen_t *l, size_t n);
+
+/* Which protocol a datagram is, GoFlow2's "flow://" rule; -1 when unknown. */
+int fc_detect(const uint8_t *p, size_t n);
+
+#endif /* FC_LISTEN_H */

@@ -1,0 +1,756 @@
+/*
+ * pipeline.c - receivers, workers, decoding, formatting and the file
+ * transport of flowcollector.
+ */
+#include "pipeline.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/core/buf.h"
+#include "../lib/packet/packet.h"
+#include "decode/sflow.h"
+
+#define DGRAM_MAX   9000 /* GoFlow2's receive buffer size */
+#define RECV_BATCH  32
+#define MAX_RECORDS 1024 /* records one datagram may produce (v9/IPFIX jumbo) */
+#define OUT_FLUSH   (256u << 10)
+
+/* ------------------------------------------------------------ shared state */
+
+typedef struct dgram_slot_st {
+    fc_dgram_t dg;
+    uint8_t buf[DGRAM_MAX];
+} dgram_slot_t;
+
+/* A bounded MPMC queue of datagrams (mutex + condvars: datagram rates are far
+ * below where a lock-free queue would matter, and workers block on it). */
+typedef struct dqueue_st {
+    pthread_mutex_t mu;
+    pthread_cond_t nonempty, nonfull;
+    dgram_slot_t **slot; /* ring of pointers to full slots */
+    dgram_slot_t **free_; /* stack of empty slots */
+    size_t cap, head, len, nfree;
+    bool closed;
+} dqueue_t;
+
+typedef struct pipe_st pipe_t;
+
+typedef struct listener_st {
+    pipe_t *p;
+    const fc_listen_t *cfg;
+    int *fds;
+    pthread_t *rx;
+    pthread_t *wk;
+    dqueue_t q;
+} listener_t;
+
+struct pipe_st {
+    const fc_config_t *cfg;
+    volatile sig_atomic_t *stop;
+    pthread_mutex_t state_mu; /* decoder state: templates, rates, sequences */
+    fc_state_t *state;
+    pthread_mutex_t out_mu;   /* the transport */
+    FILE *out;
+    bool own_out;
+    pthread_mutex_t st_mu;    /* counters */
+    fc_pstats_t st;
+    /* log muting (-err.cnt per -err.int) */
+    pthread_mutex_t log_mu;
+    uint64_t log_window_ns;
+    unsigned log_count;
+    uint64_t log_muted;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* A decode error: logged at most err.cnt times per err.int, the rest counted. */
+static void log_decode_error(pipe_t *p, const fc_dgram_t *dg, const char *msg)
+{
+    char addr[INET6_ADDRSTRLEN] = "?";
+    uint64_t t = mono_ns();
+
+    pthread_mutex_lock(&p->log_mu);
+    if (t - p->log_window_ns >= p->cfg->err_int_ns) {
+        if (p->log_muted)
+            fk_warn("%llu more decode errors were muted (-err.cnt %u per -err.int)",
+                    (unsigned long long)p->log_muted, p->cfg->err_cnt);
+        p->log_window_ns = t;
+        p->log_count = 0;
+        p->log_muted = 0;
+    }
+    if (p->log_count < p->cfg->err_cnt) {
+        p->log_count++;
+        pthread_mutex_unlock(&p->log_mu);
+        inet_ntop(dg->src.len == 4 ? AF_INET : AF_INET6, dg->src.a, addr, sizeof(addr));
+        fk_warn("from %s:%u: %s", addr, dg->src_port, msg);
+        return;
+    }
+    p->log_muted++;
+    pthread_mutex_unlock(&p->log_mu);
+}
+
+/* ------------------------------------------------------------ output */
+
+static int out_write(pipe_t *p, fk_buf_t *b)
+{
+    int rc = 0;
+    if (b->len == 0)
+        return 0;
+    pthread_mutex_lock(&p->out_mu);
+    if (fwrite(b->data, 1, b->len, p->out) != b->len) {
+        rc = -1;
+        p->st.write_errors++;
+    }
+    pthread_mutex_unlock(&p->out_mu);
+    b->len = 0;
+    return rc;
+}
+
+/* ------------------------------------------------------------ decoding */
+
+typedef struct worker_ctx_st {
+    pipe_t *p;
+    fc_flow_t *recs; /* records of the datagram being decoded */
+    size_t nrecs;
+    uint64_t overflow;
+    fk_buf_t buf; /* formatted output waiting for the transport */
+} worker_ctx_t;
+
+static int collect(void *arg, fc_flow_t *flow)
+{
+    worker_ctx_t *w = arg;
+    if (w->nrecs == MAX_RECORDS) {
+        w->overflow++;
+        return 1;
+    }
+    w->recs[w->nrecs++] = *flow;
+    return 0;
+}
+
+static void format_one(worker_ctx_t *w, const fc_flow_t *f)
+{
+    const fc_config_t *cfg = w->p->cfg;
+    switch (cfg->format) {
+    case FC_FMT_BIN:
+        fc_format_bin(&w->buf, f, cfg->fmt);
+        break;
+    case FC_FMT_TEXT:
+        fc_format_text(&w->buf, f, cfg->fmt);
+        break;
+    default:
+        fc_format_json(&w->buf, f, cfg->fmt);
+    }
+    if (cfg->seplen)
+        fk_buf_put(&w->buf, cfg->sep, cfg->seplen);
+}
+
+static void sflow_to_dstats(fc_dstats_t *d, const fc_sflow_stats_t *s)
+{
+    d->datagrams += s->datagrams;
+    d->records += s->flows;
+    d->truncated += s->truncated;
+    d->invalid += s->invalid;
+    d->bad_version += s->unsupported;
+}
+
+/* Decode one datagram of protocol `proto` and write its records. */
+static void handle(worker_ctx_t *w, fc_proto_t proto, const fc_dgram_t *dg)
+{
+    pipe_t *p = w->p;
+    fk_err_t e = {{0}};
+    int rc = 0, kind = (int)proto;
+
+    if (proto == FC_PROTO_FLOW || proto == FC_PROTO_NETFLOW || proto == FC_PROTO_NFL) {
+        int d = fc_detect(dg->data, dg->len);
+        if (proto == FC_PROTO_FLOW)
+            kind = d;
+        if (kind < 0 || (proto != FC_PROTO_FLOW && d == FC_PROTO_SFLOW)) {
+            pthread_mutex_lock(&p->st_mu);
+            p->st.unknown++;
+            pthread_mutex_unlock(&p->st_mu);
+            log_decode_error(p, dg, "could not identify protocol (not sFlow v5, NetFlow v5/v9, IPFIX)");
+            return;
+        }
+    }
+
+    if (p->cfg->produce == FC_PRODUCE_RAW) {
+        if (kind == FC_PROTO_SFLOW)
+            rc = fc_sflow_raw_json(dg, &w->buf, &e);
+        else
+            rc = fc_nf_raw_json(dg, &w->buf, &e);
+        if (rc >= 0 && p->cfg->seplen)
+            fk_buf_put(&w->buf, p->cfg->sep, p->cfg->seplen);
+        if (rc < 0)
+            log_decode_error(p, dg, e.msg);
+        return;
+    }
+
+    w->nrecs = 0;
+    if (kind == FC_PROTO_SFLOW) {
+        fc_sflow_stats_t ss;
+        fc_sflow_hdr_t sh;
+        fc_sflow_opts_t so = {p->cfg->sflow_decap, false};
+        memset(&ss, 0, sizeof(ss));
+        rc = fc_sflow_decode_ex(dg, &so, collect, w, &ss, &sh, &e);
+        pthread_mutex_lock(&p->st_mu);
+        sflow_to_dstats(&p->st.sf, &ss);
+        p->st.sflow_counter_samples += ss.counter_samples;
+        if (sh.valid) {
+            /* Sequence numbers count datagrams per (agent, sub-agent). */
+            fc_xkey_t k = {sh.agent, 0, 5, sh.sub_agent_id};
+            pthread_mutex_lock(&p->state_mu);
+            fc_state_sequence(p->state, &k, sh.sequence_num, 1, &p->st.sf);
+            pthread_mutex_unlock(&p->state_mu);
+        }
+        pthread_mutex_unlock(&p->st_mu);
+    } else {
+        uint16_t ver = dg->len >= 2 ? (uint16_t)(dg->data[0] << 8 | dg->data[1]) : 0;
+        fc_dstats_t ds;
+        memset(&ds, 0, sizeof(ds));
+        pthread_mutex_lock(&p->state_mu);
+        if (ver == 5)
+            rc = fc_nfv5_decode(dg, collect, w, p->state, &ds, &e);
+        else if (proto == FC_PROTO_NFL)
+            rc = fk_errf(&e, "nfl:// takes NetFlow v5 only, got version %u", ver), ds.bad_version++;
+        else if (ver == 9)
+            rc = fc_nfv9_decode(dg, collect, w, p->state, &ds, &e);
+        else
+            rc = fc_ipfix_decode(dg, collect, w, p->state, &ds, &e);
+        pthread_mutex_unlock(&p->state_mu);
+        pthread_mutex_lock(&p->st_mu);
+        fc_dstats_t *t = &p->st.nf;
+        t->datagrams += ds.datagrams;
+        t->records += ds.records;
+        t->templates += ds.templates;
+        t->withdrawals += ds.withdrawals;
+        t->option_records += ds.option_records;
+        t->truncated += ds.truncated;
+        t->invalid += ds.invalid;
+        t->bad_version += ds.bad_version;
+        t->no_template += ds.no_template;
+        t->seq_lost += ds.seq_lost;
+        t->seq_reset += ds.seq_reset;
+        pthread_mutex_unlock(&p->st_mu);
+    }
+    if (rc < 0)
+        log_decode_error(p, dg, e.msg);
+    for (size_t i = 0; i < w->nrecs; i++)
+        format_one(w, &w->recs[i]);
+    pthread_mutex_lock(&p->st_mu);
+    p->st.records += w->nrecs;
+    pthread_mutex_unlock(&p->st_mu);
+    if (w->buf.len >= OUT_FLUSH)
+        out_write(p, &w->buf);
+}
+
+static int worker_init(worker_ctx_t *w, pipe_t *p)
+{
+    memset(w, 0, sizeof(*w));
+    w->p = p;
+    w->recs = malloc(MAX_RECORDS * sizeof(*w->recs));
+    if (!w->recs || fk_buf_init(&w->buf, NULL, OUT_FLUSH + 65536) < 0) {
+        free(w->recs);
+        return -1;
+    }
+    return 0;
+}
+
+static void worker_fini(worker_ctx_t *w)
+{
+    out_write(w->p, &w->buf);
+    fk_buf_free(&w->buf);
+    free(w->recs);
+}
+
+/* ------------------------------------------------------------ queue */
+
+static int dq_init(dqueue_t *q, size_t cap)
+{
+    memset(q, 0, sizeof(*q));
+    q->cap = cap ? cap : 1;
+    /* Slots are allocated lazily up to cap, so a 1,000,000-entry default
+     * costs memory only when a backlog really builds up. */
+    q->slot = calloc(q->cap, sizeof(*q->slot));
+    q->free_ = calloc(q->cap, sizeof(*q->free_));
+    if (!q->slot || !q->free_)
+        return -1;
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->nonempty, NULL);
+    pthread_cond_init(&q->nonfull, NULL);
+    return 0;
+}
+
+static void dq_fini(dqueue_t *q)
+{
+    for (size_t i = 0; i < q->len; i++)
+        free(q->slot[(q->head + i) % q->cap]);
+    for (size_t i = 0; i < q->nfree; i++)
+        free(q->free_[i]);
+    free(q->slot);
+    free(q->free_);
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->nonempty);
+    pthread_cond_destroy(&q->nonfull);
+}
+
+/* An empty slot to receive into (reused or new), or NULL without memory. */
+static dgram_slot_t *dq_take_free(dqueue_t *q)
+{
+    dgram_slot_t *s = NULL;
+    pthread_mutex_lock(&q->mu);
+    if (q->nfree)
+        s = q->free_[--q->nfree];
+    pthread_mutex_unlock(&q->mu);
+    return s ? s : malloc(sizeof(*s));
+}
+
+static void dq_give_free(dqueue_t *q, dgram_slot_t *s)
+{
+    pthread_mutex_lock(&q->mu);
+    if (q->nfree < q->cap && q->nfree < 4096) {
+        q->free_[q->nfree++] = s;
+        s = NULL;
+    }
+    pthread_mutex_unlock(&q->mu);
+    free(s);
+}
+
+/* Enqueue; false (slot not taken) when full and not blocking. */
+static bool dq_push(dqueue_t *q, dgram_slot_t *s, bool blocking, volatile sig_atomic_t *stop)
+{
+    pthread_mutex_lock(&q->mu);
+    while (q->len == q->cap) {
+        if (!blocking || *stop) {
+            pthread_mutex_unlock(&q->mu);
+            return false;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&q->nonfull, &q->mu, &ts);
+    }
+    q->slot[(q->head + q->len) % q->cap] = s;
+    q->len++;
+    pthread_cond_signal(&q->nonempty);
+    pthread_mutex_unlock(&q->mu);
+    return true;
+}
+
+/* Dequeue; NULL once the queue is closed and empty. */
+static dgram_slot_t *dq_pop(dqueue_t *q)
+{
+    dgram_slot_t *s;
+    pthread_mutex_lock(&q->mu);
+    while (q->len == 0 && !q->closed)
+        pthread_cond_wait(&q->nonempty, &q->mu);
+    if (q->len == 0) {
+        pthread_mutex_unlock(&q->mu);
+        return NULL;
+    }
+    s = q->slot[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+    pthread_cond_signal(&q->nonfull);
+    pthread_mutex_unlock(&q->mu);
+    return s;
+}
+
+static void dq_close(dqueue_t *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->closed = true;
+    pthread_cond_broadcast(&q->nonempty);
+    pthread_cond_broadcast(&q->nonfull);
+    pthread_mutex_unlock(&q->mu);
+}
+
+/* ------------------------------------------------------------ threads */
+
+static void sockaddr_to(const struct sockaddr_storage *ss, fc_addr_t *a, uint16_t *port)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    memset(a, 0, sizeof(*a));
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        a->len = 4;
+        memcpy(a->a, &in->sin_addr, 4);
+        *port = ntohs(in->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        /* IPv4-mapped sources are IPv4 exporters (GoFlow2 PR #493). */
+        if (memcmp(&in6->sin6_addr, mapped, 12) == 0) {
+            a->len = 4;
+            memcpy(a->a, (const uint8_t *)&in6->sin6_addr + 12, 4);
+        } else {
+            a->len = 16;
+            memcpy(a->a, &in6->sin6_addr, 16);
+        }
+        *port = ntohs(in6->sin6_port);
+    }
+}
+
+typedef struct rx_arg_st {
+    listener_t *l;
+    int fd;
+} rx_arg_t;
+
+static void *rx_main(void *arg)
+{
+    rx_arg_t *ra = arg;
+    listener_t *l = ra->l;
+    pipe_t *p = l->p;
+    int fd = ra->fd;
+    dgram_slot_t *slots[RECV_BATCH] = {0};
+    struct mmsghdr msgs[RECV_BATCH];
+    struct iovec iov[RECV_BATCH];
+    struct sockaddr_storage from[RECV_BATCH];
+    union {
+        char buf[CMSG_SPACE(sizeof(uint32_t))];
+        struct cmsghdr align;
+    } ctl[RECV_BATCH];
+    uint32_t last_ovfl = 0;
+
+    free(ra);
+    while (!*p->stop) {
+        for (int i = 0; i < RECV_BATCH; i++) {
+            if (!slots[i])
+                slots[i] = dq_take_free(&l->q);
+            if (!slots[i])
+                return NULL;
+            iov[i].iov_base = slots[i]->buf;
+            iov[i].iov_len = DGRAM_MAX;
+            memset(&msgs[i], 0, sizeof(msgs[i]));
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+            msgs[i].msg_hdr.msg_name = &from[i];
+            msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+            msgs[i].msg_hdr.msg_control = ctl[i].buf;
+            msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
+        }
+        struct pollfd pfd = {fd, POLLIN, 0};
+        if (poll(&pfd, 1, 200) <= 0)
+            continue;
+        int n = recvmmsg(fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0)
+            continue;
+        uint64_t t = now_ns();
+        uint64_t received = 0, dropped = 0;
+        for (int i = 0; i < n; i++) {
+            if (msgs[i].msg_len == 0)
+                continue; /* zero-length reads are skipped, as GoFlow2 */
+            /* Kernel drop counter of the socket (SO_RXQ_OVFL), cumulative. */
+            for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c;
+                 c = CMSG_NXTHDR(&msgs[i].msg_hdr, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+                    uint32_t ovfl;
+                    memcpy(&ovfl, CMSG_DATA(c), sizeof(ovfl));
+                    if (ovfl != last_ovfl) {
+                        pthread_mutex_lock(&p->st_mu);
+                        p->st.kernel_drops += (uint32_t)(ovfl - last_ovfl);
+                        pthread_mutex_unlock(&p->st_mu);
+                        last_ovfl = ovfl;
+                    }
+                }
+            dgram_slot_t *s = slots[i];
+            s->dg.data = s->buf;
+            s->dg.len = msgs[i].msg_len;
+            s->dg.received_ns = t;
+            sockaddr_to(&from[i], &s->dg.src, &s->dg.src_port);
+            received++;
+            if (dq_push(&l->q, s, l->cfg->blocking, p->stop))
+                slots[i] = NULL;
+            else
+                dropped++;
+        }
+        pthread_mutex_lock(&p->st_mu);
+        p->st.received += received;
+        p->st.dropped += dropped;
+        pthread_mutex_unlock(&p->st_mu);
+    }
+    for (int i = 0; i < RECV_BATCH; i++)
+        free(slots[i]);
+    return NULL;
+}
+
+static void *wk_main(void *arg)
+{
+    listener_t *l = arg;
+    worker_ctx_t w;
+    dgram_slot_t *s;
+
+    if (worker_init(&w, l->p) < 0)
+        return NULL;
+    while ((s = dq_pop(&l->q)) != NULL) {
+        handle(&w, l->cfg->proto, &s->dg);
+        dq_give_free(&l->q, s);
+        if (l->q.len == 0)
+            out_write(l->p, &w.buf); /* idle: deliver now, not when the buffer fills */
+    }
+    worker_fini(&w);
+    return NULL;
+}
+
+static int open_socket(const fc_listen_t *lc, fk_err_t *e)
+{
+    struct addrinfo hints, *res = NULL;
+    char port[8];
+    int fd = -1, one = 1, err;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_PASSIVE;
+    snprintf(port, sizeof(port), "%u", lc->port);
+    err = getaddrinfo(lc->host[0] ? lc->host : NULL, port, &hints, &res);
+    if (err)
+        return fk_errf(e, "-listen %s: %s", lc->uri, gai_strerror(err));
+    /* With no host, prefer the IPv6 wildcard (dual stack), as Go does. */
+    struct addrinfo *ai = res;
+    for (struct addrinfo *a = res; a && !lc->host[0]; a = a->ai_next)
+        if (a->ai_family == AF_INET6)
+            ai = a;
+    fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        freeaddrinfo(res);
+        return fk_errf(e, "-listen %s: socket: %s", lc->uri, strerror(errno));
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+    if (ai->ai_family == AF_INET6) {
+        int zero = 0;
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+    }
+    int rcvbuf = 8 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+        int b = errno;
+        close(fd);
+        freeaddrinfo(res);
+        return fk_errf(e, "-listen %s: cannot bind: %s", lc->uri, strerror(b));
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+/* ------------------------------------------------------------ pcap replay */
+
+static int replay_pcap(pipe_t *p, const fc_listen_t *lc, fk_err_t *e)
+{
+    char errbuf[PCAP_ERRBUF_SIZE];
+    pcap_t *pc = pcap_open_offline_with_tstamp_precision(lc->pcap, PCAP_TSTAMP_PRECISION_NANO,
+                                                         errbuf);
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    worker_ctx_t w;
+    int link, r;
+
+    if (!pc)
+        return fk_errf(e, "-listen %s: %s", lc->uri, errbuf);
+    if (worker_init(&w, p) < 0) {
+        pcap_close(pc);
+        return fk_errf(e, "out of memory");
+    }
+    link = pcap_datalink(pc);
+    while (!*p->stop && (r = pcap_next_ex(pc, &h, &data)) >= 0) {
+        fk_packet_t pkt;
+        if (r == 0)
+            continue;
+        fk_packet_parse(&pkt, link, data, h->caplen, h->len,
+                        (uint64_t)h->ts.tv_sec * 1000000000ULL + (uint64_t)h->ts.tv_usec);
+        /* Only whole UDP datagrams are flow exports; fragments would need reassembly. */
+        if (pkt.ip_proto != 17 || pkt.layer_ok < FK_LAYER_L4 || pkt.is_fragment)
+            continue;
+        fc_dgram_t dg;
+        memset(&dg, 0, sizeof(dg));
+        dg.data = pkt.payload;
+        dg.len = pkt.payload_len;
+        dg.received_ns = pkt.ts_ns;
+        dg.src_port = pkt.src_port;
+        if (pkt.ip_version == 4) {
+            dg.src.len = 4;
+            memcpy(dg.src.a, pkt.src_ip + 12, 4);
+        } else {
+            dg.src.len = 16;
+            memcpy(dg.src.a, pkt.src_ip, 16);
+        }
+        pthread_mutex_lock(&p->st_mu);
+        p->st.received++;
+        pthread_mutex_unlock(&p->st_mu);
+        handle(&w, lc->proto, &dg);
+    }
+    worker_fini(&w);
+    pcap_close(pc);
+    return 0;
+}
+
+/* ------------------------------------------------------------ run */
+
+int fc_pipeline_run(const fc_config_t *cfg, volatile sig_atomic_t *stop,
+                    volatile sig_atomic_t *reopen, fc_pstats_t *st, fk_err_t *e)
+{
+    pipe_t p;
+    listener_t *ls = NULL;
+    size_t nnet = 0;
+    int rc = 0;
+
+    memset(&p, 0, sizeof(p));
+    p.cfg = cfg;
+    p.stop = stop;
+    pthread_mutex_init(&p.state_mu, NULL);
+    pthread_mutex_init(&p.out_mu, NULL);
+    pthread_mutex_init(&p.st_mu, NULL);
+    pthread_mutex_init(&p.log_mu, NULL);
+    p.state = fc_state_new(cfg->ttl_ns);
+    if (!p.state)
+        return fk_errf(e, "out of memory");
+    for (size_t i = 0; i < cfg->noverrides; i++)
+        fc_state_set_override(p.state, &cfg->overrides[i].addr, cfg->overrides[i].rate);
+    if (cfg->file && cfg->file[0]) {
+        p.out = fopen(cfg->file, "a");
+        if (!p.out) {
+            fc_state_free(p.state);
+            return fk_errf(e, "-transport.file %s: %s", cfg->file, strerror(errno));
+        }
+        p.own_out = true;
+    } else {
+        p.out = stdout;
+    }
+
+    for (size_t i = 0; i < cfg->nlisten; i++)
+        if (!cfg->listen[i].pcap)
+            nnet++;
+    ls = calloc(nnet ? nnet : 1, sizeof(*ls));
+    if (!ls) {
+        rc = fk_errf(e, "out of memory");
+        goto done;
+    }
+    /* Bind everything first: a bad address fails before anything runs. */
+    size_t k = 0;
+    for (size_t i = 0; i < cfg->nlisten; i++) {
+        const fc_listen_t *lc = &cfg->listen[i];
+        if (lc->pcap)
+            continue;
+        listener_t *l = &ls[k++];
+        l->p = &p;
+        l->cfg = lc;
+        l->fds = calloc(lc->count, sizeof(int));
+        l->rx = calloc(lc->count, sizeof(pthread_t));
+        l->wk = calloc(lc->workers, sizeof(pthread_t));
+        if (!l->fds || !l->rx || !l->wk || dq_init(&l->q, lc->queue_size) < 0) {
+            rc = fk_errf(e, "out of memory");
+            goto done;
+        }
+        for (unsigned j = 0; j < lc->count; j++)
+            l->fds[j] = -1;
+        for (unsigned j = 0; j < lc->count; j++) {
+            l->fds[j] = open_socket(lc, e);
+            if (l->fds[j] < 0) {
+                rc = -1;
+                goto done;
+            }
+        }
+    }
+    for (size_t i = 0; i < nnet; i++) {
+        listener_t *l = &ls[i];
+        for (unsigned j = 0; j < l->cfg->workers; j++)
+            pthread_create(&l->wk[j], NULL, wk_main, l);
+        for (unsigned j = 0; j < l->cfg->count; j++) {
+            rx_arg_t *ra = malloc(sizeof(*ra));
+            ra->l = l;
+            ra->fd = l->fds[j];
+            pthread_create(&l->rx[j], NULL, rx_main, ra);
+        }
+    }
+
+    /* pcap:// inputs are read here, at full speed. */
+    for (size_t i = 0; i < cfg->nlisten; i++)
+        if (cfg->listen[i].pcap && replay_pcap(&p, &cfg->listen[i], e) < 0) {
+            rc = -1;
+            break;
+        }
+
+    /* With network listeners, run until stopped; sweep templates meanwhile. */
+    uint64_t next_sweep = mono_ns() + cfg->sweep_ns;
+    while (nnet && !*stop && rc == 0) {
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
+        if (*reopen && p.own_out) {
+            *reopen = 0;
+            pthread_mutex_lock(&p.out_mu);
+            FILE *nf = fopen(cfg->file, "a");
+            if (nf) {
+                fclose(p.out);
+                p.out = nf;
+            } else {
+                fk_err("-transport.file %s: cannot reopen: %s", cfg->file, strerror(errno));
+            }
+            pthread_mutex_unlock(&p.out_mu);
+        }
+        if (cfg->ttl_ns && mono_ns() >= next_sweep) {
+            pthread_mutex_lock(&p.state_mu);
+            fc_state_expire(p.state, now_ns());
+            pthread_mutex_unlock(&p.state_mu);
+            next_sweep = mono_ns() + cfg->sweep_ns;
+        }
+    }
+
+done:
+    /* Stop receivers, let workers drain the queues, then flush the output. */
+    *stop = 1;
+    for (size_t i = 0; i < nnet; i++) {
+        listener_t *l = &ls[i];
+        if (!l->rx)
+            continue;
+        for (unsigned j = 0; j < l->cfg->count; j++)
+            if (l->rx[j])
+                pthread_join(l->rx[j], NULL);
+        dq_close(&l->q);
+        for (unsigned j = 0; j < l->cfg->workers; j++)
+            if (l->wk && l->wk[j])
+                pthread_join(l->wk[j], NULL);
+        for (unsigned j = 0; j < l->cfg->count; j++)
+            if (l->fds[j] >= 0)
+                close(l->fds[j]);
+        dq_fini(&l->q);
+        free(l->fds);
+        free(l->rx);
+        free(l->wk);
+    }
+    free(ls);
+    fflush(p.out);
+    if (p.own_out)
+        fclose(p.out);
+    if (p.log_muted)
+        fk_warn("%llu more decode errors were muted", (unsigned long long)p.log_muted);
+    *st = p.st;
+    fc_state_free(p.state);
+    return rc;
+}
