@@ -30,8 +30,14 @@ build: $(BUILD)/Makefile
 $(BUILD)/sample.pcap: build
 	@$(BUILD)/genpcap -n 3000 -f 60 -s 1 $@
 
+RUN_PORT ?= 47390
+
+# flowprobe reads the generated capture and exports IPFIX over UDP to a
+# flowcollector on 127.0.0.1, which prints GoFlow2-style JSON flows.
 run: deps build $(BUILD)/sample.pcap
-	$(BUILD)/flowprobe -i 'pcap;file=$(BUILD)/sample.pcap' -o 'text;m'
+	@$(BUILD)/flowcollector -listen 'netflow://127.0.0.1:$(RUN_PORT)' & pid=$$!; sleep 0.5; \
+	  $(BUILD)/flowprobe -i 'pcap;file=$(BUILD)/sample.pcap' -o 'ipfix;u;h=127.0.0.1;p=$(RUN_PORT)'; \
+	  sleep 1; kill -TERM $$pid; wait $$pid
 
 # Everything: release build tests, then the same tests and the fuzzers under
 # AddressSanitizer + UndefinedBehaviorSanitizer (clang, for libFuzzer).

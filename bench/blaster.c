@@ -16,7 +16,11 @@
  * where "everything" is counted as the protocol defines it:
  *     NetFlow v5:  flow_sequence    += records in the datagram (header 'count')
  *     NetFlow v9:  package sequence += 1 per datagram (RFC 3954)
- *     IPFIX:       sequence number  += data records in the message (RFC 7011)
+ *     IPFIX:       sequence number  += data records in the message, options data records
+ *                  included (RFC 7011)
+ * This is the RFC numbering even where the exporter's own is not (softflowd 1.1.0 numbers IPFIX
+ * messages including their own records: its first message carries the sequence number 24, not 0),
+ * so a collector's sequence check counts no lost records on the replayed stream.
  * Counting IPFIX data records needs the record lengths, so the capture is parsed minimally once at
  * load time: template and options template sets are read (field lengths only, variable-length
  * fields walked), and each data set is divided into records. The same parse counts the data
@@ -233,9 +237,11 @@ static uint32_t count_records(const tmpl_t *t, const uint8_t *p, const uint8_t *
     return n;
 }
 
-/* Walks the flowsets/sets of a v9 (ipfix false, body after the 20-byte header) or IPFIX (after the
- * 16-byte header) datagram: learns templates, returns the flow data records. */
-static uint32_t walk_sets(uint8_t kind, uint32_t sid, const uint8_t *p, const uint8_t *end)
+/* Walks the flowsets/sets of a v9 (body after the 20-byte header) or IPFIX (after the 16-byte
+ * header) datagram: learns templates, returns the flow data records and adds the options data
+ * records to *opts. */
+static uint32_t walk_sets(uint8_t kind, uint32_t sid, const uint8_t *p, const uint8_t *end,
+                          uint32_t *opts)
 {
     bool ipfix = kind == K_IPFIX;
     uint16_t tset = ipfix ? 2 : 0, oset = ipfix ? 3 : 1;
@@ -294,7 +300,7 @@ static uint32_t walk_sets(uint8_t kind, uint32_t sid, const uint8_t *p, const ui
             }
             uint32_t n = count_records(t, b, e);
             if (t->options)
-                g_opt_records += n;
+                *opts += n;
             else
                 records += n;
         }
@@ -319,7 +325,7 @@ static void add_dgram(const uint8_t *pl, uint32_t len)
     g_data_len += len;
 
     uint16_t ver = len >= 2 ? rd16(d) : 0;
-    uint32_t id, seq;
+    uint32_t id, seq, opts = 0;
     if (ver == 5 && len >= 24) {
         g->kind = K_V5;
         seq = rd32(d + 16);
@@ -329,18 +335,20 @@ static void add_dgram(const uint8_t *pl, uint32_t len)
         g->kind = K_V9;
         seq = rd32(d + 12);
         id = rd32(d + 16);
-        g->records = walk_sets(K_V9, id, d + 20, d + len);
+        g->records = walk_sets(K_V9, id, d + 20, d + len, &opts);
         g->seq_inc = 1;
     } else if (ver == 10 && len >= 16) {
         g->kind = K_IPFIX;
         seq = rd32(d + 8);
         id = rd32(d + 12);
         uint16_t mlen = rd16(d + 2);
-        g->records = walk_sets(K_IPFIX, id, d + 16, d + (mlen >= 16 && mlen <= len ? mlen : len));
-        g->seq_inc = g->records;
+        g->records = walk_sets(K_IPFIX, id, d + 16, d + (mlen >= 16 && mlen <= len ? mlen : len),
+                               &opts);
+        g->seq_inc = g->records + opts; /* RFC 7011: all data records, options data too */
     } else {
         return;
     }
+    g_opt_records += opts;
     g->stream = stream_of(g->kind, id, seq);
     stream_t *s = &g_streams[g->stream];
     g->seq_before = s->loop_inc;
