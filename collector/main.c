@@ -260,6 +260,7 @@ int main(int argc, char **argv)
         fk_err("-logfmt %s: expected normal or json", flag_get("logfmt"));
         return EXIT_USAGE;
     }
+    fk_log_set_json(strcmp(flag_get("logfmt"), "json") == 0);
     const char *p = flag_get("produce");
     if (strcmp(p, "sample") == 0)
         cfg.produce = FC_PRODUCE_SAMPLE;
@@ -329,7 +330,8 @@ int main(int argc, char **argv)
             "flowcollector: %llu datagrams, %llu records written; dropped %llu (queue full) + "
             "%llu (kernel); unknown protocol %llu; netflow/ipfix: %llu datagrams, %llu templates, "
             "%llu truncated, %llu invalid, %llu bad version, %llu without template, %llu lost by "
-            "sequence; sflow: %llu datagrams, %llu truncated, %llu invalid, %llu unsupported\n",
+            "sequence; sflow: %llu datagrams, %llu truncated, %llu invalid, %llu unsupported, "
+            "%llu lost by sequence\n",
             (unsigned long long)st.received, (unsigned long long)st.records,
             (unsigned long long)st.dropped, (unsigned long long)st.kernel_drops,
             (unsigned long long)st.unknown, (unsigned long long)st.nf.datagrams,
@@ -337,7 +339,8 @@ int main(int argc, char **argv)
             (unsigned long long)st.nf.invalid, (unsigned long long)st.nf.bad_version,
             (unsigned long long)st.nf.no_template, (unsigned long long)st.nf.seq_lost,
             (unsigned long long)st.sf.datagrams, (unsigned long long)st.sf.truncated,
-            (unsigned long long)st.sf.invalid, (unsigned long long)st.sf.bad_version);
+            (unsigned long long)st.sf.invalid, (unsigned long long)st.sf.bad_version,
+            (unsigned long long)st.sf.seq_lost);
     fc_listen_free(cfg.listen, cfg.nlisten);
     free(cfg.sep);
     for (size_t i = 0; i < NFLAGS; i++)

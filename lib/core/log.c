@@ -6,9 +6,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static const char *g_prog = "flowkit";
 static enum fk_log_level g_level = FK_LOG_WARN;
+static int g_json;
+
+void fk_log_set_json(int on)
+{
+    g_json = on;
+}
 
 void fk_log_init(const char *progname, enum fk_log_level level)
 {
@@ -51,6 +58,27 @@ void fk_log(enum fk_log_level level, const char *fmt, ...)
 
     if (level > g_level)
         return;
+    if (g_json) {
+        char msg[1024];
+        struct timespec ts;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        clock_gettime(CLOCK_REALTIME, &ts);
+        fprintf(stderr, "{\"time\":%lld.%03ld,\"level\":\"%s\",\"program\":\"%s\",\"msg\":\"",
+                (long long)ts.tv_sec, ts.tv_nsec / 1000000, tag[level], g_prog);
+        for (const char *p = msg; *p; p++) {
+            unsigned char c = (unsigned char)*p;
+            if (c == '"' || c == '\\')
+                fprintf(stderr, "\\%c", c);
+            else if (c < 0x20)
+                fprintf(stderr, "\\u%04x", c);
+            else
+                fputc(c, stderr);
+        }
+        fputs("\"}\n", stderr);
+        return;
+    }
     fprintf(stderr, "%s: %s: ", g_prog, tag[level]);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);

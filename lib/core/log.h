@@ -26,6 +26,10 @@ void fk_log_set_level(enum fk_log_level level);
 /* Current level; cheap enough for hot paths to test before formatting. */
 enum fk_log_level fk_log_level(void);
 
+/* Write messages as JSON objects ({"time":..,"level":..,"program":..,"msg":..})
+ * instead of "prog: level: msg" lines (GoFlow2's -logfmt json). */
+void fk_log_set_json(int on);
+
 /* Parse "error|warn|warning|info|debug"; returns -1 when the name is unknown. */
 int fk_log_level_parse(const char *name);
 
