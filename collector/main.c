@@ -236,14 +236,29 @@ bad:
     return -1;
 }
 
+static fc_config_t cfg;
+
+/* Everything main allocates, released on every exit path (usage errors too). */
+static void cleanup(void)
+{
+    fc_listen_free(cfg.listen, cfg.nlisten);
+    cfg.listen = NULL;
+    cfg.nlisten = 0;
+    free(cfg.sep);
+    cfg.sep = NULL;
+    for (size_t i = 0; i < NFLAGS; i++) {
+        free(g_flags[i].val);
+        g_flags[i].val = NULL;
+    }
+}
+
 int main(int argc, char **argv)
 {
-    fc_config_t cfg;
     fk_err_t e;
     fc_pstats_t st;
     int lvl;
 
-    memset(&cfg, 0, sizeof(cfg));
+    atexit(cleanup);
     fk_log_init(argv[0], FK_LOG_INFO);
     if (parse_args(argc, argv) < 0)
         return EXIT_USAGE;
@@ -341,10 +356,6 @@ int main(int argc, char **argv)
             (unsigned long long)st.sf.datagrams, (unsigned long long)st.sf.truncated,
             (unsigned long long)st.sf.invalid, (unsigned long long)st.sf.bad_version,
             (unsigned long long)st.sf.seq_lost);
-    fc_listen_free(cfg.listen, cfg.nlisten);
-    free(cfg.sep);
-    for (size_t i = 0; i < NFLAGS; i++)
-        free(g_flags[i].val);
     if (rc < 0)
         return EXIT_RUN;
     return st.write_errors ? EXIT_RUN : 0;
