@@ -98,6 +98,10 @@ typedef struct fc_flow_st {
     uint32_t observation_domain_id; /* 70 */
     uint32_t observation_point_id;  /* 71 */
     uint32_t ipv6_routing_header_seg_left; /* 106 */
+    /* flowkit: the tunnel's outer addresses when -sflow.decap replaced the
+     * packet fields by the inner flow's (len 0 otherwise; not in flow.proto) */
+    fc_addr_t outer_src_addr;
+    fc_addr_t outer_dst_addr;
 
     uint16_t n_bgp_communities;
     uint16_t n_as_path;

@@ -800,7 +800,12 @@ static void walk_inner(sf_ctx_t *c, fc_flow_t *f, int link, const uint8_t *p, si
 
     fk_packet_parse(&in, link, p, (uint32_t)len, (uint32_t)len, c->dg->received_ns);
     if (fields && c->opts.decap && in.ip_version) {
-        /* The inner packet names the real hosts: its fields replace the outer ones. */
+        /* The inner packet names the real hosts: its fields replace the outer
+         * ones; the outermost tunnel's addresses are kept beside them. */
+        if (!f->outer_src_addr.len) {
+            f->outer_src_addr = f->src_addr;
+            f->outer_dst_addr = f->dst_addr;
+        }
         fill_l2(f, &in);
         fill_l3l4(f, &in);
     }

@@ -180,9 +180,16 @@ typedef struct fc_column_st {
                        * printed (src_net -> src_addr); FC_NO_OFF: none (zero Addr) */
 } fc_column_t;
 
-/* The 50 FlowMessage fields in GoFlow2's default order, then icmp_name. */
+/*
+ * The 50 FlowMessage fields in GoFlow2's default order, then icmp_name, then
+ * flowkit's extension columns (outer_src_addr, outer_dst_addr: set only for
+ * sFlow samples decapsulated with -sflow.decap).  Extension columns are not in
+ * flow.proto; by default they are printed after the 50, and only when set, so
+ * GoFlow2's default output is unchanged for every record GoFlow2 can produce.
+ */
 #define FC_NPROTO_COLUMNS 50
-#define FC_NCOLUMNS       51
+#define FC_NEXT_COLUMNS   2
+#define FC_NCOLUMNS       (FC_NPROTO_COLUMNS + 1 + FC_NEXT_COLUMNS)
 extern const fc_column_t fc_columns[FC_NCOLUMNS];
 
 /*

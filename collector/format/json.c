@@ -102,6 +102,9 @@ const fc_column_t fc_columns[FC_NCOLUMNS] = {
     /* Virtual: no storage, not in flow.proto, printed only when selected. */
     {"icmp_name", "icmp_name", "\"icmp_name\":", "icmp_name=", 9, 0, FC_K_VIRTUAL, FC_R_ICMP,
      FC_NO_OFF, FC_NO_OFF, 0, FC_NO_OFF},
+    /* flowkit extensions: no flow.proto field; printed by default only when set. */
+    ADDR(outer_src_addr, "OuterSrcAddr", 0),
+    ADDR(outer_dst_addr, "OuterDstAddr", 0),
 };
 
 const fc_renderer_t fc_renderers[FC_R_COUNT_] = {
@@ -278,6 +281,7 @@ typedef struct fc_fsel_st {
     uint8_t render;      /* fc_render_t */
     uint8_t op;          /* OP_* */
     uint8_t nilskip;     /* a virtual field whose renderer yields nothing: left out */
+    uint8_t emptyskip;   /* an extension address column: left out when absent */
 } fc_fsel_t;
 
 typedef struct fc_named_st {
@@ -393,14 +397,16 @@ static int pick_op(const fc_column_t *c, unsigned r)
  */
 static void resolve(fc_format_t *fmt)
 {
-    unsigned n = fmt->nfields ? fmt->nfields : FC_NPROTO_COLUMNS;
+    unsigned n = fmt->nfields ? fmt->nfields : FC_NPROTO_COLUMNS + FC_NEXT_COLUMNS;
 
     fmt->nsel = (uint16_t)n;
     fmt->bound = 2;
     for (unsigned i = 0; i < n; i++) {
         fc_fsel_t *s = &fmt->sel[i];
-        int col = fmt->nfields ? fmt->field_col[i] : (int)i;
-        const char *name = fmt->nfields ? fmt->field_name[i] : fc_columns[i].name;
+        /* By default: the 50 proto columns, then the extensions (after icmp_name). */
+        int col = fmt->nfields ? fmt->field_col[i]
+                               : (int)(i < FC_NPROTO_COLUMNS ? i : i + 1);
+        const char *name = fmt->nfields ? fmt->field_name[i] : fc_columns[col].name;
         size_t vb;
 
         if (col >= 0) {
@@ -412,6 +418,7 @@ static void resolve(fc_format_t *fmt)
             s->col = (int16_t)col;
             s->render = fmt->col_render[col];
             s->nilskip = c->kind == FC_K_VIRTUAL && nil_renderer(s->render);
+            s->emptyskip = col > FC_NPROTO_COLUMNS && c->kind == FC_K_ADDR && !fmt->nfields;
             vb = value_bound(c);
         } else {
             const fc_named_t *v = &fmt->virt[-1 - col];
@@ -1175,6 +1182,8 @@ static inline __attribute__((always_inline)) int format_kv(fk_buf_t *b, const fc
     for (unsigned i = 0; i < fmt->nsel; i++) {
         const fc_fsel_t *s = &fmt->sel[i];
         if (s->nilskip)
+            continue;
+        if (s->emptyskip && ((const fc_addr_t *)(const void *)(base + s->off))->len == 0)
             continue;
         if (!first)
             *p++ = json ? ',' : ' ';

@@ -100,7 +100,7 @@ echo "$summary" | grep -Eq 'unknown protocol [1-9]' && ok || bad "unknown protoc
 p2=$((20000 + RANDOM % 30000))
 "$coll" -listen "netflow://127.0.0.1:$p2" -transport.file "$tmp/rot.json" 2>"$tmp/rot.err" &
 cp=$!
-sleep 0.5
+for _ in $(seq 100); do ss -Huln "sport = :$p2" | grep -q . && break; sleep 0.05; done
 "$probe" -i "pcap;file=$tmp/s.pcap" -o "ipfix;u;h=127.0.0.1;p=$p2" 2>/dev/null
 sleep 0.5
 mv "$tmp/rot.json" "$tmp/rot.1"

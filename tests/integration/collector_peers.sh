@@ -35,6 +35,10 @@ for c in http dns mixed tls; do
 done
 
 port() { echo $((20000 + RANDOM % 30000)); }
+wait_bound() { # port: until a UDP socket listens on it (the collector is up)
+    for _ in $(seq 100); do ss -Huln "sport = :$1" | grep -q . && return 0; sleep 0.05; done
+    return 1
+}
 capture_start() { # file port
     dumpcap -q -i lo -f "udp port $2" -w "$1" 2>"$1.err" &
     dc=$!
@@ -63,7 +67,7 @@ for v in 5 9 10; do
     if [ $v = 9 ]; then
         "$coll" -listen "netflow://127.0.0.1:$p?count=2&workers=2" >"$tmp/live.json" 2>"$tmp/live.err" &
         live=$!
-        sleep 0.5
+        wait_bound $p
     fi
     for c in "${caps[@]}"; do
         # -6: IPv6 flows too (v9 and IPFIX carry them); never -c with -r (softflowd blocks)
@@ -112,8 +116,8 @@ SFLOW=--sflow pm "pmacct-sfprobe" "plugins: sfprobe[sf]" "sfprobe_receiver[sf]: 
 p=$(port)
 "$coll" -listen "netflow://127.0.0.1:$p" >"$tmp/fp.json" 2>"$tmp/fp.err" &
 cpid=$!
-sleep 0.5
-"$probe" -f 20000 -i "pcap;file=$tmp/sample.pcap" -o "json;file=$tmp/probe.json" -o "ipfix;u;h=127.0.0.1;p=$p" 2>/dev/null
+wait_bound $p
+"$probe" -f 5000 -i "pcap;file=$tmp/sample.pcap" -o "json;file=$tmp/probe.json" -o "ipfix;u;h=127.0.0.1;p=$p" 2>/dev/null
 sleep 1
 kill -TERM $cpid; wait $cpid 2>/dev/null
 if out=$(python3 - "$tmp/probe.json" "$tmp/fp.json" <<'PY'
@@ -138,7 +142,7 @@ if a != b:
     for t in list((b - a).elements())[:2]: print("  collector only:", t)
 sys.exit(0 if a == b and probe else 1)
 PY
-); then ok; else bad "flowprobe IPFIX -> flowcollector: $out"; fi
+); then ok; else bad "flowprobe IPFIX -> flowcollector: $out ($(tail -1 "$tmp/fp.err"))"; fi
 
 echo "collector/peers: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -235,6 +235,40 @@ static void test_json_empty(void **state)
     expect_fmt(fc_format_json, &f, NULL, EMPTY_JSON);
 }
 
+/* flowkit's extension columns: absent, the output is GoFlow2's byte for byte;
+ * set (sFlow -sflow.decap), they follow the 50 columns. */
+static void test_outer_addresses(void **state)
+{
+    (void)state;
+    fc_flow_t f;
+    memset(&f, 0, sizeof(f));
+    f.outer_src_addr.len = 4;
+    memcpy(f.outer_src_addr.a, "\xc0\x00\x02\x01", 4);
+    f.outer_dst_addr.len = 16;
+    f.outer_dst_addr.a[0] = 0x20;
+    f.outer_dst_addr.a[1] = 0x01;
+    f.outer_dst_addr.a[15] = 1;
+    size_t n = strlen(EMPTY_JSON);
+    char want[4096];
+    snprintf(want, sizeof(want), "%.*s,\"outer_src_addr\":\"192.0.2.1\",\"outer_dst_addr\":\"2001::1\"}",
+             (int)(n - 1), EMPTY_JSON);
+    expect_fmt(fc_format_json, &f, NULL, want);
+    snprintf(want, sizeof(want), "%s outer_src_addr=192.0.2.1 outer_dst_addr=2001::1", EMPTY_TEXT);
+    expect_fmt(fc_format_text, &f, NULL, want);
+    /* not in flow.proto: the protobuf bytes are those of the record without them */
+    fk_buf_t a, b;
+    fk_buf_init(&a, NULL, 0);
+    fk_buf_init(&b, NULL, 0);
+    fc_format_bin(&a, &f, NULL);
+    memset(&f.outer_src_addr, 0, sizeof(f.outer_src_addr));
+    memset(&f.outer_dst_addr, 0, sizeof(f.outer_dst_addr));
+    fc_format_bin(&b, &f, NULL);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    fk_buf_free(&a);
+    fk_buf_free(&b);
+}
+
 static void test_text_full(void **state)
 {
     (void)state;
@@ -1195,6 +1229,7 @@ int main(void)
         cmocka_unit_test(test_json_escaping),
         cmocka_unit_test(test_bin_full),
         cmocka_unit_test(test_bin_empty),
+        cmocka_unit_test(test_outer_addresses),
         cmocka_unit_test(test_bin_bytes),
         cmocka_unit_test(test_bin_edges),
         cmocka_unit_test(test_bin_prefix_boundary),

@@ -752,6 +752,7 @@ static void test_tunnels(void **state)
     assert_int_equal(g_sink->n, 2);
     const fc_flow_t *f = &g_sink->f[0];
     assert_addr(&f->src_addr, V4_SRC, 4); /* outer */
+    assert_int_equal(f->outer_src_addr.len, 0); /* no decap: no outer copy */
     assert_int_equal(f->proto, 47);
     static const uint32_t lg[] = {FC_L_ETHERNET, FC_L_IPV4, FC_L_GRE, FC_L_IPV4, FC_L_TCP};
     static const uint32_t sg[] = {14, 20, 8, 20, 20};
@@ -768,6 +769,9 @@ static void test_tunnels(void **state)
     f = &g_sink->f[0];
     assert_addr(&f->src_addr, IN_SRC, 4);
     assert_addr(&f->dst_addr, IN_DST, 4);
+    /* the tunnel's outer addresses are kept beside the inner flow */
+    assert_addr(&f->outer_src_addr, V4_SRC, 4);
+    assert_addr(&f->outer_dst_addr, V4_DST, 4);
     assert_int_equal(f->proto, 6);
     assert_int_equal(f->src_port, 1234);
     assert_int_equal(f->dst_port, 22);
@@ -777,6 +781,7 @@ static void test_tunnels(void **state)
     assert_layers(f, 5, lg, sg);
     f = &g_sink->f[1];
     assert_addr(&f->src_addr, IN_SRC, 4);
+    assert_addr(&f->outer_src_addr, V4_SRC, 4);
     assert_int_equal(f->proto, 17);
     assert_int_equal(f->src_port, 53);
     assert_int_equal(f->dst_port, 5353);
