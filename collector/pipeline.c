@@ -136,16 +136,23 @@ typedef struct worker_ctx_st {
     pipe_t *p;
     fc_flow_t *recs; /* records of the datagram being decoded */
     size_t nrecs;
-    uint64_t overflow;
+    uint64_t overflow; /* records of this datagram already formatted mid-decode */
     fk_buf_t buf; /* formatted output waiting for the transport */
 } worker_ctx_t;
+
+static void format_one(worker_ctx_t *w, const fc_flow_t *f);
 
 static int collect(void *arg, fc_flow_t *flow)
 {
     worker_ctx_t *w = arg;
     if (w->nrecs == MAX_RECORDS) {
-        w->overflow++;
-        return 1;
+        /* A datagram with more records than the batch holds (jumbo IPFIX of
+         * tiny records): format the batch now, inside the decode, rather than
+         * stop decoding and lose records (or count a false sequence gap). */
+        for (size_t i = 0; i < w->nrecs; i++)
+            format_one(w, &w->recs[i]);
+        w->overflow += w->nrecs;
+        w->nrecs = 0;
     }
     w->recs[w->nrecs++] = *flow;
     return 0;
@@ -261,8 +268,9 @@ static void handle(worker_ctx_t *w, fc_proto_t proto, const fc_dgram_t *dg)
     for (size_t i = 0; i < w->nrecs; i++)
         format_one(w, &w->recs[i]);
     pthread_mutex_lock(&p->st_mu);
-    p->st.records += w->nrecs;
+    p->st.records += w->nrecs + w->overflow;
     pthread_mutex_unlock(&p->st_mu);
+    w->overflow = 0;
     if (w->buf.len >= OUT_FLUSH)
         out_write(p, &w->buf);
 }
@@ -714,7 +722,7 @@ int fc_pipeline_run(const fc_config_t *cfg, volatile sig_atomic_t *stop,
             }
             pthread_mutex_unlock(&p.out_mu);
         }
-        if (cfg->ttl_ns && mono_ns() >= next_sweep) {
+        if (mono_ns() >= next_sweep) {
             pthread_mutex_lock(&p.state_mu);
             fc_state_expire(p.state, now_ns());
             pthread_mutex_unlock(&p.state_mu);

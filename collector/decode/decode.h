@@ -53,7 +53,8 @@ const fk_ipfix_tmpl_t *fc_state_template(fc_state_t *s, const fc_xkey_t *k, uint
 /* Store (or withdraw, when t->nfields == 0) a template. 0 or -1 (no memory). */
 int fc_state_put_template(fc_state_t *s, const fc_xkey_t *k, const fk_ipfix_tmpl_t *t,
                           uint64_t now_ns);
-/* Drop templates unused for the TTL; returns how many. */
+/* Drop templates unused for the TTL (0: keep) and exporter entries (rates,
+ * sequences) idle for an hour; returns how many templates went. */
 size_t fc_state_expire(fc_state_t *s, uint64_t now_ns);
 /* Templates held. */
 size_t fc_state_templates(const fc_state_t *s);

@@ -67,8 +67,10 @@ static void templates(fk_buf_t *b, fk_cursor_t set, bool ipfix, bool options)
                 break;
             if (ipfix && (t & 0x8000) && !fk_cur_be32(&set, &pen))
                 break;
+            bool provided = ipfix && (t & 0x8000);
             fk_buf_printf(b, "%s{\"pen-provided\":%s,\"type\":%u,\"length\":%u,\"pen\":%u}",
-                          i ? "," : "", pen ? "true" : "false", ipfix ? t & 0x7fff : t, l, pen);
+                          i ? "," : "", provided ? "true" : "false", ipfix ? t & 0x7fff : t, l,
+                          pen);
         }
         fk_buf_puts(b, "]}");
         firstrec = 0;
@@ -85,6 +87,8 @@ int fc_nf_raw_json(const fc_dgram_t *dg, fk_buf_t *b, fk_err_t *e)
 
     if (!fk_cur_be16(&c, &ver) || !fk_cur_be16(&c, &count))
         return fk_errf(e, "raw: %zu bytes is no NetFlow/IPFIX header", dg->len);
+    if (ver != 5 && ver != 9 && ver != 10)
+        return fk_errf(e, "raw: version %u is not NetFlow v5, v9 or IPFIX", ver);
     fk_buf_puts(b, "{\"type\":");
     fk_buf_puts(b, ver == 5 ? "\"netflowv5\"" : ver == 9 ? "\"netflowv9\"" : "\"ipfix\"");
     fk_buf_puts(b, ",\"message\":{");
@@ -131,7 +135,12 @@ int fc_nf_raw_json(const fc_dgram_t *dg, fk_buf_t *b, fk_err_t *e)
         kv_u64(b, "export-time", a, &first);
         kv_u64(b, "sequence-number", seq, &first);
         kv_u64(b, "observation-domain-id", dom, &first);
-        c.end = dg->data + (count <= dg->len ? count : dg->len);
+        /* The message length bounds the sets; one shorter than the header
+         * leaves no room for any. */
+        if (count < FK_IPFIX_HDR_LEN)
+            c.end = c.p;
+        else if (count < dg->len)
+            c.end = dg->data + count;
     } else {
         kv_u64(b, "count", count, &first);
         kv_u64(b, "system-uptime", a, &first);

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../lib/core/hash.h"
 #include "decode.h"
@@ -24,6 +25,7 @@ typedef struct xentry_st {
     fc_xkey_t k;        /* port unused: rates and sequences are per address */
     uint64_t rate;
     uint64_t init_ms;
+    uint64_t used_ns; /* last datagram from this exporter/domain */
     bool have_seq;
     uint32_t next_seq;
 } xentry_t;
@@ -146,9 +148,24 @@ int fc_state_put_template(fc_state_t *s, const fc_xkey_t *k, const fk_ipfix_tmpl
     return 0;
 }
 
+/* Exporter entries (rates, sequences) unused this long are dropped: spoofed
+ * sources must not grow memory without bound; real exporters resend options. */
+#define XENTRY_IDLE_NS (3600ULL * 1000000000ULL)
+
 size_t fc_state_expire(fc_state_t *s, uint64_t now_ns)
 {
     size_t n = 0;
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        for (xentry_t **pp = &s->x[i]; *pp;) {
+            xentry_t *e = *pp;
+            if (e->used_ns && now_ns > e->used_ns && now_ns - e->used_ns > XENTRY_IDLE_NS) {
+                *pp = e->next;
+                free(e);
+            } else {
+                pp = &e->next;
+            }
+        }
+    }
     if (!s->ttl_ns)
         return 0;
     for (size_t i = 0; i < NBUCKETS; i++) {
@@ -251,4 +268,7 @@ void fc_state_sequence(fc_state_t *s, const fc_xkey_t *k, uint32_t seq, uint32_t
     }
     e->have_seq = true;
     e->next_seq = seq + count;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    e->used_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }

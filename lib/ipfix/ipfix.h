@@ -229,7 +229,9 @@ typedef struct fk_ipfix_hdr_st {
  * fk_ipfix_decode with a choice of sets and the header handed out (filled
  * before any callback runs, so callbacks may read it through their arg).  A
  * collector runs TEMPLATES then DATA over one message so that data sets
- * placed before their template in the same message still decode.
+ * placed before their template in the same message still decode.  Problems of
+ * the message itself (header, set framing) are counted only by a pass that
+ * includes FK_IPFIX_TEMPLATES, so two passes count them once.
  */
 int fk_ipfix_decode_ex(const uint8_t *msg, size_t len, unsigned mode, fk_ipfix_hdr_t *hdr,
                        void *store, const fk_ipfix_store_ops_t *ops, fk_ipfix_record_fn fn,

@@ -167,22 +167,25 @@ int fk_ipfix_decode_ex(const uint8_t *msg, size_t len, unsigned mode, fk_ipfix_h
     memset(hdr, 0, sizeof(*hdr));
     if (mode & FK_IPFIX_DATA)
         st->messages++;
+    /* Message-level problems are counted once: in the templates pass when the
+     * caller runs two passes over one message (fk_ipfix_decode_ex). */
+    uint64_t one = (mode & FK_IPFIX_TEMPLATES) ? 1 : 0;
     if (len < FK_IPFIX_HDR_LEN) {
-        st->truncated++;
+        st->truncated += one;
         return fk_errf(e, "message of %zu bytes is shorter than the 16-byte header", len);
     }
     fk_cur_be16(&c, &ver);
     fk_cur_be16(&c, &mlen);
     if (ver != FK_IPFIX_VERSION) {
-        st->unsupported++;
+        st->unsupported += one;
         return fk_errf(e, "version %u, expected 10", ver);
     }
     if (mlen < FK_IPFIX_HDR_LEN) {
-        st->invalid++;
+        st->invalid += one;
         return fk_errf(e, "message length %u is shorter than the header", mlen);
     }
     if (mlen > len) {
-        st->truncated++;
+        st->truncated += one;
         return fk_errf(e, "message says %u bytes, %zu present", mlen, len);
     }
     c.end = msg + mlen; /* bytes after the message are not ours */
@@ -197,11 +200,11 @@ int fk_ipfix_decode_ex(const uint8_t *msg, size_t len, unsigned mode, fk_ipfix_h
         uint16_t sid, slen;
         fk_cursor_t set;
         if (!fk_cur_be16(&c, &sid) || !fk_cur_be16(&c, &slen)) {
-            st->invalid++;
+            st->invalid += one;
             return fk_errf(e, "%zu stray bytes after the last set", fk_cur_left(&c) + 2);
         }
         if (slen < FK_IPFIX_SET_HDR_LEN || !fk_cur_sub(&c, slen - FK_IPFIX_SET_HDR_LEN, &set)) {
-            st->invalid++;
+            st->invalid += one;
             return fk_errf(e, "set %u claims %u bytes, %zu left in the message", sid, slen,
                            fk_cur_left(&c) + 4);
         }
@@ -225,7 +228,7 @@ int fk_ipfix_decode_ex(const uint8_t *msg, size_t len, unsigned mode, fk_ipfix_h
             }
             int r = read_data_set(&set, t, odid, fn, arg, st, e);
             if (r > 0)
-                return 0;
+                return rc; /* the callback stopped us: earlier problems still count */
             if (r < 0)
                 rc = -1;
         } else if (mode & FK_IPFIX_DATA) {
