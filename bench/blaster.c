@@ -2,10 +2,10 @@
  *
  * Reads a pcap or pcapng file (libpcap) of UDP export datagrams (NetFlow v5/v9, IPFIX, sFlow or
  * anything else), keeps every UDP payload in memory, then sends the payloads in capture order to
- * ADDR:PORT with sendmmsg(2), as fast as the sending CPU allows or at a fixed rate, looping over the
- * capture N times or for T seconds. Prints datagrams, bytes and data records sent and the achieved
- * rate. Only loopback destinations (127.0.0.0/8, ::1) are accepted: this is a load generator for
- * a collector on the same machine, never a network tool.
+ * ADDR:PORT with sendmmsg(2), as fast as the sending CPU allows or at a fixed rate, looping over
+ * the capture N times or for T seconds. Prints datagrams, bytes and data records sent and the
+ * achieved rate. Only loopback destinations (127.0.0.0/8, ::1) are accepted: this is a load
+ * generator for a collector on the same machine, never a network tool.
  *
  * Sequence numbers. A collector keeps the templates it received and checks each exporter's
  * sequence numbers. Replaying the capture a second time would look like a jump back to the first
@@ -27,10 +27,12 @@
  * records of v9 (flowsets), to report records sent. Nothing but the 4-byte sequence field is
  * patched; timestamps and the rest of every datagram go out as captured. sFlow and other payloads
  * are sent unchanged. Templates must precede data in the capture (exporters such as softflowd send
- * them first); a data set whose template is not (yet) known is counted as 0 records.
+ * them first); a data set whose template is not (yet) known is counted as 0 records. All datagrams
+ * leave from one socket, so a collector sees one exporter: captures of several exporters are told
+ * apart only by the header IDs above.
  *
  * usage: blaster [-a ADDR] -p PORT [-n LOOPS] [-t SECONDS] [-r DGRAMS_PER_S] [-b BATCH]
- *                [-f BPF] [-q] CAPTURE
+ *                [-f BPF] [-q] [-l] CAPTURE
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -75,7 +77,10 @@ static void *xrealloc(void *p, size_t n)
     return p;
 }
 
-static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint16_t rd16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
 static inline uint32_t rd32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -100,13 +105,13 @@ static double now_s(void)
 enum kind { K_OTHER, K_V5, K_V9, K_IPFIX };
 
 typedef struct {
-    size_t off;      /* into g_data */
+    size_t off; /* into g_data */
     uint32_t len;
-    uint8_t kind;    /* enum kind */
-    int stream;      /* index into g_streams, -1 for K_OTHER */
-    uint32_t seq_inc;   /* what this datagram adds to its stream's sequence */
+    uint8_t kind;        /* enum kind */
+    int stream;          /* index into g_streams, -1 for K_OTHER */
+    uint32_t seq_inc;    /* what this datagram adds to its stream's sequence */
     uint32_t seq_before; /* sum of seq_inc of this stream's earlier datagrams in the capture */
-    uint32_t records;   /* data records (flows) */
+    uint32_t records;    /* data records (flows) */
 } dgram_t;
 
 typedef struct {
@@ -121,10 +126,10 @@ typedef struct {
     uint32_t stream_id;
     uint16_t tid;
     bool options;
-    bool variable;     /* has a variable-length (65535) field: records must be walked */
-    uint32_t fixed;    /* record length, or minimal record length when variable */
+    bool variable;  /* has a variable-length (65535) field: records must be walked */
+    uint32_t fixed; /* record length, or minimal record length when variable */
     uint16_t nfields;
-    uint16_t *lens;    /* field lengths (only kept when variable) */
+    uint16_t *lens; /* field lengths (only kept when variable) */
 } tmpl_t;
 
 static uint8_t *g_data;
@@ -147,24 +152,52 @@ static int stream_of(uint8_t kind, uint32_t id, uint32_t seq)
     return (int)g_nstreams++;
 }
 
+/* Templates by (kind, stream ID, template ID): open addressing over indices into g_tmpl + 1. */
+static size_t *g_thash;
+static size_t g_thash_cap; /* a power of two, at least twice g_ntmpl */
+
+static size_t tmpl_slot(uint8_t kind, uint32_t sid, uint16_t tid)
+{
+    uint64_t h = ((uint64_t)sid << 24 | (uint64_t)kind << 16 | tid) * 0x9e3779b97f4a7c15ULL;
+    size_t i = (size_t)(h >> 32) & (g_thash_cap - 1);
+    for (;; i = (i + 1) & (g_thash_cap - 1)) {
+        size_t x = g_thash[i];
+        if (!x)
+            return i;
+        const tmpl_t *t = &g_tmpl[x - 1];
+        if (t->kind == kind && t->stream_id == sid && t->tid == tid)
+            return i;
+    }
+}
+
 static tmpl_t *tmpl_find(uint8_t kind, uint32_t sid, uint16_t tid)
 {
-    for (size_t i = 0; i < g_ntmpl; i++)
-        if (g_tmpl[i].kind == kind && g_tmpl[i].stream_id == sid && g_tmpl[i].tid == tid)
-            return &g_tmpl[i];
-    return NULL;
+    if (!g_thash_cap)
+        return NULL;
+    size_t x = g_thash[tmpl_slot(kind, sid, tid)];
+    return x ? &g_tmpl[x - 1] : NULL;
 }
 
 static tmpl_t *tmpl_put(uint8_t kind, uint32_t sid, uint16_t tid)
 {
     tmpl_t *t = tmpl_find(kind, sid, tid);
     if (!t) {
+        if (2 * (g_ntmpl + 1) > g_thash_cap) { /* grow and rehash */
+            free(g_thash);
+            g_thash_cap = g_thash_cap ? 2 * g_thash_cap : 64;
+            g_thash = calloc(g_thash_cap, sizeof(*g_thash));
+            if (!g_thash)
+                die("out of memory");
+            for (size_t i = 0; i < g_ntmpl; i++)
+                g_thash[tmpl_slot(g_tmpl[i].kind, g_tmpl[i].stream_id, g_tmpl[i].tid)] = i + 1;
+        }
         g_tmpl = xrealloc(g_tmpl, (g_ntmpl + 1) * sizeof(*g_tmpl));
         t = &g_tmpl[g_ntmpl++];
         memset(t, 0, sizeof(*t));
         t->kind = kind;
         t->stream_id = sid;
         t->tid = tid;
+        g_thash[tmpl_slot(kind, sid, tid)] = g_ntmpl;
     }
     free(t->lens);
     t->lens = NULL;
@@ -342,8 +375,8 @@ static void add_dgram(const uint8_t *pl, uint32_t len)
         seq = rd32(d + 8);
         id = rd32(d + 12);
         uint16_t mlen = rd16(d + 2);
-        g->records = walk_sets(K_IPFIX, id, d + 16, d + (mlen >= 16 && mlen <= len ? mlen : len),
-                               &opts);
+        g->records =
+            walk_sets(K_IPFIX, id, d + 16, d + (mlen >= 16 && mlen <= len ? mlen : len), &opts);
         g->seq_inc = g->records + opts; /* RFC 7011: all data records, options data too */
     } else {
         return;
@@ -389,7 +422,9 @@ static const uint8_t *udp_payload(int dlt, const uint8_t *p, uint32_t caplen, ui
     case DLT_LOOP: {
         if (caplen < 4)
             return NULL;
-        uint32_t af = dlt == DLT_LOOP ? rd32(p) : (uint32_t)(p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24);
+        uint32_t af = dlt == DLT_LOOP
+                          ? rd32(p)
+                          : (uint32_t)(p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24);
         if (af > 0xffff) /* other byte order */
             af = __builtin_bswap32(af);
         et = af == 2 ? 0x0800 : 0x86dd;
@@ -476,8 +511,10 @@ static void load(const char *path, const char *filter)
         die("%s: %s", path, pcap_geterr(pc));
     pcap_close(pc);
     if (skipped)
-        fprintf(stderr, "blaster: %s: skipped %" PRIu64 " of %" PRIu64
-                        " frames (not whole UDP datagrams)\n", path, skipped, frames);
+        fprintf(stderr,
+                "blaster: %s: skipped %" PRIu64 " of %" PRIu64
+                " frames (not whole UDP datagrams)\n",
+                path, skipped, frames);
     if (g_ndg == 0)
         die("%s: no UDP datagram", path);
 }
@@ -507,7 +544,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fputs("usage: blaster [-a ADDR] -p PORT [-n LOOPS] [-t SECONDS] [-r DGRAMS_PER_S] [-b BATCH]\n"
-          "               [-f BPF] [-q] CAPTURE\n"
+          "               [-f BPF] [-q] [-l] CAPTURE\n"
           "Replays the UDP payloads of a pcap/pcapng capture of flow-export datagrams to\n"
           "ADDR:PORT (loopback only; default 127.0.0.1) with sendmmsg, rewriting NetFlow v5/v9\n"
           "and IPFIX sequence numbers so that loops form one gap-free stream.\n"
@@ -516,7 +553,8 @@ static void usage(FILE *f)
           "  -r RATE     datagrams per second (default: as fast as possible)\n"
           "  -b BATCH    datagrams per sendmmsg call (default 64, at most 1024)\n"
           "  -f BPF      only replay frames matching this capture filter\n"
-          "  -q          print only the final summary line\n",
+          "  -q          print only the final summary line\n"
+          "  -l          load and count the capture, send nothing\n",
           f);
 }
 
@@ -526,13 +564,17 @@ int main(int argc, char **argv)
     uint64_t loops = 1;
     double seconds = 0, rate = 0;
     unsigned batch = 64;
-    bool quiet = false;
+    bool quiet = false, list = false;
     int c;
     char *end;
-    while ((c = getopt(argc, argv, "a:p:n:t:r:b:f:qh")) != -1) {
+    while ((c = getopt(argc, argv, "a:p:n:t:r:b:f:qlh")) != -1) {
         switch (c) {
-        case 'a': addr = optarg; break;
-        case 'p': port = optarg; break;
+        case 'a':
+            addr = optarg;
+            break;
+        case 'p':
+            port = optarg;
+            break;
         case 'n':
             loops = strtoull(optarg, &end, 10);
             if (*end || !*optarg)
@@ -553,13 +595,24 @@ int main(int argc, char **argv)
             if (*end || batch < 1 || batch > MAX_BATCH)
                 die("-b: 1..%d", MAX_BATCH);
             break;
-        case 'f': filter = optarg; break;
-        case 'q': quiet = true; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'f':
+            filter = optarg;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'l':
+            list = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
-    if (optind != argc - 1 || !port) {
+    if (optind != argc - 1 || (!port && !list)) {
         usage(stderr);
         return 2;
     }
@@ -568,13 +621,15 @@ int main(int argc, char **argv)
 
     struct addrinfo hints = {0}, *res;
     hints.ai_socktype = SOCK_DGRAM;
-    int err = getaddrinfo(addr, port, &hints, &res);
+    int err = getaddrinfo(addr, port ? port : "9", &hints, &res);
     if (err)
         die("%s:%s: %s", addr, port, gai_strerror(err));
     for (struct addrinfo *a = res; a; a = a->ai_next)
         if (!loopback(a->ai_addr)) {
-            fprintf(stderr, "blaster: refusing to send to %s: not a loopback address "
-                            "(127.0.0.0/8 or ::1 only)\n", addr);
+            fprintf(stderr,
+                    "blaster: refusing to send to %s: not a loopback address "
+                    "(127.0.0.0/8 or ::1 only)\n",
+                    addr);
             return 2;
         }
     struct sockaddr_storage dst;
@@ -603,17 +658,22 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "blaster: %s: %zu datagrams (v5 %" PRIu64 ", v9 %" PRIu64 ", ipfix %" PRIu64
                 ", other %" PRIu64 "), %" PRIu64 " bytes, %" PRIu64 " data records, %" PRIu64
-                " templates, %" PRIu64 " option records per pass; %zu stream(s); loaded in %.2f s\n",
+                " templates, %" PRIu64
+                " option records per pass; %zu stream(s); loaded in %.2f s\n",
                 argv[optind], g_ndg, kinds[K_V5], kinds[K_V9], kinds[K_IPFIX], kinds[K_OTHER],
                 bytes_loop, recs_loop, g_templates, g_opt_records, g_nstreams, tload);
         if (g_unknown_sets)
-            fprintf(stderr, "blaster: %" PRIu64 " data sets had no template yet (counted as 0 "
-                            "records)\n", g_unknown_sets);
+            fprintf(stderr,
+                    "blaster: %" PRIu64 " data sets had no template yet (counted as 0 "
+                    "records)\n",
+                    g_unknown_sets);
     }
     /* for the machine-readable summary */
     printf("capture datagrams=%zu bytes=%" PRIu64 " records=%" PRIu64 "\n", g_ndg, bytes_loop,
            recs_loop);
     fflush(stdout);
+    if (list)
+        return 0;
 
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -711,8 +771,8 @@ int main(int argc, char **argv)
                 "blaster: sent %" PRIu64 " datagrams, %" PRIu64 " bytes, %" PRIu64
                 " records in %.3f s (%.2f passes): %.0f datagrams/s, %.1f MB/s, %.0f records/s%s\n",
                 sent, bytes, records, wall, passes, wall > 0 ? (double)sent / wall : 0,
-                wall > 0 ? (double)bytes / wall / 1e6 : 0,
-                wall > 0 ? (double)records / wall : 0, errors ? " (some sends retried)" : "");
+                wall > 0 ? (double)bytes / wall / 1e6 : 0, wall > 0 ? (double)records / wall : 0,
+                errors ? " (some sends retried)" : "");
     printf("sent datagrams=%" PRIu64 " bytes=%" PRIu64 " records=%" PRIu64
            " seconds=%.6f passes=%.4f retries=%" PRIu64 "\n",
            sent, bytes, records, wall, passes, errors);
