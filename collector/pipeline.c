@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/sock_diag.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../lib/core/buf.h"
+#include "../lib/core/hash.h"
 #include "../lib/packet/packet.h"
 #include "decode/sflow.h"
 
@@ -53,8 +55,16 @@ typedef struct listener_st {
     int *fds;
     pthread_t *rx;
     pthread_t *wk;
-    dqueue_t q;
+    dqueue_t pool; /* free slots only (its ring is unused) */
+    dqueue_t *qs;  /* one queue per worker: an exporter always goes to the same
+                    * worker, so its datagrams are decoded in arrival order
+                    * (sequence tracking sees no false gaps) */
 } listener_t;
+
+typedef struct wk_arg_st {
+    listener_t *l;
+    unsigned k;
+} wk_arg_t;
 
 struct pipe_st {
     const fc_config_t *cfg;
@@ -347,49 +357,59 @@ static void dq_give_free(dqueue_t *q, dgram_slot_t *s)
     free(s);
 }
 
-/* Enqueue; false (slot not taken) when full and not blocking. */
-static bool dq_push(dqueue_t *q, dgram_slot_t *s, bool blocking, volatile sig_atomic_t *stop)
+
+/*
+ * Enqueue a batch under one lock and one wake-up (a signal per datagram costs
+ * more than decoding it).  Returns how many were taken, in order; the rest did
+ * not fit (non-blocking) and stay with the caller.
+ */
+static size_t dq_push_many(dqueue_t *q, dgram_slot_t **v, size_t n, bool blocking,
+                           volatile sig_atomic_t *stop)
 {
+    size_t done = 0;
     pthread_mutex_lock(&q->mu);
-    while (q->len == q->cap) {
-        if (!blocking || *stop) {
-            pthread_mutex_unlock(&q->mu);
-            return false;
+    while (done < n) {
+        while (q->len == q->cap) {
+            if (!blocking || *stop)
+                goto out;
+            pthread_cond_signal(&q->nonempty);
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 100000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&q->nonfull, &q->mu, &ts);
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&q->nonfull, &q->mu, &ts);
+        q->slot[(q->head + q->len) % q->cap] = v[done++];
+        q->len++;
     }
-    q->slot[(q->head + q->len) % q->cap] = s;
-    q->len++;
-    pthread_cond_signal(&q->nonempty);
+out:
+    if (done)
+        pthread_cond_signal(&q->nonempty);
     pthread_mutex_unlock(&q->mu);
-    return true;
+    return done;
 }
 
-/* Dequeue; NULL once the queue is closed and empty. */
-static dgram_slot_t *dq_pop(dqueue_t *q)
+/* Dequeue up to `max` slots at once; 0 once the queue is closed and empty. */
+static size_t dq_pop_many(dqueue_t *q, dgram_slot_t **out, size_t max)
 {
-    dgram_slot_t *s;
+    size_t n = 0;
     pthread_mutex_lock(&q->mu);
     while (q->len == 0 && !q->closed)
         pthread_cond_wait(&q->nonempty, &q->mu);
-    if (q->len == 0) {
-        pthread_mutex_unlock(&q->mu);
-        return NULL;
+    while (q->len && n < max) {
+        out[n++] = q->slot[q->head];
+        q->head = (q->head + 1) % q->cap;
+        q->len--;
     }
-    s = q->slot[q->head];
-    q->head = (q->head + 1) % q->cap;
-    q->len--;
-    pthread_cond_signal(&q->nonfull);
+    if (n)
+        pthread_cond_signal(&q->nonfull);
     pthread_mutex_unlock(&q->mu);
-    return s;
+    return n;
 }
+
 
 static void dq_close(dqueue_t *q)
 {
@@ -450,7 +470,7 @@ static void *rx_main(void *arg)
     while (!*p->stop) {
         for (int i = 0; i < RECV_BATCH; i++) {
             if (!slots[i])
-                slots[i] = dq_take_free(&l->q);
+                slots[i] = dq_take_free(&l->pool);
             if (!slots[i])
                 return NULL;
             iov[i].iov_base = slots[i]->buf;
@@ -471,7 +491,14 @@ static void *rx_main(void *arg)
             continue;
         uint64_t t = now_ns();
         uint64_t received = 0, dropped = 0;
+        dgram_slot_t *bq[RECV_BATCH];
+        int bslot[RECV_BATCH];
+        size_t nb[RECV_BATCH > 64 ? RECV_BATCH : 64];
+        unsigned nq = l->cfg->workers;
+        int target[RECV_BATCH];
+        memset(nb, 0, sizeof(nb));
         for (int i = 0; i < n; i++) {
+            target[i] = -1;
             if (msgs[i].msg_len == 0)
                 continue; /* zero-length reads are skipped, as GoFlow2 */
             /* Kernel drop counter of the socket (SO_RXQ_OVFL), cumulative. */
@@ -493,10 +520,24 @@ static void *rx_main(void *arg)
             s->dg.received_ns = t;
             sockaddr_to(&from[i], &s->dg.src, &s->dg.src_port);
             received++;
-            if (dq_push(&l->q, s, l->cfg->blocking, p->stop))
-                slots[i] = NULL;
-            else
-                dropped++;
+            /* Exporter affinity: the same source always hits the same worker. */
+            uint64_t h = fk_hash64(s->dg.src.a, s->dg.src.len, s->dg.src_port);
+            target[i] = (int)(h % nq);
+        }
+        /* One locked hand-off per worker queue for the whole batch. */
+        for (unsigned k = 0; k < nq; k++) {
+            size_t m = 0;
+            for (int i = 0; i < n; i++)
+                if (target[i] == (int)k) {
+                    bq[m] = slots[i];
+                    bslot[m++] = i;
+                }
+            if (!m)
+                continue;
+            size_t taken = dq_push_many(&l->qs[k], bq, m, l->cfg->blocking, p->stop);
+            for (size_t j = 0; j < taken; j++)
+                slots[bslot[j]] = NULL;
+            dropped += m - taken;
         }
         pthread_mutex_lock(&p->st_mu);
         p->st.received += received;
@@ -510,16 +551,22 @@ static void *rx_main(void *arg)
 
 static void *wk_main(void *arg)
 {
-    listener_t *l = arg;
+    wk_arg_t *wa = arg;
+    listener_t *l = wa->l;
+    dqueue_t *q = &l->qs[wa->k];
     worker_ctx_t w;
-    dgram_slot_t *s;
 
+    free(wa);
     if (worker_init(&w, l->p) < 0)
         return NULL;
-    while ((s = dq_pop(&l->q)) != NULL) {
-        handle(&w, l->cfg->proto, &s->dg);
-        dq_give_free(&l->q, s);
-        if (l->q.len == 0)
+    dgram_slot_t *batch[RECV_BATCH];
+    size_t n;
+    while ((n = dq_pop_many(q, batch, RECV_BATCH)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            handle(&w, l->cfg->proto, &batch[i]->dg);
+            dq_give_free(&l->pool, batch[i]);
+        }
+        if (q->len == 0)
             out_write(l->p, &w.buf); /* idle: deliver now, not when the buffer fills */
     }
     worker_fini(&w);
@@ -672,9 +719,18 @@ int fc_pipeline_run(const fc_config_t *cfg, volatile sig_atomic_t *stop,
         l->fds = calloc(lc->count, sizeof(int));
         l->rx = calloc(lc->count, sizeof(pthread_t));
         l->wk = calloc(lc->workers, sizeof(pthread_t));
-        if (!l->fds || !l->rx || !l->wk || dq_init(&l->q, lc->queue_size) < 0) {
+        l->qs = calloc(lc->workers, sizeof(*l->qs));
+        if (!l->fds || !l->rx || !l->wk || !l->qs || dq_init(&l->pool, lc->queue_size) < 0) {
             rc = fk_errf(e, "out of memory");
             goto done;
+        }
+        for (unsigned j = 0; j < lc->workers; j++) {
+            /* queue_size is the listener's total; 0 (blocking) stays a hand-off */
+            size_t per = lc->queue_size / lc->workers;
+            if (dq_init(&l->qs[j], per ? per : 1) < 0) {
+                rc = fk_errf(e, "out of memory");
+                goto done;
+            }
         }
         for (unsigned j = 0; j < lc->count; j++)
             l->fds[j] = -1;
@@ -688,8 +744,12 @@ int fc_pipeline_run(const fc_config_t *cfg, volatile sig_atomic_t *stop,
     }
     for (size_t i = 0; i < nnet; i++) {
         listener_t *l = &ls[i];
-        for (unsigned j = 0; j < l->cfg->workers; j++)
-            pthread_create(&l->wk[j], NULL, wk_main, l);
+        for (unsigned j = 0; j < l->cfg->workers; j++) {
+            wk_arg_t *wa = malloc(sizeof(*wa));
+            wa->l = l;
+            wa->k = j;
+            pthread_create(&l->wk[j], NULL, wk_main, wa);
+        }
         for (unsigned j = 0; j < l->cfg->count; j++) {
             rx_arg_t *ra = malloc(sizeof(*ra));
             ra->l = l;
@@ -740,14 +800,30 @@ done:
         for (unsigned j = 0; j < l->cfg->count; j++)
             if (l->rx[j])
                 pthread_join(l->rx[j], NULL);
-        dq_close(&l->q);
+        for (unsigned j = 0; l->qs && j < l->cfg->workers; j++)
+            dq_close(&l->qs[j]);
         for (unsigned j = 0; j < l->cfg->workers; j++)
             if (l->wk && l->wk[j])
                 pthread_join(l->wk[j], NULL);
-        for (unsigned j = 0; j < l->cfg->count; j++)
-            if (l->fds[j] >= 0)
-                close(l->fds[j]);
-        dq_fini(&l->q);
+        for (unsigned j = 0; j < l->cfg->count; j++) {
+            if (l->fds[j] < 0)
+                continue;
+            /* The socket's own drop counter is exact at the end (SO_RXQ_OVFL
+             * only reports with the next datagram, so a final burst's drops
+             * would be missed). */
+            uint32_t mem[SK_MEMINFO_VARS];
+            socklen_t ml = sizeof(mem);
+            if (getsockopt(l->fds[j], SOL_SOCKET, SO_MEMINFO, mem, &ml) == 0 &&
+                ml >= sizeof(uint32_t) * (SK_MEMINFO_DROPS + 1))
+                p.st.kernel_drops_final += mem[SK_MEMINFO_DROPS];
+            close(l->fds[j]);
+        }
+        for (unsigned j = 0; l->qs && j < l->cfg->workers; j++)
+            if (l->qs[j].slot)
+                dq_fini(&l->qs[j]);
+        free(l->qs);
+        if (l->pool.slot)
+            dq_fini(&l->pool);
         free(l->fds);
         free(l->rx);
         free(l->wk);
@@ -758,6 +834,9 @@ done:
         fclose(p.out);
     if (p.log_muted)
         fk_warn("%llu more decode errors were muted", (unsigned long long)p.log_muted);
+    /* The exact per-socket counts replace what SO_RXQ_OVFL saw on the way. */
+    if (p.st.kernel_drops_final > p.st.kernel_drops)
+        p.st.kernel_drops = p.st.kernel_drops_final;
     *st = p.st;
     fc_state_free(p.state);
     return rc;

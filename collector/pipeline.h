@@ -54,7 +54,8 @@ typedef struct fc_config_st {
 typedef struct fc_pstats_st {
     uint64_t received;     /* datagrams received */
     uint64_t dropped;      /* datagrams dropped: queue full (non-blocking) */
-    uint64_t kernel_drops; /* datagrams the kernel dropped (SO_RXQ_OVFL) */
+    uint64_t kernel_drops; /* datagrams the kernel dropped (socket receive buffer full) */
+    uint64_t kernel_drops_final; /* the sockets' SO_MEMINFO drop counters at close */
     uint64_t unknown;      /* datagrams of no known protocol */
     uint64_t records;      /* records written */
     uint64_t write_errors;
