@@ -32,6 +32,7 @@
 #include "collector/decode/decode.h"
 #include "lib/core/buf.h"
 #include "lib/core/cursor.h"
+#include "tests/common/jsoncheck.h"
 
 #define CHECK(cond)                                                                          \
     do {                                                                                     \
@@ -146,107 +147,6 @@ static int check_flow(void *arg, fc_flow_t *f)
     return r->stop && r->n >= STOP_AFTER;
 }
 
-/* ---- a strict, small JSON checker (RFC 8259 syntax, depth-bounded) ---- */
-
-typedef struct jp_st {
-    const char *p, *end;
-} jp_t;
-
-static void ws(jp_t *j)
-{
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\t' || *j->p == '\r'))
-        j->p++;
-}
-
-static bool lit(jp_t *j, const char *s)
-{
-    size_t n = strlen(s);
-    if ((size_t)(j->end - j->p) < n || memcmp(j->p, s, n) != 0)
-        return false;
-    j->p += n;
-    return true;
-}
-
-static bool jstring(jp_t *j)
-{
-    if (j->p >= j->end || *j->p != '"')
-        return false;
-    for (j->p++; j->p < j->end; j->p++) {
-        unsigned char c = (unsigned char)*j->p;
-        if (c == '"') {
-            j->p++;
-            return true;
-        }
-        if (c < 0x20 || c >= 0x7f)
-            return false;
-        if (c == '\\') {
-            j->p++;
-            if (j->p >= j->end || !strchr("\"\\/bfnrtu", *j->p))
-                return false;
-        }
-    }
-    return false;
-}
-
-static bool jnumber(jp_t *j)
-{
-    const char *s = j->p;
-    while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
-        j->p++;
-    /* the writer prints unsigned integers only, without leading zeros */
-    return j->p > s && !(j->p - s > 1 && *s == '0');
-}
-
-static bool jvalue(jp_t *j, int depth)
-{
-    if (depth > 16)
-        return false;
-    ws(j);
-    if (j->p >= j->end)
-        return false;
-    switch (*j->p) {
-    case '{':
-        j->p++;
-        ws(j);
-        if (lit(j, "}"))
-            return true;
-        for (;;) {
-            ws(j);
-            if (!jstring(j))
-                return false;
-            ws(j);
-            if (!lit(j, ":") || !jvalue(j, depth + 1))
-                return false;
-            ws(j);
-            if (lit(j, "}"))
-                return true;
-            if (!lit(j, ","))
-                return false;
-        }
-    case '[':
-        j->p++;
-        ws(j);
-        if (lit(j, "]"))
-            return true;
-        for (;;) {
-            if (!jvalue(j, depth + 1))
-                return false;
-            ws(j);
-            if (lit(j, "]"))
-                return true;
-            if (!lit(j, ","))
-                return false;
-        }
-    case '"':
-        return jstring(j);
-    case 't':
-        return lit(j, "true");
-    case 'f':
-        return lit(j, "false");
-    default:
-        return jnumber(j);
-    }
-}
 
 static void check_raw(const fc_dgram_t *dg)
 {
@@ -263,10 +163,7 @@ static void check_raw(const fc_dgram_t *dg)
     CHECK(rc == 0 || rc == -1);
     CHECK(b.len >= pl && memcmp(b.data, prefix, pl) == 0);
     if (rc == 0) {
-        jp_t j = {b.data + pl, b.data + b.len};
-        CHECK(jvalue(&j, 0));
-        ws(&j);
-        CHECK(j.p == j.end);
+        CHECK(fk_json_valid(b.data + pl, b.len - pl));
         CHECK(b.len - pl > 20 && memcmp(b.data + pl, "{\"type\":\"", 9) == 0);
     } else {
         CHECK(b.len == pl); /* nothing partial left behind */

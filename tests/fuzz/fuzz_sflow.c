@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "collector/decode/sflow.h"
+#include "tests/common/jsoncheck.h"
 
 #define CHECK(cond)                                                                          \
     do {                                                                                     \
@@ -77,109 +78,6 @@ static int check_flow(void *arg, fc_flow_t *f)
     return 0;
 }
 
-/* ---- a strict, small JSON checker (RFC 8259 syntax, depth-bounded) ---- */
-
-typedef struct jp_st {
-    const char *p, *end;
-} jp_t;
-
-static void ws(jp_t *j)
-{
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\t' || *j->p == '\r'))
-        j->p++;
-}
-
-static bool lit(jp_t *j, const char *s)
-{
-    size_t n = strlen(s);
-    if ((size_t)(j->end - j->p) < n || memcmp(j->p, s, n) != 0)
-        return false;
-    j->p += n;
-    return true;
-}
-
-static bool jstring(jp_t *j)
-{
-    if (j->p >= j->end || *j->p != '"')
-        return false;
-    for (j->p++; j->p < j->end; j->p++) {
-        unsigned char c = (unsigned char)*j->p;
-        if (c == '"') {
-            j->p++;
-            return true;
-        }
-        if (c < 0x20 || c >= 0x7f)
-            return false; /* the writer escapes everything outside printable ASCII */
-        if (c == '\\') {
-            j->p++;
-            if (j->p >= j->end || !strchr("\"\\/bfnrtu", *j->p))
-                return false;
-        }
-    }
-    return false;
-}
-
-static bool jnumber(jp_t *j)
-{
-    const char *s = j->p;
-    while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
-        j->p++;
-    /* The writer prints unsigned integers only, without leading zeros. */
-    return j->p > s && !(j->p - s > 1 && *s == '0');
-}
-
-static bool jvalue(jp_t *j, int depth)
-{
-    if (depth > 16)
-        return false;
-    ws(j);
-    if (j->p >= j->end)
-        return false;
-    switch (*j->p) {
-    case '{':
-        j->p++;
-        ws(j);
-        if (j->p < j->end && *j->p == '}') {
-            j->p++;
-            return true;
-        }
-        for (;;) {
-            ws(j);
-            if (!jstring(j))
-                return false;
-            ws(j);
-            if (!lit(j, ":") || !jvalue(j, depth + 1))
-                return false;
-            ws(j);
-            if (lit(j, "}"))
-                return true;
-            if (!lit(j, ","))
-                return false;
-        }
-    case '[':
-        j->p++;
-        ws(j);
-        if (j->p < j->end && *j->p == ']') {
-            j->p++;
-            return true;
-        }
-        for (;;) {
-            if (!jvalue(j, depth + 1))
-                return false;
-            ws(j);
-            if (lit(j, "]"))
-                return true;
-            if (!lit(j, ","))
-                return false;
-        }
-    case '"':
-        return jstring(j);
-    case 'n':
-        return lit(j, "null");
-    default:
-        return jnumber(j);
-    }
-}
 
 static int decode(const fc_dgram_t *dg, const fc_sflow_opts_t *o, fc_sflow_stats_t *st,
                   fc_sflow_hdr_t *hdr, run_t *r)
@@ -248,10 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int jrc = fc_sflow_raw_json(&dg, &b, &e);
         CHECK((jrc == 0) == h1.valid);
         if (jrc == 0) {
-            jp_t j = {b.data, b.data + b.len};
-            CHECK(jvalue(&j, 0));
-            ws(&j);
-            CHECK(j.p == j.end);
+            CHECK(fk_json_valid(b.data, b.len));
             CHECK(b.len > 30 && memcmp(b.data, "{\"type\":\"sflow\"", 15) == 0);
         } else {
             CHECK(b.len == 0);

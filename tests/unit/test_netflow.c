@@ -31,6 +31,7 @@
 #include "collector/decode/decode.h"
 #include "lib/core/buf.h"
 #include "lib/ipfix/ipfix.h"
+#include "tests/common/jsoncheck.h"
 
 /* ---- byte builder --------------------------------------------------------- */
 
@@ -2056,117 +2057,10 @@ static void test_ipfix_truncation(void **state)
 /* ========================================================== raw JSON ==== */
 
 /* A strict JSON syntax checker (RFC 8259), depth-bounded. */
-typedef struct jp_st {
-    const char *p, *end;
-} jp_t;
-
-static void jws(jp_t *j)
-{
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\t' || *j->p == '\r'))
-        j->p++;
-}
-
-static bool jlit(jp_t *j, const char *s)
-{
-    size_t n = strlen(s);
-    if ((size_t)(j->end - j->p) < n || memcmp(j->p, s, n) != 0)
-        return false;
-    j->p += n;
-    return true;
-}
-
-static bool jstring(jp_t *j)
-{
-    if (j->p >= j->end || *j->p != '"')
-        return false;
-    for (j->p++; j->p < j->end; j->p++) {
-        unsigned char c = (unsigned char)*j->p;
-        if (c == '"') {
-            j->p++;
-            return true;
-        }
-        if (c < 0x20 || c >= 0x7f)
-            return false;
-        if (c == '\\') {
-            j->p++;
-            if (j->p >= j->end || !strchr("\"\\/bfnrtu", *j->p))
-                return false;
-        }
-    }
-    return false;
-}
-
-static bool jnumber(jp_t *j)
-{
-    const char *s = j->p;
-    if (j->p < j->end && *j->p == '-')
-        j->p++;
-    const char *d = j->p;
-    while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
-        j->p++;
-    return j->p > d && !(j->p - d > 1 && *d == '0') && j->p > s;
-}
-
-static bool jvalue(jp_t *j, int depth)
-{
-    if (depth > 32)
-        return false;
-    jws(j);
-    if (j->p >= j->end)
-        return false;
-    switch (*j->p) {
-    case '{':
-        j->p++;
-        jws(j);
-        if (jlit(j, "}"))
-            return true;
-        for (;;) {
-            jws(j);
-            if (!jstring(j))
-                return false;
-            jws(j);
-            if (!jlit(j, ":") || !jvalue(j, depth + 1))
-                return false;
-            jws(j);
-            if (jlit(j, "}"))
-                return true;
-            if (!jlit(j, ","))
-                return false;
-        }
-    case '[':
-        j->p++;
-        jws(j);
-        if (jlit(j, "]"))
-            return true;
-        for (;;) {
-            if (!jvalue(j, depth + 1))
-                return false;
-            jws(j);
-            if (jlit(j, "]"))
-                return true;
-            if (!jlit(j, ","))
-                return false;
-        }
-    case '"':
-        return jstring(j);
-    case 't':
-        return jlit(j, "true");
-    case 'f':
-        return jlit(j, "false");
-    case 'n':
-        return jlit(j, "null");
-    default:
-        return jnumber(j);
-    }
-}
 
 static bool json_ok(const char *p, size_t n)
 {
-    jp_t j = {p, p + n};
-    if (!jvalue(&j, 0))
-        return false;
-    jws(&j);
-    return j.p == j.end;
+    return fk_json_valid(p, n);
 }
 
 static void test_json_checker(void **state)
