@@ -8,7 +8,19 @@
 
 #include "../plugin.h"
 
+extern const fp_plugin_t fp_plugin_vlan;
+extern const fp_plugin_t fp_plugin_icmp;
+extern const fp_plugin_t fp_plugin_mpls;
+extern const fp_plugin_t fp_plugin_flow_hash;
+extern const fp_plugin_t fp_plugin_basicplus;
+extern const fp_plugin_t fp_plugin_idpcontent;
 const fp_plugin_t *const fp_plugins[] = {
+    &fp_plugin_vlan,
+    &fp_plugin_icmp,
+    &fp_plugin_mpls,
+    &fp_plugin_flow_hash,
+    &fp_plugin_basicplus,
+    &fp_plugin_idpcontent,
     NULL,
 };
 
