@@ -14,6 +14,8 @@ extern const fp_plugin_t fp_plugin_mpls;
 extern const fp_plugin_t fp_plugin_flow_hash;
 extern const fp_plugin_t fp_plugin_basicplus;
 extern const fp_plugin_t fp_plugin_idpcontent;
+extern const fp_plugin_t fp_plugin_ntp;
+extern const fp_plugin_t fp_plugin_mqtt;
 const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_vlan,
     &fp_plugin_icmp,
@@ -21,6 +23,8 @@ const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_flow_hash,
     &fp_plugin_basicplus,
     &fp_plugin_idpcontent,
+    &fp_plugin_ntp,
+    &fp_plugin_mqtt,
     NULL,
 };
 
