@@ -22,8 +22,11 @@ struct fp_exporter_st {
     pthread_t thread;
     int started;
     _Atomic uint64_t full_waits;
-    uint64_t flows;
+    _Atomic uint64_t flows;
+    _Atomic int reopen; /* SIGHUP seen: reopen output files */
     double cpu_s;
+    pthread_mutex_t lock; /* guards cpu_pub */
+    double cpu_pub;       /* cpu_s as last published for telemetry */
 };
 
 static uint64_t mono_ns(void)
@@ -39,21 +42,43 @@ static void nap(long ns)
     nanosleep(&ts, NULL);
 }
 
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void write_flow(fp_exporter_t *x, const fp_flow_t *flow)
 {
-    x->flows++;
+    atomic_fetch_add_explicit(&x->flows, 1, memory_order_relaxed);
     for (size_t i = 0; i < x->nouts; i++) {
         fp_outinst_t *o = &x->outs[i];
-        if (o->ops->write(o->ctx, flow) < 0 && o->errors++ == 0)
+        if (o->ops->write(o->ctx, flow) < 0 &&
+            __atomic_fetch_add(&o->errors, 1, __ATOMIC_RELAXED) == 0)
             fk_err("output '%s': write failed; further errors are counted", o->arg);
     }
 }
 
 static void tick_all(fp_exporter_t *x, uint64_t now)
 {
+    if (atomic_exchange(&x->reopen, 0)) {
+        for (size_t i = 0; i < x->nouts; i++) {
+            fk_err_t e;
+            if (x->outs[i].ops->reopen && x->outs[i].ops->reopen(x->outs[i].ctx, &e) < 0) {
+                fk_err("%s", e.msg);
+                __atomic_fetch_add(&x->outs[i].errors, 1, __ATOMIC_RELAXED);
+            }
+        }
+    }
     for (size_t i = 0; i < x->nouts; i++)
         if (x->outs[i].ops->tick)
             x->outs[i].ops->tick(x->outs[i].ctx, now);
+    double cpu = thread_cpu();
+    pthread_mutex_lock(&x->lock);
+    x->cpu_pub = cpu;
+    pthread_mutex_unlock(&x->lock);
 }
 
 static void *run(void *arg)
@@ -102,9 +127,10 @@ static void *run(void *arg)
         if (idle == x->nrings)
             nap(100000);
     }
-    struct timespec ts;
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
-        x->cpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    x->cpu_s = thread_cpu();
+    pthread_mutex_lock(&x->lock);
+    x->cpu_pub = x->cpu_s;
+    pthread_mutex_unlock(&x->lock);
     return NULL;
 }
 
@@ -118,6 +144,7 @@ fp_exporter_t *fp_exporter_new(fp_outinst_t *outs, size_t nouts, size_t nworkers
         fk_errf(e, "exporter: out of memory");
         return NULL;
     }
+    pthread_mutex_init(&x->lock, NULL);
     x->outs = outs;
     x->nouts = nouts;
     x->record_size = record_size;
@@ -180,10 +207,36 @@ void fp_exporter_join(fp_exporter_t *x, fp_exporter_stats_t *st)
         x->started = 0;
     }
     if (st) {
-        st->flows = x->flows;
+        st->flows = atomic_load(&x->flows);
         st->full_waits = atomic_load(&x->full_waits);
         st->cpu_s = x->cpu_s;
     }
+}
+
+void fp_exporter_pin(fp_exporter_t *x, int cpu)
+{
+    if (cpu < 0 || !x->started)
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    int err = pthread_setaffinity_np(x->thread, sizeof(set), &set);
+    if (err)
+        fk_warn("--pin: cannot pin the output thread to CPU %d: %s", cpu, strerror(err));
+}
+
+void fp_exporter_reopen(fp_exporter_t *x)
+{
+    atomic_store(&x->reopen, 1);
+}
+
+void fp_exporter_snapshot(fp_exporter_t *x, fp_exporter_stats_t *st)
+{
+    st->flows = atomic_load_explicit(&x->flows, memory_order_relaxed);
+    st->full_waits = atomic_load_explicit(&x->full_waits, memory_order_relaxed);
+    pthread_mutex_lock(&x->lock);
+    st->cpu_s = x->cpu_pub;
+    pthread_mutex_unlock(&x->lock);
 }
 
 void fp_exporter_free(fp_exporter_t *x)
@@ -195,5 +248,6 @@ void fp_exporter_free(fp_exporter_t *x)
     for (size_t i = 0; x->rings && i < x->nrings; i++)
         fk_spsc_free(x->rings[i]);
     free(x->rings);
+    pthread_mutex_destroy(&x->lock);
     free(x);
 }

@@ -20,7 +20,7 @@ typedef struct fp_outinst_st {
     const fp_output_ops_t *ops;
     void *ctx;
     const char *arg; /* the -o argument, for messages */
-    uint64_t errors; /* failed writes */
+    uint64_t errors; /* failed writes (atomic: written by the output thread) */
 } fp_outinst_t;
 
 typedef struct fp_exporter_stats_st {
@@ -48,6 +48,15 @@ void fp_exporter_done(fp_exporter_t *x, unsigned w);
 
 /* Wait until every worker is done and every flow is written; stop the thread. */
 void fp_exporter_join(fp_exporter_t *x, fp_exporter_stats_t *st);
+
+/* Pin the output thread to `cpu` (< 0: leave it). */
+void fp_exporter_pin(fp_exporter_t *x, int cpu);
+
+/* Ask the output thread to reopen its output files (SIGHUP); any thread. */
+void fp_exporter_reopen(fp_exporter_t *x);
+
+/* Counters so far, for telemetry; any thread. */
+void fp_exporter_snapshot(fp_exporter_t *x, fp_exporter_stats_t *st);
 
 void fp_exporter_free(fp_exporter_t *x);
 

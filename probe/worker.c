@@ -4,6 +4,8 @@
 #include "worker.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double now_mono(void)
@@ -38,14 +40,52 @@ static void draw_progress(fp_worker_t *w, double t0, bool final)
     human(b, sizeof(b), (double)total, "B");
     human(r, sizeof(r), dt > 0 ? (double)w->st.frames / dt : 0, "pkt/s");
     if (total)
-        fprintf(stderr, "\r\033[K%3.0f%%  %s of %s  %s  %llu flows", 100.0 * (double)done / (double)total,
-                a, b, r, (unsigned long long)cs.exported + cs.flows);
+        fprintf(stderr, "\r\033[K%3.0f%%  %s of %s  %s  %llu flows",
+                100.0 * (double)done / (double)total, a, b, r,
+                (unsigned long long)cs.exported + cs.flows);
     else
         fprintf(stderr, "\r\033[K%s read  %s  %llu flows", a, r,
                 (unsigned long long)cs.exported + cs.flows);
     if (final)
         fprintf(stderr, "\r\033[K");
     fflush(stderr);
+}
+
+static uint64_t now_real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void publish(fp_worker_t *w, bool running)
+{
+    fp_worker_snap_t s;
+
+    s.parse = w->st;
+    fp_cache_get_stats(w->cache, &s.cache);
+    memset(&s.input, 0, sizeof(s.input));
+    if (w->in->stats)
+        w->in->stats(w->in_ctx, &s.input);
+    s.running = running;
+    s.cpu_s = thread_cpu();
+    pthread_mutex_lock(&w->lock);
+    w->snap = s;
+    pthread_mutex_unlock(&w->lock);
+}
+
+void fp_worker_snapshot(fp_worker_t *w, fp_worker_snap_t *out)
+{
+    pthread_mutex_lock(&w->lock);
+    *out = w->snap;
+    pthread_mutex_unlock(&w->lock);
 }
 
 /* Parse one frame into *pkt and count it; true when it has a flow key. */
@@ -76,14 +116,22 @@ void fp_worker_packet(fp_worker_t *w, int link, const fp_frame_t *fr)
 int fp_worker_run(fp_worker_t *w, fk_err_t *e)
 {
     int link = w->in->link(w->in_ctx);
-    fp_frame_t fr[FP_BATCH];
-    fk_packet_t pkt[FP_BATCH];
-    double t0 = now_mono(), last = t0;
-    uint64_t next_check = 1 << 16;
+    unsigned batch = w->batch ? w->batch : FP_BATCH;
+    fp_frame_t *fr = calloc(batch, sizeof(*fr));
+    fk_packet_t *pkt = calloc(batch, sizeof(*pkt));
+    double t0 = now_mono(), last_draw = t0, last_pub = t0;
+    uint64_t next_check = 4096;
     int rc = 0;
 
+    if (!fr || !pkt) {
+        free(fr);
+        free(pkt);
+        fp_cache_flush(w->cache);
+        return fk_errf(e, "%s: out of memory", w->label);
+    }
+    publish(w, true);
     for (;;) {
-        unsigned max = FP_BATCH;
+        unsigned max = batch;
         if (w->stop && *w->stop)
             break;
         if (w->max_packets) {
@@ -93,32 +141,44 @@ int fp_worker_run(fp_worker_t *w, fk_err_t *e)
                 max = (unsigned)(w->max_packets - w->st.frames);
         }
         int n = w->in->next(w->in_ctx, fr, max, e);
-        if (n < 0) {
+        if (n == FP_IN_IDLE) {
+            /* A quiet live link: flows still end on time, counters still move. */
+            fp_cache_expire(w->cache, now_real_ns());
+            next_check = w->st.frames;
+        } else if (n < 0) {
             rc = -1;
             break;
-        }
-        if (n == 0)
+        } else if (n == 0) {
             break;
-        /* Parse the whole batch, then hand the packets with a key to the cache
-         * together so it can prefetch flow rows across them. */
-        size_t m = 0;
-        for (int i = 0; i < n; i++)
-            if (account(w, link, &fr[i], &pkt[m]))
-                m++;
-        fp_cache_put_batch(w->cache, pkt, m);
+        } else {
+            /* Parse the whole batch, then hand the packets with a key to the
+             * cache together so it can prefetch flow rows across them. */
+            size_t m = 0;
+            for (int i = 0; i < n; i++)
+                if (account(w, link, &fr[i], &pkt[m]))
+                    m++;
+            fp_cache_put_batch(w->cache, pkt, m);
+        }
 
-        /* Check the clock only every 64k packets: it is not free. */
-        if (w->progress && w->st.frames >= next_check) {
+        /* Look at the clock only every 4096 frames (or when idle): it is not free. */
+        if (w->st.frames >= next_check) {
             double t = now_mono();
-            next_check = w->st.frames + (1 << 16);
-            if (t - last >= 0.25) {
+            next_check = w->st.frames + 4096;
+            if (t - last_pub >= 0.1) {
+                publish(w, true);
+                last_pub = t;
+            }
+            if (w->progress && t - last_draw >= 0.25) {
                 draw_progress(w, t0, false);
-                last = t;
+                last_draw = t;
             }
         }
     }
     if (w->progress)
         draw_progress(w, t0, true);
     fp_cache_flush(w->cache);
+    publish(w, false);
+    free(fr);
+    free(pkt);
     return rc;
 }

@@ -91,7 +91,8 @@ int fk_opts_lookup(const fk_opts_t *o, size_t i, const fk_optspec_t *spec, const
         return fk_errf(e, "%s: unknown option '%s'; expected one of: %s (see -h %s)", what, key,
                        list, what);
     }
-    if (spec[k].arg && !o->kv[i].value)
+    /* An argument placeholder in brackets ("[ID]") is optional. */
+    if (spec[k].arg && spec[k].arg[0] != '[' && !o->kv[i].value)
         return fk_errf(e, "%s: option '%s' needs a value: %s=%s", what, key, key, spec[k].arg);
     if (!spec[k].arg && o->kv[i].value)
         return fk_errf(e, "%s: option '%s' is a flag and takes no value (got '%s')", what, key,
@@ -140,7 +141,11 @@ void fk_opts_help(FILE *f, const fk_optspec_t *spec)
 {
     for (int i = 0; spec && spec[i].lname; i++) {
         char keys[64];
-        if (spec[i].arg)
+        if (spec[i].arg && spec[i].arg[0] == '[') /* optional: "f, fanout[=ID]" */
+            snprintf(keys, sizeof(keys), "%s%s%s[=%.*s]", spec[i].sname ? spec[i].sname : "",
+                     spec[i].sname ? ", " : "", spec[i].lname, (int)strlen(spec[i].arg) - 2,
+                     spec[i].arg + 1);
+        else if (spec[i].arg)
             snprintf(keys, sizeof(keys), "%s%s%s=%s", spec[i].sname ? spec[i].sname : "",
                      spec[i].sname ? ", " : "", spec[i].lname, spec[i].arg);
         else

@@ -23,7 +23,8 @@
 typedef struct fk_optspec_st {
     const char *sname; /* short key ("s"), or NULL */
     const char *lname; /* long key ("size"); NULL ends the table */
-    const char *arg;   /* argument placeholder ("EXPONENT"); NULL for a bare flag */
+    const char *arg;   /* argument placeholder ("EXPONENT"); NULL for a bare flag;
+                          in brackets ("[ID]") when the value may be left out */
     const char *help;  /* one line of help */
 } fk_optspec_t;
 

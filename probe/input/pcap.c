@@ -1,5 +1,6 @@
 /*
- * pcap.c - the "pcap" input: frames from a capture file.
+ * pcap.c - the "pcap" input: frames from a capture file, or live from an
+ * interface through libpcap (ifc=).
  *
  * Classic pcap files (the common case, and the benchmark's) are read straight
  * from a memory map: no copy and no per-packet library call, which is most of
@@ -47,12 +48,22 @@
 
 static const fk_optspec_t pcap_options[] = {
     {"f", "file", "PATH", "Read packets from a pcap or pcapng file ('-' = stdin)"},
+    {"i", "ifc", "IFC", "Capture live from a network interface (needs CAP_NET_RAW)"},
     {"F", "filter", "BPF", "Only take packets matching a BPF filter (tcpdump syntax)"},
+    {"s", "snaplen", "SIZE", "Live: bytes kept of each frame (default: -B, 1600)"},
+    {"I", "id", "NUM", "Line identifier number (accepted for ipfixprobe compatibility)"},
+    {"l", "list", NULL, "Print the interfaces libpcap can capture on and exit"},
     {NULL, NULL, NULL, NULL},
 };
+enum { PO_FILE, PO_IFC, PO_FILTER, PO_SNAPLEN, PO_ID, PO_LIST };
+
+#define MIN_SNAPLEN 120 /* ipfixprobe's floor: enough for the headers plugins read */
+#define MAX_SNAPLEN 65535
 
 typedef struct pcap_in_st {
     char *path;
+    char *ifc;      /* live capture */
+    bool live_nsec; /* the live handle gives nanosecond time stamps */
     int link;
     /* mmap path */
     const uint8_t *map;
@@ -89,6 +100,7 @@ static void pcap_close_in(void *ctx)
     if (in->have_bpf)
         pcap_freecode(&in->bpf);
     free(in->path);
+    free(in->ifc);
     free(in);
 }
 
@@ -138,33 +150,128 @@ static bool try_mmap(pcap_in_t *in)
     return true;
 }
 
-static int pcap_open_in(void **ctx, const fk_opts_t *o, fk_err_t *e)
+static void pcap_list_ifcs(void)
+{
+    pcap_if_t *all = NULL;
+    char errbuf[PCAP_ERRBUF_SIZE];
+
+    if (pcap_findalldevs(&all, errbuf) < 0) {
+        fk_err("pcap: cannot list interfaces: %s", errbuf);
+        exit(1);
+    }
+    for (pcap_if_t *d = all; d; d = d->next)
+        printf("%s%s%s\n", d->name, d->description ? "\t" : "",
+               d->description ? d->description : "");
+    pcap_freealldevs(all);
+    exit(0);
+}
+
+/* Open interface in->ifc for live capture. */
+static int pcap_open_live_in(pcap_in_t *in, uint32_t snaplen, const fp_input_cfg_t *cfg,
+                             const char *filter, fk_err_t *e)
+{
+    char errbuf[PCAP_ERRBUF_SIZE];
+    uint64_t bufsz = (uint64_t)cfg->queue * cfg->block * cfg->pbuf;
+
+    in->pc = pcap_create(in->ifc, errbuf);
+    if (!in->pc)
+        return fk_errf(e, "pcap: cannot open interface '%s': %s", in->ifc, errbuf);
+    pcap_set_snaplen(in->pc, (int)snaplen);
+    pcap_set_promisc(in->pc, 1);
+    pcap_set_timeout(in->pc, FP_IN_IDLE_MS);
+    if (bufsz > (1u << 30))
+        bufsz = 1u << 30;
+    pcap_set_buffer_size(in->pc, (int)bufsz);
+    in->live_nsec = pcap_set_tstamp_precision(in->pc, PCAP_TSTAMP_PRECISION_NANO) == 0;
+    int rc = pcap_activate(in->pc);
+    if (rc < 0) {
+        const char *hint = "";
+        if (rc == PCAP_ERROR_PERM_DENIED)
+            hint = " (run as root, or give the binary cap_net_raw,cap_net_admin+eip)";
+        else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
+            hint = " (see -i 'pcap;list' for the interfaces)";
+        return fk_errf(e, "pcap: cannot capture on '%s': %s%s", in->ifc, pcap_geterr(in->pc), hint);
+    }
+    if (rc > 0)
+        fk_warn("pcap: '%s': %s", in->ifc, pcap_statustostr(rc));
+    in->link = pcap_datalink(in->pc);
+    in->snaplen = (uint32_t)pcap_snapshot(in->pc);
+    if (filter) {
+        /* Live filters run in the kernel: rejected frames never reach us. */
+        if (pcap_compile(in->pc, &in->bpf, filter, 1, PCAP_NETMASK_UNKNOWN) < 0)
+            return fk_errf(e, "pcap: bad filter '%s': %s", filter, pcap_geterr(in->pc));
+        if (pcap_setfilter(in->pc, &in->bpf) < 0)
+            return fk_errf(e, "pcap: cannot set filter on '%s': %s", in->ifc, pcap_geterr(in->pc));
+        pcap_freecode(&in->bpf);
+    }
+    return 0;
+}
+
+static int pcap_open_in(void **ctx, const fk_opts_t *o, const fp_input_cfg_t *cfg, fk_err_t *e)
 {
     pcap_in_t *in = calloc(1, sizeof(*in));
     const char *filter = NULL;
     char errbuf[PCAP_ERRBUF_SIZE];
+    uint64_t snaplen = cfg->pbuf;
+    bool list = false;
 
     if (!in)
         return fk_errf(e, "pcap: out of memory");
     for (size_t i = 0; i < o->n; i++) {
         int k = fk_opts_lookup(o, i, pcap_options, "pcap", e);
+        const char *v = o->kv[i].value;
+        uint64_t id;
         if (k < 0)
             goto fail;
-        if (k == 0) {
-            free(in->path);
-            in->path = strdup(o->kv[i].value);
-        } else {
-            filter = o->kv[i].value;
+        switch (k) {
+        case PO_FILE:
+        case PO_IFC: {
+            char **dst = k == PO_FILE ? &in->path : &in->ifc;
+            free(*dst);
+            *dst = strdup(v);
+            if (!*dst) {
+                fk_errf(e, "pcap: out of memory");
+                goto fail;
+            }
+            break;
+        }
+        case PO_FILTER:
+            filter = v;
+            break;
+        case PO_SNAPLEN:
+            if (fk_opts_uint("pcap: snaplen", v, MIN_SNAPLEN, MAX_SNAPLEN, &snaplen, e) < 0)
+                goto fail;
+            break;
+        case PO_ID:
+            if (fk_opts_uint("pcap: id", v, 0, UINT64_MAX, &id, e) < 0)
+                goto fail;
+            break;
+        case PO_LIST:
+            list = true;
+            break;
         }
     }
-    if (!in->path) {
-        fk_errf(e, "pcap: no file given; use -i 'pcap;file=capture.pcap'");
+    if (list)
+        pcap_list_ifcs();
+    if (in->path && in->ifc) {
+        fk_errf(e, "pcap: give either file= or ifc=, not both");
         goto fail;
+    }
+    if (!in->path && !in->ifc) {
+        fk_errf(e, "pcap: no file or interface given; use -i 'pcap;file=capture.pcap' or "
+                   "-i 'pcap;ifc=eth0'");
+        goto fail;
+    }
+    if (in->ifc) {
+        if (pcap_open_live_in(in, (uint32_t)snaplen, cfg, filter, e) < 0)
+            goto fail;
+        *ctx = in;
+        return 0;
     }
 
     if (strcmp(in->path, "-") == 0 || !try_mmap(in)) {
-        in->pc = pcap_open_offline_with_tstamp_precision(in->path, PCAP_TSTAMP_PRECISION_NANO,
-                                                         errbuf);
+        in->pc =
+            pcap_open_offline_with_tstamp_precision(in->path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
         if (!in->pc) {
             fk_errf(e, "pcap: cannot read '%s': %s", in->path, errbuf);
             goto fail;
@@ -247,8 +354,8 @@ static int next_mmap(pcap_in_t *in, fp_frame_t *fr)
         in->released = upto;
     }
     frac = rd32(in, h + 4);
-    fr->ts_ns = (uint64_t)rd32(in, h) * 1000000000ULL +
-                (in->nsec ? frac : (uint64_t)frac * 1000ULL);
+    fr->ts_ns =
+        (uint64_t)rd32(in, h) * 1000000000ULL + (in->nsec ? frac : (uint64_t)frac * 1000ULL);
     fr->data = h + 16;
     fr->caplen = incl;
     fr->wirelen = orig < incl ? incl : orig;
@@ -264,6 +371,8 @@ static int next_libpcap(pcap_in_t *in, fp_frame_t *fr, fk_err_t *e)
 
     if (r == PCAP_ERROR_BREAK)
         return FP_IN_EOF;
+    if (r < 0 && in->ifc)
+        return fk_errf(e, "pcap: capture on '%s' failed: %s", in->ifc, pcap_geterr(in->pc));
     if (r < 0) {
         /* A damaged tail is what libpcap reports for a truncated file: keep
          * what was read and say so, as the mmap reader does. */
@@ -272,9 +381,11 @@ static int next_libpcap(pcap_in_t *in, fp_frame_t *fr, fk_err_t *e)
         (void)e;
         return FP_IN_EOF;
     }
-    if (r == 0)
-        return FP_IN_EOF;
-    fr->ts_ns = (uint64_t)hdr->ts.tv_sec * 1000000000ULL + (uint64_t)hdr->ts.tv_usec;
+    if (r == 0) /* live: the read timed out */
+        return in->ifc ? FP_IN_IDLE : FP_IN_EOF;
+    /* Files are opened with nanosecond precision, so is a live handle that supports it. */
+    fr->ts_ns = (uint64_t)hdr->ts.tv_sec * 1000000000ULL +
+                (uint64_t)hdr->ts.tv_usec * (in->ifc && !in->live_nsec ? 1000u : 1u);
     fr->data = data;
     fr->caplen = hdr->caplen;
     fr->wirelen = hdr->len < hdr->caplen ? hdr->caplen : hdr->len;
@@ -291,6 +402,10 @@ static int pcap_next_in(void *ctx, fp_frame_t *fr, unsigned max, fk_err_t *e)
         max = 1;
     while (n < max) {
         int r = in->map ? next_mmap(in, &fr[n]) : next_libpcap(in, &fr[n], e);
+        if (r == FP_IN_ERROR)
+            return n ? (int)n : FP_IN_ERROR; /* the frames read stay valid until next call */
+        if (r == FP_IN_IDLE)
+            return n ? (int)n : FP_IN_IDLE;
         if (r != FP_IN_PACKET)
             break;
         if (in->have_bpf) {
@@ -329,12 +444,22 @@ static void pcap_progress(void *ctx, uint64_t *done, uint64_t *total)
 
 static void pcap_in_stats(void *ctx, fp_input_stats_t *st)
 {
-    *st = ((pcap_in_t *)ctx)->st;
+    pcap_in_t *in = ctx;
+    struct pcap_stat ps;
+
+    *st = in->st;
+    /* libpcap's counters are cumulative (32-bit on some platforms; they wrap
+     * after 4G frames, which we report as read). */
+    if (in->ifc && in->pc && pcap_stats(in->pc, &ps) == 0) {
+        st->received = ps.ps_recv;
+        st->drops = ps.ps_drop;
+        st->if_drops = ps.ps_ifdrop;
+    }
 }
 
 const fp_input_ops_t fp_input_pcap = {
     .name = "pcap",
-    .summary = "Read packets from a pcap/pcapng file",
+    .summary = "Read packets from a pcap/pcapng file, or capture live from an interface",
     .options = pcap_options,
     .open = pcap_open_in,
     .link = pcap_link,

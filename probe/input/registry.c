@@ -6,9 +6,11 @@
 #include "input.h"
 
 extern const fp_input_ops_t fp_input_pcap;
+extern const fp_input_ops_t fp_input_raw;
 
 const fp_input_ops_t *const fp_inputs[] = {
     &fp_input_pcap,
+    &fp_input_raw,
     NULL,
 };
 

@@ -35,8 +35,8 @@ static int parse_plugin_list(fp_textout_t *t, const char *what, const char *list
     return 0;
 }
 
-int fp_textout_open(fp_textout_t *t, const char *what, const fk_optspec_t *spec,
-                    const fk_opts_t *o, const fp_schema_t *s, unsigned skip_flags,
+int fp_textout_open(fp_textout_t *t, const char *what, const fk_optspec_t *spec, const fk_opts_t *o,
+                    const fp_schema_t *s, unsigned skip_flags,
                     int (*extra)(void *arg, int k, const char *value, fk_err_t *e), void *arg,
                     fk_err_t *e)
 {
@@ -94,6 +94,9 @@ int fp_textout_open(fp_textout_t *t, const char *what, const fk_optspec_t *spec,
         if (!t->f)
             return fk_errf(e, "%s: cannot write '%s': %s", what, path, strerror(errno));
         t->own_file = true;
+        t->path = strdup(path);
+        if (!t->path)
+            return fk_errf(e, "%s: out of memory", what);
     }
     if (fk_buf_init(&t->buf, t->f, 1 << 16) < 0)
         return fk_errf(e, "%s: out of memory", what);
@@ -147,6 +150,29 @@ int fp_textout_flush(fp_textout_t *t)
     return 0;
 }
 
+int fp_textout_reopen(fp_textout_t *t, const char *what, bool *fresh, fk_err_t *e)
+{
+    *fresh = false;
+    if (!t->own_file || !t->path)
+        return 0;
+    int rc = 0;
+    if (fp_textout_flush(t) < 0)
+        rc = fk_errf(e, "%s: write failed: %s", what, strerror(t->buf.error));
+    /* Open the new file before closing the old: if it cannot be opened, the
+     * flows keep going to the old one (moved or not) instead of nowhere. */
+    FILE *nf = fopen(t->path, "a");
+    if (!nf)
+        return fk_errf(e, "%s: cannot reopen '%s': %s; still writing to the old file", what,
+                       t->path, strerror(errno));
+    if (fclose(t->f) != 0 && rc == 0)
+        rc = fk_errf(e, "%s: close failed: %s", what, strerror(errno));
+    t->f = nf;
+    t->buf.f = nf;
+    t->buf.error = 0;
+    *fresh = ftell(nf) == 0;
+    return rc;
+}
+
 int fp_textout_close(fp_textout_t *t, const char *what, fk_err_t *e)
 {
     int rc = 0;
@@ -158,6 +184,7 @@ int fp_textout_close(fp_textout_t *t, const char *what, fk_err_t *e)
     if (t->own_file && t->f && fclose(t->f) != 0 && rc == 0)
         rc = fk_errf(e, "%s: close failed: %s", what, strerror(errno));
     fk_buf_free(&t->buf);
+    free(t->path);
     free(t->cols);
     free(t->sel);
     t->f = NULL;

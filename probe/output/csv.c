@@ -18,6 +18,19 @@ static const fk_optspec_t csv_options[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+/* The header line: "type NAME,type NAME,..." as the logger prints it. */
+static void csv_header(fp_textout_t *t)
+{
+    for (size_t i = 0; i < t->ncols; i++) {
+        if (i)
+            fk_buf_putc(&t->buf, ',');
+        fk_buf_puts(&t->buf, fk_ftype_unirec((fk_ftype_t)t->cols[i].f->type));
+        fk_buf_putc(&t->buf, ' ');
+        fk_buf_puts(&t->buf, t->cols[i].f->name);
+    }
+    fk_buf_putc(&t->buf, '\n');
+}
+
 static int csv_open(void **ctx, const fk_opts_t *o, const fp_schema_t *s, fk_err_t *e)
 {
     fp_textout_t *t = calloc(1, sizeof(*t));
@@ -56,16 +69,20 @@ static int csv_open(void **ctx, const fk_opts_t *o, const fp_schema_t *s, fk_err
     free(v);
     t->cols = sorted;
 
-    for (size_t i = 0; i < t->ncols; i++) {
-        if (i)
-            fk_buf_putc(&t->buf, ',');
-        fk_buf_puts(&t->buf, fk_ftype_unirec((fk_ftype_t)t->cols[i].f->type));
-        fk_buf_putc(&t->buf, ' ');
-        fk_buf_puts(&t->buf, t->cols[i].f->name);
-    }
-    fk_buf_putc(&t->buf, '\n');
+    csv_header(t);
     *ctx = t;
     return 0;
+}
+
+static int csv_reopen(void *ctx, fk_err_t *e)
+{
+    fp_textout_t *t = ctx;
+    bool fresh;
+    int rc = fp_textout_reopen(t, "csv", &fresh, e);
+
+    if (fresh)
+        csv_header(t);
+    return rc;
 }
 
 static int csv_write(void *ctx, const fp_flow_t *flow)
@@ -100,4 +117,5 @@ const fp_output_ops_t fp_output_csv = {
     .open = csv_open,
     .write = csv_write,
     .close = csv_close,
+    .reopen = csv_reopen,
 };

@@ -56,7 +56,8 @@ static const fk_optspec_t ipfix_options[] = {
     {"I", "id", "NUM", "Observation domain id (default 1)"},
     {"d", "dir", "NUM", "Direction bit field value, exported as ingressInterface (default 0)"},
     {"t", "template", "SEC", "Template refresh interval for UDP in seconds (default 600)"},
-    {"c", "lz4-compression", NULL, "Compress the TCP stream with LZ4 (ipfixprobe/ipfixcol2 framing)"},
+    {"c", "lz4-compression", NULL,
+     "Compress the TCP stream with LZ4 (ipfixprobe/ipfixcol2 framing)"},
     {"s", "lz4-buffer-size", "SIZE", "LZ4 history ring in bytes (default and minimum 3*mtu)"},
     {"f", "file", "PATH", "Write an IPFIX file (RFC 5655) instead of sending"},
     {"b", "backlog", "BYTES", "TCP: bytes of messages kept while the collector is away (64 MiB)"},
@@ -69,12 +70,12 @@ enum { T_TCP, T_UDP, T_FILE };
 typedef struct tmpl_st {
     uint16_t id;
     uint8_t ipver;
-    uint64_t mask;       /* plugins whose fields the template carries */
+    uint64_t mask; /* plugins whose fields the template carries */
     size_t ncols;
-    fp_column_t *cols;   /* what each template field reads */
-    fk_ipfix_ie_t *ie;   /* the template fields */
-    size_t size;         /* bytes of the template record */
-    bool sent;           /* sent in the current session */
+    fp_column_t *cols; /* what each template field reads */
+    fk_ipfix_ie_t *ie; /* the template fields */
+    size_t size;       /* bytes of the template record */
+    bool sent;         /* sent in the current session */
 } tmpl_t;
 
 typedef struct pending_st {
@@ -126,11 +127,11 @@ typedef struct ipfix_out_st {
     bool connected;
     uint64_t next_try_ns;
     unsigned backoff_s;
-    uint32_t seq;         /* data records sent in this session (RFC 7011 3.1) */
+    uint32_t seq; /* data records sent in this session (RFC 7011 3.1) */
     uint64_t refreshed_ns;
     fk_lz4s_writer_t *lz;
     fk_lz4s_out_t lzout;
-    uint8_t *tbuf;        /* template message scratch */
+    uint8_t *tbuf; /* template message scratch */
 
     /* counters */
     uint64_t records, messages, bytes, dropped, too_big, reconnects, send_errors;
@@ -389,8 +390,7 @@ static void drop_connection(ipfix_out_t *x, const char *why)
         close(x->fd);
     x->fd = -1;
     if (x->connected)
-        fk_warn("ipfix: lost %s (%s); reconnecting, messages are queued meanwhile", x->where,
-                why);
+        fk_warn("ipfix: lost %s (%s); reconnecting, messages are queued meanwhile", x->where, why);
     x->connected = false;
     x->seq = 0;
     x->backoff_s = 1;
@@ -723,6 +723,30 @@ static void ipfix_tick(void *ctx, uint64_t now)
         pump(x);
 }
 
+/* SIGHUP: a file output starts a new file (a new session: templates first). */
+static int ipfix_reopen(void *ctx, fk_err_t *e)
+{
+    ipfix_out_t *x = ctx;
+
+    if (x->transport != T_FILE)
+        return 0;
+    finish_msg(x);
+    pump(x);
+    /* The new file first: if it cannot be opened, keep the old one. */
+    FILE *nf = fopen(x->path, "ab");
+    if (!nf)
+        return fk_errf(e, "ipfix: cannot reopen '%s': %s; still writing to the old file", x->path,
+                       strerror(errno));
+    int rc = 0;
+    if (fclose(x->file) != 0)
+        rc = fk_errf(e, "ipfix: writing '%s' failed: %s", x->path, strerror(errno));
+    x->file = nf;
+    x->seq = 0;
+    for (size_t i = 0; i < x->ntmpl; i++)
+        x->tmpl[i]->sent = false;
+    return rc;
+}
+
 static int ipfix_close(void *ctx, fk_err_t *e)
 {
     ipfix_out_t *x = ctx;
@@ -937,8 +961,9 @@ static int ipfix_open(void **ctx, const fk_opts_t *o, const fp_schema_t *s, fk_e
         tmpl_free(t);
         size_t need = need_t > need_r ? need_t : need_r;
         if (x->mtu < need) {
-            fk_errf(e, "ipfix: mtu=%u is smaller than a message with one record (%zu bytes "
-                       "with the enabled plugins); raise m=",
+            fk_errf(e,
+                    "ipfix: mtu=%u is smaller than a message with one record (%zu bytes "
+                    "with the enabled plugins); raise m=",
                     x->mtu, need);
             goto fail;
         }
@@ -991,4 +1016,5 @@ const fp_output_ops_t fp_output_ipfix = {
     .write = ipfix_write,
     .close = ipfix_close,
     .tick = ipfix_tick,
+    .reopen = ipfix_reopen,
 };

@@ -88,6 +88,12 @@ static int json_write(void *ctx, const fp_flow_t *flow)
     return t->buf.error ? -1 : 0;
 }
 
+static int json_reopen(void *ctx, fk_err_t *e)
+{
+    bool fresh;
+    return fp_textout_reopen(ctx, "json", &fresh, e);
+}
+
 static int json_close(void *ctx, fk_err_t *e)
 {
     fp_textout_t *t = ctx;
@@ -103,4 +109,5 @@ const fp_output_ops_t fp_output_json = {
     .open = json_open,
     .write = json_write,
     .close = json_close,
+    .reopen = json_reopen,
 };

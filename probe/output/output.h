@@ -38,6 +38,9 @@ typedef struct fp_output_ops_st {
     /* Called about every 100 ms by the output thread (may be NULL): a chance
      * to flush on time when flows are rare; `now_ns` is CLOCK_MONOTONIC. */
     void (*tick)(void *ctx, uint64_t now_ns);
+    /* SIGHUP (may be NULL): close and reopen an output file by its name, so
+     * logrotate can move it away.  0, or -1 with a message. */
+    int (*reopen)(void *ctx, fk_err_t *e);
 } fp_output_ops_t;
 
 extern const fp_output_ops_t *const fp_outputs[];
@@ -60,6 +63,7 @@ typedef struct fp_column_st {
 typedef struct fp_textout_st {
     const fp_schema_t *schema;
     FILE *f;
+    char *path; /* the file written (NULL: stdout) */
     bool own_file;
     bool filter;
     bool *sel;
@@ -91,6 +95,13 @@ const void *fp_textout_base(const fp_textout_t *t, const fp_column_t *c, const f
 int fp_textout_flush(fp_textout_t *t);
 
 /* Flush, close the file if owned, free.  0 or -1 with e set on lost data. */
+/*
+ * Reopen the output file (append; created if it was moved away).  Sets *fresh
+ * when the file is empty, so the caller can write its header again.
+ * 0, or -1 with a message.  Nothing to do for stdout.
+ */
+int fp_textout_reopen(fp_textout_t *t, const char *what, bool *fresh, fk_err_t *e);
+
 int fp_textout_close(fp_textout_t *t, const char *what, fk_err_t *e);
 
 #endif /* FP_OUTPUT_H */

@@ -11,11 +11,7 @@ extern const fp_output_ops_t fp_output_ipfix;
 extern const fp_output_ops_t fp_output_text;
 
 const fp_output_ops_t *const fp_outputs[] = {
-    &fp_output_text,
-    &fp_output_csv,
-    &fp_output_json,
-    &fp_output_ipfix,
-    NULL,
+    &fp_output_text, &fp_output_csv, &fp_output_json, &fp_output_ipfix, NULL,
 };
 
 const fp_output_ops_t *fp_output_find(const char *name)

@@ -63,6 +63,21 @@ static void pad(fk_buf_t *b, size_t used, unsigned width)
         fk_buf_putc(b, ' ');
 }
 
+static void text_header(text_out_t *x)
+{
+    for (size_t i = 0; i < x->t.ncols; i++) {
+        const fk_field_t *f = x->t.cols[i].f;
+        unsigned w = width_of((fk_ftype_t)f->type);
+        size_t len = strlen(f->name);
+        if (i)
+            fk_buf_putc(&x->t.buf, ' ');
+        fk_buf_puts(&x->t.buf, f->name);
+        if (i + 1 < x->t.ncols)
+            pad(&x->t.buf, len, w);
+    }
+    fk_buf_putc(&x->t.buf, '\n');
+}
+
 static int text_open(void **ctx, const fk_opts_t *o, const fp_schema_t *s, fk_err_t *e)
 {
     text_out_t *x = calloc(1, sizeof(*x));
@@ -82,19 +97,20 @@ static int text_open(void **ctx, const fk_opts_t *o, const fp_schema_t *s, fk_er
                 x->t.cols[n++] = x->t.cols[i];
         x->t.ncols = n;
     }
-    for (size_t i = 0; i < x->t.ncols; i++) {
-        const fk_field_t *f = x->t.cols[i].f;
-        unsigned w = width_of((fk_ftype_t)f->type);
-        size_t len = strlen(f->name);
-        if (i)
-            fk_buf_putc(&x->t.buf, ' ');
-        fk_buf_puts(&x->t.buf, f->name);
-        if (i + 1 < x->t.ncols)
-            pad(&x->t.buf, len, w);
-    }
-    fk_buf_putc(&x->t.buf, '\n');
+    text_header(x);
     *ctx = x;
     return 0;
+}
+
+static int text_reopen(void *ctx, fk_err_t *e)
+{
+    text_out_t *x = ctx;
+    bool fresh;
+    int rc = fp_textout_reopen(&x->t, "text", &fresh, e);
+
+    if (fresh)
+        text_header(x);
+    return rc;
 }
 
 static int text_write(void *ctx, const fp_flow_t *flow)
@@ -139,4 +155,5 @@ const fp_output_ops_t fp_output_text = {
     .open = text_open,
     .write = text_write,
     .close = text_close,
+    .reopen = text_reopen,
 };

@@ -43,7 +43,7 @@ expect_err "unknown cache key" "unknown option 'zz'.*expected one of" "$probe" -
 expect_err "bad number" "expected a number in \[4, 30\]" "$probe" -i "$cap" -s 'cache;s=2'
 expect_err "unknown storage" "no such storage plugin" "$probe" -i "$cap" -s 'hash'
 expect_err "missing file" "cannot read" "$probe" -i "pcap;file=$tmp/none.pcap"
-expect_err "pcap without file" "no file given" "$probe" -i 'pcap'
+expect_err "pcap without file" "no file or interface given" "$probe" -i 'pcap'
 expect_err "bad filter" "bad filter" "$probe" -i "$cap;filter=tcp port banana"
 expect_err "p= names a disabled plugin" "not enabled; add -p http" "$probe" -i "$cap" -o 'csv;p=http'
 expect_err "stray argument" "unexpected argument" "$probe" -i "$cap" stray
