@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,11 @@ static int pcap_open_live_in(pcap_in_t *in, uint32_t snaplen, const fp_input_cfg
     }
     if (rc > 0)
         fk_warn("pcap: '%s': %s", in->ifc, pcap_statustostr(rc));
+    /* Non-blocking, waiting in our own poll(): with TPACKET_V3 libpcap's read
+     * timeout only runs once a packet has arrived, so a quiet link would block
+     * a blocking read (and with it a stop request) forever. */
+    if (pcap_setnonblock(in->pc, 1, errbuf) < 0 || pcap_get_selectable_fd(in->pc) < 0)
+        return fk_errf(e, "pcap: cannot poll '%s': %s", in->ifc, errbuf);
     in->link = pcap_datalink(in->pc);
     in->snaplen = (uint32_t)pcap_snapshot(in->pc);
     if (filter) {
@@ -368,6 +374,12 @@ static int next_libpcap(pcap_in_t *in, fp_frame_t *fr, fk_err_t *e)
     struct pcap_pkthdr *hdr;
     const u_char *data;
     int r = pcap_next_ex(in->pc, &hdr, &data);
+
+    if (r == 0 && in->ifc) {
+        struct pollfd pfd = {pcap_get_selectable_fd(in->pc), POLLIN, 0};
+        if (poll(&pfd, 1, FP_IN_IDLE_MS) > 0)
+            r = pcap_next_ex(in->pc, &hdr, &data);
+    }
 
     if (r == PCAP_ERROR_BREAK)
         return FP_IN_EOF;
