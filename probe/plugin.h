@@ -15,7 +15,11 @@
  *                    then starts a new flow, so no packet is ever lost.
  *   FP_HOOK_FLUSH_REINSERT  export the flow now, then re-create it from the
  *                    current packet (pre_update only; e.g. a second HTTP
- *                    request on one connection starts a new record).
+ *                    request on one connection starts a new record).  As in
+ *                    ipfixprobe, the new flow keeps the old key and direction
+ *                    (the packet may be counted as reverse), starts at the
+ *                    old flow's TIME_LAST, and gets post_create with the
+ *                    packet's direction.
  */
 #ifndef FP_PLUGIN_H
 #define FP_PLUGIN_H

@@ -18,6 +18,8 @@ extern const fp_plugin_t fp_plugin_ntp;
 extern const fp_plugin_t fp_plugin_mqtt;
 extern const fp_plugin_t fp_plugin_ssdp;
 extern const fp_plugin_t fp_plugin_netbios;
+extern const fp_plugin_t fp_plugin_http;
+extern const fp_plugin_t fp_plugin_rtsp;
 const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_vlan,
     &fp_plugin_icmp,
@@ -29,6 +31,8 @@ const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_mqtt,
     &fp_plugin_ssdp,
     &fp_plugin_netbios,
+    &fp_plugin_http,
+    &fp_plugin_rtsp,
     NULL,
 };
 

@@ -1,0 +1,225 @@
+/*
+ * httpline.h - the start-line and header-field readers the http and rtsp
+ * plugins share (header-only, static inline).
+ *
+ * Both protocols have the HTTP/1.x message shape (RFC 9112 section 2.1,
+ * RFC 2326 section 4):
+ *
+ *   request-line  = method SP request-target SP version CRLF
+ *   status-line   = version SP status-code SP reason-phrase CRLF
+ *   field-line    = field-name ":" OWS field-value OWS CRLF
+ *   ... an empty line ends the header section.
+ *
+ * These readers do not parse that grammar strictly: they reproduce how
+ * ipfixprobe 5.7.0's http and rtsp plugins read it, byte for byte, because
+ * flowprobe's records must equal ipfixprobe's on any capture.  The rules
+ * (each one is an ipfixprobe quirk that shows in exported values):
+ *
+ *   - the start line is split at the first and the second space of the
+ *     payload, wherever they are (even past the first line end);
+ *   - a field name is the bytes from the line start to the first ':' at or
+ *     after it (even on a later line), cut to 63 bytes, then one trailing LF
+ *     and one trailing CR dropped, and compared as a C string (so it ends at
+ *     a NUL byte);
+ *   - a field value starts two bytes after that ':' (the ": " is assumed, so
+ *     "Host:x" loses its 'x') and runs to the line's LF, cut to its buffer,
+ *     then one trailing LF and one trailing CR dropped;
+ *   - http lines end at the first CRLF, and a NUL byte before it means "no
+ *     line end" (ipfixprobe searches with a strnstr that stops at NUL);
+ *     rtsp lines end at the first LF (a bare LF ends an http line only as
+ *     part of a CRLF).
+ *
+ * Where ipfixprobe reads outside the payload or copies a negative length (a
+ * value whose ':' sits on a later line than its name), these readers stay in
+ * bounds and yield an empty value instead.  Every search is bounded by the
+ * payload end, and finding the next ':' is amortised over the whole header
+ * section (a cached position), so a 64 KiB header section of short lines is
+ * read in linear time.
+ */
+#ifndef FP_HTTPLINE_H
+#define FP_HTTPLINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FP_HL_NAME_CAP 64 /* ipfixprobe's scratch buffer for names and codes */
+
+/*
+ * Copy [b, e) into dst (cap > 0 bytes, NUL included) as ipfixprobe's
+ * copy_str does: at most cap - 1 bytes, then one trailing LF and then one
+ * trailing CR dropped.  An inverted span (e < b) gives "" (ipfixprobe would
+ * memcpy a negative length).  Bytes after a NUL are copied but not seen by
+ * C-string readers, exactly as in ipfixprobe.
+ */
+static inline void fp_hl_copy(char *dst, size_t cap, const uint8_t *b, const uint8_t *e)
+{
+    size_t len = e > b ? (size_t)(e - b) : 0;
+
+    if (len >= cap)
+        len = cap - 1;
+    if (len)
+        memcpy(dst, b, len);
+    if (len >= 1 && dst[len - 1] == '\n')
+        len--;
+    if (len >= 1 && dst[len - 1] == '\r')
+        len--;
+    dst[len] = 0;
+}
+
+/* The C string src cut to cap - 1 bytes into dst (ipfixprobe's strncpy + NUL). */
+static inline void fp_hl_cut(char *dst, size_t cap, const char *src)
+{
+    size_t len = strnlen(src, cap - 1);
+
+    memcpy(dst, src, len);
+    memset(dst + len, 0, cap - len);
+}
+
+/*
+ * The first byte c in [p, e), or NULL when there is none or a NUL byte comes
+ * first (ipfixprobe's strnstr with a one-character needle).
+ */
+static inline const uint8_t *fp_hl_strnchr(const uint8_t *p, const uint8_t *e, uint8_t c)
+{
+    for (; p < e; p++) {
+        if (*p == c)
+            return p;
+        if (*p == 0)
+            return NULL;
+    }
+    return NULL;
+}
+
+/*
+ * The CR of the first CRLF wholly inside [p, e), or NULL when there is none
+ * or a NUL byte comes before it (ipfixprobe's strnstr(p, "\r\n", e - p)).
+ */
+static inline const uint8_t *fp_hl_crlf(const uint8_t *p, const uint8_t *e)
+{
+    while ((p = fp_hl_strnchr(p, e, '\r')) != NULL) {
+        if (e - p < 2)
+            return NULL;
+        if (p[1] == '\n')
+            return p;
+        p++;
+    }
+    return NULL;
+}
+
+/*
+ * atoi() of a C string as glibc computes it: (int)strtol(s, NULL, 10), so a
+ * value past the range of long saturates and the conversion to int keeps the
+ * low 32 bits.  ipfixprobe rejects a status code <= 0 and stores the rest in
+ * 16 bits.
+ */
+static inline int32_t fp_hl_atoi(const char *s)
+{
+    long v = strtol(s, NULL, 10);
+
+    return (int32_t)(uint32_t)(unsigned long)v;
+}
+
+/*
+ * Split a start line: *sp1 = the payload's first space, *sp2 = the next
+ * space after it.  False when either is missing.
+ */
+static inline bool fp_hl_split(const uint8_t *p, const uint8_t *end, const uint8_t **sp1,
+                               const uint8_t **sp2)
+{
+    const uint8_t *a = memchr(p, ' ', (size_t)(end - p));
+
+    if (!a)
+        return false;
+    *sp1 = a;
+    *sp2 = memchr(a + 1, ' ', (size_t)(end - (a + 1)));
+    return *sp2 != NULL;
+}
+
+/* True when the `n` bytes of `lit` start at p, all before end. */
+static inline bool fp_hl_at(const uint8_t *p, const uint8_t *end, const char *lit, size_t n)
+{
+    return p <= end && (size_t)(end - p) >= n && memcmp(p, lit, n) == 0;
+}
+
+/* One header line handed out by fp_hl_next(). */
+typedef struct fp_hl_hdr_st {
+    char name[FP_HL_NAME_CAP]; /* the field name as ipfixprobe compares it (see top) */
+    const uint8_t *line;       /* the line's first byte */
+    const uint8_t *vb;         /* value start: two bytes after the ':' */
+    const uint8_t *ve;         /* value end: the line's LF.  ve < vb when the ':'
+                                  is on a later line: the value is then empty */
+} fp_hl_hdr_t;
+
+/* A walk over the header section of one payload. */
+typedef struct fp_hl_walk_st {
+    const uint8_t *p;     /* first byte of the next line; p <= end */
+    const uint8_t *end;   /* one past the payload */
+    const uint8_t *colon; /* the first ':' at or after the last search start
+                             (<= p), NULL if none: still right while >= p */
+    bool crlf;            /* true: http (CRLF lines), false: rtsp (LF lines) */
+} fp_hl_walk_t;
+
+static inline void fp_hl_walk_init(fp_hl_walk_t *w, const uint8_t *p, const uint8_t *end, bool crlf)
+{
+    w->p = p;
+    w->end = end;
+    w->crlf = crlf;
+    w->colon = memchr(p, ':', (size_t)(end - p));
+}
+
+enum {
+    FP_HL_BAD = -1, /* a line without its end or without any ':' after it: the
+                       message counts as not parsed (fields read so far stay) */
+    FP_HL_END = 0,  /* the empty line, or the payload ended right after a line */
+    FP_HL_HDR = 1,  /* *h holds the next header line */
+};
+
+/* Read the next header line into *h (FP_HL_HDR), or say why not. */
+static inline int fp_hl_next(fp_hl_walk_t *w, fp_hl_hdr_t *h)
+{
+    const uint8_t *lf, *colon;
+
+    if (w->p >= w->end)
+        return FP_HL_END;
+    if (w->crlf) {
+        const uint8_t *cr = fp_hl_crlf(w->p, w->end);
+        if (!cr)
+            return FP_HL_BAD;
+        lf = cr + 1;
+        if (lf - w->p == 1) /* "\r\n" alone */
+            return FP_HL_END;
+    } else {
+        lf = memchr(w->p, '\n', (size_t)(w->end - w->p));
+        if (!lf)
+            return FP_HL_BAD;
+        if (lf - w->p <= 1) /* "\n", "\r\n" -- and ipfixprobe's rtsp: any one byte + LF */
+            return FP_HL_END;
+    }
+    /* The first ':' at or after the line start, reusing the last search
+     * while it is still ahead of us (lines only move forward). */
+    if (w->colon && w->colon < w->p) {
+        w->colon = memchr(w->p, ':', (size_t)(w->end - w->p));
+    }
+    colon = w->colon;
+    if (!colon)
+        return FP_HL_BAD;
+    fp_hl_copy(h->name, sizeof(h->name), w->p, colon);
+    h->line = w->p;
+    h->ve = lf;
+    /* colon < lf keeps colon + 2 <= lf + 1 <= end; a ':' on a later line (or
+     * right before the LF) leaves vb > ve: an empty value. */
+    h->vb = colon < lf ? colon + 2 : lf + 1;
+    w->p = lf + 1;
+    return FP_HL_HDR;
+}
+
+/* Copy a header value into dst (cap bytes) as ipfixprobe does; "" when inverted. */
+static inline void fp_hl_value(char *dst, size_t cap, const fp_hl_hdr_t *h)
+{
+    fp_hl_copy(dst, cap, h->vb, h->ve);
+}
+
+#endif /* FP_HTTPLINE_H */
