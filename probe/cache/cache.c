@@ -381,6 +381,63 @@ static inline void sweep_step(fp_cache_t *c, int64_t now_s)
             __builtin_prefetch(rec(c, i));
 }
 
+/* Count a packet into a flow in direction `rev` (0 = SRC -> DST). */
+static inline void count_pkt(fp_flow_t *f, const fk_packet_t *pkt, uint8_t rev)
+{
+    if (rev) {
+        f->packets_rev++;
+        f->bytes_rev += pkt->ip_len;
+        f->tcp_flags_rev |= pkt->tcp_flags;
+    } else {
+        f->packets++;
+        f->bytes += pkt->ip_len;
+        f->tcp_flags |= pkt->tcp_flags;
+    }
+    f->time_last = pkt->ts_ns;
+}
+
+/*
+ * FP_HOOK_FLUSH_REINSERT from pre_update, as ipfixprobe's cache does it
+ * (NHTFlowCache::flush, FlowRecord::reuse): the flow is exported as it stands
+ * (without the packet), then its record is reused for the next one -- same
+ * key, SRC/DST orientation and MAC addresses; counters and TCP flags cleared;
+ * TIME_FIRST = the exported flow's TIME_LAST -- and the packet is counted in
+ * its own direction, then the post_create hooks see it.  The sip and wg
+ * references show all of it: a SIP response that restarts a flow keeps the
+ * request's SRC (its bytes land in BYTES_REV), and each record starts at the
+ * time of the previous record's last packet.
+ */
+static void reinsert(fp_cache_t *c, uint32_t slot, const fp_hookpkt_t *hp)
+{
+    fp_flow_t *f = rec(c, slot);
+    fp_flow_t keep = *f;
+    uint32_t tag = c->slot[slot].tag;
+
+    export_slot(c, slot, FP_END_FORCED);
+    for (size_t i = 0; i < c->nplugins; i++)
+        if (c->plugins[i].p->pre_create)
+            c->plugins[i].p->pre_create(c->plugins[i].ctx, hp->pkt);
+    memset(f, 0, c->slot_size); /* plugin slabs start zeroed, as for a new flow */
+    *f = keep;
+    f->packets = f->packets_rev = 0;
+    f->bytes = f->bytes_rev = 0;
+    f->tcp_flags = f->tcp_flags_rev = 0;
+    f->end_reason = 0;
+    f->time_first = keep.time_last;
+    count_pkt(f, hp->pkt, hp->rev);
+
+    c->slot[slot].tag = tag;
+    c->slot[slot].last_s = (uint32_t)secs(hp->pkt->ts_ns);
+    c->st.created++;
+    if (++c->st.flows > c->st.peak_flows)
+        c->st.peak_flows = c->st.flows;
+
+    if (run_hooks(c, f, hp, 0) != FP_HOOK_OK) {
+        c->st.end_plugin++;
+        export_slot(c, slot, FP_END_FORCED);
+    }
+}
+
 static void put_one(fp_cache_t *c, fk_packet_t *pkt, int64_t now, uint64_t h)
 {
     uint32_t base, tag, slot = 0;
@@ -447,27 +504,18 @@ static void put_one(fp_cache_t *c, fk_packet_t *pkt, int64_t now, uint64_t h)
     fp_hookpkt_t hp = {pkt, rev};
     int hr = c->nplugins ? run_hooks(c, f, &hp, 1) : FP_HOOK_OK;
     if (hr != FP_HOOK_OK) {
-        /* The packet is not in the flow yet: it starts the next one.  With
-         * REINSERT, ipfixprobe ends the old record at the packet's time (its
-         * wg reference output shows it), so consecutive records touch. */
-        if (hr == FP_HOOK_FLUSH_REINSERT)
-            f->time_last = pkt->ts_ns;
+        /* The packet is not in the flow yet: it starts the next one. */
         c->st.end_plugin++;
+        if (hr == FP_HOOK_FLUSH_REINSERT) {
+            reinsert(c, slot, &hp);
+            return;
+        }
         export_slot(c, slot, FP_END_FORCED);
         create_in(c, slot, tag, h, pkt);
         return;
     }
 
-    if (rev) {
-        f->packets_rev++;
-        f->bytes_rev += pkt->ip_len;
-        f->tcp_flags_rev |= pkt->tcp_flags;
-    } else {
-        f->packets++;
-        f->bytes += pkt->ip_len;
-        f->tcp_flags |= pkt->tcp_flags;
-    }
-    f->time_last = pkt->ts_ns;
+    count_pkt(f, pkt, rev);
     c->slot[slot].last_s = (uint32_t)now;
 
     if (c->nplugins && run_hooks(c, f, &hp, 2) != FP_HOOK_OK) {

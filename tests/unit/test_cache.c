@@ -276,7 +276,9 @@ static int t_post_create(void *ctx, fp_flow_t *f, void *st, const fp_hookpkt_t *
     (void)f;
     tstate_t *s = st;
     assert_int_equal(s->creates, 0); /* slab is zeroed for every new flow */
-    assert_int_equal(hp->rev, 0);
+    /* A new flow's first packet is SRC -> DST; a REINSERT keeps the old
+     * flow's orientation, so its packet may be the reverse direction. */
+    assert_int_equal(hp->rev, hp->pkt->ip_len == g_flush_on_len);
     s->creates++;
     return FP_HOOK_OK;
 }
@@ -345,12 +347,14 @@ static void test_plugin_hooks(void **state)
     put(c, mk(17, 1, 1, 2, 2, 1 * SEC, 100, 0));
     put(c, mk(17, 2, 2, 1, 1, 1 * SEC + 1, 100, 0));
     put(c, mk(17, 1, 1, 2, 2, 1 * SEC + 2, 100, 0));
-    /* REINSERT from pre_update: the old flow ends at this packet's time and
-     * the packet starts a new flow, from its own direction. */
+    /* REINSERT from pre_update (ipfixprobe's flush + reuse): the old flow is
+     * exported without the packet, the next one keeps its key and
+     * orientation, starts at the old TIME_LAST and holds the packet. */
     put(c, mk(17, 2, 2, 1, 1, 1 * SEC + 3, 999, 0));
     assert_int_equal(g_nout, 1);
     assert_int_equal(g_out[0].packets + g_out[0].packets_rev, 3);
-    assert_int_equal(g_out[0].time_last, 1 * SEC + 3);
+    assert_int_equal(g_out[0].time_first, 1 * SEC);
+    assert_int_equal(g_out[0].time_last, 1 * SEC + 2);
     assert_int_equal(g_out[0].end_reason, FP_END_FORCED);
     assert_int_equal(g_seen[0].creates, 1);
     assert_int_equal(g_seen[0].updates, 2);
@@ -359,10 +363,15 @@ static void test_plugin_hooks(void **state)
     /* FLUSH from post_update: the flow ends including this packet. */
     put(c, mk(17, 1, 1, 2, 2, 1 * SEC + 4, 777, 0));
     assert_int_equal(g_nout, 2);
-    assert_int_equal(g_out[1].src_ip[15], 2);
+    assert_int_equal(g_out[1].src_ip[15], 1);
+    assert_int_equal(g_out[1].time_first, 1 * SEC + 2);
+    assert_int_equal(g_out[1].time_last, 1 * SEC + 4);
     assert_int_equal(g_out[1].packets, 1);
+    assert_int_equal(g_out[1].bytes, 777);
     assert_int_equal(g_out[1].packets_rev, 1);
-    assert_int_equal(g_out[1].bytes_rev, 777);
+    assert_int_equal(g_out[1].bytes_rev, 999);
+    assert_int_equal(g_seen[1].creates, 1);
+    assert_int_equal(g_seen[1].updates, 1);
     assert_int_equal(g_pre_creates, 2);
     fp_cache_flush(c);
     assert_int_equal(g_nout, 2);
