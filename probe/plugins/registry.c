@@ -20,6 +20,8 @@ extern const fp_plugin_t fp_plugin_ssdp;
 extern const fp_plugin_t fp_plugin_netbios;
 extern const fp_plugin_t fp_plugin_http;
 extern const fp_plugin_t fp_plugin_rtsp;
+extern const fp_plugin_t fp_plugin_smtp;
+extern const fp_plugin_t fp_plugin_sip;
 const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_vlan,
     &fp_plugin_icmp,
@@ -33,6 +35,8 @@ const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_netbios,
     &fp_plugin_http,
     &fp_plugin_rtsp,
+    &fp_plugin_smtp,
+    &fp_plugin_sip,
     NULL,
 };
 
