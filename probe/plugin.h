@@ -15,7 +15,11 @@
  *                    then starts a new flow, so no packet is ever lost.
  *   FP_HOOK_FLUSH_REINSERT  export the flow now, then re-create it from the
  *                    current packet (pre_update only; e.g. a second HTTP
- *                    request on one connection starts a new record).
+ *                    request on one connection starts a new record).  As
+ *                    ipfixprobe, the record is reused: the new one keeps the
+ *                    key and SRC/DST orientation, starts at the old record's
+ *                    last packet time, and post_create sees the packet with
+ *                    its direction (hp->rev may be 1).
  */
 #ifndef FP_PLUGIN_H
 #define FP_PLUGIN_H

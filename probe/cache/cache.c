@@ -328,6 +328,64 @@ static void create_in(fp_cache_t *c, uint32_t slot, uint32_t tag, uint64_t hash,
     }
 }
 
+/*
+ * FP_HOOK_FLUSH_REINSERT from pre_update, as ipfixprobe's flush() with
+ * FLOW_FLUSH_WITH_REINSERT: export the flow as it stands (the packet is not
+ * in it, so it ends at the previous packet's time), then reuse the record in
+ * the same slot for the next one.  The new record keeps the old key and
+ * orientation (SRC stays SRC whoever sent the packet), starts at the old
+ * record's last packet time (ipfixprobe's FlowRecord::reuse() sets
+ * time_first = time_last), counts the packet in its own direction, gets
+ * zeroed plugin slabs, and post_create sees the packet with that direction
+ * (hp->rev may be 1 here, unlike for a flow created from its first packet).
+ * The wg reference output depends on all of this: the records of one tunnel
+ * touch end to start, and SRC stays the side that sent the first packet.
+ */
+static void reinsert_in(fp_cache_t *c, uint32_t slot, const fp_hookpkt_t *hp)
+{
+    fp_flow_t *f = rec(c, slot);
+    const fk_packet_t *pkt = hp->pkt;
+    uint32_t tag = c->slot[slot].tag;
+    fp_flow_t old = *f;
+
+    c->st.end_plugin++;
+    export_slot(c, slot, FP_END_FORCED);
+
+    memset(f, 0, c->slot_size);
+    memcpy(f->src_ip, old.src_ip, 16);
+    memcpy(f->dst_ip, old.dst_ip, 16);
+    memcpy(f->src_mac, old.src_mac, 6);
+    memcpy(f->dst_mac, old.dst_mac, 6);
+    f->src_port = old.src_port;
+    f->dst_port = old.dst_port;
+    f->proto = old.proto;
+    f->ip_version = old.ip_version;
+    f->vlan_id = old.vlan_id;
+    f->hash = old.hash;
+    f->time_first = old.time_last;
+    f->time_last = pkt->ts_ns;
+    if (hp->rev) {
+        f->packets_rev = 1;
+        f->bytes_rev = pkt->ip_len;
+        f->tcp_flags_rev = pkt->tcp_flags;
+    } else {
+        f->packets = 1;
+        f->bytes = pkt->ip_len;
+        f->tcp_flags = pkt->tcp_flags;
+    }
+
+    c->slot[slot].tag = tag;
+    c->slot[slot].last_s = (uint32_t)secs(pkt->ts_ns);
+    c->st.created++;
+    if (++c->st.flows > c->st.peak_flows)
+        c->st.peak_flows = c->st.flows;
+
+    if (c->nplugins && run_hooks(c, f, hp, 0) != FP_HOOK_OK) {
+        c->st.end_plugin++;
+        export_slot(c, slot, FP_END_FORCED);
+    }
+}
+
 /* Move slot `from` to `to` (to < from) within a row, shifting the ones between down. */
 static inline void move_up(fp_cache_t *c, uint32_t to, uint32_t from)
 {
@@ -446,12 +504,12 @@ static void put_one(fp_cache_t *c, fk_packet_t *pkt, int64_t now, uint64_t h)
 
     fp_hookpkt_t hp = {pkt, rev};
     int hr = c->nplugins ? run_hooks(c, f, &hp, 1) : FP_HOOK_OK;
+    if (hr == FP_HOOK_FLUSH_REINSERT) {
+        reinsert_in(c, slot, &hp);
+        return;
+    }
     if (hr != FP_HOOK_OK) {
-        /* The packet is not in the flow yet: it starts the next one.  With
-         * REINSERT, ipfixprobe ends the old record at the packet's time (its
-         * wg reference output shows it), so consecutive records touch. */
-        if (hr == FP_HOOK_FLUSH_REINSERT)
-            f->time_last = pkt->ts_ns;
+        /* The packet is not in the flow yet: it starts the next one. */
         c->st.end_plugin++;
         export_slot(c, slot, FP_END_FORCED);
         create_in(c, slot, tag, h, pkt);
