@@ -19,6 +19,7 @@ extern const fp_plugin_t fp_plugin_mqtt;
 extern const fp_plugin_t fp_plugin_wg;
 extern const fp_plugin_t fp_plugin_ovpn;
 extern const fp_plugin_t fp_plugin_ssadetector;
+extern const fp_plugin_t fp_plugin_osquery;
 const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_vlan,
     &fp_plugin_icmp,
@@ -31,6 +32,7 @@ const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_wg,
     &fp_plugin_ovpn,
     &fp_plugin_ssadetector,
+    &fp_plugin_osquery,
     NULL,
 };
 
