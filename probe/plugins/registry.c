@@ -22,6 +22,10 @@ extern const fp_plugin_t fp_plugin_http;
 extern const fp_plugin_t fp_plugin_rtsp;
 extern const fp_plugin_t fp_plugin_smtp;
 extern const fp_plugin_t fp_plugin_sip;
+extern const fp_plugin_t fp_plugin_wg;
+extern const fp_plugin_t fp_plugin_ovpn;
+extern const fp_plugin_t fp_plugin_ssadetector;
+extern const fp_plugin_t fp_plugin_osquery;
 const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_vlan,
     &fp_plugin_icmp,
@@ -37,6 +41,10 @@ const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_rtsp,
     &fp_plugin_smtp,
     &fp_plugin_sip,
+    &fp_plugin_wg,
+    &fp_plugin_ovpn,
+    &fp_plugin_ssadetector,
+    &fp_plugin_osquery,
     NULL,
 };
 
