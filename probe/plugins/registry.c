@@ -16,6 +16,10 @@ extern const fp_plugin_t fp_plugin_basicplus;
 extern const fp_plugin_t fp_plugin_idpcontent;
 extern const fp_plugin_t fp_plugin_ntp;
 extern const fp_plugin_t fp_plugin_mqtt;
+extern const fp_plugin_t fp_plugin_pstats;
+extern const fp_plugin_t fp_plugin_phists;
+extern const fp_plugin_t fp_plugin_bstats;
+extern const fp_plugin_t fp_plugin_nettisa;
 const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_vlan,
     &fp_plugin_icmp,
@@ -25,6 +29,10 @@ const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_idpcontent,
     &fp_plugin_ntp,
     &fp_plugin_mqtt,
+    &fp_plugin_pstats,
+    &fp_plugin_phists,
+    &fp_plugin_bstats,
+    &fp_plugin_nettisa,
     NULL,
 };
 
