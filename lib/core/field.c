@@ -3,6 +3,7 @@
  */
 #include "field.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,6 +231,16 @@ void fk_field_json(fk_buf_t *b, const fk_field_t *f, const void *base)
         fk_buf_putc(b, ']');
         break;
     }
+    case FK_T_FLOAT:
+    case FK_T_DOUBLE: {
+        /* JSON (RFC 8259 6) has no NaN or infinity: print null, not "nan". */
+        double v = t == FK_T_FLOAT ? (double)LOAD(float, p, 0) : LOAD(double, p, 0);
+        if (!isfinite(v))
+            fk_buf_puts(b, "null");
+        else
+            put_elem(b, t, p, 1);
+        break;
+    }
     default:
         /* JSON times are integer nanoseconds, as GoFlow2's time_flow_start_ns. */
         put_elem(b, t, p, 1);
@@ -247,6 +258,15 @@ static int unirec_cmp(const void *a, const void *b)
         if (sa == 0 || sb == 0)
             return sa == 0 ? 1 : -1; /* variable-size after fixed-size */
         return sa > sb ? -1 : 1;     /* larger first */
+    }
+    if (sa == 0) {
+        /* UniRec gives a variable-size field the size -(element size): strings,
+         * bytes and 8-bit arrays -1, uint16* -2, uint32* -4, uint64* and time*
+         * -8 (unirec.c ur_field_type_size), so smaller elements come first. */
+        unsigned ea = fa->type < FK_T_COUNT_ ? g_types[fa->type].esize : 0;
+        unsigned eb = fb->type < FK_T_COUNT_ ? g_types[fb->type].esize : 0;
+        if (ea != eb)
+            return ea < eb ? -1 : 1;
     }
     return strcmp(fa->name, fb->name);
 }

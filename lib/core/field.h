@@ -144,7 +144,8 @@ const char *fk_ftype_unirec(fk_ftype_t t);
 
 /*
  * UniRec's sort size: fixed-size fields sort by this, largest first; 0 marks a
- * variable-size field (strings, bytes, arrays), which sort after all fixed ones.
+ * variable-size field (strings, bytes, arrays), which sort after all fixed ones,
+ * by element size, smallest first (strings and bytes count 1).
  */
 unsigned fk_ftype_sortsize(fk_ftype_t t);
 
@@ -163,7 +164,9 @@ void fk_field_text(fk_buf_t *b, const fk_field_t *f, const void *base);
 
 /*
  * Sort an array of field pointers in UniRec template order: fixed-size fields
- * by size (largest first), ties by name; then variable-size fields by name.
+ * by size (largest first), ties by name; then variable-size fields by element
+ * size (smallest first: string, bytes, int8*, uint8* before uint16* before
+ * uint32* before uint64* and time*), ties by name.
  */
 void fk_fields_unirec_sort(const fk_field_t **v, size_t n);
 

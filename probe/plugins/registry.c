@@ -26,6 +26,10 @@ extern const fp_plugin_t fp_plugin_wg;
 extern const fp_plugin_t fp_plugin_ovpn;
 extern const fp_plugin_t fp_plugin_ssadetector;
 extern const fp_plugin_t fp_plugin_osquery;
+extern const fp_plugin_t fp_plugin_pstats;
+extern const fp_plugin_t fp_plugin_phists;
+extern const fp_plugin_t fp_plugin_bstats;
+extern const fp_plugin_t fp_plugin_nettisa;
 const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_vlan,
     &fp_plugin_icmp,
@@ -45,6 +49,10 @@ const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_ovpn,
     &fp_plugin_ssadetector,
     &fp_plugin_osquery,
+    &fp_plugin_pstats,
+    &fp_plugin_phists,
+    &fp_plugin_bstats,
+    &fp_plugin_nettisa,
     NULL,
 };
 

@@ -2,6 +2,7 @@
  * test_core.c - lib/core: the bounded read cursor, plugin option strings, the
  * output buffer's formatters, the field-table value writers and UniRec order.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -861,6 +862,31 @@ static void test_field_csv_quote(void **state)
     expect_field(fk_field_json, rec_field("STR"), &r, "\"say \\\"x\\\"\"");
 }
 
+/*
+ * A float that is not a number (nettisa divides by zero on some flows): CSV
+ * and text print it as printf does, as the NEMEA logger; JSON has no such
+ * number (RFC 8259 6) and gets null.
+ */
+static void test_field_nonfinite(void **state)
+{
+    (void)state;
+    rec_t r;
+    rec_fill(&r);
+    r.flt = INFINITY;
+    r.dbl = -INFINITY;
+    expect_field(fk_field_csv, rec_field("FLT"), &r, "inf");
+    expect_field(fk_field_text, rec_field("DBL"), &r, "-inf");
+    expect_field(fk_field_json, rec_field("FLT"), &r, "null");
+    expect_field(fk_field_json, rec_field("DBL"), &r, "null");
+    r.flt = NAN;
+    r.dbl = NAN;
+    expect_field(fk_field_csv, rec_field("FLT"), &r, "nan");
+    expect_field(fk_field_json, rec_field("FLT"), &r, "null");
+    expect_field(fk_field_json, rec_field("DBL"), &r, "null");
+    r.flt = 0.25f;
+    expect_field(fk_field_json, rec_field("FLT"), &r, "0.250000");
+}
+
 static void test_field_table_macros(void **state)
 {
     (void)state;
@@ -996,11 +1022,59 @@ static void test_unirec_sort_mixed(void **state)
     for (size_t i = 0; i < N_REC_FIELDS; i++)
         v[i] = &REC_FIELDS[i];
     fk_fields_unirec_sort(v, N_REC_FIELDS);
+    /* Variable-size fields by element size (UniRec's negative sizes), then name. */
     static const char *order[] = {"IP",   "DBL",  "TIME",  "U64",   "MAC",   "FLT",
-                                  "U32",  "U16",  "I8",    "U8",    "A_I8",  "A_TIME",
-                                  "A_U16", "A_U32", "A_U64", "A_U8", "BYTES", "STR"};
+                                  "U32",  "U16",  "I8",    "U8",    "A_I8",  "A_U8",
+                                  "BYTES", "STR", "A_U16", "A_U32", "A_TIME", "A_U64"};
     assert_int_equal(sizeof(order) / sizeof(order[0]), N_REC_FIELDS);
     for (size_t i = 0; i < N_REC_FIELDS; i++)
+        assert_string_equal(v[i]->name, order[i]);
+}
+
+/*
+ * Variable-size columns as ipfixprobe's references show them (outputs/bstats,
+ * outputs/quic): uint32* before time*, and bytes, uint8* and string (element
+ * size 1) interleaved by name before uint16*.
+ */
+typedef struct varrec_st {
+    uint32_t u32a[4], u32b[4];
+    uint64_t ta[4], tb[4];
+    uint8_t by[8], u8[4];
+    uint16_t u16[4];
+    char str[8];
+    uint16_t n, by_len;
+} varrec_t;
+
+static const fk_field_t VAR_FIELDS[] = {
+    FK_ARRAY(FK_T_A_TIME, 8, varrec_t, ta, n, "DBI_BRST_TIME_START", "a", 0, 0, 0),
+    FK_ARRAY(FK_T_A_U16, 2, varrec_t, u16, n, "QUIC_TLS_EXT_LEN", "b", 0, 0, 0),
+    FK_STR(varrec_t, str, "QUIC_SNI", "c", 0, 0, 0),
+    FK_ARRAY(FK_T_A_U32, 4, varrec_t, u32a, n, "SBI_BRST_BYTES", "d", 0, 0, 0),
+    FK_ARRAY(FK_T_A_U8, 1, varrec_t, u8, n, "QUIC_PACKETS", "e", 0, 0, 0),
+    FK_ARRAY(FK_T_A_TIME, 8, varrec_t, tb, n, "SBI_BRST_TIME_STOP", "f", 0, 0, 0),
+    FK_BYTES(varrec_t, by, by_len, "QUIC_OCCID", "g", 0, 0, 0),
+    FK_ARRAY(FK_T_A_U32, 4, varrec_t, u32b, n, "DBI_BRST_PACKETS", "h", 0, 0, 0),
+};
+#define N_VAR_FIELDS (sizeof(VAR_FIELDS) / sizeof(VAR_FIELDS[0]))
+
+static void test_unirec_sort_arrays(void **state)
+{
+    (void)state;
+    static const char *order[] = {"QUIC_OCCID",          "QUIC_PACKETS",      "QUIC_SNI",
+                                  "QUIC_TLS_EXT_LEN",    "DBI_BRST_PACKETS",  "SBI_BRST_BYTES",
+                                  "DBI_BRST_TIME_START", "SBI_BRST_TIME_STOP"};
+    const fk_field_t *v[N_VAR_FIELDS];
+
+    assert_int_equal(sizeof(order) / sizeof(order[0]), N_VAR_FIELDS);
+    for (size_t i = 0; i < N_VAR_FIELDS; i++)
+        v[i] = &VAR_FIELDS[i];
+    fk_fields_unirec_sort(v, N_VAR_FIELDS);
+    for (size_t i = 0; i < N_VAR_FIELDS; i++)
+        assert_string_equal(v[i]->name, order[i]);
+    for (size_t i = 0; i < N_VAR_FIELDS; i++)
+        v[i] = &VAR_FIELDS[N_VAR_FIELDS - 1 - i];
+    fk_fields_unirec_sort(v, N_VAR_FIELDS);
+    for (size_t i = 0; i < N_VAR_FIELDS; i++)
         assert_string_equal(v[i]->name, order[i]);
 }
 
@@ -1037,6 +1111,8 @@ int main(void)
         cmocka_unit_test(test_ftype_tables),
         cmocka_unit_test(test_unirec_sort),
         cmocka_unit_test(test_unirec_sort_mixed),
+        cmocka_unit_test(test_unirec_sort_arrays),
+        cmocka_unit_test(test_field_nonfinite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
