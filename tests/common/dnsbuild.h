@@ -21,25 +21,25 @@ typedef struct dmsg_st {
     size_t n;
 } dmsg_t;
 
-static void d_u8(dmsg_t *m, uint8_t v)
+static inline void d_u8(dmsg_t *m, uint8_t v)
 {
     assert_true(m->n < sizeof(m->b));
     m->b[m->n++] = v;
 }
 
-static void d_u16(dmsg_t *m, uint16_t v)
+static inline void d_u16(dmsg_t *m, uint16_t v)
 {
     d_u8(m, (uint8_t)(v >> 8));
     d_u8(m, (uint8_t)v);
 }
 
-static void d_u32(dmsg_t *m, uint32_t v)
+static inline void d_u32(dmsg_t *m, uint32_t v)
 {
     d_u16(m, (uint16_t)(v >> 16));
     d_u16(m, (uint16_t)v);
 }
 
-static void d_raw(dmsg_t *m, const void *p, size_t n)
+static inline void d_raw(dmsg_t *m, const void *p, size_t n)
 {
     assert_true(m->n + n <= sizeof(m->b));
     memcpy(m->b + m->n, p, n);
@@ -47,7 +47,7 @@ static void d_raw(dmsg_t *m, const void *p, size_t n)
 }
 
 /* "a.b.c" as labels, ending with the root label (or nothing when `open`). */
-static void d_labels(dmsg_t *m, const char *dotted, int open)
+static inline void d_labels(dmsg_t *m, const char *dotted, int open)
 {
     const char *s = dotted;
 
@@ -64,17 +64,17 @@ static void d_labels(dmsg_t *m, const char *dotted, int open)
         d_u8(m, 0);
 }
 
-static void d_name(dmsg_t *m, const char *dotted)
+static inline void d_name(dmsg_t *m, const char *dotted)
 {
     d_labels(m, dotted, 0);
 }
 
-static void d_ptr(dmsg_t *m, uint16_t off)
+static inline void d_ptr(dmsg_t *m, uint16_t off)
 {
     d_u16(m, (uint16_t)(0xC000 | off));
 }
 
-static void d_hdr(dmsg_t *m, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns,
+static inline void d_hdr(dmsg_t *m, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns,
                   uint16_t ar)
 {
     m->n = 0;
@@ -86,7 +86,7 @@ static void d_hdr(dmsg_t *m, uint16_t id, uint16_t flags, uint16_t qd, uint16_t 
     d_u16(m, ar);
 }
 
-static void d_question(dmsg_t *m, const char *name, uint16_t type)
+static inline void d_question(dmsg_t *m, const char *name, uint16_t type)
 {
     d_name(m, name);
     d_u16(m, type);
@@ -94,7 +94,7 @@ static void d_question(dmsg_t *m, const char *name, uint16_t type)
 }
 
 /* An RR's fixed part after its owner name; RDATA follows. */
-static void d_rrfix(dmsg_t *m, uint16_t type, uint16_t cls, uint32_t ttl, uint16_t rdlen)
+static inline void d_rrfix(dmsg_t *m, uint16_t type, uint16_t cls, uint32_t ttl, uint16_t rdlen)
 {
     d_u16(m, type);
     d_u16(m, cls);
@@ -103,7 +103,7 @@ static void d_rrfix(dmsg_t *m, uint16_t type, uint16_t cls, uint32_t ttl, uint16
 }
 
 /* An EDNS0 OPT RR (RFC 6891): root owner, CLASS = payload size, DO bit. */
-static void d_opt(dmsg_t *m, uint16_t psize, int dobit)
+static inline void d_opt(dmsg_t *m, uint16_t psize, int dobit)
 {
     d_u8(m, 0);
     d_rrfix(m, 41, psize, dobit ? 0x8000 : 0, 0);
@@ -114,7 +114,7 @@ static void d_opt(dmsg_t *m, uint16_t psize, int dobit)
  * 10.0.0.1:cport to 10.0.0.2:sport when !from_server, else the reverse.
  * trunc (when non-zero) cuts the capture to that many octets of payload.
  */
-static void d_send(fp_cache_t *c, uint8_t proto, int from_server, uint16_t cport, uint16_t sport,
+static inline void d_send(fp_cache_t *c, uint8_t proto, int from_server, uint16_t cport, uint16_t sport,
                    const uint8_t *pay, size_t paylen, long trunc, uint64_t t)
 {
     size_t th = proto == 6 ? 20 : 8;
@@ -162,7 +162,7 @@ static void d_send(fp_cache_t *c, uint8_t proto, int from_server, uint16_t cport
 }
 
 /* The same message behind an RFC 1035 4.2.2 length prefix. */
-static void d_send_tcp(fp_cache_t *c, int from_server, uint16_t cport, const dmsg_t *m,
+static inline void d_send_tcp(fp_cache_t *c, int from_server, uint16_t cport, const dmsg_t *m,
                        uint16_t prefix, uint64_t t)
 {
     uint8_t buf[4096 + 2];
