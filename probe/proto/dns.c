@@ -12,8 +12,11 @@
 
 int fk_dns_open(fk_dns_msg_t *m, fk_dns_hdr_t *h, const uint8_t *payload, size_t len, bool tcp)
 {
-    fk_cursor_t c = fk_cur_make(payload, payload ? len : 0);
+    fk_cursor_t c;
 
+    if (!payload)
+        return FK_DNS_ENOTMSG; /* no payload captured */
+    c = fk_cur_make(payload, len);
     if (tcp) {
         uint16_t plen;
         /* RFC 1035 4.2.2: two-octet length, then the message. */
