@@ -54,6 +54,13 @@ const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_bstats,
     &fp_plugin_nettisa,
     NULL,
+extern const fp_plugin_t fp_plugin_dns;
+extern const fp_plugin_t fp_plugin_passivedns;
+extern const fp_plugin_t fp_plugin_dnssd;
+const fp_plugin_t *const fp_plugins[] = {
+    &fp_plugin_vlan,      &fp_plugin_icmp,       &fp_plugin_mpls,  &fp_plugin_flow_hash,
+    &fp_plugin_basicplus, &fp_plugin_idpcontent, &fp_plugin_ntp,   &fp_plugin_mqtt,
+    &fp_plugin_dns,       &fp_plugin_passivedns, &fp_plugin_dnssd, NULL,
 };
 
 size_t fp_plugins_layout(fp_plugin_inst_t *plugins, size_t n)
