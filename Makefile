@@ -4,7 +4,8 @@
 #   make test     install deps, build, run every test, then again under ASan+UBSan
 #                 with the libFuzzer targets
 #   make bench    throughput vs softflowd and nfpcapd (bench/run.sh)
-#   make install  binaries and man pages under PREFIX (default /usr/local)
+#   make install  binaries, man pages, systemd unit and example config under PREFIX
+#                 (default /usr/local)
 
 BUILD   ?= build
 ASAN    ?= build-asan
@@ -61,7 +62,9 @@ bench: deps build
 	bash bench/run.sh
 
 install: build
-	cmake --install $(BUILD) --prefix $(PREFIX)
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+	cmake --install $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

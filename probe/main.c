@@ -915,6 +915,8 @@ int main(int argc, char **argv)
         httpd = fk_httpd_start(pr.metrics, metrics_page, &tel, &e);
         if (!httpd)
             fk_err("--metrics: %s; running without the metrics endpoint", e.msg);
+        else
+            fprintf(stderr, "flowprobe: metrics on port %d (GET /metrics)\n", fk_httpd_port(httpd));
     }
 
     /* One thread per input, each with its own flow cache, as ipfixprobe's
@@ -950,6 +952,7 @@ int main(int argc, char **argv)
             g_usr1 = 0;
             if (fk_buf_init(&b, stderr, 16384) == 0) {
                 fp_telemetry_text(&b, &tel);
+                fk_buf_flush(&b);
                 fk_buf_free(&b);
             }
         }

@@ -66,6 +66,35 @@ expect_status2 "ipfix mtu < record" "mtu=100 is smaller than a message with one 
 expect_status2 "ipfix udp+lz4" "not supported with udp" "$probe" -i "$cap" -o 'ipfix;u;c'
 expect_status2 "cache key" "unknown option" "$probe" -i "$cap" -s 'cache;zz'
 expect_status2 "-Q 0" "option '-Q'" "$probe" -Q 0 -i "$cap"
+expect_status2 "-b too big" "option '-b'.*\[1, 1024\]" "$probe" -b 5000 -i "$cap"
+expect_status2 "-B too small" "option '-B'" "$probe" -B 10 -i "$cap"
+expect_status2 "--pin garbage" "--pin x: expected a comma-separated list" "$probe" --pin x -i "$cap"
+expect_status2 "-t not a dir" "-t .*not a writable directory" "$probe" -t "$tmp/nodir" -i "$cap"
+expect_status2 "raw without ifc" "raw: no interface given" "$probe" -i 'raw'
+expect_status2 "raw unknown ifc" "raw: no interface 'nosuch0'" "$probe" -i 'raw;ifc=nosuch0'
+expect_status2 "raw blocks not pow2" "blocks=3 must be a power of two" "$probe" -i 'raw;ifc=lo;blocks=3'
+expect_status2 "pcap file and ifc" "either file= or ifc=" "$probe" -i "$cap;ifc=lo"
+expect_status2 "pcap snaplen" "snaplen" "$probe" -i 'pcap;ifc=lo;snaplen=10'
+expect_ok "-h raw" "$probe" -h raw
+grep -q 'f, fanout\[=ID\]' "$tmp/o" && ok || bad "-h raw lacks the optional fanout id: $(cat "$tmp/o")"
+
+# --- --config: long options from a file, then the command line's
+printf '# comment\n\ninput %s\nstorage cache;a=60\noutput csv;file=%s\n' "$cap" "$tmp/cfg.csv" >"$tmp/ok.conf"
+expect_ok "--config" "$probe" --config "$tmp/ok.conf" -o "json;file=$tmp/cfg.json"
+[ -s "$tmp/cfg.csv" ] && [ -s "$tmp/cfg.json" ] && ok || bad "--config: outputs from the file and the command line"
+printf 'input %s\nbogus 1\n' "$cap" >"$tmp/bad.conf"
+expect_status2 "--config unknown option" "bad.conf:2: unknown option 'bogus'" "$probe" --config "$tmp/bad.conf"
+printf 'input\n' >"$tmp/bad2.conf"
+expect_status2 "--config missing value" "bad2.conf:1: option 'input' needs a value" "$probe" --config="$tmp/bad2.conf"
+expect_status2 "--config missing file" "--config .*No such file" "$probe" --config "$tmp/none.conf"
+
+# --- -d: into the background, pid file, flows written, pid file removed at the end
+expect_ok "-d" "$probe" -d -P "$tmp/d.pid" -i "$cap" -o "csv;file=$tmp/d.csv"
+for _ in $(seq 100); do [ -s "$tmp/d.csv" ] && [ ! -e "$tmp/d.pid" ] && break; sleep 0.05; done
+"$probe" -i "$cap" -o "csv;file=$tmp/nd.csv" 2>/dev/null
+cmp -s "$tmp/d.csv" "$tmp/nd.csv" && ok || bad "-d: other flows than in the foreground"
+[ ! -e "$tmp/d.pid" ] && ok || bad "-d: pid file left behind"
+
 expect_ok "-h ipfix" "$probe" -h ipfix
 grep -q 'lz4-compression' "$tmp/o" && ok || bad "-h ipfix lacks lz4-compression"
 
@@ -94,6 +123,11 @@ grep -q 'SRC_MAC' "$tmp/o" && bad "text;m still shows MACs" || ok
 head -1 "$tmp/f.txt" | grep -q 'SRC_IP' && ok || bad "text header"
 
 # --- stdout default, multiple outputs
+expect_ok "-b 1 -B 200 (file input unaffected)" "$probe" -b 1 -B 200 -i "$cap" -o "csv;file=$tmp/b1.csv"
+cmp -s "$tmp/b1.csv" "$tmp/f.csv" && ok || bad "-b 1 changes the flows"
+expect_ok "two inputs, two workers" "$probe" -i "$cap" -i "$cap" -o "csv;file=$tmp/two.csv" --pin 0,0,0
+[ "$(($(wc -l <"$tmp/two.csv") - 1))" -eq $((2 * nflows)) ] && ok || bad "two inputs: $(wc -l <"$tmp/two.csv") lines"
+[ "$(grep -c ': 5000 packets' "$tmp/e")" = 2 ] && ok || bad "two inputs: summaries $(cat "$tmp/e")"
 expect_ok "two outputs" "$probe" -i "$cap" -o "csv;file=$tmp/a.csv" -o "json;file=$tmp/a.json"
 cmp -s "$tmp/a.csv" "$tmp/f.csv" && ok || bad "second run differs (not deterministic?)"
 
