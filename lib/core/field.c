@@ -248,6 +248,20 @@ static int unirec_cmp(const void *a, const void *b)
             return sa == 0 ? 1 : -1; /* variable-size after fixed-size */
         return sa > sb ? -1 : 1;     /* larger first */
     }
+    if (sa == 0) {
+        /*
+         * UniRec gives variable-size types negative sizes (-1 for string,
+         * bytes and 1-byte arrays, -2 for uint16*, -8 for time*, ...) and
+         * sorts them by that size too, descending: so by element size,
+         * smallest first ("string TLS_SNI" before "uint16* TLS_EXT_LEN").
+         */
+        unsigned ea =
+            fk_ftype_is_array((fk_ftype_t)fa->type) ? fk_ftype_esize((fk_ftype_t)fa->type) : 1;
+        unsigned eb =
+            fk_ftype_is_array((fk_ftype_t)fb->type) ? fk_ftype_esize((fk_ftype_t)fb->type) : 1;
+        if (ea != eb)
+            return ea < eb ? -1 : 1;
+    }
     return strcmp(fa->name, fb->name);
 }
 

@@ -988,7 +988,10 @@ static void test_unirec_sort(void **state)
     fk_fields_unirec_sort(v, 0); /* nothing to do, nothing to break */
 }
 
-/* double and float sort among the 8- and 4-byte integers by name. */
+/*
+ * double and float sort among the 8- and 4-byte integers by name; variable-size
+ * fields by element size (strings and bytes count 1), then by name, as UniRec.
+ */
 static void test_unirec_sort_mixed(void **state)
 {
     (void)state;
@@ -997,8 +1000,8 @@ static void test_unirec_sort_mixed(void **state)
         v[i] = &REC_FIELDS[i];
     fk_fields_unirec_sort(v, N_REC_FIELDS);
     static const char *order[] = {"IP",   "DBL",  "TIME",  "U64",   "MAC",   "FLT",
-                                  "U32",  "U16",  "I8",    "U8",    "A_I8",  "A_TIME",
-                                  "A_U16", "A_U32", "A_U64", "A_U8", "BYTES", "STR"};
+                                  "U32",  "U16",  "I8",    "U8",    "A_I8",  "A_U8",
+                                  "BYTES", "STR", "A_U16", "A_U32", "A_TIME", "A_U64"};
     assert_int_equal(sizeof(order) / sizeof(order[0]), N_REC_FIELDS);
     for (size_t i = 0; i < N_REC_FIELDS; i++)
         assert_string_equal(v[i]->name, order[i]);
