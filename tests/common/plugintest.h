@@ -2,7 +2,8 @@
  * plugintest.h - what the plugin unit tests share: an export callback that
  * keeps each exported flow and its plugin record, and accessors that read a
  * record through the plugin's field table (so tests check what every output
- * will print).  Header-only; include after <cmocka.h> and define MAXF first.
+ * will print).  Header-only; include after <cmocka.h> and define MAXF (and
+ * MAXREC) first.
  */
 #ifndef FK_TEST_PLUGINTEST_H
 #define FK_TEST_PLUGINTEST_H
@@ -17,12 +18,16 @@
 #ifndef MAXF
 #define MAXF 16
 #endif
+/* Bytes kept of each exported record (define larger before including for big records). */
+#ifndef MAXREC
+#define MAXREC 1024
+#endif
 
 /* The plugin under test, and what the cache exported. */
 static fp_plugin_inst_t g_pi;
 static size_t g_nout;
 static unsigned g_nrec[MAXF];
-static uint8_t g_rec[MAXF][1024];
+static uint8_t g_rec[MAXF][MAXREC];
 static fp_flow_t g_flow[MAXF];
 
 static void collect(void *arg, fp_flow_t *flow)
