@@ -16,6 +16,7 @@ extern const fp_plugin_t fp_plugin_basicplus;
 extern const fp_plugin_t fp_plugin_idpcontent;
 extern const fp_plugin_t fp_plugin_ntp;
 extern const fp_plugin_t fp_plugin_mqtt;
+extern const fp_plugin_t fp_plugin_tls;
 const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_vlan,
     &fp_plugin_icmp,
@@ -25,6 +26,7 @@ const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_idpcontent,
     &fp_plugin_ntp,
     &fp_plugin_mqtt,
+    &fp_plugin_tls,
     NULL,
 };
 
