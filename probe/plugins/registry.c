@@ -17,6 +17,7 @@ extern const fp_plugin_t fp_plugin_idpcontent;
 extern const fp_plugin_t fp_plugin_ntp;
 extern const fp_plugin_t fp_plugin_mqtt;
 extern const fp_plugin_t fp_plugin_tls;
+extern const fp_plugin_t fp_plugin_quic;
 const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_vlan,
     &fp_plugin_icmp,
@@ -27,6 +28,7 @@ const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_ntp,
     &fp_plugin_mqtt,
     &fp_plugin_tls,
+    &fp_plugin_quic,
     NULL,
 };
 
