@@ -25,6 +25,8 @@ extern const fp_plugin_t fp_plugin_dnssd;
 extern const fp_plugin_t fp_plugin_dns;
 extern const fp_plugin_t fp_plugin_passivedns;
 extern const fp_plugin_t fp_plugin_netbios;
+extern const fp_plugin_t fp_plugin_tls;
+extern const fp_plugin_t fp_plugin_quic;
 extern const fp_plugin_t fp_plugin_wg;
 extern const fp_plugin_t fp_plugin_ovpn;
 extern const fp_plugin_t fp_plugin_ssadetector;
@@ -52,6 +54,8 @@ const fp_plugin_t *const fp_plugins[] = {
     &fp_plugin_dns,
     &fp_plugin_passivedns,
     &fp_plugin_netbios,
+    &fp_plugin_tls,
+    &fp_plugin_quic,
     &fp_plugin_wg,
     &fp_plugin_ovpn,
     &fp_plugin_ssadetector,

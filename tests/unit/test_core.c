@@ -1014,7 +1014,10 @@ static void test_unirec_sort(void **state)
     fk_fields_unirec_sort(v, 0); /* nothing to do, nothing to break */
 }
 
-/* double and float sort among the 8- and 4-byte integers by name. */
+/*
+ * double and float sort among the 8- and 4-byte integers by name; variable-size
+ * fields by element size (strings and bytes count 1), then by name, as UniRec.
+ */
 static void test_unirec_sort_mixed(void **state)
 {
     (void)state;

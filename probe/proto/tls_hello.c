@@ -1,0 +1,813 @@
+/*
+ * tls_hello.c - TLS ClientHello / ServerHello reader, JA3 and JA4, and the
+ * pools the tls and quic plugins share (see tls_hello.h).
+ *
+ * The hello, as on the wire (RFC 8446 4.1.2; RFC 5246 7.4.1.2 is the same
+ * shape; a ServerHello has one cipher_suite and one compression method):
+ *
+ *   TLSPlaintext (TCP only)      Handshake
+ *   +------+---------+--------+  +------+-----------+
+ *   | 0x16 | version | length |  | type | length:24 | body ...
+ *   +------+---------+--------+  +------+-----------+
+ *
+ *   body: legacy_version(2) random(32) session_id<0..32>
+ *         cipher_suites<2..2^16-2> legacy_compression_methods<1..2^8-1>
+ *         extensions<8..2^16-1>   (each: type(2) length(2) data)
+ *
+ * What ipfixprobe 5.7 accepts is the rule (its tls_parser.cpp): record
+ * type 22 and a first version byte of 3, handshake type 1 or 2 and a first
+ * version byte of 3 (its version union makes "major" and "minor" the same
+ * byte, so only that byte is checked).  Where ipfixprobe reads through
+ * lengths it did not check, the lengths here are checked and the message is
+ * bounded by its own length; the results agree on every well-formed hello.
+ *
+ * JA3 (github.com/salesforce/ja3) and JA4 (github.com/FoxIO-LLC/ja4,
+ * technical_details/JA4.md) are computed from the views.  ipfixprobe 5.7's
+ * JA4 differs from FoxIO's in ways its exported values depend on, kept
+ * behind FK_JA4_IPFIXPROBE:
+ *   - the extension count includes GREASE extensions (Chrome gives
+ *     "t13d1518h2" where FoxIO says "t13d1516h2");
+ *   - both counts are printed without zero padding ("t13d518h2");
+ *   - "d" means the server_name list holds a name (FoxIO: the extension is
+ *     present);
+ *   - the version is the largest supported_versions entry compared as a
+ *     signed 16-bit value;
+ *   - ALPN characters are taken one by one: an alphanumeric end character
+ *     as is, another one as a nibble printed in upper case, computed from
+ *     the byte as a signed char (so bytes >= 0x80 give odd characters);
+ *   - the extension hash input always has the "_" and the signature
+ *     algorithms keep GREASE values; no "000000000000" for an empty list.
+ * ipfixprobe reads legacy_version in host byte order (0x0301 becomes 259 in
+ * JA3 and the JA4 label "00"); that is a bug no reference depends on, and
+ * here the version is read as the big-endian number it is.  GREASE is RFC
+ * 8701's set (ipfixprobe's test also matches a few unassigned code points
+ * such as 0x1010).
+ */
+#include "tls_hello.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+/* ------------------------------------------------------------------------ */
+/* Parsing.                                                                  */
+
+bool fk_tls_ext_next(fk_cursor_t *x, uint16_t *type, fk_cursor_t *body)
+{
+    uint16_t len;
+
+    if (!fk_cur_has(x, 4))
+        return false;
+    fk_cur_be16(x, type);
+    fk_cur_be16(x, &len);
+    return fk_cur_sub(x, len, body);
+}
+
+static void hello_note_ext(fk_tls_hello_t *h, uint16_t type, const fk_cursor_t *body)
+{
+    fk_cursor_t *view = NULL;
+    uint32_t bit = 0;
+
+    switch (type) {
+    case FK_TLS_EXT_SERVER_NAME:
+        view = &h->sni, bit = FK_TLS_HAS_SNI;
+        break;
+    case FK_TLS_EXT_SUPPORTED_GROUPS:
+        view = &h->groups, bit = FK_TLS_HAS_GROUPS;
+        break;
+    case FK_TLS_EXT_EC_POINT_FORMATS:
+        view = &h->ecpf, bit = FK_TLS_HAS_ECPF;
+        break;
+    case FK_TLS_EXT_SIG_ALGS:
+        view = &h->sigalgs, bit = FK_TLS_HAS_SIGALGS;
+        break;
+    case FK_TLS_EXT_ALPN:
+        view = &h->alpn, bit = FK_TLS_HAS_ALPN;
+        break;
+    case FK_TLS_EXT_SUPPORTED_VERSIONS:
+        view = &h->versions, bit = FK_TLS_HAS_VERSIONS;
+        break;
+    case FK_TLS_EXT_QUIC_TP:
+    case FK_TLS_EXT_QUIC_TP_DRAFT:
+    case FK_TLS_EXT_QUIC_TP_OLD:
+        view = &h->quic_tp, bit = FK_TLS_HAS_QUIC_TP;
+        break;
+    default:
+        return;
+    }
+    if (h->has & bit)
+        return; /* duplicates are forbidden (RFC 8446 4.2): the first one counts */
+    h->has |= bit;
+    *view = *body;
+    if (bit == FK_TLS_HAS_QUIC_TP)
+        h->quic_tp_type = type;
+}
+
+fk_tls_status_t fk_tls_hello_parse(fk_tls_hello_t *h, const uint8_t *data, size_t len, bool record)
+{
+    fk_cursor_t c, x, body;
+    uint8_t hs[6], sid_len, comp_len;
+    uint16_t v16, type;
+    bool complete;
+
+    memset(h, 0, sizeof(*h));
+    if (!data)
+        return FK_TLS_TRUNCATED;
+    c = fk_cur_make(data, len);
+    if (record) {
+        uint8_t rh[5];
+        size_t rlen;
+
+        if (!fk_cur_copy(&c, rh, sizeof(rh)))
+            return FK_TLS_TRUNCATED;
+        if (rh[0] != FK_TLS_CT_HANDSHAKE || rh[1] != 3)
+            return FK_TLS_UNSUPPORTED;
+        rlen = fk_load_be16(rh + 3);
+        if (rlen < fk_cur_left(&c))
+            c.end = c.p + rlen; /* the hello cannot run into the next record */
+    }
+    /* Handshake header and legacy_version (ipfixprobe reads these 6 bytes as one). */
+    if (!fk_cur_copy(&c, hs, sizeof(hs)))
+        return FK_TLS_TRUNCATED;
+    if ((hs[0] != FK_TLS_CLIENT_HELLO && hs[0] != FK_TLS_SERVER_HELLO) || hs[4] != 3)
+        return FK_TLS_UNSUPPORTED;
+    h->type = hs[0];
+    h->msg_len = (uint32_t)hs[1] << 16 | (uint32_t)hs[2] << 8 | hs[3];
+    h->version = fk_load_be16(hs + 4);
+    if (h->msg_len < 2)
+        return FK_TLS_INVALID; /* the version we just read lies outside the message */
+    complete = h->msg_len - 2 <= fk_cur_left(&c);
+    if (complete)
+        c.end = c.p + (h->msg_len - 2);
+#define HELLO_NEED(ok)                                           \
+    do {                                                         \
+        if (!(ok))                                               \
+            return complete ? FK_TLS_INVALID : FK_TLS_TRUNCATED; \
+    } while (0)
+
+    HELLO_NEED(fk_cur_skip(&c, 32)); /* random */
+    HELLO_NEED(fk_cur_u8(&c, &sid_len) && fk_cur_skip(&c, sid_len));
+    if (h->type == FK_TLS_CLIENT_HELLO) {
+        HELLO_NEED(fk_cur_be16(&c, &v16) && fk_cur_sub(&c, v16, &h->ciphers));
+        HELLO_NEED(fk_cur_u8(&c, &comp_len) && fk_cur_skip(&c, comp_len));
+    } else {
+        HELLO_NEED(fk_cur_sub(&c, 2, &h->ciphers));
+        HELLO_NEED(fk_cur_skip(&c, 1)); /* legacy_compression_method */
+    }
+    h->exts = fk_cur_make(c.p, 0);
+    if (fk_cur_left(&c) == 0) {
+        if (!complete)
+            return FK_TLS_TRUNCATED; /* the extensions are yet to come */
+        return FK_TLS_OK;            /* a hello without extensions (RFC 5246 7.4.1.2) */
+    }
+    HELLO_NEED(fk_cur_be16(&c, &v16) && fk_cur_sub(&c, v16, &h->exts));
+#undef HELLO_NEED
+
+    x = h->exts;
+    while (fk_tls_ext_next(&x, &type, &body)) {
+        if (h->n_kept < FK_TLS_EXT_MAX) {
+            h->ext_type[h->n_kept] = type;
+            h->ext_len[h->n_kept] = (uint16_t)fk_cur_left(&body);
+            h->n_kept++;
+        }
+        h->n_ext++;
+        hello_note_ext(h, type, &body);
+    }
+    return FK_TLS_OK;
+}
+
+bool fk_tls_record_need(const uint8_t *data, size_t len, size_t *need, uint8_t *hs_type)
+{
+    if (!data || len < 6 || data[0] != FK_TLS_CT_HANDSHAKE || data[1] != 3)
+        return false;
+    if (data[5] != FK_TLS_CLIENT_HELLO && data[5] != FK_TLS_SERVER_HELLO)
+        return false;
+    *need = 5 + (size_t)fk_load_be16(data + 3);
+    *hs_type = data[5];
+    return true;
+}
+
+/*
+ * Walk a list of length-prefixed names (server_name entries have a 1-byte
+ * type first).  ipfixprobe's rule: a list whose length does not fit its
+ * extension has no names; a name must start inside the list and end inside
+ * the extension.
+ */
+static unsigned hello_names(const fk_cursor_t *ext, bool typed, size_t maxlen, const uint8_t **name,
+                            size_t *nlen)
+{
+    fk_cursor_t e = *ext;
+    uint16_t ll;
+    unsigned count = 0;
+    size_t hdr = typed ? 3 : 1;
+
+    *name = NULL;
+    *nlen = 0;
+    if (!fk_cur_be16(&e, &ll) || !fk_cur_has(&e, ll))
+        return 0;
+    const uint8_t *p = e.p, *lend = e.p + ll, *xend = e.end;
+    while (lend - p >= (ptrdiff_t)hdr) {
+        size_t n = typed ? fk_load_be16(p + 1) : p[0];
+        if ((size_t)(xend - p) - hdr < n)
+            break;
+        count++;
+        if (!*name && n <= maxlen) {
+            *name = p + hdr;
+            *nlen = n;
+        }
+        p += hdr + n;
+    }
+    return count;
+}
+
+unsigned fk_tls_sni(const fk_tls_hello_t *h, size_t maxlen, const uint8_t **name, size_t *nlen)
+{
+    *name = NULL;
+    *nlen = 0;
+    if (!(h->has & FK_TLS_HAS_SNI))
+        return 0;
+    return hello_names(&h->sni, true, maxlen, name, nlen);
+}
+
+unsigned fk_tls_alpn(const fk_tls_hello_t *h, size_t maxlen, const uint8_t **name, size_t *nlen)
+{
+    *name = NULL;
+    *nlen = 0;
+    if (!(h->has & FK_TLS_HAS_ALPN))
+        return 0;
+    return hello_names(&h->alpn, false, maxlen, name, nlen);
+}
+
+bool fk_tls_selected_version(const fk_tls_hello_t *h, uint16_t *version)
+{
+    fk_cursor_t e = h->versions;
+
+    return (h->has & FK_TLS_HAS_VERSIONS) && fk_cur_be16(&e, version);
+}
+
+/* QUIC variable-length integer (RFC 9000 16). */
+static bool hello_varint(fk_cursor_t *c, uint64_t *v)
+{
+    uint8_t b;
+
+    if (!fk_cur_peek_u8(c, 0, &b))
+        return false;
+    size_t n = (size_t)1 << (b >> 6);
+    if (!fk_cur_has(c, n))
+        return false;
+    *v = b & 0x3f;
+    for (size_t i = 1; i < n; i++)
+        *v = *v << 8 | c->p[i];
+    c->p += n;
+    return true;
+}
+
+bool fk_tls_quic_user_agent(const fk_tls_hello_t *h, size_t maxlen, const uint8_t **ua,
+                            size_t *ualen)
+{
+    fk_cursor_t e = h->quic_tp, val;
+    uint64_t id, len;
+
+    *ua = NULL;
+    *ualen = 0;
+    if (!(h->has & FK_TLS_HAS_QUIC_TP))
+        return false;
+    /* Every draft's parameters are read as RFC 9000 18 varints, as ipfixprobe does. */
+    while (hello_varint(&e, &id) && hello_varint(&e, &len)) {
+        if (len > fk_cur_left(&e) || !fk_cur_sub(&e, (size_t)len, &val))
+            return false;
+        if (id == FK_QUIC_TP_GOOGLE_USER_AGENT && len <= maxlen) {
+            *ua = val.p;
+            *ualen = (size_t)len;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lists the fingerprints read.                                              */
+
+/* An empty view at p (no arithmetic: p is NULL for an absent extension). */
+static fk_cursor_t hello_empty(const uint8_t *p)
+{
+    fk_cursor_t e = {p, p};
+    return e;
+}
+
+/* Supported groups (RFC 8422 5.1.1): the named_group_list body, or empty. */
+static fk_cursor_t hello_groups(const fk_tls_hello_t *h)
+{
+    fk_cursor_t e = h->groups, l = {e.p, e.p};
+    uint16_t n;
+
+    if ((h->has & FK_TLS_HAS_GROUPS) && fk_cur_be16(&e, &n) && fk_cur_sub(&e, n, &l))
+        return l;
+    return hello_empty(e.p);
+}
+
+/* EC point formats (RFC 8422 5.1.2): the list body, or empty. */
+static fk_cursor_t hello_ecpf(const fk_tls_hello_t *h)
+{
+    fk_cursor_t e = h->ecpf, l = {e.p, e.p};
+    uint8_t n;
+
+    if ((h->has & FK_TLS_HAS_ECPF) && fk_cur_u8(&e, &n) && fk_cur_sub(&e, n, &l))
+        return l;
+    return hello_empty(e.p);
+}
+
+/* ClientHello supported_versions (RFC 8446 4.2.1): the versions body, or empty. */
+static fk_cursor_t hello_versions(const fk_tls_hello_t *h)
+{
+    fk_cursor_t e = h->versions, l = {e.p, e.p};
+    uint8_t n;
+
+    if ((h->has & FK_TLS_HAS_VERSIONS) && fk_cur_u8(&e, &n) && fk_cur_sub(&e, n, &l))
+        return l;
+    return hello_empty(e.p);
+}
+
+/*
+ * signature_algorithms (RFC 8446 4.2.3): the values after the 2-byte list
+ * length.  ipfixprobe takes every 16-bit word of the extension and drops the
+ * first one, whatever the list length says; FoxIO mode honours the length.
+ */
+static fk_cursor_t hello_sigalgs(const fk_tls_hello_t *h, bool ipfixprobe)
+{
+    fk_cursor_t e = h->sigalgs, l = {e.p, e.p};
+    uint16_t n;
+
+    if (!(h->has & FK_TLS_HAS_SIGALGS) || !fk_cur_be16(&e, &n))
+        return hello_empty(e.p);
+    if (ipfixprobe)
+        return e;
+    if (fk_cur_sub(&e, n, &l))
+        return l;
+    return hello_empty(e.p);
+}
+
+/* ------------------------------------------------------------------------ */
+/* JA3.                                                                      */
+
+/* Where JA3 text goes: a bounded string, a digest, or both. */
+typedef struct ja3_out_st {
+    char *buf;
+    size_t cap;
+    size_t len; /* full length produced so far */
+    EVP_MD_CTX *md;
+    int err;
+} ja3_out_t;
+
+static void ja3_put(ja3_out_t *o, const char *s, size_t n)
+{
+    if (o->buf && o->len < o->cap) {
+        size_t k = o->cap - o->len;
+        memcpy(o->buf + o->len, s, n < k ? n : k);
+    }
+    if (o->md && EVP_DigestUpdate(o->md, s, n) != 1)
+        o->err = 1;
+    o->len += n;
+}
+
+static void ja3_num(ja3_out_t *o, unsigned v)
+{
+    char t[12];
+    int n = snprintf(t, sizeof(t), "%u", v);
+    ja3_put(o, t, (size_t)n);
+}
+
+/* A '-' separated list of 16-bit (wide) or 8-bit values, GREASE dropped when asked. */
+static void ja3_list(ja3_out_t *o, fk_cursor_t l, bool wide, bool nogrease)
+{
+    bool first = true;
+
+    while (fk_cur_has(&l, wide ? 2 : 1)) {
+        uint16_t v;
+        uint8_t b;
+        if (wide) {
+            fk_cur_be16(&l, &v);
+        } else {
+            fk_cur_u8(&l, &b);
+            v = b;
+        }
+        if (nogrease && fk_tls_is_grease(v))
+            continue;
+        if (!first)
+            ja3_put(o, "-", 1);
+        ja3_num(o, v);
+        first = false;
+    }
+}
+
+static void ja3_emit(const fk_tls_hello_t *h, ja3_out_t *o)
+{
+    fk_cursor_t x = h->exts, body;
+    uint16_t type;
+    bool first = true;
+
+    ja3_num(o, h->version);
+    ja3_put(o, ",", 1);
+    if (h->type == FK_TLS_CLIENT_HELLO)
+        ja3_list(o, h->ciphers, true, true);
+    ja3_put(o, ",", 1);
+    while (fk_tls_ext_next(&x, &type, &body)) {
+        if (fk_tls_is_grease(type))
+            continue;
+        if (!first)
+            ja3_put(o, "-", 1);
+        ja3_num(o, type);
+        first = false;
+    }
+    ja3_put(o, ",", 1);
+    ja3_list(o, hello_groups(h), true, true);
+    ja3_put(o, ",", 1);
+    ja3_list(o, hello_ecpf(h), false, false);
+}
+
+size_t fk_tls_ja3_string(const fk_tls_hello_t *h, char *out, size_t cap)
+{
+    ja3_out_t o = {out, cap ? cap - 1 : 0, 0, NULL, 0};
+
+    ja3_emit(h, &o);
+    if (cap)
+        out[o.len < cap - 1 ? o.len : cap - 1] = 0;
+    return o.len;
+}
+
+/* A digest context of `c` (MD5 or SHA-256), or a fresh one in *tmp (freed by the caller). */
+static EVP_MD_CTX *hello_md(fk_hello_crypto_t *c, bool md5, EVP_MD_CTX **tmp)
+{
+    *tmp = NULL;
+    if (c && (md5 ? c->md5 : c->md))
+        return md5 ? c->md5 : c->md;
+    *tmp = EVP_MD_CTX_new();
+    return *tmp;
+}
+
+int fk_tls_ja3_md5(const fk_tls_hello_t *h, fk_hello_crypto_t *c, uint8_t out[16])
+{
+    EVP_MD_CTX *tmp, *md = hello_md(c, true, &tmp);
+    ja3_out_t o = {NULL, 0, 0, md, 0};
+    unsigned n = 0;
+    int rc = -1;
+
+    /* A pooled context is bound to MD5 already: a NULL type restarts it as it is. */
+    if (md && EVP_DigestInit_ex(md, tmp ? EVP_md5() : NULL, NULL) == 1) {
+        ja3_emit(h, &o);
+        if (!o.err && EVP_DigestFinal_ex(md, out, &n) == 1 && n == 16)
+            rc = 0;
+    }
+    EVP_MD_CTX_free(tmp);
+    if (rc)
+        memset(out, 0, 16);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* JA4.                                                                      */
+
+/* More values than any real hello has; beyond it a hostile list is cut (and stays safe). */
+#define JA4_MAX_VALUES 1024
+
+static int ja4_cmp(const void *a, const void *b)
+{
+    uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static const char *ja4_version_label(uint16_t v)
+{
+    switch (v) {
+    case 0x0304:
+        return "13";
+    case 0x0303:
+        return "12";
+    case 0x0302:
+        return "11";
+    case 0x0301:
+        return "10";
+    case 0x0300:
+        return "s3";
+    case 0x0002:
+        return "s2";
+    case 0xfeff:
+        return "d1";
+    case 0xfefd:
+        return "d2";
+    case 0xfefc:
+        return "d3";
+    default:
+        return "00";
+    }
+}
+
+static bool ja4_alnum(uint8_t b)
+{
+    return (b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z');
+}
+
+/* ipfixprobe's ALPN character: the byte if alphanumeric, else a nibble (see the top). */
+static char ja4_alpn_char_ipfixprobe(uint8_t byte, bool high)
+{
+    if (ja4_alnum(byte))
+        return (char)byte;
+    int8_t sb = (int8_t)byte;
+    uint8_t nibble = high ? (uint8_t)(sb >> 4) : (uint8_t)(sb & 0x0f);
+    return nibble < 10 ? (char)('0' + nibble) : (char)(uint8_t)('A' + nibble - 10);
+}
+
+/* Feed "xxxx,yyyy,..." (lower-case hex, in the order given) of n values to a digest. */
+static bool ja4_feed(EVP_MD_CTX *md, const uint16_t *v, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < n; i++) {
+        char t[5] = {',', hex[v[i] >> 12], hex[(v[i] >> 8) & 15], hex[(v[i] >> 4) & 15],
+                     hex[v[i] & 15]};
+        if (EVP_DigestUpdate(md, i ? t : t + 1, i ? 5 : 4) != 1)
+            return false;
+    }
+    return true;
+}
+
+/*
+ * SHA-256 of list1 ["_" list2], the first 6 bytes in lower-case hex into
+ * out[12] (no NUL).  The text is streamed into the digest, never built.
+ */
+static int ja4_hash12(EVP_MD_CTX *md, bool bound, const uint16_t *a, size_t na, bool sep,
+                      const uint16_t *b, size_t nb, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t d[EVP_MAX_MD_SIZE];
+    unsigned dn = 0;
+
+    if (EVP_DigestInit_ex(md, bound ? NULL : EVP_sha256(), NULL) != 1 || !ja4_feed(md, a, na) ||
+        (sep && (EVP_DigestUpdate(md, "_", 1) != 1 || !ja4_feed(md, b, nb))) ||
+        EVP_DigestFinal_ex(md, d, &dn) != 1 || dn < 6)
+        return -1;
+    for (int i = 0; i < 6; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    return 0;
+}
+
+int fk_tls_ja4(const fk_tls_hello_t *h, char proto, unsigned flags, fk_hello_crypto_t *c,
+               char out[FK_TLS_JA4_LEN + 1])
+{
+    const bool ipx = (flags & FK_JA4_IPFIXPROBE) != 0;
+    uint16_t cs[JA4_MAX_VALUES], ex[JA4_MAX_VALUES], sa[JA4_MAX_VALUES];
+    size_t ncs = 0, nex = 0, nsa = 0, ncount = 0;
+    fk_cursor_t l, body;
+    uint16_t v, type;
+    int rc = -1;
+
+    memset(out, 0, FK_TLS_JA4_LEN + 1);
+
+    /* Ciphers without GREASE; extension count; extensions for the hash. */
+    l = h->ciphers;
+    while (h->type == FK_TLS_CLIENT_HELLO && fk_cur_be16(&l, &v))
+        if (!fk_tls_is_grease(v) && ncs < JA4_MAX_VALUES)
+            cs[ncs++] = v;
+    l = h->exts;
+    while (fk_tls_ext_next(&l, &type, &body)) {
+        if (fk_tls_is_grease(type)) {
+            ncount += ipx; /* ipfixprobe counts every extension */
+            continue;
+        }
+        ncount++;
+        if (type != FK_TLS_EXT_SERVER_NAME && type != FK_TLS_EXT_ALPN && nex < JA4_MAX_VALUES)
+            ex[nex++] = type;
+    }
+    l = hello_sigalgs(h, ipx);
+    while (fk_cur_be16(&l, &v))
+        if ((ipx || !fk_tls_is_grease(v)) && nsa < JA4_MAX_VALUES)
+            sa[nsa++] = v;
+
+    /* Version: the highest supported_versions entry without GREASE, else legacy_version. */
+    uint16_t ver = h->version;
+    bool have = false;
+    l = hello_versions(h);
+    while (fk_cur_be16(&l, &v)) {
+        if (fk_tls_is_grease(v))
+            continue;
+        if (!have || (ipx ? (int16_t)v > (int16_t)ver : v > ver))
+            ver = v;
+        have = true;
+    }
+
+    /* SNI: "d" for a domain, "i" when there is none. */
+    const uint8_t *name;
+    size_t nlen;
+    char sni;
+    if (ipx)
+        sni = fk_tls_sni(h, 65535, &name, &nlen) ? 'd' : 'i';
+    else
+        sni = (h->has & FK_TLS_HAS_SNI) ? 'd' : 'i';
+
+    /* ALPN: first and last character of the first protocol, "00" without one. */
+    char alpn[3] = "00";
+    if (fk_tls_alpn(h, 255, &name, &nlen) && name && nlen) {
+        uint8_t f = name[0], e = name[nlen - 1];
+        static const char hex[] = "0123456789abcdef";
+        if (ipx) {
+            alpn[0] = ja4_alpn_char_ipfixprobe(f, true);
+            alpn[1] = ja4_alpn_char_ipfixprobe(e, false);
+        } else if (ja4_alnum(f) && ja4_alnum(e)) {
+            alpn[0] = (char)f;
+            alpn[1] = (char)e;
+        } else {
+            alpn[0] = hex[f >> 4];
+            alpn[1] = hex[e & 15];
+        }
+    }
+
+    size_t nc = ncs > 99 ? 99 : ncs, ne = ncount > 99 ? 99 : ncount;
+    int n = snprintf(out, FK_TLS_JA4_LEN + 1, ipx ? "%c%s%c%zu%zu%s_" : "%c%s%c%02zu%02zu%s_",
+                     proto, ja4_version_label(ver), sni, nc, ne, alpn);
+    if (n < 0 || (size_t)n + 25 > FK_TLS_JA4_LEN)
+        return -1; /* cannot happen: the prefix is at most 11 characters */
+
+    EVP_MD_CTX *tmp, *md = hello_md(c, false, &tmp);
+    if (!md)
+        goto done;
+
+    /* Cipher hash: sorted hex list, or twelve zeros without ciphers. */
+    qsort(cs, ncs, sizeof(cs[0]), ja4_cmp);
+    if (ncs == 0)
+        memset(out + n, '0', 12);
+    else if (ja4_hash12(md, !tmp, cs, ncs, false, NULL, 0, out + n) < 0)
+        goto done;
+    out[n + 12] = '_';
+
+    /* Extension hash: sorted extensions "_" signature algorithms in wire order. */
+    qsort(ex, nex, sizeof(ex[0]), ja4_cmp);
+    if (nex == 0 && !ipx)
+        memset(out + n + 13, '0', 12);
+    else if (ja4_hash12(md, !tmp, ex, nex, ipx || nsa, sa, nsa, out + n + 13) < 0)
+        goto done;
+    out[n + 25] = 0;
+    rc = 0;
+done:
+    EVP_MD_CTX_free(tmp);
+    if (rc)
+        memset(out, 0, FK_TLS_JA4_LEN + 1);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pools.                                                                    */
+
+int fk_hello_crypto_init(fk_hello_crypto_t *c)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new(), *md5 = EVP_MD_CTX_new();
+    EVP_CIPHER_CTX *ecb = EVP_CIPHER_CTX_new();
+    EVP_CIPHER_CTX *gcm = EVP_CIPHER_CTX_new();
+    static const uint8_t zero[16];
+
+    /* Bind each cipher context to its algorithm once; later calls pass only keys. */
+    if (!md || !md5 || !ecb || !gcm || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestInit_ex(md5, EVP_md5(), NULL) != 1 ||
+        EVP_EncryptInit_ex(ecb, EVP_aes_128_ecb(), NULL, zero, NULL) != 1 ||
+        EVP_CIPHER_CTX_set_padding(ecb, 0) != 1 ||
+        EVP_DecryptInit_ex(gcm, EVP_aes_128_gcm(), NULL, NULL, NULL) != 1 ||
+        EVP_CIPHER_CTX_ctrl(gcm, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        EVP_MD_CTX_free(md5);
+        EVP_CIPHER_CTX_free(ecb);
+        EVP_CIPHER_CTX_free(gcm);
+        memset(c, 0, sizeof(*c));
+        return -1;
+    }
+    c->md = md;
+    c->md5 = md5;
+    c->ecb = ecb;
+    c->gcm = gcm;
+    return 0;
+}
+
+void fk_hello_crypto_fini(fk_hello_crypto_t *c)
+{
+    if (!c)
+        return;
+    EVP_MD_CTX_free(c->md);
+    EVP_MD_CTX_free(c->md5);
+    EVP_CIPHER_CTX_free(c->ecb);
+    EVP_CIPHER_CTX_free(c->gcm);
+    memset(c, 0, sizeof(*c));
+}
+
+struct fk_hello_pool_st {
+    unsigned n;
+    size_t size;           /* bytes per buffer (buffer pools) */
+    atomic_uchar *busy;    /* 1 while claimed */
+    atomic_uint next;      /* where the next claim starts looking */
+    atomic_uint used;      /* slots claimed */
+    uint8_t *bufs;         /* n * size bytes (buffer pools) */
+    fk_hello_crypto_t *cr; /* n sets (crypto pools) */
+};
+
+fk_hello_pool_t *fk_hello_pool_new(unsigned n, size_t size, bool crypto)
+{
+    fk_hello_pool_t *p = calloc(1, sizeof(*p));
+
+    if (!p || n == 0)
+        goto fail;
+    p->n = n;
+    p->size = crypto ? 0 : size;
+    p->busy = calloc(n, sizeof(*p->busy));
+    if (!p->busy)
+        goto fail;
+    for (unsigned i = 0; i < n; i++)
+        atomic_init(&p->busy[i], 0);
+    atomic_init(&p->next, 0);
+    atomic_init(&p->used, 0);
+    if (crypto) {
+        p->cr = calloc(n, sizeof(*p->cr));
+        if (!p->cr)
+            goto fail;
+        for (unsigned i = 0; i < n; i++)
+            if (fk_hello_crypto_init(&p->cr[i]) < 0)
+                goto fail;
+    } else {
+        if (size == 0 || size > SIZE_MAX / n)
+            goto fail;
+        p->bufs = malloc((size_t)n * size);
+        if (!p->bufs)
+            goto fail;
+    }
+    return p;
+fail:
+    fk_hello_pool_free(p);
+    return NULL;
+}
+
+void fk_hello_pool_free(fk_hello_pool_t *p)
+{
+    if (!p)
+        return;
+    if (p->cr)
+        for (unsigned i = 0; i < p->n; i++)
+            fk_hello_crypto_fini(&p->cr[i]);
+    free(p->cr);
+    free(p->bufs);
+    free(p->busy);
+    free(p);
+}
+
+uint32_t fk_hello_pool_claim(fk_hello_pool_t *p)
+{
+    unsigned start;
+
+    if (!p)
+        return 0;
+    start = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+    for (unsigned k = 0; k < p->n; k++) {
+        unsigned i = (start + k) % p->n;
+        unsigned char expect = 0;
+        if (atomic_load_explicit(&p->busy[i], memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong_explicit(&p->busy[i], &expect, 1, memory_order_acquire,
+                                                    memory_order_relaxed)) {
+            atomic_fetch_add_explicit(&p->used, 1, memory_order_relaxed);
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+void fk_hello_pool_release(fk_hello_pool_t *p, uint32_t handle)
+{
+    if (!p || handle == 0 || handle > p->n)
+        return;
+    if (atomic_exchange_explicit(&p->busy[handle - 1], 0, memory_order_release))
+        atomic_fetch_sub_explicit(&p->used, 1, memory_order_relaxed);
+}
+
+uint8_t *fk_hello_pool_buf(fk_hello_pool_t *p, uint32_t handle)
+{
+    if (!p || !p->bufs || handle == 0 || handle > p->n)
+        return NULL;
+    return p->bufs + (size_t)(handle - 1) * p->size;
+}
+
+size_t fk_hello_pool_size(const fk_hello_pool_t *p)
+{
+    return p ? p->size : 0;
+}
+
+fk_hello_crypto_t *fk_hello_pool_crypto(fk_hello_pool_t *p, uint32_t handle)
+{
+    if (!p || !p->cr || handle == 0 || handle > p->n)
+        return NULL;
+    return &p->cr[handle - 1];
+}
+
+unsigned fk_hello_pool_used(const fk_hello_pool_t *p)
+{
+    return p ? atomic_load_explicit(&((fk_hello_pool_t *)(uintptr_t)p)->used, memory_order_relaxed)
+             : 0;
+}
