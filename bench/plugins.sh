@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# bench/plugins.sh - what processing plugins cost: flowprobe's packets/s per
+# core on the benchmark capture without plugins and with plugin sets, side by
+# side in one script, each the best (least CPU) of K runs pinned to one CPU.
+# Prints a markdown table with each set's throughput as a ratio of the
+# no-plugin run. Numbers are reported, never judged.
+#
+# usage: bench/plugins.sh [--packets N] [--runs K]
+set -euo pipefail
+
+PACKETS=5000000
+RUNS=3
+while (($#)); do
+    case "$1" in
+    --packets) PACKETS=${2:?}; shift 2 ;;
+    --runs) RUNS=${2:?}; shift 2 ;;
+    -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "plugins.sh: unknown option '$1'" >&2; exit 2 ;;
+    esac
+done
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+PROBE=${FLOWPROBE:-build/flowprobe}
+GEN=${GENPCAP:-build/genpcap}
+[[ -x $PROBE && -x $GEN ]] || { echo "plugins.sh: build first (make)" >&2; exit 1; }
+PCAP=build/bench/plugins-$PACKETS.pcap
+mkdir -p build/bench
+if [[ ! -s $PCAP ]]; then
+    echo "generating $PCAP"
+    "$GEN" -n "$PACKETS" -f $((PACKETS / 20)) -s 1 "$PCAP.tmp" 2>/dev/null
+    mv "$PCAP.tmp" "$PCAP"
+fi
+cat "$PCAP" >/dev/null
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# name|plugins
+SETS=(
+    "none|"
+    "http,dns,tls|-p http -p dns -p tls"
+    "tls,quic,pstats|-p tls -p quic -p pstats"
+    "basicplus,idpcontent,flow_hash|-p basicplus -p idpcontent -p flow_hash"
+    "all 27|-p http -p rtsp -p smtp -p sip -p ssdp -p dnssd -p dns -p passivedns -p netbios -p mqtt -p ntp -p idpcontent -p basicplus -p icmp -p vlan -p mpls -p flow_hash -p tls -p quic -p wg -p ovpn -p ssadetector -p pstats -p phists -p bstats -p nettisa -p osquery"
+)
+
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) CPUs"
+echo "workload: $PCAP ($PACKETS packets); best of $RUNS runs, pinned to CPU 0, output csv to /dev/null"
+declare -A CPU RSS
+base=""
+for entry in "${SETS[@]}"; do
+    name=${entry%%|*}
+    read -ra args <<<"${entry#*|}"
+    for ((i = 1; i <= RUNS; i++)); do
+        /usr/bin/time -f '%U %S %M' -o "$TMP/time" taskset -c 0 "$PROBE" -i "pcap;file=$PCAP" \
+            "${args[@]}" -o 'csv;file=/dev/null' >/dev/null 2>"$TMP/err" ||
+            { echo "  $name failed:"; tail -3 "$TMP/err"; continue 2; }
+        read -r u s m <"$TMP/time"
+        cpu=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
+        printf '  %-32s run %d: cpu %6.2f s  peak RSS %7.1f MiB\n' "$name" "$i" "$cpu" \
+            "$(awk -v k="$m" 'BEGIN { print k / 1024 }')"
+        if [[ -z ${CPU[$name]:-} ]] || awk -v a="$cpu" -v b="${CPU[$name]}" 'BEGIN { exit !(a < b) }'; then
+            CPU[$name]=$cpu RSS[$name]=$m
+        fi
+    done
+    [[ -n $base ]] || base=${CPU[$name]}
+done
+
+echo
+echo "| plugins | CPU s | packets/s per core | vs no plugins | peak RSS MiB |"
+echo "|---|---:|---:|---:|---:|"
+for entry in "${SETS[@]}"; do
+    name=${entry%%|*}
+    [[ -n ${CPU[$name]:-} ]] || { echo "| $name | failed | | | |"; continue; }
+    awk -v n="$name" -v c="${CPU[$name]}" -v p="$PACKETS" -v b="$base" -v r="${RSS[$name]}" \
+        'BEGIN { printf "| %s | %.2f | %.2f M | %.2f | %.0f |\n", n, c, p / c / 1e6, b / c, r / 1024 }'
+done
