@@ -93,5 +93,5 @@ for n in 1 2; do
     cap=$(sed -nE 's/.*: ([0-9]+) packets \(.*/\1/p' "$TMP/live.err" | awk '{ s += $1 } END { print s + 0 }')
     drops=$(sed -nE 's/.*kernel: [0-9]+ received, ([0-9]+) dropped.*/\1/p' "$TMP/live.err" | awk '{ s += $1 } END { print s + 0 }')
     awk -v n="$n" -v s="$start" -v e="$end" -v c="$cap" -v d="$drops" \
-        'BEGIN { printf "| %d raw worker%s | %.2f | %d | %d | %.2f M |\n", n, n > 1 ? "s (fanout)" : "", e - s, c, d, c / (e - s) / 1e6 }'
+        'BEGIN { printf "| %d raw worker%s | %.2f | %d | %d | %.2f M |\n", n, (n > 1 ? "s (fanout)" : ""), e - s, c, d, c / (e - s) / 1e6 }'
 done
