@@ -21,7 +21,7 @@ static void set_addr(fc_flow_t *f, fc_addr_t *dst, const uint8_t *v, size_t len,
 {
     static const uint8_t zero[16];
     if (len != 4 && len != 16)
-        return;
+        return; /* fc_nf_apply reports it as FC_NF_PARTIAL */
     if (dst->len && memcmp(v, zero, len) == 0)
         return;
     dst->len = (uint8_t)len;
@@ -63,6 +63,31 @@ int fc_nf_apply(fc_flow_t *f, fc_nfctx_t *cx, uint32_t pen, uint16_t id, const u
         /* RFC 5103 reverse elements and enterprise elements are not part of
          * GoFlow2's record; the mapping file (and flowkit's registry) use them. */
         return FC_NF_NONE;
+    }
+    /* An address or MAC of a length its type cannot have fills nothing:
+     * PARTIAL, so IPFIX keeps what was sent as an unknown element rather than
+     * losing it. */
+    switch (id) {
+    case 8:
+    case 12:
+    case 27:
+    case 28:
+    case 15:
+    case 62:
+    case 18:
+    case 63:
+        if (len != 4 && len != 16)
+            return FC_NF_PARTIAL;
+        break;
+    case 56:
+    case 57:
+    case 80:
+    case 81:
+        if (len != 6)
+            return FC_NF_PARTIAL;
+        break;
+    default:
+        break;
     }
     switch (id) {
     case 1:  /* IN_BYTES / octetDeltaCount */
