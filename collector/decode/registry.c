@@ -22,6 +22,7 @@
 #include "registry.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../probe/flow.h"
@@ -37,6 +38,7 @@ static uint16_t g_next[REG_MAX];    /* chain: index + 1 of the next entry in the
 static uint16_t g_slot[HASH_SLOTS]; /* index + 1 of the first entry, 0 = empty */
 static size_t g_n;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static int g_ready; /* atomic: set (release) once build() is done */
 
 static uint64_t g_dropped; /* atomic */
 
@@ -84,7 +86,7 @@ static void add(const fk_field_t *f, const char *plugin)
         fk_warn("registry: more than %d fields; %s of %s left out", REG_MAX, f->name, plugin);
         return;
     }
-    g_ent[g_n] = (fc_regent_t){f, plugin};
+    g_ent[g_n] = (fc_regent_t){f, plugin, NULL, 0};
     /* Append to the slot's chain so that the first declaration stays first. */
     uint16_t *pp = &g_slot[s];
     while (*pp)
@@ -101,17 +103,38 @@ static void build(void)
     for (size_t k = 0; fp_plugins[k]; k++)
         for (size_t j = 0; j < fp_plugins[k]->nfields; j++)
             add(&fp_plugins[k]->fields[j], fp_plugins[k]->name);
+    /* JSON keys with their quotes and colon, made once: one copy per value
+     * when records are printed. */
+    for (size_t i = 0; i < g_n; i++) {
+        size_t n = strlen(g_ent[i].f->json);
+        char *k = malloc(n + 4);
+        if (!k)
+            continue; /* extras.c then writes the key piece by piece */
+        k[0] = '"';
+        memcpy(k + 1, g_ent[i].f->json, n);
+        memcpy(k + 1 + n, "\":", 3); /* with the NUL */
+        g_ent[i].jkey = k;
+        g_ent[i].jkey_len = (uint16_t)(n + 3);
+    }
+    __atomic_store_n(&g_ready, 1, __ATOMIC_RELEASE);
+}
+
+/* The registry, built on first use (pthread_once only until it is built). */
+static inline void ready(void)
+{
+    if (!__atomic_load_n(&g_ready, __ATOMIC_ACQUIRE))
+        pthread_once(&g_once, build);
 }
 
 size_t fc_registry_count(void)
 {
-    pthread_once(&g_once, build);
+    ready();
     return g_n;
 }
 
 const fc_regent_t *fc_registry_at(size_t i)
 {
-    pthread_once(&g_once, build);
+    ready();
     return i < g_n ? &g_ent[i] : NULL;
 }
 
@@ -150,7 +173,7 @@ int fc_registry_find(uint32_t pen, uint16_t id, bool list, uint16_t tlen, size_t
 {
     int fallback = -1;
 
-    pthread_once(&g_once, build);
+    ready();
     for (uint16_t i = g_slot[slot_of(pen, id, list)]; i; i = g_next[i - 1]) {
         const fk_field_t *f = g_ent[i - 1].f;
         if (!same_key(f, pen, id, list))
@@ -277,7 +300,7 @@ static void put_list(fk_buf_t *b, const fk_field_t *f, const fc_xval_t *x, int j
                 uint8_t c = (uint8_t)v;
                 scalar(b, FK_T_I8, &c, json);
             } else {
-                scalar(b, FK_T_U64, &v, json);
+                fk_buf_u64(b, v); /* as fk_field_json/_text print unsigned elements */
             }
         }
     }
@@ -290,18 +313,19 @@ void fc_registry_value(fk_buf_t *b, const fc_xval_t *x, int json)
     const uint8_t *p = x->p;
     size_t len = x->len;
 
-    if (x->reg >= fc_registry_count())
+    ready();
+    if (x->reg >= g_n)
         return;
     f = g_ent[x->reg].f;
     switch ((fk_ftype_t)f->type) {
     case FK_T_U8:
     case FK_T_U16:
     case FK_T_U32:
-    case FK_T_U64: {
-        uint64_t v = fc_be_uint(p, len);
-        scalar(b, FK_T_U64, &v, json);
+    case FK_T_U64:
+        /* what fk_field_json/_text print for every unsigned type, called
+         * directly: the most common extra value */
+        fk_buf_u64(b, fc_be_uint(p, len));
         break;
-    }
     case FK_T_I8:
         scalar(b, FK_T_I8, p, json);
         break;

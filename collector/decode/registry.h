@@ -34,6 +34,8 @@
 typedef struct fc_regent_st {
     const fk_field_t *f; /* name, JSON name, PEN, element id, type */
     const char *plugin;  /* "basic" or the plugin's -p name */
+    const char *jkey;    /* "\"json\":" (NULL if it could not be made) */
+    uint16_t jkey_len;   /* strlen(jkey) */
 } fc_regent_t;
 
 /* Entries in the registry (built on first use; thread-safe). */

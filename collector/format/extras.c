@@ -41,9 +41,13 @@ int fc__format_extras(fk_buf_t *b, const fc_flow_t *f, int json)
         if (json) {
             if (b->data[b->len - 1] != '{')
                 fk_buf_putc(b, ',');
-            fk_buf_putc(b, '"');
-            fk_buf_puts(b, r->f->json);
-            fk_buf_put(b, "\":", 2);
+            if (r->jkey) {
+                fk_buf_put(b, r->jkey, r->jkey_len);
+            } else {
+                fk_buf_putc(b, '"');
+                fk_buf_puts(b, r->f->json);
+                fk_buf_put(b, "\":", 2);
+            }
         } else {
             fk_buf_putc(b, ' ');
             fk_buf_puts(b, r->f->json);
