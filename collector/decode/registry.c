@@ -29,9 +29,11 @@
 #include "../../probe/plugin.h"
 #include "decode.h"
 
-#define REG_MAX     1024 /* fields in all tables together (the unit test checks) */
-#define HASH_SLOTS  2048 /* power of two, > 2 * REG_MAX */
-#define SCRATCH_MAX 8192 /* extra values per datagram and thread */
+#define REG_MAX    1024 /* fields in all tables together (the unit test checks) */
+#define HASH_SLOTS 2048 /* power of two, > 2 * REG_MAX */
+#define SCRATCH_MAX                                                     \
+    16384 /* extra values per datagram and thread (24 bytes each): more \
+           * than a 9000-byte datagram, GoFlow2's largest, can hold */
 
 static fc_regent_t g_ent[REG_MAX];
 static uint16_t g_next[REG_MAX];    /* chain: index + 1 of the next entry in the slot, 0 = end */
