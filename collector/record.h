@@ -50,6 +50,30 @@ enum fc_layer {
 #define FC_MAX_LAYERS      16
 #define FC_MAX_SRV6        8
 
+/*
+ * flowkit's extra values: IPFIX elements FlowMessage has no column for,
+ * decoded by name through flowkit's element registry (decode/registry.h) or
+ * kept as {pen, id, hex} when unknown.  A record holds at most
+ * FC_MAX_EXTRAS of them (FC_MAX_UNKNOWN of which unknown); the rest are
+ * counted in truncated_lists.
+ */
+#define FC_MAX_EXTRAS   192
+#define FC_MAX_UNKNOWN  32
+#define FC_XREG_UNKNOWN 0xffff /* fc_xval_t.reg of an element the registry does not know */
+
+/*
+ * One extra value.  `p` points into the datagram being decoded (the value
+ * bytes, varlen prefix removed; a basicList's whole encoding for list
+ * fields): it is rendered when the record is formatted, not copied.
+ */
+typedef struct fc_xval_st {
+    const uint8_t *p; /* value bytes, `len` of them, inside the datagram */
+    uint32_t pen;     /* the element's enterprise number (for a list: its element's) */
+    uint16_t id;      /* the element id (for a list: the basicList's element) */
+    uint16_t len;     /* bytes at p */
+    uint16_t reg;     /* registry index, or FC_XREG_UNKNOWN */
+} fc_xval_t;
+
 typedef struct fc_addr_st {
     uint8_t len;   /* 0 = absent, 4 = IPv4, 16 = IPv6 */
     uint8_t a[16]; /* network byte order, len bytes used */
@@ -119,6 +143,19 @@ typedef struct fc_flow_st {
     fc_addr_t ipv6_routing_header_addresses[FC_MAX_SRV6]; /* 105 */
 
     uint32_t truncated_lists; /* list items that did not fit (flowkit's, not exported) */
+
+    /*
+     * flowkit: extra values (IPFIX only), n_extras entries at `extras`, in
+     * template order.  Kept out of the record so that it stays small (records
+     * are copied in batches): the entries live in the decoding thread's
+     * scratch (decode/registry.c) and point into the datagram, so they are
+     * valid until that thread decodes its next datagram.  Format a record
+     * before then, as the pipeline does; a copy of fc_flow_t carries the
+     * pointer, not the values.  NULL / 0 when there are none (NetFlow v5/v9,
+     * sFlow, records made by hand).
+     */
+    const fc_xval_t *extras;
+    uint16_t n_extras;
 } fc_flow_t;
 
 /* Where and when a datagram came from: what decoders need besides its bytes. */

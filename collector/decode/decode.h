@@ -100,11 +100,19 @@ typedef struct fc_nfctx_st {
 
 /*
  * Apply one information element (IANA numbering, shared by v9 and IPFIX for
- * the fields the common record has) to `f`.  Unknown or enterprise elements
- * are ignored here (the mapping file handles them).
+ * the fields the common record has) to `f`.  Returns FC_NF_COLUMN when the
+ * element is one of those (even when its value was unusable, e.g. a wrong
+ * length), FC_NF_PARTIAL when its column keeps only part of what was sent
+ * (fragmentFlags, MPLS label stack sections, IPFIX sysUpTime times without
+ * the exporter's init time), FC_NF_NONE for unknown or enterprise elements,
+ * which it ignores.  IPFIX gives the NONE and PARTIAL ones to flowkit's
+ * element registry (registry.h) as extra values; the mapping file may map them.
  */
-void fc_nf_apply(fc_flow_t *f, fc_nfctx_t *cx, uint32_t pen, uint16_t id, const uint8_t *v,
-                 size_t len);
+#define FC_NF_NONE    0
+#define FC_NF_COLUMN  1
+#define FC_NF_PARTIAL 2
+int fc_nf_apply(fc_flow_t *f, fc_nfctx_t *cx, uint32_t pen, uint16_t id, const uint8_t *v,
+                size_t len);
 
 /* The sampling rate carried by an options data record, 0 if none (305/306, 50, 34). */
 uint64_t fc_nf_options_rate(const fk_ipfix_tmpl_t *t, const fk_ipfix_value_t *v, size_t n);

@@ -21,7 +21,7 @@ static void set_addr(fc_flow_t *f, fc_addr_t *dst, const uint8_t *v, size_t len,
 {
     static const uint8_t zero[16];
     if (len != 4 && len != 16)
-        return;
+        return; /* fc_nf_apply reports it as FC_NF_PARTIAL */
     if (dst->len && memcmp(v, zero, len) == 0)
         return;
     dst->len = (uint8_t)len;
@@ -54,15 +54,40 @@ static void push_mpls(fc_flow_t *f, uint32_t lse_top24)
         f->truncated_lists++;
 }
 
-void fc_nf_apply(fc_flow_t *f, fc_nfctx_t *cx, uint32_t pen, uint16_t id, const uint8_t *v,
-                 size_t len)
+int fc_nf_apply(fc_flow_t *f, fc_nfctx_t *cx, uint32_t pen, uint16_t id, const uint8_t *v,
+                size_t len)
 {
     uint64_t u = fc_be_uint(v, len);
 
     if (pen != 0) {
         /* RFC 5103 reverse elements and enterprise elements are not part of
          * GoFlow2's record; the mapping file (and flowkit's registry) use them. */
-        return;
+        return FC_NF_NONE;
+    }
+    /* An address or MAC of a length its type cannot have fills nothing:
+     * PARTIAL, so IPFIX keeps what was sent as an unknown element rather than
+     * losing it. */
+    switch (id) {
+    case 8:
+    case 12:
+    case 27:
+    case 28:
+    case 15:
+    case 62:
+    case 18:
+    case 63:
+        if (len != 4 && len != 16)
+            return FC_NF_PARTIAL;
+        break;
+    case 56:
+    case 57:
+    case 80:
+    case 81:
+        if (len != 6)
+            return FC_NF_PARTIAL;
+        break;
+    default:
+        break;
     }
     switch (id) {
     case 1:  /* IN_BYTES / octetDeltaCount */
@@ -142,8 +167,16 @@ void fc_nf_apply(fc_flow_t *f, fc_nfctx_t *cx, uint32_t pen, uint16_t id, const 
     case 89:
         f->forwarding_status = (uint32_t)u;
         break;
-    case 52:
+    case 52: /* minimumTTL: GoFlow2's source of ip_ttl */
         f->ip_ttl = (uint32_t)u;
+        break;
+    case 192:
+        /* ipTTL (RFC 7012: the TTL / hop limit of the flow's packets), which
+         * flowprobe's basicplus exports as "ip_ttl": the same quantity as
+         * FlowMessage's ip_ttl, so it fills that column (flowkit's addition;
+         * GoFlow2 reads only 52, which still wins when both are sent). */
+        if (!f->ip_ttl)
+            f->ip_ttl = (uint32_t)u;
         break;
     case 31:
         f->ipv6_flow_label = (uint32_t)u;
@@ -156,7 +189,10 @@ void fc_nf_apply(fc_flow_t *f, fc_nfctx_t *cx, uint32_t pen, uint16_t id, const 
         break;
     case 197: /* fragmentFlags */
         f->ip_flags = (uint32_t)(u >> 5);
-        break;
+        /* The column keeps bits 0-2 (RFC 7012 numbering, MSB first); the low
+         * bits, where ipfixprobe and flowprobe put the IP header's flags,
+         * would be lost: keep the element too. */
+        return FC_NF_PARTIAL;
     case 32:  /* icmpTypeCodeIPv4: type in the high byte */
     case 139: /* icmpTypeCodeIPv6 */
         f->icmp_type = (uint32_t)(u >> 8) & 0xff;
@@ -181,7 +217,9 @@ void fc_nf_apply(fc_flow_t *f, fc_nfctx_t *cx, uint32_t pen, uint16_t id, const 
     case 72:
         if (len == 3)
             push_mpls(f, (uint32_t)u);
-        break;
+        /* The column keeps the 20-bit label, not the EXP and bottom-of-stack
+         * bits of the section: keep the element too. */
+        return FC_NF_PARTIAL;
     case 34: /* samplingInterval, 50 samplerRandomInterval: a rate in the record */
     case 50:
         if (u) {
@@ -201,7 +239,7 @@ void fc_nf_apply(fc_flow_t *f, fc_nfctx_t *cx, uint32_t pen, uint16_t id, const 
              * (GoFlow2 ignores them for IPFIX: its quirk 9, fixed). */
             t = (cx->init_ms + u) * 1000000ULL;
         else
-            break;
+            return FC_NF_PARTIAL; /* not usable yet: kept as an unknown element */
         if (id == 21)
             f->time_flow_end_ns = t;
         else
@@ -247,8 +285,9 @@ void fc_nf_apply(fc_flow_t *f, fc_nfctx_t *cx, uint32_t pen, uint16_t id, const 
         f->observation_point_id = (uint32_t)u;
         break;
     default:
-        break;
+        return FC_NF_NONE;
     }
+    return FC_NF_COLUMN;
 }
 
 uint64_t fc_nf_options_rate(const fk_ipfix_tmpl_t *t, const fk_ipfix_value_t *v, size_t n)

@@ -3,10 +3,16 @@
  * reader.  Templates are kept per (exporter address and port, observation
  * domain, template id); a message's template sets are read before its data
  * sets; options data records give sampling rates for their domain.
+ *
+ * Elements that GoFlow2's FlowMessage carries fill its columns (fields.c);
+ * every other element becomes an extra value of the record (registry.h):
+ * named by flowkit's element registry (flowprobe's enterprise, reverse and
+ * IANA fields, strings, basicLists), or kept as an unknown {pen, id, value}.
  */
 #include <string.h>
 
 #include "decode.h"
+#include "registry.h"
 
 typedef struct ictx_st {
     const fc_dgram_t *dg;
@@ -17,6 +23,7 @@ typedef struct ictx_st {
     fc_xkey_t k;
     fk_ipfix_hdr_t hdr;
     uint64_t rate;
+    bool first; /* no data record of this datagram decoded yet */
 } ictx_t;
 
 static const fk_ipfix_tmpl_t *lookup(void *store, uint32_t odid, uint16_t id)
@@ -62,8 +69,11 @@ static int on_record(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t, const f
     f.sequence_num = c->hdr.sequence;
     f.sampler_address = c->dg->src;
     f.observation_domain_id = odid;
+    fc_extras_begin(&f, c->first);
+    c->first = false;
     for (size_t i = 0; i < n; i++)
-        fc_nf_apply(&f, &cx, v[i].ie->pen, v[i].ie->id, v[i].p, v[i].len);
+        if (fc_nf_apply(&f, &cx, v[i].ie->pen, v[i].ie->id, v[i].p, v[i].len) != FC_NF_COLUMN)
+            fc_extras_add(&f, v[i].ie, v[i].p, v[i].len);
     if (!cx.have_rate)
         f.sampling_rate = c->rate;
     if (!cx.have_time)
@@ -85,6 +95,7 @@ int fc_ipfix_decode(const fc_dgram_t *dg, fc_emit_fn emit, void *arg, fc_state_t
     c.arg = arg;
     c.s = s;
     c.st = st;
+    c.first = true;
     c.k = (fc_xkey_t){dg->src, dg->src_port, 10, 0};
     st->datagrams++;
     /* Templates first, so data sets before their template in this message decode. */

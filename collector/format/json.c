@@ -9,6 +9,7 @@
  * plain stores into that block; no allocation, no printf, no locale.
  */
 #include "format.h"
+#include "extras.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -1325,5 +1326,7 @@ int fc__format_kv(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt, int j
 
 int fc_format_json(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
 {
-    return format_kv(b, f, fmt, 1);
+    int rc = format_kv(b, f, fmt, 1);
+    /* flowkit's extra values (IPFIX elements outside FlowMessage), after the columns */
+    return rc ? rc : fc_format_extras(b, f, 1);
 }

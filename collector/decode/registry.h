@@ -1,0 +1,85 @@
+/*
+ * registry.h - flowkit's IPFIX element registry on the collector side: the
+ * elements flowprobe exports, known by the names flowprobe's JSON gives them,
+ * and the decoding of their values.
+ *
+ * Single source of truth: the registry is built from flowprobe's own field
+ * tables (fp_basic_fields and every plugin's table in fp_plugins[], see
+ * lib/core/field.h), the same tables flowprobe's IPFIX output derives its
+ * templates from.  An element is keyed by (enterprise number, element id):
+ * IANA (PEN 0), RFC 5103 reverse elements (PEN 29305), CESNET (PEN 8057) and
+ * the others ipfixprobe uses.  Array fields travel as RFC 6313 basicLists
+ * (IE 291) whose list element is the field's (PEN, id), so they are keyed by
+ * that element and flagged as lists.
+ *
+ * One key may name two fields of different types (CESNET 8057/7 is DNS_RDATA,
+ * bytes, in the dns plugin and DNS_IP, an address, in passivedns): the
+ * template's field length tells them apart (variable -> bytes, 4/16 -> ip).
+ *
+ * Elements GoFlow2's FlowMessage carries go to its columns first
+ * (fc_nf_apply in fields.c); this registry is asked only about the others.
+ */
+#ifndef FC_REGISTRY_H
+#define FC_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../../lib/core/buf.h"
+#include "../../lib/core/field.h"
+#include "../../lib/ipfix/ipfix.h"
+#include "../record.h"
+
+/* One registry entry: the field as flowprobe declares it, and who declares it. */
+typedef struct fc_regent_st {
+    const fk_field_t *f; /* name, JSON name, PEN, element id, type */
+    const char *plugin;  /* "basic" or the plugin's -p name */
+    const char *jkey;    /* "\"json\":" (NULL if it could not be made) */
+    uint16_t jkey_len;   /* strlen(jkey) */
+} fc_regent_t;
+
+/* Entries in the registry (built on first use; thread-safe). */
+size_t fc_registry_count(void);
+
+/* Entry i (< fc_registry_count()). */
+const fc_regent_t *fc_registry_at(size_t i);
+
+/*
+ * The entry for element (pen, id) sent with template length `tlen`
+ * (FK_IPFIX_VARLEN for variable length) and a value of `len` bytes; `list`
+ * asks for an array field (the element of a basicList).  Returns its index,
+ * or -1 when the registry has no field of that key whose type accepts that
+ * encoding (a fixed-size field announced with a length it cannot have is
+ * left to the caller as unknown, never misread).
+ */
+int fc_registry_find(uint32_t pen, uint16_t id, bool list, uint16_t tlen, size_t len);
+
+/*
+ * Add the element (template field `ie`, value v[0..len)) to f's extra values,
+ * which fc_extras_begin() started: a registry field when the registry knows
+ * it, else an unknown element; IANA paddingOctets (210) are dropped.  A value
+ * past FC_MAX_EXTRAS (or FC_MAX_UNKNOWN unknown ones) or past the thread's
+ * scratch is counted in f->truncated_lists and in fc_extras_dropped().
+ */
+void fc_extras_add(fc_flow_t *f, const fk_ipfix_ie_t *ie, const uint8_t *v, size_t len);
+
+/*
+ * Start f's extra values in this thread's scratch (f->extras, n_extras = 0).
+ * `first` restarts the scratch: pass true for the first record of a
+ * datagram, which invalidates the extra values of every record decoded
+ * before on this thread (see record.h).
+ */
+void fc_extras_begin(fc_flow_t *f, bool first);
+
+/* Extra values dropped so far for lack of room, over all threads. */
+uint64_t fc_extras_dropped(void);
+
+/*
+ * Append the value of extra `x` to b, as flowprobe prints that field: JSON
+ * (json != 0; fk_field_json's forms: numbers, "strings", "hex" bytes, times
+ * in ns, [lists]) or text (fk_field_text's forms).  Unknown elements are not
+ * values: the caller prints them (extras.c).
+ */
+void fc_registry_value(fk_buf_t *b, const fc_xval_t *x, int json);
+
+#endif /* FC_REGISTRY_H */
