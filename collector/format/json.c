@@ -455,7 +455,7 @@ typedef struct fc_named_st {
  * columns (emptyskip) have the empty string as their zero text.
  */
 #define PLAN_SLACK 64 /* bytes past any text the writers may touch (fixed-size copies) */
-#define GROUP_MAX  64 /* columns per group: the zero map is one uint64_t */
+#define GROUP_MAX  255 /* columns per group (a uint8_t count) */
 #define KEY_FIXED  32 /* keys and zero runs up to this long are copied as one 32-byte block */
 
 typedef struct fc_pcol_st {
@@ -1666,38 +1666,43 @@ static inline __attribute__((always_inline)) char *put_value(char *p, const fc_f
     }
 }
 
+/* Whether column c prints its zero text in record f (its zero test, see plans). */
+static inline int is_zero(const fc_pcol_t *c, const char *base)
+{
+    return (ld64(base + c->zt) & c->zmask) == 0;
+}
+
 /*
- * One group: if its columns are zeroable, a bit per column says which are
- * not zero in this record (branch-free loads and masks); runs of zero
- * columns are copies of their precomputed text, the others are written.
+ * One group.  Zeroable columns that are zero in this record are found one
+ * test each; a run of them is one copy of their precomputed text; the
+ * others are written by the group's writer.
  */
 static inline __attribute__((always_inline)) char *
 put_group(char *p, const fc_format_t *fmt, const fc_plan_t *pl, const fc_pgroup_t *g,
           const unsigned op, const fc_flow_t *f, const int json)
 {
-    const fc_pcol_t *c = pl->col + g->first;
-    const unsigned n = g->n;
+    const fc_pcol_t *c = pl->col + g->first, *end = c + g->n;
     const char *base = (const char *)f;
-    uint64_t nz = ~(uint64_t)0;
 
-    if (g->zero) {
-        nz = 0;
-        for (unsigned k = 0; k < n; k++)
-            nz |= (uint64_t)((ld64(base + c[k].zt) & c[k].zmask) != 0) << k;
-        if (!nz)
-            return put_text(p, pl->text + c[0].z, c[n - 1].z + c[n - 1].zlen - c[0].z);
+    if (!g->zero) {
+        for (; c < end; c++) {
+            p = put_text(p, pl->text + c->key, c->klen);
+            p = put_value(p, fmt, c, op, f, json);
+        }
+        return p;
     }
-    for (unsigned k = 0; k < n;) {
-        uint64_t rest = nz >> k;
-        if (!(rest & 1)) {
-            unsigned e = rest ? k + (unsigned)__builtin_ctzll(rest) : n;
-            p = put_text(p, pl->text + c[k].z, c[e - 1].z + c[e - 1].zlen - c[k].z);
-            k = e;
+    while (c < end) {
+        if (is_zero(c, base)) {
+            const fc_pcol_t *e = c + 1;
+            while (e < end && is_zero(e, base))
+                e++;
+            p = put_text(p, pl->text + c->z, e[-1].z + e[-1].zlen - c->z);
+            c = e;
             continue;
         }
-        p = put_text(p, pl->text + c[k].key, c[k].klen);
-        p = put_value(p, fmt, &c[k], op, f, json);
-        k++;
+        p = put_text(p, pl->text + c->key, c->klen);
+        p = put_value(p, fmt, c, op, f, json);
+        c++;
     }
     return p;
 }

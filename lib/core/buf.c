@@ -157,6 +157,46 @@ static const char hexdig[] = "0123456789abcdef";
 
 const char fk_dec3[256][4] = {R256(D3)};
 const char fk_hex2[256][2] = {R256(X2)};
+#define DD2(n)                                         \
+    {                                                  \
+        (char)('0' + (n) / 10), (char)('0' + (n) % 10) \
+    }
+#define R100(M) R64(M, 0), R16(M, 64), R16(M, 80), R4(M, 96)
+const char fk_dec2[100][2] = {R100(DD2)};
+
+/*
+ * The digits above the last 8 of recently written numbers, per thread:
+ * nanosecond timestamps (19-20 digits) dominate the long numbers formatters
+ * write, and those of one export datagram share their leading digits (all of
+ * them for its receive time).  Direct-mapped, 4 entries; a pure function of
+ * the key, so a stale entry can only miss.
+ */
+typedef struct hicache_st {
+    uint64_t hi; /* v / 10^8 whose text is in s; 0: empty (hi >= 1 here) */
+    uint8_t len;
+    char s[23]; /* at most 12 digits, padded so it copies as 16 bytes */
+} hicache_t;
+static __thread hicache_t hicache[4];
+
+char *fk__put_u64_big(char *p, uint64_t v)
+{
+    uint64_t hi = v / 100000000;
+    uint32_t lo = (uint32_t)(v % 100000000);
+    hicache_t *c = &hicache[hi & 3];
+    if (c->hi != hi) {
+        char *e;
+        if (hi < 100000000) {
+            e = fk__put_small(c->s, (uint32_t)hi);
+        } else {
+            e = fk__put_small(c->s, (uint32_t)(hi / 100000000)); /* <= 1844 */
+            e = fk__put_digits8(e, (uint32_t)(hi % 100000000));
+        }
+        c->len = (uint8_t)(e - c->s);
+        c->hi = hi;
+    }
+    memcpy(p, c->s, 16);
+    return fk__put_digits8(p + c->len, lo);
+}
 
 void fk_buf_hex(fk_buf_t *b, const uint8_t *p, size_t n)
 {

@@ -102,6 +102,9 @@ static inline uint64_t fk__digits8(uint32_t n)
     return (h | (m - h * 10) << 8) + 0x3030303030303030ULL;
 }
 
+/* v >= 10^8 in decimal (fk_put_u64's long path, out of line). */
+char *fk__put_u64_big(char *p, uint64_t v);
+
 /* 10 <= n < 10^8 without leading zeros: one 8-byte store. */
 static inline char *fk__put_lt1e8(char *p, uint32_t n)
 {
@@ -120,29 +123,39 @@ static inline char *fk__put_digits8(char *p, uint32_t n)
     return p + 8;
 }
 
+extern const char fk_dec2[100][2]; /* "00" ... "99" */
+
+/* n < 10^8 without leading zeros: table lookups below 10^4, one 8-byte store above. */
 static inline char *fk__put_small(char *p, uint32_t n)
 {
     if (n < 10) {
         *p = (char)('0' + n);
         return p + 1;
     }
+    if (n < 100) {
+        __builtin_memcpy(p, fk_dec2[n], 2);
+        return p + 2;
+    }
+    if (n < 10000) {
+        uint32_t hi = n / 100, lo = n % 100;
+        if (hi < 10) {
+            *p = (char)('0' + hi);
+            __builtin_memcpy(p + 1, fk_dec2[lo], 2);
+            return p + 3;
+        }
+        __builtin_memcpy(p, fk_dec2[hi], 2);
+        __builtin_memcpy(p + 2, fk_dec2[lo], 2);
+        return p + 4;
+    }
     return fk__put_lt1e8(p, n);
 }
 
 /* v in decimal (Go's %v, printf's %llu). Room: FK_U64_ROOM. */
-static inline char *fk_put_u64(char *p, uint64_t v)
+static inline __attribute__((always_inline)) char *fk_put_u64(char *p, uint64_t v)
 {
     if (v < 100000000)
         return fk__put_small(p, (uint32_t)v);
-    uint64_t hi = v / 100000000;
-    uint32_t lo = (uint32_t)(v % 100000000);
-    if (hi < 100000000) {
-        p = fk__put_small(p, (uint32_t)hi);
-    } else {
-        p = fk__put_small(p, (uint32_t)(hi / 100000000)); /* <= 1844 */
-        p = fk__put_digits8(p, (uint32_t)(hi % 100000000));
-    }
-    return fk__put_digits8(p, lo);
+    return fk__put_u64_big(p, v);
 }
 
 /* Dotted-quad IPv4 "a.b.c.d" of 4 network-order bytes. Room: FK_IP4_ROOM. */
