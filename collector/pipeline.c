@@ -24,10 +24,11 @@
 #include "../lib/packet/packet.h"
 #include "decode/sflow.h"
 
-#define DGRAM_MAX   9000 /* GoFlow2's receive buffer size */
-#define RECV_BATCH  32
-#define MAX_RECORDS 1024 /* records one datagram may produce (v9/IPFIX jumbo) */
-#define OUT_FLUSH   (256u << 10)
+#define DGRAM_MAX    9000 /* GoFlow2's receive buffer size */
+#define RECV_BATCH   32
+#define MAX_RECORDS  1024 /* records one datagram may produce (v9/IPFIX jumbo) */
+#define OUT_FLUSH    (256u << 10)
+#define OUT_DELAY_NS 20000000ULL /* formatted output waits at most 20 ms for more when idle */
 
 /* ------------------------------------------------------------ shared state */
 
@@ -453,12 +454,26 @@ out:
 }
 
 /* Dequeue up to `max` slots at once; 0 once the queue is closed and empty. */
-static size_t dq_pop_many(dqueue_t *q, dgram_slot_t **out, size_t max)
+/*
+ * Take up to max datagrams, waiting for the first one until `deadline`
+ * (CLOCK_REALTIME ns; 0: for ever).  Returns 0 when the queue is closed and
+ * empty, or when the deadline passed (then *closed says which).
+ */
+static size_t dq_pop_many(dqueue_t *q, dgram_slot_t **out, size_t max, uint64_t deadline,
+                          bool *closed)
 {
     size_t n = 0;
     pthread_mutex_lock(&q->mu);
-    while (q->len == 0 && !q->closed)
-        pthread_cond_wait(&q->nonempty, &q->mu);
+    while (q->len == 0 && !q->closed) {
+        if (!deadline) {
+            pthread_cond_wait(&q->nonempty, &q->mu);
+            continue;
+        }
+        struct timespec ts = {(time_t)(deadline / 1000000000ULL), (long)(deadline % 1000000000ULL)};
+        if (pthread_cond_timedwait(&q->nonempty, &q->mu, &ts) == ETIMEDOUT)
+            break;
+    }
+    *closed = q->closed && q->len == 0;
     while (q->len && n < max) {
         out[n++] = q->slot[q->head];
         q->head = (q->head + 1) % q->cap;
@@ -619,14 +634,27 @@ static void *wk_main(void *arg)
     if (worker_init(&w, l->p) < 0)
         return NULL;
     dgram_slot_t *batch[RECV_BATCH];
-    size_t n;
-    while ((n = dq_pop_many(q, batch, RECV_BATCH)) > 0) {
+    uint64_t pending_since = 0; /* when the oldest output not yet written was made */
+    for (;;) {
+        bool closed = false;
+        size_t n = dq_pop_many(q, batch, RECV_BATCH, w.buf.len ? pending_since + OUT_DELAY_NS : 0,
+                               &closed);
+        if (n == 0) {
+            if (closed)
+                break;
+            out_write(l->p, &w.buf); /* idle for OUT_DELAY_NS: deliver what waits */
+            continue;
+        }
+        if (w.buf.len == 0)
+            pending_since = now_ns();
         for (size_t i = 0; i < n; i++) {
             handle(&w, l->cfg->proto, &batch[i]->dg);
             dq_give_free(&l->pool, batch[i]);
         }
-        if (q->len == 0)
-            out_write(l->p, &w.buf); /* idle: deliver now, not when the buffer fills */
+        /* Idle: deliver, but at most every OUT_DELAY_NS, so that a trickle of
+         * datagrams is written in chunks rather than one write(2) each. */
+        if (w.buf.len && q->len == 0 && now_ns() - pending_since >= OUT_DELAY_NS)
+            out_write(l->p, &w.buf);
     }
     worker_fini(&w);
     return NULL;
