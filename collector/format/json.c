@@ -454,9 +454,9 @@ typedef struct fc_named_st {
  * and "icmp", whose text depends on other fields.  flowkit's extension
  * columns (emptyskip) have the empty string as their zero text.
  */
-#define PLAN_SLACK 64 /* bytes past any text the writers may touch (fixed-size copies) */
+#define PLAN_SLACK 64  /* bytes past any text the writers may touch (fixed-size copies) */
 #define GROUP_MAX  255 /* columns per group (a uint8_t count) */
-#define KEY_FIXED  32 /* keys and zero runs up to this long are copied as one 32-byte block */
+#define KEY_FIXED  32  /* keys and zero runs up to this long are copied as one 32-byte block */
 
 typedef struct fc_pcol_st {
     uint32_t key; /* the key (with its opening character) in the plan's text */
