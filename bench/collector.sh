@@ -10,9 +10,13 @@
 # table and flowkit's ratios to its peers. Numbers are reported, never judged: the exit status
 # only says whether the benchmark itself could run. All traffic stays on 127.0.0.1.
 # With --runs K, each receiver runs K times and the run with the most records/s per core is kept.
+# The receivers "rjson" and "rbin" are flowcollector reading the same capture through
+# -listen pcap:// (LOOPS/10 passes, at least 1, in one run; no sockets, no queues): the cost of
+# decoding and formatting alone, in CPU nanoseconds per record.
 #
 # usage: bench/collector.sh [--loops N] [--runs K] [--port P] [--rate DGRAMS_PER_S]
-#                           [--versions "9 10"] [--receivers "json json1 bin nfcapd nfacctd"]
+#                           [--versions "9 10"]
+#                           [--receivers "json json1 bin rjson rbin nfcapd nfacctd"]
 set -euo pipefail
 
 LOOPS=40           # passes over each capture per receiver (21k datagrams, 600k records a pass)
@@ -20,8 +24,9 @@ RUNS=1             # runs per receiver; the best is kept
 PORT=""            # default: a free random port
 RATE=""            # default: as fast as the blaster goes
 VERSIONS="9 10"    # NetFlow v9 and IPFIX
-RECEIVERS="json json1 bin nfcapd nfacctd" # flowcollector -format json, the same with one worker,
-                                          # -format bin; nfdump's nfcapd; pmacct's nfacctd
+RECEIVERS="json json1 bin rjson rbin nfcapd nfacctd" # flowcollector -format json, the same with
+                                          # one worker, -format bin; the pcap:// replays to json
+                                          # and bin; nfdump's nfcapd; pmacct's nfacctd
 STOP_TIMEOUT=60    # seconds a receiver gets to exit after it is told to stop
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -46,8 +51,8 @@ for v in $VERSIONS; do
     [[ $v == 9 || $v == 10 ]] || { echo "collector.sh: --versions takes 9 and/or 10" >&2; exit 2; }
 done
 for r in $RECEIVERS; do
-    [[ " json json1 bin nfcapd nfacctd " == *" $r "* ]] ||
-        { echo "collector.sh: --receivers takes json, json1, bin, nfcapd, nfacctd" >&2; exit 2; }
+    [[ " json json1 bin rjson rbin nfcapd nfacctd " == *" $r "* ]] ||
+        { echo "collector.sh: --receivers takes json, json1, bin, rjson, rbin, nfcapd, nfacctd" >&2; exit 2; }
 done
 want() { [[ " $RECEIVERS " == *" $1 "* ]]; }
 
@@ -404,6 +409,35 @@ run_flowkit() { # KEY FORMAT LISTEN-QUERY
     fi
 }
 
+# run_replay KEY FORMAT: flowcollector decodes $CAP from a file (pcap://, max(LOOPS/10, 1) passes in
+# one run), pinned to CPU 0; CPU time as for the others, no sockets and no blaster
+run_replay() {
+    local key=$1 fmt=$2 passes=$((LOOPS / 10)) listen="" i
+    ((passes >= 1)) || passes=1
+    for ((i = 0; i < passes; i++)); do listen+="${listen:+,}pcap://$CAP"; done
+    local args=(-format "$fmt" -transport.file /dev/null)
+    [[ $fmt == bin ]] && args+=(-transport.file.sep '')
+    R_TOOL[$key]="flowcollector pcap:// replay ($passes passes)" R_FMT[$key]=$fmt R_NOTE[$key]=""
+    local t0=$EPOCHREALTIME
+    if ! /usr/bin/time -f '%e %U %S %M' -o "$TMP/$key.time" taskset -c 0 "$COLLECTOR" \
+        -listen "$listen" "${args[@]}" >"$TMP/$key.out" 2>"$TMP/$key.err"; then
+        R_NOTE[$key]="failed: $(tail -n 1 "$TMP/$key.err")"
+        return 0
+    fi
+    local wall user sys rss line rec
+    read -r wall user sys rss < <(tail -n 1 "$TMP/$key.time")
+    R_WALL[$key]=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+    R_RSS[$key]=$(awk -v k="$rss" 'BEGIN { printf "%.0f", k / 1024 }')
+    R_CPU[$key]=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+    line=$(grep '^flowcollector: [0-9]* datagrams' "$TMP/$key.err" | tail -n 1 || true)
+    rec=$(sed -n 's/.* datagrams, \([0-9]*\) records written.*/\1/p' <<<"$line")
+    SENT=$((CAP_DG * passes)) SENT_REC=$((CAP_REC * passes))
+    R_SENT[$key]=$SENT R_BLAST[$key]="file"
+    set_result "$key" "${rec:-0}" "$SENT"
+    R_NOTE[$key]=$(awk -v r="${rec:-0}" -v c="${R_CPU[$key]}" \
+        'BEGIN { if (r > 0) printf "%.0f ns of CPU per record", c * 1e9 / r }')
+}
+
 run_nfcapd() { # KEY
     local key=$1 dir=$TMP/nfcapd-$1
     mkdir -p "$dir"
@@ -508,6 +542,8 @@ for v in $VERSIONS; do
     if want json; then best "v$v-fk-json" run_flowkit json ""; fi
     if want json1; then best "v$v-fk-json1" run_flowkit json "count=1&workers=1"; fi
     if want bin; then best "v$v-fk-bin" run_flowkit bin ""; fi
+    if want rjson; then best "v$v-fk-rjson" run_replay json; fi
+    if want rbin; then best "v$v-fk-rbin" run_replay bin; fi
     if want nfcapd; then
         if command -v nfcapd >/dev/null; then best "v$v-nfcapd" run_nfcapd; else echo "  nfcapd not installed (Debian: nfdump); skipped"; fi
     fi
@@ -540,7 +576,8 @@ receiver says (flowcollector) or sent - the socket's drops in /proc/net/udp (nfc
 dropped = sent - received: the kernel's receive-buffer drops (the receiver on CPU 0 is slower than
 the blaster on CPU 1), plus flowcollector's queue-full drops. wall: from the start of the blast
 until the receiver went idle (to 0.3 s), i.e. had decoded and written all it received, plus the
-time it took to exit when told to stop.
+time it took to exit when told to stop. pcap:// replay rows: the capture read from its file
+(sent = datagrams in it, nothing dropped), wall = the run.
 EOF
 echo
 ratio() { # A B
@@ -553,5 +590,6 @@ for v in $VERSIONS; do
     echo "- $stream: json vs nfcapd $(ratio "v$v-fk-json" "v$v-nfcapd"), json vs nfacctd $(ratio "v$v-fk-json" "v$v-nfacctd");" \
         "json vs nfacctd's records received $(ratio "v$v-fk-json" "v$v-nfacctd-rx");" \
         "bin vs nfcapd $(ratio "v$v-fk-bin" "v$v-nfcapd"), bin vs nfacctd $(ratio "v$v-fk-bin" "v$v-nfacctd");" \
-        "json 1 worker vs 2 workers $(ratio "v$v-fk-json1" "v$v-fk-json")"
+        "json 1 worker vs 2 workers $(ratio "v$v-fk-json1" "v$v-fk-json");" \
+        "replay: json vs nfcapd $(ratio "v$v-fk-rjson" "v$v-nfcapd"), bin vs nfcapd $(ratio "v$v-fk-rbin" "v$v-nfcapd")"
 done

@@ -24,10 +24,11 @@
 #include "../lib/packet/packet.h"
 #include "decode/sflow.h"
 
-#define DGRAM_MAX   9000 /* GoFlow2's receive buffer size */
-#define RECV_BATCH  32
-#define MAX_RECORDS 1024 /* records one datagram may produce (v9/IPFIX jumbo) */
-#define OUT_FLUSH   (256u << 10)
+#define DGRAM_MAX    9000 /* GoFlow2's receive buffer size */
+#define RECV_BATCH   32
+#define MAX_RECORDS  1024 /* records one datagram may produce (v9/IPFIX jumbo) */
+#define OUT_FLUSH    (256u << 10)
+#define OUT_DELAY_NS 20000000ULL /* formatted output waits at most 20 ms for more when idle */
 
 /* ------------------------------------------------------------ shared state */
 
@@ -41,7 +42,7 @@ typedef struct dgram_slot_st {
 typedef struct dqueue_st {
     pthread_mutex_t mu;
     pthread_cond_t nonempty, nonfull;
-    dgram_slot_t **slot; /* ring of pointers to full slots */
+    dgram_slot_t **slot;  /* ring of pointers to full slots */
     dgram_slot_t **free_; /* stack of empty slots */
     size_t cap, head, len, nfree;
     bool closed;
@@ -71,10 +72,11 @@ struct pipe_st {
     volatile sig_atomic_t *stop;
     pthread_mutex_t state_mu; /* decoder state: templates, rates, sequences */
     fc_state_t *state;
-    pthread_mutex_t out_mu;   /* the transport */
+    unsigned ndecoders;     /* threads that decode: network workers, + 1 with pcap:// */
+    pthread_mutex_t out_mu; /* the transport */
     FILE *out;
     bool own_out;
-    pthread_mutex_t st_mu;    /* counters */
+    pthread_mutex_t st_mu; /* counters */
     fc_pstats_t st;
     /* log muting (-err.cnt per -err.int) */
     pthread_mutex_t log_mu;
@@ -147,14 +149,71 @@ typedef struct worker_ctx_st {
     fc_flow_t *recs; /* records of the datagram being decoded */
     size_t nrecs;
     uint64_t overflow; /* records of this datagram already formatted mid-decode */
-    fk_buf_t buf; /* formatted output waiting for the transport */
+    bool direct;       /* format each record as the decoder emits it (no copy, see collect) */
+    fk_buf_t buf;      /* formatted output waiting for the transport */
 } worker_ctx_t;
 
 static void format_one(worker_ctx_t *w, const fc_flow_t *f);
 
+/*
+ * The list arrays of fc_flow_t (from the column table), by offset: a record is
+ * copied whole except the unused tail of each list, which no formatter reads
+ * (they stop at the count).  Most records have empty lists, so the copy is the
+ * ~300 bytes of scalars instead of the ~1.3 KB of the struct.
+ */
+typedef struct list_span_st {
+    uint16_t off, cnt_off, esize, cap;
+} list_span_t;
+
+static list_span_t list_spans[FC_NCOLUMNS];
+static unsigned n_list_spans;
+static pthread_once_t list_spans_once = PTHREAD_ONCE_INIT;
+
+static void list_spans_init(void)
+{
+    for (unsigned i = 0; i < FC_NCOLUMNS; i++) {
+        const fc_column_t *c = &fc_columns[i];
+        if (c->kind != FC_K_A_U32 && c->kind != FC_K_A_ENUM && c->kind != FC_K_A_ADDR)
+            continue;
+        list_span_t s = {c->off, c->cnt_off,
+                         (uint16_t)(c->kind == FC_K_A_ADDR ? sizeof(fc_addr_t) : sizeof(uint32_t)),
+                         c->cap};
+        unsigned j = n_list_spans++;
+        while (j > 0 && list_spans[j - 1].off > s.off) { /* insertion sort by offset */
+            list_spans[j] = list_spans[j - 1];
+            j--;
+        }
+        list_spans[j] = s;
+    }
+}
+
+static void flow_copy(fc_flow_t *d, const fc_flow_t *s)
+{
+    const char *src = (const char *)s;
+    char *dst = (char *)d;
+    size_t at = 0;
+    for (unsigned i = 0; i < n_list_spans; i++) {
+        const list_span_t *l = &list_spans[i];
+        uint16_t n;
+        memcpy(&n, src + l->cnt_off, sizeof(n));
+        n = n < l->cap ? n : l->cap;
+        memcpy(dst + at, src + at, l->off - at);
+        memcpy(dst + l->off, src + l->off, (size_t)n * l->esize);
+        at = l->off + (size_t)l->cap * l->esize;
+    }
+    memcpy(dst + at, src + at, sizeof(*s) - at);
+}
+
 static int collect(void *arg, fc_flow_t *flow)
 {
     worker_ctx_t *w = arg;
+    if (w->direct) {
+        /* The only decoding thread: formatting under the decoder lock delays
+         * nobody, so the record is formatted where the decoder built it. */
+        format_one(w, flow);
+        w->overflow++;
+        return 0;
+    }
     if (w->nrecs == MAX_RECORDS) {
         /* A datagram with more records than the batch holds (jumbo IPFIX of
          * tiny records): format the batch now, inside the decode, rather than
@@ -164,7 +223,7 @@ static int collect(void *arg, fc_flow_t *flow)
         w->overflow += w->nrecs;
         w->nrecs = 0;
     }
-    w->recs[w->nrecs++] = *flow;
+    flow_copy(&w->recs[w->nrecs++], flow);
     return 0;
 }
 
@@ -209,7 +268,8 @@ static void handle(worker_ctx_t *w, fc_proto_t proto, const fc_dgram_t *dg)
             pthread_mutex_lock(&p->st_mu);
             p->st.unknown++;
             pthread_mutex_unlock(&p->st_mu);
-            log_decode_error(p, dg, "could not identify protocol (not sFlow v5, NetFlow v5/v9, IPFIX)");
+            log_decode_error(p, dg,
+                             "could not identify protocol (not sFlow v5, NetFlow v5/v9, IPFIX)");
             return;
         }
     }
@@ -287,8 +347,10 @@ static void handle(worker_ctx_t *w, fc_proto_t proto, const fc_dgram_t *dg)
 
 static int worker_init(worker_ctx_t *w, pipe_t *p)
 {
+    pthread_once(&list_spans_once, list_spans_init);
     memset(w, 0, sizeof(*w));
     w->p = p;
+    w->direct = p->ndecoders <= 1;
     w->recs = malloc(MAX_RECORDS * sizeof(*w->recs));
     if (!w->recs || fk_buf_init(&w->buf, NULL, OUT_FLUSH + 65536) < 0) {
         free(w->recs);
@@ -357,7 +419,6 @@ static void dq_give_free(dqueue_t *q, dgram_slot_t *s)
     free(s);
 }
 
-
 /*
  * Enqueue a batch under one lock and one wake-up (a signal per datagram costs
  * more than decoding it).  Returns how many were taken, in order; the rest did
@@ -393,12 +454,26 @@ out:
 }
 
 /* Dequeue up to `max` slots at once; 0 once the queue is closed and empty. */
-static size_t dq_pop_many(dqueue_t *q, dgram_slot_t **out, size_t max)
+/*
+ * Take up to max datagrams, waiting for the first one until `deadline`
+ * (CLOCK_REALTIME ns; 0: for ever).  Returns 0 when the queue is closed and
+ * empty, or when the deadline passed (then *closed says which).
+ */
+static size_t dq_pop_many(dqueue_t *q, dgram_slot_t **out, size_t max, uint64_t deadline,
+                          bool *closed)
 {
     size_t n = 0;
     pthread_mutex_lock(&q->mu);
-    while (q->len == 0 && !q->closed)
-        pthread_cond_wait(&q->nonempty, &q->mu);
+    while (q->len == 0 && !q->closed) {
+        if (!deadline) {
+            pthread_cond_wait(&q->nonempty, &q->mu);
+            continue;
+        }
+        struct timespec ts = {(time_t)(deadline / 1000000000ULL), (long)(deadline % 1000000000ULL)};
+        if (pthread_cond_timedwait(&q->nonempty, &q->mu, &ts) == ETIMEDOUT)
+            break;
+    }
+    *closed = q->closed && q->len == 0;
     while (q->len && n < max) {
         out[n++] = q->slot[q->head];
         q->head = (q->head + 1) % q->cap;
@@ -409,7 +484,6 @@ static size_t dq_pop_many(dqueue_t *q, dgram_slot_t **out, size_t max)
     pthread_mutex_unlock(&q->mu);
     return n;
 }
-
 
 static void dq_close(dqueue_t *q)
 {
@@ -560,14 +634,27 @@ static void *wk_main(void *arg)
     if (worker_init(&w, l->p) < 0)
         return NULL;
     dgram_slot_t *batch[RECV_BATCH];
-    size_t n;
-    while ((n = dq_pop_many(q, batch, RECV_BATCH)) > 0) {
+    uint64_t pending_since = 0; /* when the oldest output not yet written was made */
+    for (;;) {
+        bool closed = false;
+        size_t n = dq_pop_many(q, batch, RECV_BATCH, w.buf.len ? pending_since + OUT_DELAY_NS : 0,
+                               &closed);
+        if (n == 0) {
+            if (closed)
+                break;
+            out_write(l->p, &w.buf); /* idle for OUT_DELAY_NS: deliver what waits */
+            continue;
+        }
+        if (w.buf.len == 0)
+            pending_since = now_ns();
         for (size_t i = 0; i < n; i++) {
             handle(&w, l->cfg->proto, &batch[i]->dg);
             dq_give_free(&l->pool, batch[i]);
         }
-        if (q->len == 0)
-            out_write(l->p, &w.buf); /* idle: deliver now, not when the buffer fills */
+        /* Idle: deliver, but at most every OUT_DELAY_NS, so that a trickle of
+         * datagrams is written in chunks rather than one write(2) each. */
+        if (w.buf.len && q->len == 0 && now_ns() - pending_since >= OUT_DELAY_NS)
+            out_write(l->p, &w.buf);
     }
     worker_fini(&w);
     return NULL;
@@ -620,8 +707,8 @@ static int open_socket(const fc_listen_t *lc, fk_err_t *e)
 static int replay_pcap(pipe_t *p, const fc_listen_t *lc, fk_err_t *e)
 {
     char errbuf[PCAP_ERRBUF_SIZE];
-    pcap_t *pc = pcap_open_offline_with_tstamp_precision(lc->pcap, PCAP_TSTAMP_PRECISION_NANO,
-                                                         errbuf);
+    pcap_t *pc =
+        pcap_open_offline_with_tstamp_precision(lc->pcap, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     struct pcap_pkthdr *h;
     const u_char *data;
     worker_ctx_t w;
@@ -699,9 +786,17 @@ int fc_pipeline_run(const fc_config_t *cfg, volatile sig_atomic_t *stop,
         p.out = stdout;
     }
 
-    for (size_t i = 0; i < cfg->nlisten; i++)
-        if (!cfg->listen[i].pcap)
+    for (size_t i = 0; i < cfg->nlisten; i++) {
+        if (!cfg->listen[i].pcap) {
             nnet++;
+            p.ndecoders += cfg->listen[i].workers;
+        }
+    }
+    for (size_t i = 0; i < cfg->nlisten; i++)
+        if (cfg->listen[i].pcap) {
+            p.ndecoders++; /* read inline by this thread, one listener after another */
+            break;
+        }
     ls = calloc(nnet ? nnet : 1, sizeof(*ls));
     if (!ls) {
         rc = fk_errf(e, "out of memory");

@@ -54,10 +54,33 @@ static void push_mpls(fc_flow_t *f, uint32_t lse_top24)
         f->truncated_lists++;
 }
 
+/*
+ * fc_be_uint for the widths templates use (1, 2, 4, 8 bytes: the load
+ * patterns compile to single byte-swapping loads); other widths take the
+ * general loop.  Called for every field of every record.
+ */
+static inline uint64_t be_value(const uint8_t *v, size_t len)
+{
+    switch (len) {
+    case 1:
+        return v[0];
+    case 2:
+        return (uint64_t)v[0] << 8 | v[1];
+    case 4:
+        return (uint64_t)((uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3]);
+    case 8:
+        return (uint64_t)v[0] << 56 | (uint64_t)v[1] << 48 | (uint64_t)v[2] << 40 |
+               (uint64_t)v[3] << 32 | (uint64_t)v[4] << 24 | (uint64_t)v[5] << 16 |
+               (uint64_t)v[6] << 8 | v[7];
+    default:
+        return fc_be_uint(v, len);
+    }
+}
+
 int fc_nf_apply(fc_flow_t *f, fc_nfctx_t *cx, uint32_t pen, uint16_t id, const uint8_t *v,
                 size_t len)
 {
-    uint64_t u = fc_be_uint(v, len);
+    uint64_t u = be_value(v, len);
 
     if (pen != 0) {
         /* RFC 5103 reverse elements and enterprise elements are not part of

@@ -8,14 +8,13 @@
  * ---------------------------------------------
  * Sources (netsampler/goflow2, v2 and later; same code path in v3):
  *   [M]  producer/proto/messages.go   FormatMessageReflectCustom / ...JSON / ...Text, MarshalBinary
- *   [R]  producer/proto/render.go     renderers, defaultRenderers, protoName, etypeName, icmp tables
- *   [C]  producer/proto/config_impl.go mapFormat (default column list), isSliceMap
- *   [F]  format/json/json.go, format/text/text.go, format/binary/binary.go
- *   [P]  pb/flow.proto (v2: *_ns times, mpls_* lists, layer_stack ...), = proto/flow.proto
- *   [S]  ../shared/reference/goflow2-spec.md sections 7 and 8, quirks table
- *   [G]  Go's net/netip (Addr.String, Addr.Prefix, Prefix.String) and time.RFC3339Nano
- *   [O]  real GoFlow2 v2 output quoted in a public test (goflow2-exporter
- *        tests: {"type":"IPFIX",...,"next_hop":"0.0.0.0",...,"src_net":"0.0.0.0/0",
+ *   [R]  producer/proto/render.go     renderers, defaultRenderers, protoName, etypeName, icmp
+ * tables [C]  producer/proto/config_impl.go mapFormat (default column list), isSliceMap [F]
+ * format/json/json.go, format/text/text.go, format/binary/binary.go [P]  pb/flow.proto (v2: *_ns
+ * times, mpls_* lists, layer_stack ...), = proto/flow.proto [S] ../shared/reference/goflow2-spec.md
+ * sections 7 and 8, quirks table [G]  Go's net/netip (Addr.String, Addr.Prefix, Prefix.String) and
+ * time.RFC3339Nano [O]  real GoFlow2 v2 output quoted in a public test (goflow2-exporter tests:
+ * {"type":"IPFIX",...,"next_hop":"0.0.0.0",...,"src_net":"0.0.0.0/0",
  *        ...,"bgp_next_hop":"","bgp_communities":[],...,"ipv6_routing_header_seg_left":0},
  *        "proto":"IPv6-ICMP" for 58): confirms order, spacing and empty forms.
  *
@@ -200,11 +199,12 @@ int fc_column_find(const char *name);
 
 /* Names GoFlow2 prints for enum values and its lookup tables [R]; NULL when a
  * value has none (the caller then prints what GoFlow2 prints, see above). */
-const char *fc_flow_type_name(uint32_t v);    /* FlowType: "SFLOW_5" ... */
-const char *fc_layer_name(uint32_t v);        /* LayerStack: "Ethernet" ... */
-const char *fc_etype_name(uint32_t v);        /* "IPv4" "IPv6" "ARP" */
-const char *fc_proto_name(uint32_t v);        /* never NULL: "TCP" ... "unassigned" "unknown" */
-const char *fc_icmp_name(uint32_t proto, uint32_t type); /* icmp_name; never NULL ("" or "unknown") */
+const char *fc_flow_type_name(uint32_t v); /* FlowType: "SFLOW_5" ... */
+const char *fc_layer_name(uint32_t v);     /* LayerStack: "Ethernet" ... */
+const char *fc_etype_name(uint32_t v);     /* "IPv4" "IPv6" "ARP" */
+const char *fc_proto_name(uint32_t v);     /* never NULL: "TCP" ... "unassigned" "unknown" */
+const char *fc_icmp_name(uint32_t proto,
+                         uint32_t type); /* icmp_name; never NULL ("" or "unknown") */
 
 /* ---- formats (mapping file: formatter.fields / render / rename) ------------ */
 
@@ -270,5 +270,12 @@ int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt);
 
 /* Shared by json.c and text.c (not for other callers): the k=v writer. */
 int fc__format_kv(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt, int json);
+
+/*
+ * For tests only: the same record written without the compiled plan, every
+ * value through the general renderer one column at a time (the slow, simple
+ * path the fast one must equal byte for byte).  Same contract as fc__format_kv.
+ */
+int fc__format_kv_generic(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt, int json);
 
 #endif /* FC_FORMAT_H */

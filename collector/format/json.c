@@ -5,8 +5,15 @@
  * is {"k":v,...}, text is k=v joined by spaces; see format.h for every rule
  * and its source).  text.c calls fc__format_kv with json = 0.
  *
- * Hot path: one fk_buf_reserve of the format's worst case per record, then
- * plain stores into that block; no allocation, no printf, no locale.
+ * Hot path (see "plans" below): one fk_buf_reserve of the format's worst
+ * case per record, then plain stores into that block; no allocation, no
+ * printf, no locale.  A format is compiled at configuration time, from its
+ * active column list, into a plan per output shape: the keys as text, the
+ * columns grouped into runs of one value writer (so the writer is chosen once
+ * per run, not per column), and for each column the text it prints when its
+ * value is zero or empty.  A run of columns that are all zero in a record is
+ * then one copy of precomputed text; GoFlow2's 50 columns are mostly zero in
+ * real NetFlow/IPFIX/sFlow records (MPLS, SRv6, BGP lists, VLANs, ...).
  */
 #include "format.h"
 #include "extras.h"
@@ -28,18 +35,22 @@
 #define ELOFF(m, sz)    ((uint16_t)(offsetof(fc_flow_t, m) + CHECK_EL(m, sz)))
 #define CAP(m)          ((uint16_t)(MSIZE(m) / ESIZE(m)))
 
-#define COL(nm, GO, PB, KIND, R, off, cnt, cap, net)                                               \
-    {#nm, GO, "\"" #nm "\":", #nm "=", (uint8_t)(sizeof(#nm) - 1), PB, KIND, R, off, cnt, cap, net}
-#define SCALAR(nm, GO, PB, KIND, SZ, R) COL(nm, GO, PB, KIND, R, OFF(nm, SZ), FC_NO_OFF, 0, FC_NO_OFF)
+#define COL(nm, GO, PB, KIND, R, off, cnt, cap, net)                                              \
+    {                                                                                             \
+#nm, GO, "\"" #nm "\":", #nm "=", (uint8_t)(sizeof(#nm) - 1), PB, KIND, R, off, cnt, cap, \
+            net                                                                                   \
+    }
+#define SCALAR(nm, GO, PB, KIND, SZ, R) \
+    COL(nm, GO, PB, KIND, R, OFF(nm, SZ), FC_NO_OFF, 0, FC_NO_OFF)
 #define ENUM8(nm, GO, PB)   SCALAR(nm, GO, PB, FC_K_ENUM8, 1, FC_R_NONE)
 #define U32(nm, GO, PB)     SCALAR(nm, GO, PB, FC_K_U32, 4, FC_R_NONE)
 #define U32R(nm, GO, PB, R) SCALAR(nm, GO, PB, FC_K_U32, 4, R)
 #define U64(nm, GO, PB)     SCALAR(nm, GO, PB, FC_K_U64, 8, FC_R_NONE)
 #define U64R(nm, GO, PB, R) SCALAR(nm, GO, PB, FC_K_U64, 8, R)
 #define ADDR(nm, GO, PB)    SCALAR(nm, GO, PB, FC_K_ADDR, sizeof(fc_addr_t), FC_R_IP)
-#define NET(nm, GO, PB, a)                                                                          \
+#define NET(nm, GO, PB, a) \
     COL(nm, GO, PB, FC_K_U32, FC_R_NETWORK, OFF(nm, 4), FC_NO_OFF, 0, OFF(a, sizeof(fc_addr_t)))
-#define LIST(nm, GO, PB, KIND, ESZ, cnt, R)                                                         \
+#define LIST(nm, GO, PB, KIND, ESZ, cnt, R) \
     COL(nm, GO, PB, KIND, R, ELOFF(nm, ESZ), OFF(cnt, 2), CAP(nm), FC_NO_OFF)
 
 _Static_assert(sizeof(fc_flow_t) < FC_NO_OFF, "fc_flow_t offsets must fit uint16_t");
@@ -142,29 +153,168 @@ int fc_column_find(const char *name)
 static const char *const flow_type_names[] = {"FLOWUNKNOWN", "SFLOW_5", "NETFLOW_V5", "NETFLOW_V9",
                                               "IPFIX"};
 
-static const char *const layer_names[14] = {
-    "Ethernet", "IPv4",  "IPv6", "TCP", "UDP",    "MPLS",    "Dot1Q",    "ICMP", "ICMPv6",
-    "GRE", "IPv6HeaderRouting", "IPv6HeaderFragment", "Geneve", "Teredo"};
+static const char *const layer_names[14] = {"Ethernet",
+                                            "IPv4",
+                                            "IPv6",
+                                            "TCP",
+                                            "UDP",
+                                            "MPLS",
+                                            "Dot1Q",
+                                            "ICMP",
+                                            "ICMPv6",
+                                            "GRE",
+                                            "IPv6HeaderRouting",
+                                            "IPv6HeaderFragment",
+                                            "Geneve",
+                                            "Teredo"};
 
 /* IANA protocol keywords as GoFlow2 spells them (render.go protoName, 0..145). */
-static const char *const proto_names[146] = {
-    "HOPOPT", "ICMP", "IGMP", "GGP", "IPv4", "ST", "TCP", "CBT", "EGP", "IGP",
-    "BBN-RCC-MON", "NVP-II", "PUP", "ARGUS", "EMCON", "XNET", "CHAOS", "UDP", "MUX", "DCN-MEAS",
-    "HMP", "PRM", "XNS-IDP", "TRUNK-1", "TRUNK-2", "LEAF-1", "LEAF-2", "RDP", "IRTP", "ISO-TP4",
-    "NETBLT", "MFE-NSP", "MERIT-INP", "DCCP", "3PC", "IDPR", "XTP", "DDP", "IDPR-CMTP", "TP++",
-    "IL", "IPv6", "SDRP", "IPv6-Route", "IPv6-Frag", "IDRP", "RSVP", "GRE", "DSR", "BNA",
-    "ESP", "AH", "I-NLSP", "SWIPE", "NARP", "Min-IPv4", "TLSP", "SKIP", "IPv6-ICMP", "IPv6-NoNxt",
-    "IPv6-Opts", "any-host-internal-protocol", "CFTP", "any-local-network", "SAT-EXPAK",
-    "KRYPTOLAN", "RVD", "IPPC", "any-distributed-file-system", "SAT-MON",
-    "VISA", "IPCV", "CPNX", "CPHB", "WSN", "PVP", "BR-SAT-MON", "SUN-ND", "WB-MON", "WB-EXPAK",
-    "ISO-IP", "VMTP", "SECURE-VMTP", "VINES", "IPTM", "NSFNET-IGP", "DGP", "TCF", "EIGRP",
-    "OSPFIGP", "Sprite-RPC", "LARP", "MTP", "AX.25", "IPIP", "MICP", "SCC-SP", "ETHERIP", "ENCAP",
-    "any-private-encryption-scheme", "GMTP", "IFMP", "PNNI", "PIM", "ARIS", "SCPS", "QNX", "A/N",
-    "IPComp", "SNP", "Compaq-Peer", "IPX-in-IP", "VRRP", "PGM", "any-0-hop-protocol", "L2TP",
-    "DDX", "IATP", "STP", "SRP", "UTI", "SMP", "SM", "PTP", "ISIS over IPv4", "FIRE",
-    "CRTP", "CRUDP", "SSCOPMCE", "IPLT", "SPS", "PIPE", "SCTP", "FC", "RSVP-E2E-IGNORE",
-    "Mobility Header", "UDPLite", "MPLS-in-IP", "manet", "HIP", "Shim6", "WESP", "ROHC",
-    "Ethernet", "AGGFRAG", "NSH"};
+static const char *const proto_names[146] = {"HOPOPT",
+                                             "ICMP",
+                                             "IGMP",
+                                             "GGP",
+                                             "IPv4",
+                                             "ST",
+                                             "TCP",
+                                             "CBT",
+                                             "EGP",
+                                             "IGP",
+                                             "BBN-RCC-MON",
+                                             "NVP-II",
+                                             "PUP",
+                                             "ARGUS",
+                                             "EMCON",
+                                             "XNET",
+                                             "CHAOS",
+                                             "UDP",
+                                             "MUX",
+                                             "DCN-MEAS",
+                                             "HMP",
+                                             "PRM",
+                                             "XNS-IDP",
+                                             "TRUNK-1",
+                                             "TRUNK-2",
+                                             "LEAF-1",
+                                             "LEAF-2",
+                                             "RDP",
+                                             "IRTP",
+                                             "ISO-TP4",
+                                             "NETBLT",
+                                             "MFE-NSP",
+                                             "MERIT-INP",
+                                             "DCCP",
+                                             "3PC",
+                                             "IDPR",
+                                             "XTP",
+                                             "DDP",
+                                             "IDPR-CMTP",
+                                             "TP++",
+                                             "IL",
+                                             "IPv6",
+                                             "SDRP",
+                                             "IPv6-Route",
+                                             "IPv6-Frag",
+                                             "IDRP",
+                                             "RSVP",
+                                             "GRE",
+                                             "DSR",
+                                             "BNA",
+                                             "ESP",
+                                             "AH",
+                                             "I-NLSP",
+                                             "SWIPE",
+                                             "NARP",
+                                             "Min-IPv4",
+                                             "TLSP",
+                                             "SKIP",
+                                             "IPv6-ICMP",
+                                             "IPv6-NoNxt",
+                                             "IPv6-Opts",
+                                             "any-host-internal-protocol",
+                                             "CFTP",
+                                             "any-local-network",
+                                             "SAT-EXPAK",
+                                             "KRYPTOLAN",
+                                             "RVD",
+                                             "IPPC",
+                                             "any-distributed-file-system",
+                                             "SAT-MON",
+                                             "VISA",
+                                             "IPCV",
+                                             "CPNX",
+                                             "CPHB",
+                                             "WSN",
+                                             "PVP",
+                                             "BR-SAT-MON",
+                                             "SUN-ND",
+                                             "WB-MON",
+                                             "WB-EXPAK",
+                                             "ISO-IP",
+                                             "VMTP",
+                                             "SECURE-VMTP",
+                                             "VINES",
+                                             "IPTM",
+                                             "NSFNET-IGP",
+                                             "DGP",
+                                             "TCF",
+                                             "EIGRP",
+                                             "OSPFIGP",
+                                             "Sprite-RPC",
+                                             "LARP",
+                                             "MTP",
+                                             "AX.25",
+                                             "IPIP",
+                                             "MICP",
+                                             "SCC-SP",
+                                             "ETHERIP",
+                                             "ENCAP",
+                                             "any-private-encryption-scheme",
+                                             "GMTP",
+                                             "IFMP",
+                                             "PNNI",
+                                             "PIM",
+                                             "ARIS",
+                                             "SCPS",
+                                             "QNX",
+                                             "A/N",
+                                             "IPComp",
+                                             "SNP",
+                                             "Compaq-Peer",
+                                             "IPX-in-IP",
+                                             "VRRP",
+                                             "PGM",
+                                             "any-0-hop-protocol",
+                                             "L2TP",
+                                             "DDX",
+                                             "IATP",
+                                             "STP",
+                                             "SRP",
+                                             "UTI",
+                                             "SMP",
+                                             "SM",
+                                             "PTP",
+                                             "ISIS over IPv4",
+                                             "FIRE",
+                                             "CRTP",
+                                             "CRUDP",
+                                             "SSCOPMCE",
+                                             "IPLT",
+                                             "SPS",
+                                             "PIPE",
+                                             "SCTP",
+                                             "FC",
+                                             "RSVP-E2E-IGNORE",
+                                             "Mobility Header",
+                                             "UDPLite",
+                                             "MPLS-in-IP",
+                                             "manet",
+                                             "HIP",
+                                             "Shim6",
+                                             "WESP",
+                                             "ROHC",
+                                             "Ethernet",
+                                             "AGGFRAG",
+                                             "NSH"};
 
 const char *fc_flow_type_name(uint32_t v)
 {
@@ -249,17 +399,12 @@ const char *fc_icmp_name(uint32_t proto, uint32_t type)
 /* ---- formats ------------------------------------------------------------ */
 
 /*
- * One printed field, resolved from the configuration: what the hot path
- * reads.  `op` is the column kind and renderer folded into one dispatch code
- * for the common pairs (OP_GENERIC does the rest through render()); keys up
- * to KEYPAD bytes are kept padded so they copy as fixed-size blocks.
+ * Value writers of the hot path: the column kind and renderer folded into one
+ * code for the common pairs; OP_GENERIC does the rest through render().
  */
-#define KEYPAD 48
-
 enum {
-    OP_GENERIC,  /* render() with the value's Go type: lists, virtual, rare pairs */
-    OP_NUM32,    /* uint32 printed as a number */
-    OP_NUM64,    /* uint64 printed as a number */
+    OP_GENERIC,  /* render() with the value's Go type: rare pairs, virtual names */
+    OP_NUM,      /* uint32 or uint64 printed as a number */
     OP_FLOWTYPE, /* FlowType enum by name */
     OP_IP,       /* address, "ip" */
     OP_MAC,      /* uint64, "mac" */
@@ -271,18 +416,16 @@ enum {
     OP_LIP,      /* address list, "ip" */
 };
 
+/* One printed field, resolved from the configuration (what plans are built from). */
 typedef struct fc_fsel_st {
-    char jpad[KEYPAD];   /* jkey, zero-padded, when jlen <= KEYPAD */
-    char tpad[KEYPAD];   /* tkey, likewise */
-    const char *jkey;    /* "\"key\":" (escaped) */
-    const char *tkey;    /* "key=" */
+    const char *jkey; /* "\"key\":" (escaped) */
+    const char *tkey; /* "key=" */
     uint16_t jlen, tlen;
-    uint16_t off;        /* the column's offset (copied for locality) */
-    int16_t col;         /* index in fc_columns; -1: a virtual name with no column */
-    uint8_t render;      /* fc_render_t */
-    uint8_t op;          /* OP_* */
-    uint8_t nilskip;     /* a virtual field whose renderer yields nothing: left out */
-    uint8_t emptyskip;   /* an extension address column: left out when absent */
+    int16_t col;       /* index in fc_columns; -1: a virtual name with no column */
+    uint8_t render;    /* fc_render_t */
+    uint8_t op;        /* OP_* */
+    uint8_t nilskip;   /* a virtual field whose renderer yields nothing: left out */
+    uint8_t emptyskip; /* an extension address column: left out when absent */
 } fc_fsel_t;
 
 typedef struct fc_named_st {
@@ -293,15 +436,69 @@ typedef struct fc_named_st {
     uint16_t jlen, tlen;
 } fc_named_t;
 
+/*
+ * Plans.  A plan is one format compiled for one shape (JSON or text).  Every
+ * printed column writes  key [open] value [close] separator:  the key text
+ * carries the opening quote (JSON string values) or bracket (lists), the
+ * writer adds the value, the closing character and the separator (',' in
+ * JSON, ' ' in text); the record's last separator is replaced by '}' (JSON)
+ * or dropped (text).  Trailing separators, rather than leading ones, make a
+ * column's text independent of whether an earlier column was left out.
+ *
+ * Zero texts.  A column whose printed text depends only on its own value has
+ * a zero test - 8 bytes of the record at `zt`, masked by `zmask` - that is
+ * all zero exactly when the column prints what it prints for an all-zero
+ * record (a zero number, an absent address, an empty list), and that text,
+ * made at plan time by the same writer on an all-zero record, so it is
+ * byte-identical by construction.  A group's zero texts are contiguous, so
+ * any run of zero columns inside it is one copy.  Not zeroable: "network"
+ * and "icmp", whose text depends on other fields.  flowkit's extension
+ * columns (emptyskip) have the empty string as their zero text.
+ */
+#define PLAN_SLACK 64  /* bytes past any text the writers may touch (fixed-size copies) */
+#define GROUP_MAX  255 /* columns per group (a uint8_t count) */
+#define KEY_FIXED  32  /* keys and zero runs up to this long are copied as one 32-byte block */
+
+typedef struct fc_pcol_st {
+    uint32_t key; /* the key (with its opening character) in the plan's text */
+    uint32_t z;   /* the column's zero text in the plan's text (zeroable groups) */
+    uint16_t klen;
+    uint16_t zlen;
+    uint16_t off;   /* the value (first element of a list) in fc_flow_t */
+    uint16_t aux;   /* lists: offsetof their count; network: offsetof the address */
+    uint16_t cap;   /* lists: capacity */
+    uint16_t zt;    /* zero test: 8 bytes of fc_flow_t at zt ... */
+    uint64_t zmask; /* ... masked by zmask are all zero iff the zero text is what prints */
+    uint8_t w8;     /* OP_NUM: the value is 8 bytes wide (else 4) */
+    uint8_t pad_;
+    uint16_t sel; /* its index in fmt->sel (OP_GENERIC) */
+} fc_pcol_t;
+
+typedef struct fc_pgroup_st {
+    uint16_t first; /* columns [first, first + n) of the plan */
+    uint8_t n;      /* 1..GROUP_MAX */
+    uint8_t op;     /* every column of a group has the same writer */
+    uint8_t zero;   /* 1: the columns are zeroable */
+} fc_pgroup_t;
+
+typedef struct fc_plan_st {
+    fc_pcol_t *col;
+    fc_pgroup_t *grp;
+    char *text; /* keys, then zero texts, then PLAN_SLACK zero bytes */
+    uint16_t ncol, ngrp;
+} fc_plan_t;
+
 struct fc_format_st {
-    /* resolved: what fc__format_kv reads */
+    /* resolved: what the writers read */
     uint16_t nsel;
-    size_t bound; /* worst-case bytes of one record (keys, values, separators) */
+    size_t bound; /* worst-case bytes of one record (keys, values, separators, slack) */
+    int error;    /* the plans could not be built (no memory): formatting fails */
     fc_fsel_t sel[FC_FORMAT_MAX_FIELDS];
+    fc_plan_t plan[2]; /* [0] text, [1] JSON */
     /* configured */
     uint16_t nfields, nvirt, nrename;
     uint8_t col_render[FC_NCOLUMNS];
-    int16_t field_col[FC_FORMAT_MAX_FIELDS];  /* column, or -1 - virtual index */
+    int16_t field_col[FC_FORMAT_MAX_FIELDS]; /* column, or -1 - virtual index */
     char field_name[FC_FORMAT_MAX_FIELDS][FC_FORMAT_MAX_NAME + 1];
     fc_named_t virt[FC_FORMAT_MAX_VIRTUAL];
     fc_named_t rename[FC_FORMAT_MAX_FIELDS];
@@ -318,7 +515,7 @@ struct fc_format_st {
 
 static size_t value_bound(const fc_column_t *c)
 {
-    switch (c->kind) {
+    switch (c ? c->kind : FC_K_VIRTUAL) {
     case FC_K_ADDR:
         return ADDR_MAX;
     case FC_K_A_U32:
@@ -351,6 +548,9 @@ static fc_named_t *named_find(fc_named_t *v, unsigned n, const char *name)
 }
 
 static char *put_json_escaped(char *p, const uint8_t *s, size_t n);
+static void names_ready(void);
+static char *put_column(char *p, const fc_format_t *fmt, const fc_plan_t *pl, const fc_pcol_t *c,
+                        unsigned op, const fc_flow_t *f, int json);
 
 /* The dispatch code for a column rendered by r (see render() for the rules). */
 static int pick_op(const fc_column_t *c, unsigned r)
@@ -363,7 +563,7 @@ static int pick_op(const fc_column_t *c, unsigned r)
     case FC_K_U32:
         if (r == FC_R_NONE || r == FC_R_IP || r == FC_R_MAC || r == FC_R_DATETIMENANO ||
             r == FC_R_STRING)
-            return OP_NUM32;
+            return OP_NUM;
         if (r == FC_R_ETYPE)
             return OP_ETYPE;
         if (r == FC_R_PROTO)
@@ -373,7 +573,7 @@ static int pick_op(const fc_column_t *c, unsigned r)
         return OP_GENERIC;
     case FC_K_U64:
         if (r == FC_R_NONE || r == FC_R_IP || r == FC_R_STRING)
-            return OP_NUM64;
+            return OP_NUM;
         return r == FC_R_MAC ? OP_MAC : OP_GENERIC;
     case FC_K_ADDR:
         return r == FC_R_IP ? OP_IP : OP_GENERIC;
@@ -391,22 +591,192 @@ static int pick_op(const fc_column_t *c, unsigned r)
     }
 }
 
+/* The character a writer puts before / after the value (in the key text / after it). */
+static char op_open(unsigned op, int json)
+{
+    switch (op) {
+    case OP_FLOWTYPE:
+    case OP_IP:
+    case OP_MAC:
+    case OP_ETYPE:
+    case OP_PROTO:
+    case OP_NET:
+        return json ? '"' : 0;
+    case OP_LNUM:
+    case OP_LLAYER:
+    case OP_LIP:
+        return '[';
+    default:
+        return 0;
+    }
+}
+
 /*
- * Rebuild sel[] and bound from the configuration (config time only).  With
- * no fields listed, the fields are every proto column by name (GoFlow2:
- * formatter.fields empty -> all); renames and renderers apply either way.
+ * The zero test of a printed field: 1 when its text depends on its own value
+ * only, with the bytes that hold that value (a number, an address's length,
+ * a list's count) as an 8-byte window and mask; 0 when it also depends on
+ * other fields ("network" of an address column, "icmp").
  */
-static void resolve(fc_format_t *fmt)
+static int zero_test(const fc_fsel_t *s, uint16_t *zt, uint64_t *zmask)
+{
+    const fc_column_t *c = s->col >= 0 ? &fc_columns[s->col] : NULL;
+    size_t at, width;
+
+    if (s->render == FC_R_ICMP && !s->emptyskip) /* left out when absent, whatever its renderer */
+        return 0;
+    switch (c ? c->kind : FC_K_VIRTUAL) {
+    case FC_K_ENUM8:
+        at = c->off, width = 1;
+        break;
+    case FC_K_U32:
+        if (s->render == FC_R_NETWORK && c->net_off != FC_NO_OFF && !s->emptyskip)
+            return 0;
+        at = c->off, width = 4;
+        break;
+    case FC_K_U64:
+        at = c->off, width = 8;
+        break;
+    case FC_K_ADDR: /* an absent address prints the same whatever its bytes */
+        at = c->off + offsetof(fc_addr_t, len), width = 1;
+        break;
+    case FC_K_A_U32:
+    case FC_K_A_ENUM:
+    case FC_K_A_ADDR: /* an empty list prints [] (a count above 0 is clamped, never to 0) */
+        at = c->cnt_off, width = 2;
+        break;
+    default: /* virtual, and not icmp: its text is a constant ("unknown") */
+        *zt = 0;
+        *zmask = 0;
+        return 1;
+    }
+    _Static_assert(sizeof(fc_flow_t) >= 8, "zero tests read 8-byte windows");
+    size_t base = at + 8 <= sizeof(fc_flow_t) ? at : sizeof(fc_flow_t) - 8;
+    uint8_t m[8] = {0};
+    memset(m + (at - base), 0xff, width); /* a byte mask: right whatever the byte order */
+    *zt = (uint16_t)base;
+    memcpy(zmask, m, 8);
+    return 1;
+}
+
+static void plan_free(fc_plan_t *pl)
+{
+    free(pl->col);
+    free(pl->grp);
+    free(pl->text);
+    memset(pl, 0, sizeof(*pl));
+}
+
+/* The all-zero record the zero texts are written from. */
+static const fc_flow_t zero_flow;
+
+/*
+ * Compile fmt->sel into the plan for one shape (config time).  0, or -ENOMEM
+ * (the previous plan is then kept).
+ */
+static int plan_build(fc_format_t *fmt, int json)
+{
+    fc_plan_t np;
+    size_t cap = PLAN_SLACK, maxcol = 0, len = 0;
+    unsigned n = 0;
+
+    memset(&np, 0, sizeof(np));
+    for (unsigned i = 0; i < fmt->nsel; i++) {
+        const fc_fsel_t *s = &fmt->sel[i];
+        if (s->nilskip)
+            continue;
+        size_t klen = (json ? s->jlen : s->tlen) + 1u;
+        size_t cb = klen + value_bound(s->col >= 0 ? &fc_columns[s->col] : NULL) + 2;
+        cap += klen + cb; /* the key, and the zero text: at most the column's bound */
+        if (cb > maxcol)
+            maxcol = cb;
+        n++;
+    }
+    np.col = calloc(n ? n : 1, sizeof(*np.col));
+    np.grp = calloc(n ? n : 1, sizeof(*np.grp));
+    np.text = malloc(cap);
+    char *tmp = malloc(maxcol + PLAN_SLACK);
+    if (!np.col || !np.grp || !np.text || !tmp) {
+        free(tmp);
+        plan_free(&np);
+        return -ENOMEM;
+    }
+
+    /* Columns, their keys and their groups. */
+    uint8_t zeroable[FC_FORMAT_MAX_FIELDS];
+    for (unsigned i = 0; i < fmt->nsel; i++) {
+        const fc_fsel_t *s = &fmt->sel[i];
+        if (s->nilskip)
+            continue;
+        const fc_column_t *c = s->col >= 0 ? &fc_columns[s->col] : NULL;
+        unsigned k = np.ncol++;
+        fc_pcol_t *pc = &np.col[k];
+        const char *key = json ? s->jkey : s->tkey;
+        size_t klen = json ? s->jlen : s->tlen;
+        char open = op_open(s->op, json);
+        pc->key = (uint32_t)len;
+        memcpy(np.text + len, key, klen);
+        len += klen;
+        if (open)
+            np.text[len++] = open;
+        pc->klen = (uint16_t)(len - pc->key);
+        pc->sel = (uint16_t)i;
+        if (c && c->off != FC_NO_OFF)
+            pc->off = c->off;
+        if (c && c->cnt_off != FC_NO_OFF)
+            pc->aux = c->cnt_off, pc->cap = c->cap;
+        if (s->op == OP_NET)
+            pc->aux = c->net_off;
+        pc->w8 = c && c->kind == FC_K_U64;
+        zeroable[k] = (uint8_t)zero_test(s, &pc->zt, &pc->zmask);
+
+        fc_pgroup_t *g = np.ngrp ? &np.grp[np.ngrp - 1] : NULL;
+        if (!g || g->op != s->op || g->zero != zeroable[k] || g->n == GROUP_MAX ||
+            (g->n && fmt->sel[np.col[g->first].sel].emptyskip != s->emptyskip)) {
+            g = &np.grp[np.ngrp++];
+            g->first = (uint16_t)k;
+            g->op = s->op;
+            g->zero = zeroable[k];
+        }
+        g->n++;
+    }
+
+    /* Zero texts, in column order (so each group's are contiguous). */
+    for (unsigned k = 0; k < np.ncol; k++) {
+        fc_pcol_t *pc = &np.col[k];
+        pc->z = (uint32_t)len;
+        if (!zeroable[k] || fmt->sel[pc->sel].emptyskip)
+            continue; /* extension columns: left out when empty, their zero text is "" */
+        const fc_fsel_t *s = &fmt->sel[pc->sel];
+        char *e = put_column(tmp, fmt, &np, pc, s->op, &zero_flow, json);
+        pc->zlen = (uint16_t)(e - tmp);
+        memcpy(np.text + len, tmp, pc->zlen);
+        len += pc->zlen;
+    }
+    assert(len + PLAN_SLACK <= cap);
+    memset(np.text + len, 0, PLAN_SLACK);
+    free(tmp);
+    plan_free(&fmt->plan[json]);
+    fmt->plan[json] = np;
+    return 0;
+}
+
+/*
+ * Rebuild sel[], the bound and the plans from the configuration (config time
+ * only).  With no fields listed, the fields are every proto column by name
+ * (GoFlow2: formatter.fields empty -> all); renames and renderers apply
+ * either way.  0 or -ENOMEM (fmt->error is then set: formatting fails).
+ */
+static int resolve(fc_format_t *fmt)
 {
     unsigned n = fmt->nfields ? fmt->nfields : FC_NPROTO_COLUMNS + FC_NEXT_COLUMNS;
 
+    names_ready(); /* the padded name tables the writers copy from */
     fmt->nsel = (uint16_t)n;
-    fmt->bound = 2;
+    fmt->bound = 2 + PLAN_SLACK; /* braces; room for the last column's fixed-size stores */
     for (unsigned i = 0; i < n; i++) {
         fc_fsel_t *s = &fmt->sel[i];
         /* By default: the 50 proto columns, then the extensions (after icmp_name). */
-        int col = fmt->nfields ? fmt->field_col[i]
-                               : (int)(i < FC_NPROTO_COLUMNS ? i : i + 1);
+        int col = fmt->nfields ? fmt->field_col[i] : (int)(i < FC_NPROTO_COLUMNS ? i : i + 1);
         const char *name = fmt->nfields ? fmt->field_name[i] : fc_columns[col].name;
         size_t vb;
 
@@ -430,6 +800,7 @@ static void resolve(fc_format_t *fmt)
             s->col = -1;
             s->render = v->render;
             s->nilskip = nil_renderer(s->render);
+            s->emptyskip = 0;
             vb = SCALAR_MAX;
         }
         /* The key: the rename of the name as written in fields, if any. */
@@ -440,17 +811,16 @@ static void resolve(fc_format_t *fmt)
             s->tkey = rn->tkey;
             s->tlen = rn->tlen;
         }
-        memset(s->jpad, 0, KEYPAD);
-        memset(s->tpad, 0, KEYPAD);
-        if (s->jlen <= KEYPAD)
-            memcpy(s->jpad, s->jkey, s->jlen);
-        if (s->tlen <= KEYPAD)
-            memcpy(s->tpad, s->tkey, s->tlen);
         s->op = (uint8_t)pick_op(col >= 0 ? &fc_columns[col] : NULL, s->render);
-        s->off = col >= 0 && fc_columns[col].off != FC_NO_OFF ? fc_columns[col].off : 0;
-        fmt->bound += 1 + (s->jlen > s->tlen ? s->jlen : s->tlen) + vb;
+        /* key, opening character, value, closing character, separator */
+        fmt->bound += (s->jlen > s->tlen ? s->jlen : s->tlen) + 1u + vb + 2;
     }
-    fmt->bound += KEYPAD; /* padded key copies may run past the key they copy */
+    fmt->error = 0;
+    if (plan_build(fmt, 1) < 0 || plan_build(fmt, 0) < 0) {
+        fmt->error = ENOMEM;
+        return -ENOMEM;
+    }
+    return 0;
 }
 
 static void init_renders(fc_format_t *fmt)
@@ -465,7 +835,7 @@ static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 static void default_init(void)
 {
     init_renders(&default_fmt);
-    resolve(&default_fmt);
+    resolve(&default_fmt); /* on failure default_fmt.error makes every record fail */
 }
 
 static const fc_format_t *get_default(void)
@@ -480,7 +850,10 @@ fc_format_t *fc_format_new(void)
     if (!fmt)
         return NULL;
     init_renders(fmt);
-    resolve(fmt);
+    if (resolve(fmt) < 0) {
+        fc_format_free(fmt);
+        return NULL;
+    }
     return fmt;
 }
 
@@ -496,6 +869,8 @@ void fc_format_free(fc_format_t *fmt)
         free(fmt->virt[i].jkey);
         free(fmt->virt[i].tkey);
     }
+    plan_free(&fmt->plan[0]);
+    plan_free(&fmt->plan[1]);
     free(fmt);
 }
 
@@ -547,8 +922,7 @@ int fc_format_set_render(fc_format_t *fmt, const char *name, fc_render_t r)
         }
         v->render = (uint8_t)r;
     }
-    resolve(fmt);
-    return 0;
+    return resolve(fmt);
 }
 
 int fc_format_set_rename(fc_format_t *fmt, const char *name, const char *out)
@@ -571,8 +945,7 @@ int fc_format_set_rename(fc_format_t *fmt, const char *name, const char *out)
         if (rc < 0)
             return rc;
     }
-    resolve(fmt);
-    return 0;
+    return resolve(fmt);
 }
 
 int fc_format_add_field(fc_format_t *fmt, const char *name)
@@ -595,56 +968,20 @@ int fc_format_add_field(fc_format_t *fmt, const char *name)
     fmt->field_col[fmt->nfields] = (int16_t)col;
     strcpy(fmt->field_name[fmt->nfields], name);
     fmt->nfields++;
-    resolve(fmt);
-    return 0;
+    return resolve(fmt);
 }
 
 /* ---- value writers (p points into a block reserved for the record) ----- */
 
 static const char hexd[] = "0123456789abcdef";
-static const char dig2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536"
-                           "37383940414243444546474849505152535455565758596061626364656667686970717273"
-                           "7475767778798081828384858687888990919293949596979899";
+static const char dig2[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536"
+    "37383940414243444546474849505152535455565758596061626364656667686970717273"
+    "7475767778798081828384858687888990919293949596979899";
 
-static unsigned digits10(uint64_t v)
+static inline char *put_u64(char *p, uint64_t v)
 {
-    unsigned n = 1;
-    for (;;) {
-        if (v < 10)
-            return n;
-        if (v < 100)
-            return n + 1;
-        if (v < 1000)
-            return n + 2;
-        if (v < 10000)
-            return n + 3;
-        v /= 10000;
-        n += 4;
-    }
-}
-
-static char *put_u64(char *p, uint64_t v)
-{
-    if (v < 10) {
-        *p = (char)('0' + v);
-        return p + 1;
-    }
-    unsigned n = digits10(v);
-    char *q = p + n;
-    while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
-        v /= 100;
-        q -= 2;
-        q[0] = dig2[2 * r];
-        q[1] = dig2[2 * r + 1];
-    }
-    if (v >= 10) {
-        q[-2] = dig2[2 * v];
-        q[-1] = dig2[2 * v + 1];
-    } else {
-        q[-1] = (char)('0' + v);
-    }
-    return p + n;
+    return fk_put_u64(p, v);
 }
 
 static char *put_mem(char *p, const char *s, size_t n)
@@ -665,47 +1002,15 @@ static char *put_sval(char *p, const char *s, int json)
     return p;
 }
 
-static char *put_ip4(char *p, const uint8_t *a)
-{
-    for (int i = 0; i < 4; i++) {
-        unsigned o = a[i];
-        if (i)
-            *p++ = '.';
-        if (o >= 100) {
-            *p++ = (char)('0' + o / 100);
-            memcpy(p, dig2 + 2 * (o % 100), 2);
-            p += 2;
-        } else if (o >= 10) {
-            memcpy(p, dig2 + 2 * o, 2);
-            p += 2;
-        } else {
-            *p++ = (char)('0' + o);
-        }
-    }
-    return p;
-}
-
-static char *put_hex16(char *p, unsigned v)
-{
-    if (v >= 0x1000)
-        *p++ = hexd[v >> 12];
-    if (v >= 0x100)
-        *p++ = hexd[(v >> 8) & 15];
-    if (v >= 0x10)
-        *p++ = hexd[(v >> 4) & 15];
-    *p++ = hexd[v & 15];
-    return p;
-}
-
 /* Go's netip.Addr.String for 4 or 16 bytes (format.h "ip"). */
 static char *put_ip(char *p, const uint8_t *a, unsigned len)
 {
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     if (len == 4)
-        return put_ip4(p, a);
+        return fk_put_ip4(p, a);
     if (memcmp(a, mapped, 12) == 0) {
         p = put_mem(p, "::ffff:", 7);
-        return put_ip4(p, a + 12);
+        return fk_put_ip4(p, a + 12);
     }
     unsigned g[8];
     for (int i = 0; i < 8; i++)
@@ -719,6 +1024,8 @@ static char *put_ip(char *p, const uint8_t *a, unsigned len)
             zs = i;
             ze = j;
         }
+        if (j > i)
+            i = j - 1; /* a run is never a longer run's tail */
     }
     for (int i = 0; i < 8; i++) {
         if (i == zs) {
@@ -730,30 +1037,19 @@ static char *put_ip(char *p, const uint8_t *a, unsigned len)
         } else if (i > 0) {
             *p++ = ':';
         }
-        p = put_hex16(p, g[i]);
+        p = fk_put_hex16(p, g[i]);
     }
     return p;
 }
 
 static char *put_hex(char *p, const uint8_t *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        *p++ = hexd[s[i] >> 4];
-        *p++ = hexd[s[i] & 15];
-    }
-    return p;
+    return fk_put_hex(p, s, n);
 }
 
 static char *put_mac(char *p, uint64_t v)
 {
-    for (int i = 5; i >= 0; i--) {
-        unsigned o = (unsigned)(v >> (8 * i)) & 0xff;
-        *p++ = hexd[o >> 4];
-        *p++ = hexd[o & 15];
-        if (i)
-            *p++ = ':';
-    }
-    return p;
+    return fk_put_mac48(p, v);
 }
 
 /* Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm). */
@@ -823,17 +1119,29 @@ static char *put_time(char *p, int64_t sec, uint32_t nsec)
 }
 
 /* Go's netip Addr.Prefix(bits).String() (format.h "network"). */
+
+/* Go's netip Addr.Prefix(bits).String() (format.h "network"). */
 static char *put_prefix(char *p, const fc_addr_t *a, uint32_t bits)
 {
     unsigned max = a ? (a->len == 4 ? 32u : a->len == 16 ? 128u : 0u) : 0u;
     if (max == 0 || bits > max)
         return put_mem(p, "invalid Prefix", 14);
     uint8_t m[16];
-    memcpy(m, a->a, a->len);
-    for (unsigned i = 0; i < a->len; i++) {
-        unsigned keep = bits > 8 * i ? bits - 8 * i : 0;
-        if (keep < 8)
-            m[i] &= (uint8_t)(0xff00u >> keep);
+    if (a->len == 4) {
+        uint32_t v =
+            (uint32_t)a->a[0] << 24 | (uint32_t)a->a[1] << 16 | (uint32_t)a->a[2] << 8 | a->a[3];
+        v &= bits ? ~(uint32_t)0 << (32 - bits) : 0;
+        m[0] = (uint8_t)(v >> 24);
+        m[1] = (uint8_t)(v >> 16);
+        m[2] = (uint8_t)(v >> 8);
+        m[3] = (uint8_t)v;
+    } else {
+        memcpy(m, a->a, 16);
+        for (unsigned i = 0; i < 16; i++) {
+            unsigned keep = bits > 8 * i ? bits - 8 * i : 0;
+            if (keep < 8)
+                m[i] &= (uint8_t)(0xff00u >> keep);
+        }
     }
     p = put_ip(p, m, a->len);
     *p++ = '/';
@@ -943,8 +1251,8 @@ enum { VT_NIL, VT_U32, VT_U64, VT_FLOWTYPE, VT_LAYER, VT_BYTES };
 
 typedef struct val_st {
     uint8_t t;
-    uint64_t u;          /* integers and enums */
-    const fc_addr_t *a;  /* bytes */
+    uint64_t u;         /* integers and enums */
+    const fc_addr_t *a; /* bytes */
 } val_t;
 
 /* Bytes of an address value, never past its 16-byte array (record.h allows 0, 4, 16). */
@@ -954,8 +1262,8 @@ static inline unsigned addr_len(const fc_addr_t *a)
 }
 
 /* Write v rendered by r; NULL when the renderer yields nothing (GoFlow2: nil). */
-static char *render(char *p, const val_t *v, unsigned r, const fc_column_t *c,
-                    const fc_flow_t *f, int json)
+static char *render(char *p, const val_t *v, unsigned r, const fc_column_t *c, const fc_flow_t *f,
+                    int json)
 {
     const char *s;
 
@@ -1028,8 +1336,9 @@ static char *render(char *p, const val_t *v, unsigned r, const fc_column_t *c,
         break;
     case FC_R_NETWORK:
         if (v->t == VT_U32) {
-            const fc_addr_t *a =
-                c && c->net_off != FC_NO_OFF ? (const fc_addr_t *)((const char *)f + c->net_off) : NULL;
+            const fc_addr_t *a = c && c->net_off != FC_NO_OFF
+                                     ? (const fc_addr_t *)((const char *)f + c->net_off)
+                                     : NULL;
             if (json)
                 *p++ = '"';
             p = put_prefix(p, a, (uint32_t)v->u);
@@ -1150,6 +1459,8 @@ static char *put_generic(char *p, const fc_fsel_t *s, const fc_flow_t *f, int js
     return render(p, &v, s->render, c, f, json);
 }
 
+/* ---- the record -------------------------------------------------------- */
+
 static inline uint32_t ld32(const char *p)
 {
     uint32_t v;
@@ -1164,157 +1475,316 @@ static inline uint64_t ld64(const char *p)
     return v;
 }
 
-/* The writer's body, instantiated once per format so `json` is a constant. */
+/*
+ * GoFlow2's names padded to 32 bytes, so a name is one fixed-size copy:
+ * proto by number (256: "unknown" for anything above 255), LayerStack by
+ * number below 100 (len 0: no name), FlowType below 5.  Built once, before
+ * any format is resolved.
+ */
+typedef struct pname_st {
+    char s[32];
+} pname_t;
+
+#define NLAYER_PAD 100
+static pname_t proto_pad[257], layer_pad[NLAYER_PAD], ftype_pad[5];
+static uint8_t proto_plen[257], layer_plen[NLAYER_PAD], ftype_plen[5];
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+static void pad_name(pname_t *d, uint8_t *len, const char *s)
+{
+    size_t n = strlen(s);
+    assert(n < sizeof(d->s));
+    memcpy(d->s, s, n);
+    *len = (uint8_t)n;
+}
+
+static void names_init(void)
+{
+    for (unsigned v = 0; v < 257; v++)
+        pad_name(&proto_pad[v], &proto_plen[v], v < 256 ? fc_proto_name(v) : "unknown");
+    for (unsigned v = 0; v < NLAYER_PAD; v++)
+        if (fc_layer_name(v))
+            pad_name(&layer_pad[v], &layer_plen[v], fc_layer_name(v));
+    for (unsigned v = 0; v < 5; v++)
+        pad_name(&ftype_pad[v], &ftype_plen[v], fc_flow_type_name(v));
+}
+
+static void names_ready(void)
+{
+    pthread_once(&names_once, names_init);
+}
+
+/* A padded name: one 32-byte copy (the record's reserve has the room). */
+static inline char *put_pname(char *p, const pname_t *n, uint8_t len)
+{
+    memcpy(p, n->s, sizeof(n->s));
+    return p + len;
+}
+
+/* Text of the plan (a key or a run of zero texts): fixed-size copy when short. */
+static inline char *put_text(char *p, const char *s, size_t n)
+{
+    if (n <= KEY_FIXED)
+        memcpy(p, s, KEY_FIXED); /* the plan's text has PLAN_SLACK bytes after its end */
+    else
+        memcpy(p, s, n);
+    return p + n;
+}
+
+/* A list's count, clamped to its capacity. */
+static inline unsigned pcount(const fc_pcol_t *c, const fc_flow_t *f)
+{
+    uint16_t n;
+    memcpy(&n, (const char *)f + c->aux, sizeof(n));
+    return n < c->cap ? n : c->cap;
+}
+
+/* The closing character of a quoted value (JSON only) and the separator. */
+static inline char *close_sep(char *p, const int json)
+{
+    if (json) {
+        memcpy(p, "\",", 2);
+        return p + 2;
+    }
+    *p++ = ' ';
+    return p;
+}
+
+/*
+ * One column's value, its closing character and its separator, by the
+ * writer `op` (a constant where put_group is inlined, so each group type
+ * gets its own straight-line copy).  The key was written before.
+ */
+static inline __attribute__((always_inline)) char *put_value(char *p, const fc_format_t *fmt,
+                                                             const fc_pcol_t *c, const unsigned op,
+                                                             const fc_flow_t *f, const int json)
+{
+    const char *base = (const char *)f;
+    const char *v = base + c->off;
+    const char sep = json ? ',' : ' ';
+
+    switch (op) {
+    case OP_NUM:
+        p = fk_put_u64(p, c->w8 ? ld64(v) : ld32(v));
+        *p++ = sep;
+        return p;
+    case OP_FLOWTYPE: {
+        unsigned t = *(const uint8_t *)v;
+        if (t < 5)
+            p = put_pname(p, &ftype_pad[t], ftype_plen[t]);
+        else /* protobuf-go's String() of a value without a name: its number */
+            p = fk_put_u64(p, t);
+        return close_sep(p, json);
+    }
+    case OP_IP: {
+        const fc_addr_t *a = (const fc_addr_t *)v;
+        if (a->len == 4)
+            p = fk_put_ip4(p, a->a);
+        else if (a->len == 16)
+            p = put_ip(p, a->a, 16);
+        return close_sep(p, json);
+    }
+    case OP_MAC:
+        p = fk_put_mac48(p, ld64(v));
+        return close_sep(p, json);
+    case OP_ETYPE:
+        switch (ld32(v)) {
+        case 0x800:
+            p = put_mem(p, "IPv4", 4);
+            break;
+        case 0x86dd:
+            p = put_mem(p, "IPv6", 4);
+            break;
+        case 0x806:
+            p = put_mem(p, "ARP", 3);
+            break;
+        default:
+            break;
+        }
+        return close_sep(p, json);
+    case OP_PROTO: {
+        uint32_t n = ld32(v);
+        n = n < 256 ? n : 256;
+        p = put_pname(p, &proto_pad[n], proto_plen[n]);
+        return close_sep(p, json);
+    }
+    case OP_NET:
+        p = put_prefix(p, (const fc_addr_t *)(base + c->aux), ld32(v));
+        return close_sep(p, json);
+    case OP_LNUM: {
+        unsigned n = pcount(c, f);
+        for (unsigned k = 0; k < n; k++) {
+            p = fk_put_u64(p, ld32(v + 4 * k));
+            *p++ = ',';
+        }
+        p -= n != 0; /* the last element's comma becomes the bracket */
+        *p++ = ']';
+        *p++ = sep;
+        return p;
+    }
+    case OP_LLAYER: {
+        unsigned n = pcount(c, f);
+        for (unsigned k = 0; k < n; k++) {
+            uint32_t e = ld32(v + 4 * k);
+            if (e < NLAYER_PAD && layer_plen[e]) {
+                if (json)
+                    *p++ = '"';
+                p = put_pname(p, &layer_pad[e], layer_plen[e]);
+                if (json)
+                    *p++ = '"';
+            } else { /* rare: a value without a name, printed by the generic path */
+                val_t x = {VT_LAYER, e, NULL};
+                p = render(p, &x, FC_R_NONE, &fc_columns[fmt->sel[c->sel].col], f, json);
+            }
+            *p++ = ',';
+        }
+        p -= n != 0;
+        *p++ = ']';
+        *p++ = sep;
+        return p;
+    }
+    case OP_LIP: {
+        unsigned n = pcount(c, f);
+        const fc_addr_t *a = (const fc_addr_t *)v;
+        for (unsigned k = 0; k < n; k++) {
+            if (json)
+                *p++ = '"';
+            if (a[k].len == 4 || a[k].len == 16)
+                p = put_ip(p, a[k].a, a[k].len);
+            if (json)
+                *p++ = '"';
+            *p++ = ',';
+        }
+        p -= n != 0;
+        *p++ = ']';
+        *p++ = sep;
+        return p;
+    }
+    default:
+        p = put_generic(p, &fmt->sel[c->sel], f, json);
+        *p++ = sep;
+        return p;
+    }
+}
+
+/* Whether column c prints its zero text in record f (its zero test, see plans). */
+static inline int is_zero(const fc_pcol_t *c, const char *base)
+{
+    return (ld64(base + c->zt) & c->zmask) == 0;
+}
+
+/*
+ * One group.  Zeroable columns that are zero in this record are found one
+ * test each; a run of them is one copy of their precomputed text; the
+ * others are written by the group's writer.
+ */
+static inline __attribute__((always_inline)) char *
+put_group(char *p, const fc_format_t *fmt, const fc_plan_t *pl, const fc_pgroup_t *g,
+          const unsigned op, const fc_flow_t *f, const int json)
+{
+    const fc_pcol_t *c = pl->col + g->first, *end = c + g->n;
+    const char *base = (const char *)f;
+
+    if (!g->zero) {
+        for (; c < end; c++) {
+            p = put_text(p, pl->text + c->key, c->klen);
+            p = put_value(p, fmt, c, op, f, json);
+        }
+        return p;
+    }
+    while (c < end) {
+        if (is_zero(c, base)) {
+            const fc_pcol_t *e = c + 1;
+            while (e < end && is_zero(e, base))
+                e++;
+            p = put_text(p, pl->text + c->z, e[-1].z + e[-1].zlen - c->z);
+            c = e;
+            continue;
+        }
+        p = put_text(p, pl->text + c->key, c->klen);
+        p = put_value(p, fmt, c, op, f, json);
+        c++;
+    }
+    return p;
+}
+
+/* One column, key included (plan time: its zero text). */
+static char *put_column(char *p, const fc_format_t *fmt, const fc_plan_t *pl, const fc_pcol_t *c,
+                        unsigned op, const fc_flow_t *f, int json)
+{
+    p = put_mem(p, pl->text + c->key, c->klen);
+    switch (op) {
+#define CASE(o) \
+    case o:     \
+        return json ? put_value(p, fmt, c, o, f, 1) : put_value(p, fmt, c, o, f, 0);
+        CASE(OP_NUM)
+        CASE(OP_FLOWTYPE)
+        CASE(OP_IP)
+        CASE(OP_MAC)
+        CASE(OP_ETYPE)
+        CASE(OP_PROTO)
+        CASE(OP_NET)
+        CASE(OP_LNUM)
+        CASE(OP_LLAYER)
+        CASE(OP_LIP)
+#undef CASE
+    default:
+        return json ? put_value(p, fmt, c, OP_GENERIC, f, 1)
+                    : put_value(p, fmt, c, OP_GENERIC, f, 0);
+    }
+}
+
+/* The writer's body, instantiated once per shape so `json` is a constant. */
 static inline __attribute__((always_inline)) int format_kv(fk_buf_t *b, const fc_flow_t *f,
                                                            const fc_format_t *fmt, const int json)
 {
     if (!fmt)
         fmt = get_default();
+    if (fmt->error) {
+        b->error = fmt->error;
+        return -1;
+    }
     char *start = fk_buf_reserve(b, fmt->bound);
     if (!start)
         return -1;
+    const fc_plan_t *pl = &fmt->plan[json];
     char *p = start;
-    const char *base = (const char *)f;
-    const char q = '"';
-    int first = 1;
 
     if (json)
         *p++ = '{';
-    for (unsigned i = 0; i < fmt->nsel; i++) {
-        const fc_fsel_t *s = &fmt->sel[i];
-        if (s->nilskip)
-            continue;
-        if (s->emptyskip && ((const fc_addr_t *)(const void *)(base + s->off))->len == 0)
-            continue;
-        if (!first)
-            *p++ = json ? ',' : ' ';
-        first = 0;
-        /* The key: one fixed-size copy of the padded key (the bound has room). */
-        if (json) {
-            if (s->jlen <= KEYPAD)
-                memcpy(p, s->jpad, KEYPAD);
-            else
-                memcpy(p, s->jkey, s->jlen);
-            p += s->jlen;
-        } else {
-            if (s->tlen <= KEYPAD)
-                memcpy(p, s->tpad, KEYPAD);
-            else
-                memcpy(p, s->tkey, s->tlen);
-            p += s->tlen;
-        }
-
-        const char *v = base + s->off;
-        switch (s->op) {
-        case OP_NUM32:
-            p = put_u64(p, ld32(v));
-            break;
-        case OP_NUM64:
-            p = put_u64(p, ld64(v));
-            break;
-        case OP_FLOWTYPE: {
-            const char *name = fc_flow_type_name(*(const uint8_t *)v);
-            if (name) {
-                p = put_sval(p, name, json);
-            } else {
-                if (json)
-                    *p++ = q;
-                p = put_u64(p, *(const uint8_t *)v);
-                if (json)
-                    *p++ = q;
-            }
-            break;
-        }
-        case OP_IP: {
-            const fc_addr_t *a = (const fc_addr_t *)v;
-            if (json)
-                *p++ = q;
-            if (a->len == 4)
-                p = put_ip4(p, a->a);
-            else if (a->len == 16)
-                p = put_ip(p, a->a, 16);
-            if (json)
-                *p++ = q;
-            break;
-        }
-        case OP_MAC:
-            if (json)
-                *p++ = q;
-            p = put_mac(p, ld64(v));
-            if (json)
-                *p++ = q;
-            break;
-        case OP_ETYPE: {
-            const char *name = fc_etype_name(ld32(v));
-            p = put_sval(p, name ? name : "", json);
-            break;
-        }
-        case OP_PROTO:
-            p = put_sval(p, fc_proto_name(ld32(v)), json);
-            break;
-        case OP_NET:
-            if (json)
-                *p++ = q;
-            p = put_prefix(p, (const fc_addr_t *)(base + fc_columns[s->col].net_off), ld32(v));
-            if (json)
-                *p++ = q;
-            break;
-        case OP_LNUM: {
-            const fc_column_t *c = &fc_columns[s->col];
-            unsigned n = list_count(c, f);
-            *p++ = '[';
-            for (unsigned k = 0; k < n; k++) {
-                if (k)
-                    *p++ = ',';
-                p = put_u64(p, ld32(v + 4 * k));
-            }
-            *p++ = ']';
-            break;
-        }
-        case OP_LLAYER: {
-            const fc_column_t *c = &fc_columns[s->col];
-            unsigned n = list_count(c, f);
-            *p++ = '[';
-            for (unsigned k = 0; k < n; k++) {
-                const char *name = fc_layer_name(ld32(v + 4 * k));
-                if (k)
-                    *p++ = ',';
-                if (name) {
-                    p = put_sval(p, name, json);
-                } else { /* rare: let the generic path print the number */
-                    val_t e = {VT_LAYER, ld32(v + 4 * k), NULL};
-                    p = render(p, &e, FC_R_NONE, c, f, json);
-                }
-            }
-            *p++ = ']';
-            break;
-        }
-        case OP_LIP: {
-            const fc_column_t *c = &fc_columns[s->col];
-            unsigned n = list_count(c, f);
-            const fc_addr_t *a = (const fc_addr_t *)v;
-            *p++ = '[';
-            for (unsigned k = 0; k < n; k++) {
-                if (k)
-                    *p++ = ',';
-                if (json)
-                    *p++ = q;
-                if (a[k].len == 4 || a[k].len == 16)
-                    p = put_ip(p, a[k].a, a[k].len);
-                if (json)
-                    *p++ = q;
-            }
-            *p++ = ']';
-            break;
-        }
+    for (unsigned i = 0; i < pl->ngrp; i++) {
+        const fc_pgroup_t *g = &pl->grp[i];
+        switch (g->op) {
+#define CASE(o)                                   \
+    case o:                                       \
+        p = put_group(p, fmt, pl, g, o, f, json); \
+        break;
+            CASE(OP_NUM)
+            CASE(OP_FLOWTYPE)
+            CASE(OP_IP)
+            CASE(OP_MAC)
+            CASE(OP_ETYPE)
+            CASE(OP_PROTO)
+            CASE(OP_NET)
+            CASE(OP_LNUM)
+            CASE(OP_LLAYER)
+            CASE(OP_LIP)
+#undef CASE
         default:
-            p = put_generic(p, s, f, json);
+            p = put_group(p, fmt, pl, g, OP_GENERIC, f, json);
             break;
         }
     }
-    if (json)
-        *p++ = '}';
-    assert((size_t)(p - start) <= fmt->bound); /* the reserve covered the record */
+    /* The last separator: '}' in JSON ("{}" when nothing printed), dropped in text. */
+    if (json) {
+        if (p == start + 1)
+            *p++ = '}';
+        else
+            p[-1] = '}';
+    } else if (p > start) {
+        p--;
+    }
+    assert((size_t)(p - start) + PLAN_SLACK <= fmt->bound); /* the reserve covered the record */
     b->len += (size_t)(p - start);
     return 0;
 }
@@ -1329,4 +1799,36 @@ int fc_format_json(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
     int rc = format_kv(b, f, fmt, 1);
     /* flowkit's extra values (IPFIX elements outside FlowMessage), after the columns */
     return rc ? rc : fc_format_extras(b, f, 1);
+}
+
+int fc__format_kv_generic(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt, int json)
+{
+    if (!fmt)
+        fmt = get_default();
+    char *start = fk_buf_reserve(b, fmt->bound);
+    if (!start)
+        return -1;
+    char *p = start;
+    int first = 1;
+
+    if (json)
+        *p++ = '{';
+    for (unsigned i = 0; i < fmt->nsel; i++) {
+        const fc_fsel_t *s = &fmt->sel[i];
+        if (s->nilskip)
+            continue;
+        if (s->emptyskip &&
+            ((const fc_addr_t *)(const void *)((const char *)f + fc_columns[s->col].off))->len == 0)
+            continue;
+        if (!first)
+            *p++ = json ? ',' : ' ';
+        first = 0;
+        p = json ? put_mem(p, s->jkey, s->jlen) : put_mem(p, s->tkey, s->tlen);
+        p = put_generic(p, s, f, json);
+    }
+    if (json)
+        *p++ = '}';
+    assert((size_t)(p - start) <= fmt->bound);
+    b->len += (size_t)(p - start);
+    return 0;
 }

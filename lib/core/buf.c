@@ -113,14 +113,10 @@ void fk_buf_printf(fk_buf_t *b, const char *fmt, ...)
 
 void fk_buf_u64(fk_buf_t *b, uint64_t v)
 {
-    char tmp[20];
-    size_t i = sizeof(tmp);
-
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    fk_buf_put(b, tmp + i, sizeof(tmp) - i);
+    char *d = fk_buf_reserve(b, FK_U64_ROOM);
+    if (!d)
+        return;
+    b->len += (size_t)(fk_put_u64(d, v) - d);
 }
 
 void fk_buf_i64(fk_buf_t *b, int64_t v)
@@ -135,6 +131,73 @@ void fk_buf_i64(fk_buf_t *b, int64_t v)
 
 static const char hexdig[] = "0123456789abcdef";
 
+/* Tables of the unchecked writers (buf.h), built by the preprocessor. */
+#define D3(n)                                          \
+    {                                                  \
+        (char)((n) < 10    ? '0' + (n)                 \
+               : (n) < 100 ? '0' + (n) / 10            \
+                           : '0' + (n) / 100),         \
+            (char)((n) < 10    ? '.'                   \
+                   : (n) < 100 ? '0' + (n) % 10        \
+                               : '0' + (n) / 10 % 10), \
+            (char)((n) < 10    ? 0                     \
+                   : (n) < 100 ? '.'                   \
+                               : '0' + (n) % 10),      \
+            (char)((n) < 100 ? 0 : '.')                \
+    }
+#define HX(d) (char)((d) < 10 ? '0' + (d) : 'a' - 10 + (d))
+#define X2(n)                    \
+    {                            \
+        HX((n) >> 4), HX((n)&15) \
+    }
+#define R4(M, n)  M(n), M(n + 1), M(n + 2), M(n + 3)
+#define R16(M, n) R4(M, n), R4(M, n + 4), R4(M, n + 8), R4(M, n + 12)
+#define R64(M, n) R16(M, n), R16(M, n + 16), R16(M, n + 32), R16(M, n + 48)
+#define R256(M)   R64(M, 0), R64(M, 64), R64(M, 128), R64(M, 192)
+
+const char fk_dec3[256][4] = {R256(D3)};
+const char fk_hex2[256][2] = {R256(X2)};
+#define DD2(n)                                         \
+    {                                                  \
+        (char)('0' + (n) / 10), (char)('0' + (n) % 10) \
+    }
+#define R100(M) R64(M, 0), R16(M, 64), R16(M, 80), R4(M, 96)
+const char fk_dec2[100][2] = {R100(DD2)};
+
+/*
+ * The digits above the last 8 of recently written numbers, per thread:
+ * nanosecond timestamps (19-20 digits) dominate the long numbers formatters
+ * write, and those of one export datagram share their leading digits (all of
+ * them for its receive time).  Direct-mapped, 4 entries; a pure function of
+ * the key, so a stale entry can only miss.
+ */
+typedef struct hicache_st {
+    uint64_t hi; /* v / 10^8 whose text is in s; 0: empty (hi >= 1 here) */
+    uint8_t len;
+    char s[23]; /* at most 12 digits, padded so it copies as 16 bytes */
+} hicache_t;
+static __thread hicache_t hicache[4];
+
+char *fk__put_u64_big(char *p, uint64_t v)
+{
+    uint64_t hi = v / 100000000;
+    uint32_t lo = (uint32_t)(v % 100000000);
+    hicache_t *c = &hicache[hi & 3];
+    if (c->hi != hi) {
+        char *e;
+        if (hi < 100000000) {
+            e = fk__put_small(c->s, (uint32_t)hi);
+        } else {
+            e = fk__put_small(c->s, (uint32_t)(hi / 100000000)); /* <= 1844 */
+            e = fk__put_digits8(e, (uint32_t)(hi % 100000000));
+        }
+        c->len = (uint8_t)(e - c->s);
+        c->hi = hi;
+    }
+    memcpy(p, c->s, 16);
+    return fk__put_digits8(p + c->len, lo);
+}
+
 void fk_buf_hex(fk_buf_t *b, const uint8_t *p, size_t n)
 {
     if (n > SIZE_MAX / 2)
@@ -142,25 +205,19 @@ void fk_buf_hex(fk_buf_t *b, const uint8_t *p, size_t n)
     char *d = fk_buf_reserve(b, 2 * n);
     if (!d)
         return;
-    for (size_t i = 0; i < n; i++) {
-        d[2 * i] = hexdig[p[i] >> 4];
-        d[2 * i + 1] = hexdig[p[i] & 15];
-    }
+    fk_put_hex(d, p, n);
     b->len += 2 * n;
 }
 
 void fk_buf_mac(fk_buf_t *b, const uint8_t mac[6])
 {
-    char *d = fk_buf_reserve(b, 17);
+    char *d = fk_buf_reserve(b, FK_MAC_ROOM);
     if (!d)
         return;
-    for (int i = 0; i < 6; i++) {
-        d[3 * i] = hexdig[mac[i] >> 4];
-        d[3 * i + 1] = hexdig[mac[i] & 15];
-        if (i < 5)
-            d[3 * i + 2] = ':';
-    }
-    b->len += 17;
+    uint64_t v = 0;
+    for (int i = 0; i < 6; i++)
+        v = v << 8 | mac[i];
+    b->len += (size_t)(fk_put_mac48(d, v) - d);
 }
 
 void fk_buf_ip(fk_buf_t *b, const uint8_t addr[16])
@@ -169,11 +226,9 @@ void fk_buf_ip(fk_buf_t *b, const uint8_t addr[16])
     char tmp[INET6_ADDRSTRLEN];
 
     if (memcmp(addr, mapped, 12) == 0) {
-        for (int i = 12; i < 16; i++) {
-            if (i > 12)
-                fk_buf_putc(b, '.');
-            fk_buf_u64(b, addr[i]);
-        }
+        char *d = fk_buf_reserve(b, FK_IP4_ROOM);
+        if (d)
+            b->len += (size_t)(fk_put_ip4(d, addr + 12) - d);
         return;
     }
     if (inet_ntop(AF_INET6, addr, tmp, sizeof(tmp)))

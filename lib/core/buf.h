@@ -16,8 +16,8 @@ typedef struct fk_buf_st {
     char *data; /* heap block of `cap` bytes; data[0..len) is pending output */
     size_t len;
     size_t cap;
-    FILE *f;    /* destination; NULL = grow in memory instead of flushing */
-    int error;  /* first errno seen while writing, 0 if none */
+    FILE *f;   /* destination; NULL = grow in memory instead of flushing */
+    int error; /* first errno seen while writing, 0 if none */
 } fk_buf_t;
 
 /* Allocate `cap` bytes (at least 4 KiB) for output to `f` (may be NULL). 0 or -1. */
@@ -58,5 +58,145 @@ void fk_buf_time_us(fk_buf_t *b, uint64_t ns);
 
 /* A JSON string literal with quotes; control and non-ASCII bytes are \u-escaped. */
 void fk_buf_json_str(fk_buf_t *b, const char *s, size_t n);
+
+/*
+ * ---- Unchecked writers for formatters that reserve a record's worst case once --
+ *
+ * Each writes its text at `p` and returns the end of it.  They store whole
+ * words, so they may write up to the FK_*_ROOM bytes named below past `p`
+ * (bytes after the returned end are scratch: the caller's next write replaces
+ * them); the caller guarantees that room.  No locale, no division loops: the
+ * decimal writer converts 8 digits at a time with multiply-and-shift arithmetic
+ * ("SWAR": P. Khuong and D. Lemire's digit splitting), the others use 256-entry
+ * tables.  The fk_buf_* functions above are built on them.
+ */
+#define FK_U64_ROOM 20 /* fk_put_u64: at most 20 digits, and never more than 20 bytes touched */
+#define FK_IP4_ROOM 16 /* fk_put_ip4: "255.255.255.255" and one scratch byte */
+#define FK_MAC_ROOM 18 /* fk_put_mac48: "aa:bb:cc:dd:ee:ff" and one scratch byte */
+
+extern const char fk_dec3[256][4]; /* "0." ... "255.": an octet and a dot */
+extern const char fk_hex2[256][2]; /* "00" ... "ff" */
+
+/* A little-endian 64-bit word in native order (the SWAR code computes in LE lanes). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define FK__LE64(x) __builtin_bswap64(x)
+#define FK__LE32(x) __builtin_bswap32(x)
+#else
+#define FK__LE64(x) (x)
+#define FK__LE32(x) (x)
+#endif
+
+/*
+ * n < 10^8 as 8 ASCII digits, leading zeros kept, most significant digit in
+ * the lowest byte of the little-endian word: two splits in 32-bit lanes
+ * (/10^4 by the compiler, /100 as *10486 >> 20) and one in 16-bit lanes
+ * (/10 as *103 >> 10); both reciprocals are exact for the lane ranges
+ * (< 10^4 and < 100) and no lane product reaches its neighbour.
+ */
+static inline uint64_t fk__digits8(uint32_t n)
+{
+    uint64_t m = (uint64_t)(n / 10000) | (uint64_t)(n % 10000) << 32;
+    uint64_t h = ((m * 10486) >> 20) & 0x0000007F0000007FULL;
+    m = h | (m - h * 100) << 16;
+    h = ((m * 103) >> 10) & 0x000F000F000F000FULL;
+    return (h | (m - h * 10) << 8) + 0x3030303030303030ULL;
+}
+
+/* v >= 10^8 in decimal (fk_put_u64's long path, out of line). */
+char *fk__put_u64_big(char *p, uint64_t v);
+
+/* 10 <= n < 10^8 without leading zeros: one 8-byte store. */
+static inline char *fk__put_lt1e8(char *p, uint32_t n)
+{
+    uint64_t d = fk__digits8(n);
+    /* the leading zero digits are the low bytes whose digit value is 0 */
+    unsigned z = (unsigned)__builtin_ctzll(d - 0x3030303030303030ULL) >> 3;
+    d = FK__LE64(d >> (8 * z));
+    __builtin_memcpy(p, &d, 8);
+    return p + 8 - z;
+}
+
+static inline char *fk__put_digits8(char *p, uint32_t n)
+{
+    uint64_t d = FK__LE64(fk__digits8(n));
+    __builtin_memcpy(p, &d, 8);
+    return p + 8;
+}
+
+extern const char fk_dec2[100][2]; /* "00" ... "99" */
+
+/* n < 10^8 without leading zeros: table lookups below 10^4, one 8-byte store above. */
+static inline char *fk__put_small(char *p, uint32_t n)
+{
+    if (n < 10) {
+        *p = (char)('0' + n);
+        return p + 1;
+    }
+    if (n < 100) {
+        __builtin_memcpy(p, fk_dec2[n], 2);
+        return p + 2;
+    }
+    if (n < 10000) {
+        uint32_t hi = n / 100, lo = n % 100;
+        if (hi < 10) {
+            *p = (char)('0' + hi);
+            __builtin_memcpy(p + 1, fk_dec2[lo], 2);
+            return p + 3;
+        }
+        __builtin_memcpy(p, fk_dec2[hi], 2);
+        __builtin_memcpy(p + 2, fk_dec2[lo], 2);
+        return p + 4;
+    }
+    return fk__put_lt1e8(p, n);
+}
+
+/* v in decimal (Go's %v, printf's %llu). Room: FK_U64_ROOM. */
+static inline __attribute__((always_inline)) char *fk_put_u64(char *p, uint64_t v)
+{
+    if (v < 100000000)
+        return fk__put_small(p, (uint32_t)v);
+    return fk__put_u64_big(p, v);
+}
+
+/* Dotted-quad IPv4 "a.b.c.d" of 4 network-order bytes. Room: FK_IP4_ROOM. */
+static inline char *fk_put_ip4(char *p, const uint8_t a[4])
+{
+    for (int i = 0; i < 4; i++) {
+        unsigned o = a[i];
+        __builtin_memcpy(p, fk_dec3[o], 4);
+        p += 2 + (o >= 10) + (o >= 100); /* digits and the dot */
+    }
+    return p - 1; /* the last dot is scratch */
+}
+
+/* The low 48 bits of v as "aa:bb:cc:dd:ee:ff" (first byte = bits 47..40). Room: FK_MAC_ROOM. */
+static inline char *fk_put_mac48(char *p, uint64_t v)
+{
+    for (int i = 0; i < 6; i++) {
+        __builtin_memcpy(p + 3 * i, fk_hex2[(v >> (40 - 8 * i)) & 0xff], 2);
+        p[3 * i + 2] = ':';
+    }
+    return p + 17;
+}
+
+/* Lower-case hex of n bytes (2n bytes, exact). */
+static inline char *fk_put_hex(char *p, const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        __builtin_memcpy(p + 2 * i, fk_hex2[s[i]], 2);
+    return p + 2 * n;
+}
+
+/* v (< 0x10000) in lower-case hex without leading zeros, "0" for 0 (one IPv6 group). Room: 4. */
+static inline char *fk_put_hex16(char *p, unsigned v)
+{
+    const char *h = fk_hex2[(v >> 8) & 0xff], *l = fk_hex2[v & 0xff];
+    uint32_t u = (uint32_t)(uint8_t)h[0] | (uint32_t)(uint8_t)h[1] << 8 |
+                 (uint32_t)(uint8_t)l[0] << 16 | (uint32_t)(uint8_t)l[1] << 24;
+    unsigned skip = v >= 0x1000 ? 0 : v >= 0x100 ? 1 : v >= 0x10 ? 2 : 3;
+    u = FK__LE32(u >> (8 * skip));
+    __builtin_memcpy(p, &u, 4);
+    return p + 4 - skip;
+}
 
 #endif /* FK_BUF_H */

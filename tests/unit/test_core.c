@@ -416,8 +416,8 @@ static void test_opts_uint(void **state)
         {"1.5", 0, 10},
         {"", 0, 10},
         {"1 ", 0, 10},
-        {" 1", 0, 10},             /* not a decimal number: leading blank */
-        {" -1", 0, UINT64_MAX},    /* strtoull would negate this to UINT64_MAX */
+        {" 1", 0, 10},          /* not a decimal number: leading blank */
+        {" -1", 0, UINT64_MAX}, /* strtoull would negate this to UINT64_MAX */
         {"\t-5", 0, UINT64_MAX},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -495,15 +495,15 @@ static void buf_check(fk_buf_t *b, const char *expect)
 }
 
 /* Run `stmt` on a fresh in-memory buffer `b` and compare the text it wrote. */
-#define BUF_EQ(expect, stmt)                                                                       \
-    do {                                                                                           \
-        fk_buf_t b_;                                                                               \
-        assert_int_equal(fk_buf_init(&b_, NULL, 0), 0);                                            \
-        {                                                                                          \
-            fk_buf_t *b = &b_;                                                                     \
-            stmt;                                                                                  \
-        }                                                                                          \
-        buf_check(&b_, (expect));                                                                  \
+#define BUF_EQ(expect, stmt)                            \
+    do {                                                \
+        fk_buf_t b_;                                    \
+        assert_int_equal(fk_buf_init(&b_, NULL, 0), 0); \
+        {                                               \
+            fk_buf_t *b = &b_;                          \
+            stmt;                                       \
+        }                                               \
+        buf_check(&b_, (expect));                       \
     } while (0)
 
 static void test_buf_integers(void **state)
@@ -523,6 +523,76 @@ static void test_buf_integers(void **state)
         fk_buf_i64(b, -2);
         fk_buf_puts(b, ",3");
     });
+}
+
+/*
+ * The unchecked writers (fk_put_*) against printf and inet_ntop: every value
+ * below 2,000,000, every power of ten and of two with its neighbours,
+ * UINT64_MAX, 2,000,000 pseudo-random values of every length (the same high
+ * digits repeat, as the per-thread cache of fk_put_u64 sees them), every
+ * IPv6 group value, and a spread of IPv4 addresses and MACs.  Each writer may
+ * touch its FK_*_ROOM bytes: the output is checked to end where it says.
+ */
+static void expect_u64(uint64_t v)
+{
+    char got[FK_U64_ROOM + 1], want[32];
+    char *e = fk_put_u64(got, v);
+    int n = snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+    assert_int_equal(e - got, n);
+    assert_memory_equal(got, want, (size_t)n);
+}
+
+static void test_buf_put_writers(void **state)
+{
+    (void)state;
+    for (uint64_t v = 0; v < 2000000; v++)
+        expect_u64(v);
+    uint64_t p10 = 1;
+    for (int k = 0; k < 20; k++, p10 *= 10)
+        for (int d = -2; d <= 2; d++)
+            expect_u64(p10 + (uint64_t)(int64_t)d);
+    for (int k = 0; k < 64; k++)
+        for (int d = -2; d <= 2; d++)
+            expect_u64((1ULL << k) + (uint64_t)(int64_t)d);
+    expect_u64(UINT64_MAX);
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 2000000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint64_t v = x >> (x & 63);
+        expect_u64(v);
+        expect_u64(v ^ (x & 0xffffff)); /* same leading digits, other low ones */
+    }
+
+    char got[64], want[64];
+    for (unsigned v = 0; v < 0x10000; v++) {
+        char *e = fk_put_hex16(got, v);
+        int n = snprintf(want, sizeof(want), "%x", v);
+        assert_int_equal(e - got, n);
+        assert_memory_equal(got, want, (size_t)n);
+    }
+    for (uint32_t i = 0; i < 300000; i++) {
+        uint32_t a = i * 2654435761u;
+        uint8_t q[4] = {(uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a};
+        if (i < 256) /* every octet value in every place */
+            q[0] = q[1] = q[2] = q[3] = (uint8_t)i;
+        char *e = fk_put_ip4(got, q);
+        int n = snprintf(want, sizeof(want), "%u.%u.%u.%u", q[0], q[1], q[2], q[3]);
+        assert_int_equal(e - got, n);
+        assert_memory_equal(got, want, (size_t)n);
+
+        uint64_t m = (uint64_t)a * 0x9e3779b97f4aULL;
+        e = fk_put_mac48(got, m);
+        snprintf(want, sizeof(want), "%02x:%02x:%02x:%02x:%02x:%02x", (unsigned)(m >> 40) & 255,
+                 (unsigned)(m >> 32) & 255, (unsigned)(m >> 24) & 255, (unsigned)(m >> 16) & 255,
+                 (unsigned)(m >> 8) & 255, (unsigned)m & 255);
+        assert_int_equal(e - got, 17);
+        assert_memory_equal(got, want, 17);
+    }
+    const uint8_t bytes[3] = {0x00, 0xa5, 0xff};
+    assert_ptr_equal(fk_put_hex(got, bytes, 3), got + 6);
+    assert_memory_equal(got, "00a5ff", 6);
 }
 
 static void test_buf_hex_mac(void **state)
@@ -738,7 +808,10 @@ static void rec_fill(rec_t *r)
     r->time = 1477674437272499000ULL;
     memcpy(r->mac, mac, 6);
     memcpy(r->ip, ip, 16);
-    memcpy(r->str, "a b\x01" "c", 6);
+    memcpy(r->str,
+           "a b\x01"
+           "c",
+           6);
     memcpy(r->bytes, "\xde\xad\xbe\xef", 4);
     r->bytes_len = 4;
     r->a_u8[0] = 1, r->a_u8[1] = 2, r->a_u8[2] = 255, r->n_u8 = 3;
@@ -769,8 +842,8 @@ static const struct {
     {"A_U16", "[1|65535]", "[1,65535]", "[1|65535]"},
     {"A_U32", "[]", "[]", "[]"},
     {"A_U64", "[18446744073709551615]", "[18446744073709551615]", "[18446744073709551615]"},
-    {"A_TIME", "[1970-01-01T00:00:00.000000|2016-10-28T17:07:17.272499]",
-     "[0,1477674437272499000]", "[1970-01-01T00:00:00.000000|2016-10-28T17:07:17.272499]"},
+    {"A_TIME", "[1970-01-01T00:00:00.000000|2016-10-28T17:07:17.272499]", "[0,1477674437272499000]",
+     "[1970-01-01T00:00:00.000000|2016-10-28T17:07:17.272499]"},
 };
 
 /* Format field `f` of the record at `base` with writer `w` and compare. */
@@ -921,15 +994,12 @@ static void test_ftype_tables(void **state)
         const char *unirec;
         unsigned sortsize, size;
     } types[] = {
-        {FK_T_U8, "uint8", 1, 1},         {FK_T_I8, "int8", 1, 1},
-        {FK_T_U16, "uint16", 2, 2},       {FK_T_U32, "uint32", 4, 4},
-        {FK_T_U64, "uint64", 8, 8},       {FK_T_FLOAT, "float", 4, 4},
-        {FK_T_DOUBLE, "double", 8, 8},    {FK_T_TIME, "time", 8, 8},
-        {FK_T_MAC, "macaddr", 6, 6},      {FK_T_IP, "ipaddr", 16, 16},
-        {FK_T_STR, "string", 0, 0},       {FK_T_BYTES, "bytes", 0, 0},
-        {FK_T_A_U8, "uint8*", 0, 0},      {FK_T_A_I8, "int8*", 0, 0},
-        {FK_T_A_U16, "uint16*", 0, 0},    {FK_T_A_U32, "uint32*", 0, 0},
-        {FK_T_A_U64, "uint64*", 0, 0},    {FK_T_A_TIME, "time*", 0, 0},
+        {FK_T_U8, "uint8", 1, 1},      {FK_T_I8, "int8", 1, 1},       {FK_T_U16, "uint16", 2, 2},
+        {FK_T_U32, "uint32", 4, 4},    {FK_T_U64, "uint64", 8, 8},    {FK_T_FLOAT, "float", 4, 4},
+        {FK_T_DOUBLE, "double", 8, 8}, {FK_T_TIME, "time", 8, 8},     {FK_T_MAC, "macaddr", 6, 6},
+        {FK_T_IP, "ipaddr", 16, 16},   {FK_T_STR, "string", 0, 0},    {FK_T_BYTES, "bytes", 0, 0},
+        {FK_T_A_U8, "uint8*", 0, 0},   {FK_T_A_I8, "int8*", 0, 0},    {FK_T_A_U16, "uint16*", 0, 0},
+        {FK_T_A_U32, "uint32*", 0, 0}, {FK_T_A_U64, "uint64*", 0, 0}, {FK_T_A_TIME, "time*", 0, 0},
     };
     assert_int_equal(sizeof(types) / sizeof(types[0]), FK_T_COUNT_);
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
@@ -1026,8 +1096,8 @@ static void test_unirec_sort_mixed(void **state)
         v[i] = &REC_FIELDS[i];
     fk_fields_unirec_sort(v, N_REC_FIELDS);
     /* Variable-size fields by element size (UniRec's negative sizes), then name. */
-    static const char *order[] = {"IP",   "DBL",  "TIME",  "U64",   "MAC",   "FLT",
-                                  "U32",  "U16",  "I8",    "U8",    "A_I8",  "A_U8",
+    static const char *order[] = {"IP",    "DBL", "TIME",  "U64",   "MAC",    "FLT",
+                                  "U32",   "U16", "I8",    "U8",    "A_I8",   "A_U8",
                                   "BYTES", "STR", "A_U16", "A_U32", "A_TIME", "A_U64"};
     assert_int_equal(sizeof(order) / sizeof(order[0]), N_REC_FIELDS);
     for (size_t i = 0; i < N_REC_FIELDS; i++)
@@ -1100,6 +1170,7 @@ int main(void)
         cmocka_unit_test(test_opts_bool),
         cmocka_unit_test(test_opts_help),
         cmocka_unit_test(test_buf_integers),
+        cmocka_unit_test(test_buf_put_writers),
         cmocka_unit_test(test_buf_hex_mac),
         cmocka_unit_test(test_buf_ip),
         cmocka_unit_test(test_buf_time),
