@@ -14,6 +14,7 @@
 
 #include "../lib/core/log.h"
 #include "../lib/core/opts.h"
+#include "mapping.h"
 #include "pipeline.h"
 
 #ifndef FK_VERSION
@@ -61,7 +62,7 @@ static flag_t g_flags[] = {
     {"sflow.decap", F_BOOL, "false", "flowkit: decode sFlow samples inside VXLAN, GRE, Geneve and IP-in-IP to the inner flow", NULL},
     {"v", F_BOOL, "false", "print the version and exit", NULL},
     {"addr", F_LATER, ":8080", "HTTP server for metrics and templates (not in this build)", NULL},
-    {"mapping", F_LATER, "", "mapping file (not in this build)", NULL},
+    {"mapping", F_STR, "", "mapping file (YAML): custom fields, columns, renames, renderers, Kafka key", NULL},
     {"templates.path", F_LATER, "/templates", "HTTP path of the template dump (not in this build)", NULL},
     {"templates.ttl.extend-on-access", F_LATER, "false", "(not in this build)", NULL},
     {"templates.json.path", F_LATER, "", "template persistence file (not in this build)", NULL},
@@ -237,10 +238,15 @@ bad:
 }
 
 static fc_config_t cfg;
+static fc_mapping_t *g_mapping;
 
 /* Everything main allocates, released on every exit path (usage errors too). */
 static void cleanup(void)
 {
+    fc_mapping_use(NULL);
+    cfg.fmt = NULL;
+    fc_mapping_free(g_mapping);
+    g_mapping = NULL;
     fc_listen_free(cfg.listen, cfg.nlisten);
     cfg.listen = NULL;
     cfg.nlisten = 0;
@@ -329,6 +335,18 @@ int main(int argc, char **argv)
         fk_err("%s", e.msg);
         return EXIT_USAGE;
     }
+    if (flag_get("mapping")[0]) {
+        /* -mapping: refused whole at start when anything in it is wrong */
+        g_mapping = fc_mapping_load(flag_get("mapping"), &e);
+        if (!g_mapping) {
+            fk_err("-mapping: %s", e.msg);
+            return EXIT_USAGE;
+        }
+        fc_mapping_use(g_mapping); /* before the decoding threads start */
+        cfg.fmt = fc_mapping_format(g_mapping);
+        if (cfg.produce == FC_PRODUCE_RAW)
+            fk_warn("-mapping: -produce raw writes datagrams, not records: the mapping is unused");
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -356,6 +374,10 @@ int main(int argc, char **argv)
             (unsigned long long)st.sf.datagrams, (unsigned long long)st.sf.truncated,
             (unsigned long long)st.sf.invalid, (unsigned long long)st.sf.bad_version,
             (unsigned long long)st.sf.seq_lost);
+    if (fc_mapping_skipped(g_mapping))
+        fk_warn("-mapping: %llu mapped values skipped (length unusable for the destination, or "
+                "bits past the captured packet)",
+                (unsigned long long)fc_mapping_skipped(g_mapping));
     if (rc < 0)
         return EXIT_RUN;
     return st.write_errors ? EXIT_RUN : 0;

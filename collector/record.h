@@ -62,6 +62,25 @@ enum fc_layer {
 #define FC_XREG_UNKNOWN 0xffff /* fc_xval_t.reg of an element the registry does not know */
 
 /*
+ * Custom values: what a mapping file's ipfix/netflowv9/sflow entries put
+ * into fields declared in formatter.protobuf (collector/mapping.h).  Kept
+ * inside the record (a copy carries them), bounded: at most FC_MAX_CUSTOM
+ * values and FC_CUSTOM_BYTES bytes of string/bytes values per record; what
+ * does not fit is counted in truncated_lists.
+ */
+#define FC_MAX_CUSTOM   16
+#define FC_CUSTOM_BYTES 128
+
+typedef struct fc_cval_st {
+    uint64_t u;    /* varint fields: the value (bytes fields: 0) */
+    uint32_t pb;   /* the field's protobuf number (formatter.protobuf index) */
+    uint8_t field; /* the field's position in formatter.protobuf (the format's custom id) */
+    uint8_t bytes; /* 1: a string/bytes value, `len` bytes at cbytes[off] */
+    uint8_t off;
+    uint8_t len;
+} fc_cval_t;
+
+/*
  * One extra value.  `p` points into the datagram being decoded (the value
  * bytes, varlen prefix removed; a basicList's whole encoding for list
  * fields): it is rendered when the record is formatted, not copied.
@@ -143,6 +162,14 @@ typedef struct fc_flow_st {
     fc_addr_t ipv6_routing_header_addresses[FC_MAX_SRV6]; /* 105 */
 
     uint32_t truncated_lists; /* list items that did not fit (flowkit's, not exported) */
+
+    /* mapping file custom values, n_custom of them in the order they were
+     * decoded (= the order of their protobuf tags); cbytes holds n_cbytes
+     * bytes of string/bytes values (see fc_cval_t) */
+    uint8_t n_custom;
+    uint8_t n_cbytes;
+    fc_cval_t custom[FC_MAX_CUSTOM];
+    uint8_t cbytes[FC_CUSTOM_BYTES];
 
     /*
      * flowkit: extra values (IPFIX only), n_extras entries at `extras`, in

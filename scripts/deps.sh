@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev llvm
   libpcap-dev libssl-dev liblz4-dev libyaml-dev
-  libprotobuf-c-dev protobuf-c-compiler librdkafka-dev libcmocka-dev
+  libprotobuf-c-dev protobuf-c-compiler protobuf-compiler librdkafka-dev libcmocka-dev
   tshark softflowd nfdump pmacct tcpreplay kcat iproute2 python3 time
 )
 

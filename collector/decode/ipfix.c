@@ -11,6 +11,8 @@
  */
 #include <string.h>
 
+#include "../../lib/packet/packet.h"
+#include "../mapping.h"
 #include "decode.h"
 #include "registry.h"
 
@@ -71,9 +73,25 @@ static int on_record(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t, const f
     f.observation_domain_id = odid;
     fc_extras_begin(&f, c->first);
     c->first = false;
-    for (size_t i = 0; i < n; i++)
-        if (fc_nf_apply(&f, &cx, v[i].ie->pen, v[i].ie->id, v[i].p, v[i].len) != FC_NF_COLUMN)
+    const fc_mapping_t *m = fc_mapping_active();
+    for (size_t i = 0; i < n; i++) {
+        int r = fc_nf_apply(&f, &cx, v[i].ie->pen, v[i].ie->id, v[i].p, v[i].len);
+        /* ipfix.mapping after the built-in handling (a mapping wins); an
+         * element a mapping took is not repeated as an extra value */
+        if (m &&
+            fc_mapping_nf(m, &f, 10, v[i].ie->pen, v[i].ie->id, v[i].p, v[i].len, &cx.have_rate))
+            r = FC_NF_COLUMN;
+        if (m && v[i].ie->pen == 0 && v[i].ie->id == 315 && fc_mapping_has_packet(m)) {
+            /* dataLinkFrameSection (RFC 7133 4.7): the frame's first bytes,
+             * read by sflow.mapping as GoFlow2 does (an Ethernet frame, as
+             * IANA's description of element 315 says) */
+            fk_packet_t pkt;
+            fk_packet_parse(&pkt, FK_LINK_ETHERNET, v[i].p, v[i].len, v[i].len, c->dg->received_ns);
+            fc_mapping_packet(m, &f, &pkt);
+        }
+        if (r != FC_NF_COLUMN)
             fc_extras_add(&f, v[i].ie, v[i].p, v[i].len);
+    }
     if (!cx.have_rate)
         f.sampling_rate = c->rate;
     if (!cx.have_time)

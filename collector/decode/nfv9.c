@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../../lib/core/cursor.h"
+#include "../mapping.h"
 #include "decode.h"
 
 typedef struct v9ctx_st {
@@ -112,8 +113,13 @@ static int read_data(v9ctx_t *c, const fk_ipfix_tmpl_t *t, fk_cursor_t set, fk_e
         f.sequence_num = c->seq;
         f.sampler_address = c->dg->src;
         f.observation_domain_id = c->k.domain;
-        for (uint16_t i = 0; i < t->nfields; i++)
+        const fc_mapping_t *m = fc_mapping_active();
+        for (uint16_t i = 0; i < t->nfields; i++) {
             fc_nf_apply(&f, &cx, 0, t->f[i].id, v[i].p, v[i].len);
+            /* netflowv9.mapping after the built-in handling: a mapping wins */
+            if (m)
+                fc_mapping_nf(m, &f, 9, 0, t->f[i].id, v[i].p, v[i].len, &cx.have_rate);
+        }
         if (!cx.have_rate) /* a rate in the record itself wins (GoFlow2 quirk 3 fixed) */
             f.sampling_rate = c->rate;
         if (!cx.have_time) /* no time field: the export time, as GoFlow2 */

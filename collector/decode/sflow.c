@@ -49,6 +49,7 @@
 
 #include "../../lib/core/cursor.h"
 #include "../../lib/packet/packet.h"
+#include "../mapping.h"
 
 /* Sample types (enterprise 0). */
 #define SF_FLOW        1
@@ -972,6 +973,10 @@ static void apply_header(sf_ctx_t *c, fc_flow_t *f, const sf_record_t *r)
         f->etype = fk_load_be16(r->u.hdr.hdr + 12); /* e.g. MPLS over something not IP */
     fill_l3l4(f, &pkt);
     walk_packet(c, f, &pkt, link, 0, true);
+    /* sflow.mapping: bits of the sampled header by layer, offset and length */
+    const fc_mapping_t *m = fc_mapping_active();
+    if (fc_mapping_has_packet(m))
+        fc_mapping_packet(m, f, &pkt);
 }
 
 /* ---- flow visitor --------------------------------------------------------------- */

@@ -146,6 +146,9 @@ static void ops_init(void)
         groups[ngroups - 1].n++;
     }
     nops = n;
+    /* custom values (record.h fc_cval_t): a tag of up to 5 bytes (numbers
+     * below 2^29), then a 10-byte varint or a 1-byte length; their bytes */
+    msg_max += (size_t)FC_MAX_CUSTOM * (5 + 10) + FC_CUSTOM_BYTES + 2;
     /* 2 bytes of length prefix hold up to 16383; the tag store writes 2 bytes. */
     if (msg_max + 2 >= 16384)
         msg_max = 0; /* fc_format_bin then refuses every record (cannot happen, see below) */
@@ -282,6 +285,30 @@ int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
             }
             break;
         }
+    }
+
+    /*
+     * Custom fields (mapping file formatter.protobuf), as GoFlow2 writes
+     * them: appended to the message's unknown fields while decoding, which
+     * Go's marshaller emits after the known fields, in that order; one tag
+     * per value (arrays are not packed).
+     */
+    unsigned nc = f->n_custom < FC_MAX_CUSTOM ? f->n_custom : FC_MAX_CUSTOM;
+    for (unsigned k = 0; k < nc; k++) {
+        const fc_cval_t *v = &f->custom[k];
+        if (!v->pb || v->pb >= (1u << 29))
+            continue; /* not a field number protobuf allows (mapping.c never stores one) */
+        p = put_varint(p, (uint64_t)v->pb << 3 | (v->bytes ? WT_LEN : WT_VARINT));
+        if (!v->bytes) {
+            p = put_varint(p, v->u);
+            continue;
+        }
+        unsigned off = v->off, blen = v->len;
+        if (off > FC_CUSTOM_BYTES || blen > FC_CUSTOM_BYTES - off)
+            blen = 0;
+        p = put_varint(p, blen);
+        memcpy(p, f->cbytes + off, blen);
+        p += blen;
     }
 
     size_t len = (size_t)(p - body);

@@ -102,10 +102,23 @@
  * writes each repeated-bytes element (even an empty one).  fc_format_bin
  * produces exactly those bytes.
  *
- * Mapping files [S] sec. 8 (formatter: fields / render / rename) are expressed
- * with fc_format_new() and friends below; "key" (Kafka hashing) and
- * "protobuf" (custom fields) are not: fc_flow_t has no storage for custom
- * fields yet.
+ * Mapping files [S] sec. 8 (formatter: fields / render / rename / protobuf)
+ * are expressed with fc_format_new() and friends below; collector/mapping.c
+ * reads the YAML and calls them ("key" is kept by the mapping itself).
+ *
+ * Custom fields (formatter.protobuf) [M] mapUnknown: printed only when named
+ * in formatter.fields, and only when the record has a value for them (an
+ * absent custom field is left out, key included); a varint prints through
+ * the field's renderer (default none: decimal), a string/bytes value as its
+ * lower-case hex in a string (GoFlow2 hex-encodes unknown length-delimited
+ * fields before rendering); array fields print [v,v,...] in decoding order.
+ * In bin they follow the proto fields as unknown fields do in Go's
+ * marshaller: one tag per value (arrays unpacked), in decoding order.
+ *
+ * flowkit's extra values (record.h fc_xval_t, format/extras.h) follow the
+ * columns only when formatter.fields is not given: a mapping file that
+ * lists fields gets exactly those (map an extra element to a custom field
+ * with ipfix.mapping to print it then).
  */
 #ifndef FC_FORMAT_H
 #define FC_FORMAT_H
@@ -251,6 +264,33 @@ int fc_format_set_rename(fc_format_t *fmt, const char *name, const char *out);
  * name), -EINVAL or -ENOSPC.
  */
 int fc_format_add_field(fc_format_t *fmt, const char *name);
+
+/* ---- custom fields (formatter.protobuf) ----------------------------------- */
+
+#define FC_FORMAT_MAX_CUSTOM 64 /* formatter.protobuf entries */
+
+typedef enum fc_ctype {
+    FC_CT_VARINT = 0, /* "varint": uint64, protobuf wire type 0 */
+    FC_CT_STRING,     /* "string": length-delimited, wire type 2 */
+    FC_CT_BYTES,      /* "bytes":  length-delimited, wire type 2 */
+} fc_ctype_t;
+
+/*
+ * formatter.protobuf: declare custom field `name` (protobuf number pb, its
+ * type, repeated when `array`).  Custom fields are numbered 0, 1, ... in the
+ * order they are added: that number is what fc_cval_t.field holds.  Returns
+ * the number, -EINVAL (bad name or type, or the name of a column), -EEXIST
+ * (the name was declared before) or -ENOSPC.  Declare custom fields before
+ * render, rename and fields refer to them.
+ */
+int fc_format_add_custom(fc_format_t *fmt, const char *name, uint32_t pb, fc_ctype_t type,
+                         int array);
+
+/* The custom field called `name`, or -1. */
+int fc_format_custom_find(const fc_format_t *fmt, const char *name);
+
+/* 1 when formatter.fields listed columns (extras are then not printed), else 0. */
+int fc_format_has_fields(const fc_format_t *fmt);
 
 /* ---- formatting one record ------------------------------------------------- */
 

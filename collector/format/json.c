@@ -426,6 +426,7 @@ typedef struct fc_fsel_st {
     uint8_t op;        /* OP_* */
     uint8_t nilskip;   /* a virtual field whose renderer yields nothing: left out */
     uint8_t emptyskip; /* an extension address column: left out when absent */
+    int16_t cust;      /* a custom field (formatter.protobuf): its number; -1 otherwise */
 } fc_fsel_t;
 
 typedef struct fc_named_st {
@@ -435,6 +436,14 @@ typedef struct fc_named_st {
     char *tkey;
     uint16_t jlen, tlen;
 } fc_named_t;
+
+/* A custom field (formatter.protobuf): its name, renderer and keys, and its type. */
+typedef struct fc_fcust_st {
+    fc_named_t n;
+    uint32_t pb;
+    uint8_t type;  /* fc_ctype_t */
+    uint8_t array; /* repeated: every value prints, [a,b] */
+} fc_fcust_t;
 
 /*
  * Plans.  A plan is one format compiled for one shape (JSON or text).  Every
@@ -496,12 +505,14 @@ struct fc_format_st {
     fc_fsel_t sel[FC_FORMAT_MAX_FIELDS];
     fc_plan_t plan[2]; /* [0] text, [1] JSON */
     /* configured */
-    uint16_t nfields, nvirt, nrename;
+    uint16_t nfields, nvirt, nrename, ncust;
     uint8_t col_render[FC_NCOLUMNS];
-    int16_t field_col[FC_FORMAT_MAX_FIELDS]; /* column, or -1 - virtual index */
+    int16_t field_col[FC_FORMAT_MAX_FIELDS];  /* column, or -1 - virtual index */
+    int16_t field_cust[FC_FORMAT_MAX_FIELDS]; /* custom field, or -1 (field_col unused then) */
     char field_name[FC_FORMAT_MAX_FIELDS][FC_FORMAT_MAX_NAME + 1];
     fc_named_t virt[FC_FORMAT_MAX_VIRTUAL];
     fc_named_t rename[FC_FORMAT_MAX_FIELDS];
+    fc_fcust_t cust[FC_FORMAT_MAX_CUSTOM];
 };
 
 /*
@@ -526,6 +537,20 @@ static size_t value_bound(const fc_column_t *c)
     default:
         return SCALAR_MAX;
     }
+}
+
+/*
+ * Worst case of a custom field's value: an array of every custom value a
+ * record holds, each a number or a rendered scalar, plus every custom byte
+ * as two hex digits, quotes and commas.
+ */
+#define CUSTOM_MAX (2 + FC_MAX_CUSTOM * (SCALAR_MAX + 1) + 2 * FC_CUSTOM_BYTES)
+
+static size_t sel_bound(const fc_fsel_t *s)
+{
+    if (s->cust >= 0)
+        return CUSTOM_MAX;
+    return value_bound(s->col >= 0 ? &fc_columns[s->col] : NULL);
 }
 
 static int nil_renderer(unsigned r)
@@ -624,6 +649,8 @@ static int zero_test(const fc_fsel_t *s, uint16_t *zt, uint64_t *zmask)
 
     if (s->render == FC_R_ICMP && !s->emptyskip) /* left out when absent, whatever its renderer */
         return 0;
+    if (s->cust >= 0) /* left out when the record has no value for it */
+        return 0;
     switch (c ? c->kind : FC_K_VIRTUAL) {
     case FC_K_ENUM8:
         at = c->off, width = 1;
@@ -685,7 +712,7 @@ static int plan_build(fc_format_t *fmt, int json)
         if (s->nilskip)
             continue;
         size_t klen = (json ? s->jlen : s->tlen) + 1u;
-        size_t cb = klen + value_bound(s->col >= 0 ? &fc_columns[s->col] : NULL) + 2;
+        size_t cb = klen + sel_bound(s) + 2;
         cap += klen + cb; /* the key, and the zero text: at most the column's bound */
         if (cb > maxcol)
             maxcol = cb;
@@ -778,9 +805,22 @@ static int resolve(fc_format_t *fmt)
         /* By default: the 50 proto columns, then the extensions (after icmp_name). */
         int col = fmt->nfields ? fmt->field_col[i] : (int)(i < FC_NPROTO_COLUMNS ? i : i + 1);
         const char *name = fmt->nfields ? fmt->field_name[i] : fc_columns[col].name;
+        int cust = fmt->nfields ? fmt->field_cust[i] : -1;
         size_t vb;
 
-        if (col >= 0) {
+        s->cust = (int16_t)cust;
+        if (cust >= 0) {
+            const fc_fcust_t *cu = &fmt->cust[cust];
+            s->jkey = cu->n.jkey;
+            s->jlen = cu->n.jlen;
+            s->tkey = cu->n.tkey;
+            s->tlen = cu->n.tlen;
+            s->col = -1;
+            s->render = cu->n.render;
+            s->nilskip = 0;
+            s->emptyskip = 0;
+            vb = CUSTOM_MAX;
+        } else if (col >= 0) {
             const fc_column_t *c = &fc_columns[col];
             s->jkey = c->jkey;
             s->jlen = (uint16_t)(c->name_len + 3);
@@ -811,7 +851,8 @@ static int resolve(fc_format_t *fmt)
             s->tkey = rn->tkey;
             s->tlen = rn->tlen;
         }
-        s->op = (uint8_t)pick_op(col >= 0 ? &fc_columns[col] : NULL, s->render);
+        s->op = (uint8_t)(cust >= 0 ? OP_GENERIC
+                                    : pick_op(col >= 0 ? &fc_columns[col] : NULL, s->render));
         /* key, opening character, value, closing character, separator */
         fmt->bound += (s->jlen > s->tlen ? s->jlen : s->tlen) + 1u + vb + 2;
     }
@@ -869,6 +910,10 @@ void fc_format_free(fc_format_t *fmt)
         free(fmt->virt[i].jkey);
         free(fmt->virt[i].tkey);
     }
+    for (unsigned i = 0; i < fmt->ncust; i++) {
+        free(fmt->cust[i].n.jkey);
+        free(fmt->cust[i].n.tkey);
+    }
     plan_free(&fmt->plan[0]);
     plan_free(&fmt->plan[1]);
     free(fmt);
@@ -904,9 +949,11 @@ int fc_format_set_render(fc_format_t *fmt, const char *name, fc_render_t r)
 {
     if (!name_ok(name) || (unsigned)r >= FC_R_COUNT_)
         return -EINVAL;
-    int col = fc_column_find(name);
+    int col = fc_column_find(name), cust = fc_format_custom_find(fmt, name);
     if (col >= 0) {
         fmt->col_render[col] = (uint8_t)r;
+    } else if (cust >= 0) {
+        fmt->cust[cust].n.render = (uint8_t)r;
     } else {
         fc_named_t *v = named_find(fmt->virt, fmt->nvirt, name);
         if (!v) {
@@ -959,16 +1006,53 @@ int fc_format_add_field(fc_format_t *fmt, const char *name)
     for (int i = 0; i < FC_NCOLUMNS; i++)
         if (strcmp(fc_columns[i].name, name) == 0)
             col = i;
-    if (col < 0) {
+    int cust = col < 0 ? fc_format_custom_find(fmt, name) : -1;
+    if (col < 0 && cust < 0) {
         fc_named_t *v = named_find(fmt->virt, fmt->nvirt, name);
         if (!v)
             return -ENOENT;
         col = -1 - (int)(v - fmt->virt);
     }
     fmt->field_col[fmt->nfields] = (int16_t)col;
+    fmt->field_cust[fmt->nfields] = (int16_t)cust;
     strcpy(fmt->field_name[fmt->nfields], name);
     fmt->nfields++;
     return resolve(fmt);
+}
+
+int fc_format_custom_find(const fc_format_t *fmt, const char *name)
+{
+    for (unsigned i = 0; fmt && name && i < fmt->ncust; i++)
+        if (strcmp(fmt->cust[i].n.name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+int fc_format_add_custom(fc_format_t *fmt, const char *name, uint32_t pb, fc_ctype_t type,
+                         int array)
+{
+    if (!name_ok(name) || (unsigned)type > FC_CT_BYTES || fc_column_find(name) >= 0)
+        return -EINVAL;
+    if (fc_format_custom_find(fmt, name) >= 0)
+        return -EEXIST;
+    if (fmt->ncust >= FC_FORMAT_MAX_CUSTOM)
+        return -ENOSPC;
+    fc_fcust_t *cu = &fmt->cust[fmt->ncust];
+    memset(cu, 0, sizeof(*cu));
+    strcpy(cu->n.name, name);
+    cu->n.render = FC_R_NONE;
+    cu->pb = pb;
+    cu->type = (uint8_t)type;
+    cu->array = array != 0;
+    int rc = make_keys(&cu->n, name);
+    if (rc < 0)
+        return rc;
+    return fmt->ncust++;
+}
+
+int fc_format_has_fields(const fc_format_t *fmt)
+{
+    return fmt && fmt->nfields != 0;
 }
 
 /* ---- value writers (p points into a block reserved for the record) ----- */
@@ -1396,6 +1480,54 @@ static uint16_t list_count(const fc_column_t *c, const fc_flow_t *f)
     return n < c->cap ? n : c->cap;
 }
 
+/* One custom value: a varint through the field's renderer, bytes as hex. */
+static char *put_cval(char *p, const fc_fsel_t *s, const fc_flow_t *f, const fc_cval_t *v, int json)
+{
+    if (!v->bytes) {
+        val_t x = {VT_U64, v->u, NULL};
+        char *e = render(p, &x, s->render, NULL, f, json);
+        return e ? e : put_u64(p, v->u);
+    }
+    unsigned off = v->off, len = v->len;
+    if (off > FC_CUSTOM_BYTES || len > FC_CUSTOM_BYTES - off) /* never, as written by mapping.c */
+        len = 0;
+    if (json)
+        *p++ = '"';
+    p = put_hex(p, f->cbytes + off, len);
+    if (json)
+        *p++ = '"';
+    return p;
+}
+
+/*
+ * A custom field: its last value (GoFlow2 keeps the last tag of a
+ * non-array field in its map), or every value of an array field, in order.
+ * NULL when the record has none: the field is left out.
+ */
+static char *put_custom(char *p, const fc_fsel_t *s, const fc_format_t *fmt, const fc_flow_t *f,
+                        int json)
+{
+    unsigned n = f->n_custom < FC_MAX_CUSTOM ? f->n_custom : FC_MAX_CUSTOM, k, found = 0;
+    const fc_cval_t *last = NULL;
+
+    if (!fmt->cust[s->cust].array) {
+        for (k = 0; k < n; k++)
+            if (f->custom[k].field == (unsigned)s->cust)
+                last = &f->custom[k];
+        return last ? put_cval(p, s, f, last, json) : NULL;
+    }
+    for (k = 0; k < n; k++) {
+        if (f->custom[k].field != (unsigned)s->cust)
+            continue;
+        *p++ = found++ ? ',' : '[';
+        p = put_cval(p, s, f, &f->custom[k], json);
+    }
+    if (!found)
+        return NULL;
+    *p++ = ']';
+    return p;
+}
+
 /* The generic path: the column's value as its Go type, through render(). */
 static char *put_generic(char *p, const fc_fsel_t *s, const fc_flow_t *f, int json)
 {
@@ -1660,10 +1792,19 @@ static inline __attribute__((always_inline)) char *put_value(char *p, const fc_f
         *p++ = sep;
         return p;
     }
-    default:
-        p = put_generic(p, &fmt->sel[c->sel], f, json);
+    default: {
+        const fc_fsel_t *s = &fmt->sel[c->sel];
+        if (s->cust >= 0) {
+            char *e = put_custom(p, s, fmt, f, json);
+            if (!e) /* absent: the key written before it goes too */
+                return p - c->klen;
+            p = e;
+        } else {
+            p = put_generic(p, s, f, json);
+        }
         *p++ = sep;
         return p;
+    }
     }
 }
 
@@ -1797,8 +1938,9 @@ int fc__format_kv(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt, int j
 int fc_format_json(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
 {
     int rc = format_kv(b, f, fmt, 1);
-    /* flowkit's extra values (IPFIX elements outside FlowMessage), after the columns */
-    return rc ? rc : fc_format_extras(b, f, 1);
+    /* flowkit's extra values (IPFIX elements outside FlowMessage), after the
+     * columns, unless formatter.fields chose the columns (format.h) */
+    return rc || fc_format_has_fields(fmt) ? rc : fc_format_extras(b, f, 1);
 }
 
 int fc__format_kv_generic(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt, int json)
@@ -1820,11 +1962,21 @@ int fc__format_kv_generic(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fm
         if (s->emptyskip &&
             ((const fc_addr_t *)(const void *)((const char *)f + fc_columns[s->col].off))->len == 0)
             continue;
+        char *at = p;
         if (!first)
             *p++ = json ? ',' : ' ';
-        first = 0;
         p = json ? put_mem(p, s->jkey, s->jlen) : put_mem(p, s->tkey, s->tlen);
-        p = put_generic(p, s, f, json);
+        if (s->cust >= 0) {
+            char *e = put_custom(p, s, fmt, f, json);
+            if (!e) { /* absent custom value: nothing of it printed */
+                p = at;
+                continue;
+            }
+            p = e;
+        } else {
+            p = put_generic(p, s, f, json);
+        }
+        first = 0;
     }
     if (json)
         *p++ = '}';

@@ -12,5 +12,5 @@ int fc_format_text(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
 {
     int rc = fc__format_kv(b, f, fmt, 0);
     /* flowkit's extra values (IPFIX elements outside FlowMessage), after the columns */
-    return rc ? rc : fc_format_extras(b, f, 0);
+    return rc || fc_format_has_fields(fmt) ? rc : fc_format_extras(b, f, 0);
 }

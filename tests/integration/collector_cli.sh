@@ -28,7 +28,8 @@ status 2 "bad port" "port must be a number" "$coll" -listen netflow://:x
 status 2 "bad option" "unknown option 'threads'" "$coll" -listen 'netflow://:2055?threads=2'
 status 2 "bad format" "-format xml" "$coll" -format xml
 status 2 "bad duration" "duration" "$coll" -templates.ttl 5y
-status 2 "later feature" "not available in this build" "$coll" -mapping m.yaml
+status 2 "later feature" "not available in this build" "$coll" -templates.json.path t.json
+status 2 "missing mapping" "-mapping: /nonexistent.yaml: No such file" "$coll" -mapping /nonexistent.yaml
 status 2 "kafka" "file transport only" "$coll" -transport kafka
 status 1 "missing pcap" "No such file" "$coll" -listen pcap:///nonexistent.pcap
 

@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include "collector/format/format.h"
+#include "collector/mapping.h"
 #include "proto/flow.pb-c.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -1062,6 +1063,28 @@ static void rnd_flow(fc_flow_t *f)
     /* the same values packed a second way: lists whose count is set but zero-filled */
     if (rnd() % 8 == 0)
         f->n_layers = 3;
+    /* mapping-file custom values (fields 0..5 of whatever format prints them):
+     * varints and bytes, some fields repeated */
+    if (rnd() % 2) {
+        unsigned n = (unsigned)(rnd() % (FC_MAX_CUSTOM + 1));
+        for (unsigned k = 0; k < n; k++) {
+            fc_cval_t *v = &f->custom[k];
+            v->field = (uint8_t)(rnd() % 6);
+            v->pb = 1000 + v->field;
+            v->bytes = rnd() % 4 == 0;
+            v->u = v->bytes ? 0 : rnd_val(64);
+            if (v->bytes) {
+                unsigned len = (unsigned)(rnd() % 9);
+                if (f->n_cbytes + len > FC_CUSTOM_BYTES)
+                    len = 0;
+                v->off = f->n_cbytes;
+                v->len = (uint8_t)len;
+                for (unsigned i = 0; i < len; i++)
+                    f->cbytes[f->n_cbytes++] = (uint8_t)rnd();
+            }
+        }
+        f->n_custom = (uint8_t)n;
+    }
 }
 
 /* A random mapping-file format: fields (repeats, virtual names), renderers, renames. */
@@ -1074,6 +1097,16 @@ static fc_format_t *rnd_format(void)
         "<x>",    "\xc3\xa9t\xc3\xa9",
         "k\x01y", "long_renamed_key_of_more_than_thirty_two_bytes"};
     char name[32];
+    unsigned ncust = (unsigned)(rnd() % 5); /* formatter.protobuf fields, arrays or not */
+    for (unsigned i = 0; i < ncust; i++) {
+        snprintf(name, sizeof(name), "cust%u", i);
+        assert_int_equal(
+            fc_format_add_custom(fmt, name, 1000 + i, (fc_ctype_t)(rnd() % 3), (int)(rnd() % 2)),
+            (int)i);
+        if (rnd() % 3 == 0) /* a custom field's renderer */
+            assert_int_equal(fc_format_set_render(fmt, name, (fc_render_t)(rnd() % FC_R_COUNT_)),
+                             0);
+    }
     for (unsigned i = 0, n = rnd() % 6; i < n; i++) { /* virtual names with any renderer */
         snprintf(name, sizeof(name), "virt%u", i);
         assert_int_equal(fc_format_set_render(fmt, name, (fc_render_t)(rnd() % FC_R_COUNT_)), 0);
@@ -1089,6 +1122,10 @@ static fc_format_t *rnd_format(void)
                 snprintf(name, sizeof(name), "virt%u", (unsigned)(rnd() % 6));
                 rc = fc_format_add_field(fmt, name);
                 assert_true(rc == 0 || rc == -ENOENT);
+            } else if (rnd() % 5 == 0) {
+                snprintf(name, sizeof(name), "cust%u", (unsigned)(rnd() % 5));
+                rc = fc_format_add_field(fmt, name);
+                assert_int_equal(rc, (unsigned)(name[4] - '0') < ncust ? 0 : -ENOENT);
             } else {
                 rc = fc_format_add_field(fmt, fc_columns[rnd() % FC_NCOLUMNS].name);
                 assert_int_equal(rc, 0);
@@ -1098,7 +1135,64 @@ static fc_format_t *rnd_format(void)
     for (unsigned i = 0, n = rnd() % 4; i < n; i++)
         assert_int_equal(
             fc_format_set_rename(fmt, fc_columns[rnd() % FC_NCOLUMNS].name, rnames[rnd() % 6]), 0);
+    for (unsigned i = 0; i < ncust; i++)
+        if (rnd() % 3 == 0) {
+            snprintf(name, sizeof(name), "cust%u", i);
+            assert_int_equal(fc_format_set_rename(fmt, name, rnames[rnd() % 6]), 0);
+        }
     return fmt;
+}
+
+/*
+ * The same through a mapping file: random YAML text (formatter protobuf,
+ * render, rename, fields) loaded by collector/mapping.c.  Returns the
+ * mapping (its format is fc_mapping_format); the text must load.
+ */
+static fc_mapping_t *rnd_mapping(void)
+{
+    static char y[16384];
+    size_t n = 0;
+    unsigned ncust = (unsigned)(rnd() % 5), nvirt = (unsigned)(rnd() % 3);
+#define Y(...) n += (size_t)snprintf(y + n, sizeof(y) - n, __VA_ARGS__)
+    Y("formatter:\n  protobuf:\n");
+    for (unsigned i = 0; i < ncust; i++)
+        Y("    - name: cust%u\n      index: %u\n      type: %s\n      array: %s\n", i, 1000 + i,
+          rnd() % 3 == 0 ? "bytes"
+          : rnd() % 2    ? "string"
+                         : "varint",
+          rnd() % 2 ? "true" : "false");
+    Y("  render:\n");
+    for (unsigned i = 0; i < nvirt; i++)
+        Y("    virt%u: %s\n", i, fc_renderers[rnd() % FC_R_COUNT_].name);
+    for (unsigned i = 0; i < ncust; i++)
+        if (rnd() % 3 == 0)
+            Y("    cust%u: %s\n", i, fc_renderers[rnd() % FC_R_COUNT_].name);
+    for (unsigned i = 0, k = (unsigned)(rnd() % 6); i < k; i++) /* Go or proto names */
+        Y("    %s: %s\n", rnd() % 2 ? fc_columns[i * 9].go : fc_columns[i * 9].name,
+          fc_renderers[rnd() % FC_R_COUNT_].name);
+    Y("  rename:\n");
+    for (unsigned i = 0, k = (unsigned)(rnd() % 4); i < k; i++)
+        Y("    %s: \"r\\\"%u\"\n", fc_columns[i * 7 + 3].name, i);
+    if (ncust && rnd() % 2)
+        Y("    cust0: renamed_custom\n");
+    Y("  fields:\n");
+    for (unsigned i = 0, k = (unsigned)(rnd() % 40); i < k; i++) {
+        unsigned r = (unsigned)(rnd() % 10);
+        if (r == 0 && ncust)
+            Y("    - cust%u\n", (unsigned)(rnd() % ncust));
+        else if (r == 1 && nvirt)
+            Y("    - virt%u\n", (unsigned)(rnd() % nvirt));
+        else
+            Y("    - %s\n", fc_columns[rnd() % (FC_NPROTO_COLUMNS + 1)].name);
+    }
+#undef Y
+    assert_true(n < sizeof(y));
+    fk_err_t e = {0};
+    fc_mapping_t *m = fc_mapping_parse(y, n, "random.yaml", &e);
+    if (!m)
+        print_error("%s\n%s\n", y, e.msg);
+    assert_non_null(m);
+    return m;
 }
 
 static void expect_same_as_generic(const fc_flow_t *f, const fc_format_t *fmt, int json)
@@ -1152,6 +1246,15 @@ static void test_plan_equals_generic(void **state)
             expect_same_as_generic(&f, fmt, 0);
         }
         fc_format_free(fmt);
+    }
+    for (int k = 0; k < 200; k++) { /* formats made by mapping files */
+        fc_mapping_t *m = rnd_mapping();
+        for (int i = 0; i < 40; i++) {
+            rnd_flow(&f);
+            expect_same_as_generic(&f, fc_mapping_format(m), 1);
+            expect_same_as_generic(&f, fc_mapping_format(m), 0);
+        }
+        fc_mapping_free(m);
     }
     /* a format that prints nothing: "{}" and "" */
     fc_format_t *fmt = fc_format_new();
@@ -1344,6 +1447,31 @@ static void check_bin(const fc_flow_t *f)
     uint32_t ls[FC_MAX_LAYERS];
     ProtobufCBinaryData mi[FC_MAX_MPLS], srv6[FC_MAX_SRV6];
     to_pbc(f, &ref, ls, mi, srv6);
+    /* custom values (mapping file) as protobuf-c's unknown fields, which its
+     * packer writes after the known ones, in order: tag, then the value's
+     * bytes (a varint, or varint length + bytes) */
+    ProtobufCMessageUnknownField unk[FC_MAX_CUSTOM];
+    uint8_t ubuf[FC_MAX_CUSTOM][FC_CUSTOM_BYTES + 12];
+    unsigned nunk = 0;
+    for (unsigned k = 0; k < f->n_custom && k < FC_MAX_CUSTOM; k++) {
+        const fc_cval_t *v = &f->custom[k];
+        uint8_t *q = ubuf[nunk];
+        uint64_t x = v->bytes ? v->len : v->u;
+        do {
+            *q++ = (uint8_t)(x | (x >= 0x80 ? 0x80 : 0));
+            x >>= 7;
+        } while (x);
+        if (v->bytes) {
+            memcpy(q, f->cbytes + v->off, v->len);
+            q += v->len;
+        }
+        unk[nunk] = (ProtobufCMessageUnknownField){
+            v->pb, v->bytes ? PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED : PROTOBUF_C_WIRE_TYPE_VARINT,
+            (size_t)(q - ubuf[nunk]), ubuf[nunk]};
+        nunk++;
+    }
+    ref.base.n_unknown_fields = nunk;
+    ref.base.unknown_fields = nunk ? unk : NULL;
     size_t rlen = flowpb__flow_message__get_packed_size(&ref);
     uint8_t *rb = malloc(rlen ? rlen : 1);
     assert_non_null(rb);
