@@ -167,8 +167,8 @@ static void mark_record(worker_ctx_t *w, size_t start, const fc_flow_t *f)
             size_t nc = w->msgcap ? w->msgcap * 2 : 1024;
             fc_tmsg_t *nm = realloc(w->msgs, nc * sizeof(*nm));
             if (!nm) {
-                w->buf.len = start; /* cannot describe it: leave it out */
-                w->buf.error = 1;
+                w->buf.len = start; /* cannot describe it: leave it out, say so */
+                fk_err("out of memory: a record was dropped before the transport");
                 return;
             }
             w->msgs = nm;

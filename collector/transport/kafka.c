@@ -195,27 +195,22 @@ static int kafka_send(fc_transport_t *t, const uint8_t *data, size_t len, const 
                       size_t n)
 {
     kafka_tp_t *k = (kafka_tp_t *)t;
-    static __thread rd_kafka_message_t *v;
-    static __thread size_t vcap;
     int rc = 0;
 
     (void)len;
     if (!n)
         return 0;
-    if (n > vcap) {
-        rd_kafka_message_t *nv = realloc(v, n * sizeof(*v));
-        if (!nv) {
-            atomic_fetch_add(&k->messages, n);
-            atomic_fetch_add(&k->failed, n);
-            note_error(k, "produce", "out of memory");
-            return -1;
-        }
-        v = nv;
-        vcap = n;
+    /* One array per batch (a batch is hundreds of records): librdkafka copies
+     * the payloads (RD_KAFKA_MSG_F_COPY), the array is ours again at once. */
+    rd_kafka_message_t *v = calloc(n, sizeof(*v));
+    if (!v) {
+        atomic_fetch_add(&k->messages, n);
+        atomic_fetch_add(&k->failed, n);
+        note_error(k, "produce", "out of memory");
+        return -1;
     }
     uint64_t bytes = 0;
     for (size_t i = 0; i < n; i++) {
-        memset(&v[i], 0, sizeof(v[i]));
         v[i].payload = (void *)(data + m[i].off);
         v[i].len = m[i].len;
         v[i].key = m[i].keylen ? (void *)m[i].key : NULL;
@@ -225,29 +220,30 @@ static int kafka_send(fc_transport_t *t, const uint8_t *data, size_t len, const 
     atomic_fetch_add(&k->messages, n);
     atomic_fetch_add(&k->bytes, bytes);
     int ok = rd_kafka_produce_batch(k->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, v, (int)n);
-    if ((size_t)ok == n)
-        return 0;
-    /* Refused ones get no delivery report: count them here. */
-    uint64_t full = 0, other = 0;
-    rd_kafka_resp_err_t first = RD_KAFKA_RESP_ERR_NO_ERROR;
-    for (size_t i = 0; i < n; i++) {
-        if (!v[i].err)
-            continue;
-        if (v[i].err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            full++;
-        } else {
-            other++;
-            if (!first)
-                first = v[i].err;
+    if ((size_t)ok != n) {
+        /* Refused ones get no delivery report: count them here. */
+        uint64_t full = 0, other = 0;
+        rd_kafka_resp_err_t first = RD_KAFKA_RESP_ERR_NO_ERROR;
+        for (size_t i = 0; i < n; i++) {
+            if (!v[i].err)
+                continue;
+            if (v[i].err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                full++;
+            } else {
+                other++;
+                if (!first)
+                    first = v[i].err;
+            }
         }
+        if (full)
+            atomic_fetch_add(&k->queue_full, full);
+        if (other) {
+            atomic_fetch_add(&k->failed, other);
+            note_error(k, "produce refused", rd_kafka_err2str(first));
+        }
+        rc = -1;
     }
-    if (full)
-        atomic_fetch_add(&k->queue_full, full);
-    if (other) {
-        atomic_fetch_add(&k->failed, other);
-        note_error(k, "produce refused", rd_kafka_err2str(first));
-    }
-    rc = -1;
+    free(v);
     return rc;
 }
 

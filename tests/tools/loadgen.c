@@ -5,7 +5,7 @@
  * 3.4.1), blasting data messages of exactly R records at full speed
  * (sendmmsg) to a collector on loopback.
  *
- *   loadgen -p PORT [-e EXPORTERS] [-r RECORDS] [-n MESSAGES] [-w]
+ *   loadgen -p PORT [-e EXPORTERS] [-r RECORDS] [-n MESSAGES] [-R MSGS_PER_S] [-w]
  *
  * Phase 1: every exporter sends one message holding both templates.  With
  * -w, loadgen then reads a line from stdin before going on: "go" starts the
@@ -13,7 +13,9 @@
  * collector learned every template before the blast, and a template message
  * lost to a full socket buffer is not mistaken for lost data).
  * Phase 2: each exporter sends MESSAGES data messages (alternating the two
- * templates), round-robin over the exporters in batches of 64.
+ * templates), round-robin over the exporters in batches of 64, at full speed
+ * or at -R data messages per second in total (benchmarks: below the
+ * collector's limit, so that nothing is dropped).
  * Phase 3: after 300 ms of quiet, one more data message per exporter, so a
  * collector's sequence check sees a gap even for messages dropped at the
  * very end of the blast.
@@ -134,7 +136,8 @@ int main(int argc, char **argv)
     long msgs = 1000;
     const char *addr = "127.0.0.1";
 
-    while ((opt = getopt(argc, argv, "a:p:e:r:n:w")) != -1) {
+    double rate = 0;
+    while ((opt = getopt(argc, argv, "a:p:e:r:n:R:w")) != -1) {
         switch (opt) {
         case 'a':
             addr = optarg;
@@ -151,12 +154,15 @@ int main(int argc, char **argv)
         case 'n':
             msgs = atol(optarg);
             break;
+        case 'R':
+            rate = atof(optarg);
+            break;
         case 'w':
             wait_go = 1;
             break;
         default:
             fprintf(stderr, "usage: loadgen -p PORT [-a 127.0.0.1] [-e EXPORTERS] [-r RECORDS] "
-                            "[-n MESSAGES] [-w]\n");
+                            "[-n MESSAGES] [-R MSGS_PER_S] [-w]\n");
             return 2;
         }
     }
@@ -206,6 +212,8 @@ int main(int argc, char **argv)
     long left[MAX_EXP];
     for (int e = 0; e < nexp; e++)
         left[e] = msgs;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int active = nexp; active;) {
         active = 0;
         for (int e = 0; e < nexp; e++) {
@@ -229,6 +237,15 @@ int main(int argc, char **argv)
             }
             sent_msgs += k;
             sent_recs += (uint64_t)k * recs;
+            while (rate > 0) { /* pace: no faster than -R messages per second */
+                struct timespec t;
+                clock_gettime(CLOCK_MONOTONIC, &t);
+                double el = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+                if ((double)sent_msgs <= el * rate)
+                    break;
+                struct timespec nap = {0, 200000};
+                nanosleep(&nap, NULL);
+            }
             if (left[e] > 0)
                 active = 1;
         }
