@@ -173,12 +173,14 @@ static int32_t partition(const rd_kafka_topic_t *rkt, const void *key, size_t ke
     kafka_tp_t *k = rkt_opaque;
     (void)rkt;
     (void)msg_opaque;
-    atomic_store(&k->partitions, cnt);
+    /* called for every record: no shared write unless something changed */
+    if (atomic_load_explicit(&k->partitions, memory_order_relaxed) != cnt)
+        atomic_store_explicit(&k->partitions, cnt, memory_order_relaxed);
     if (cnt <= 0)
         return RD_KAFKA_PARTITION_UA;
     if (k->hashing)
         return fc_key_partition(key, keylen, cnt);
-    return (int32_t)(atomic_fetch_add(&k->rr, 1) % (uint64_t)cnt);
+    return (int32_t)(atomic_fetch_add_explicit(&k->rr, 1, memory_order_relaxed) % (uint64_t)cnt);
 }
 
 static void *poll_main(void *arg)
