@@ -7,9 +7,9 @@
 #     export; each message's key is FNV-1 of Go's %v text of the key fields
 #     and its partition sarama's hash partitioner of that key, both computed
 #     here in Python from the record itself;
-#  B  bin (length-delimited protobuf), no hashing: round-robin over the
-#     partitions, no key, every message one varint-prefixed FlowMessage whose
-#     fields match the JSON records;
+#  B  bin (length-delimited protobuf), zstd-compressed batches, no hashing:
+#     round-robin over the partitions, no key, every message one
+#     varint-prefixed FlowMessage whose fields match the JSON records;
 #  C  a broker of an external mock cluster (tests/tools/kafkamock) fails
 #     mid-run and stays down until the collector has stopped: nothing
 #     acknowledged is lost (what kcat reads = what the collector counted
@@ -154,7 +154,7 @@ PY
 p=$(port)
 "$coll" -listen "netflow://127.0.0.1:$p" -addr 127.0.0.1:0 -format bin -transport kafka \
     -transport.kafka.mock 1 -transport.kafka.mock.partitions 4 -transport.kafka.flushfreq 20ms \
-    2>"$tmp/b.err" &
+    -transport.kafka.compression zstd 2>"$tmp/b.err" &
 c=$!
 wait_udp $p
 hp=$(http_port "$tmp/b.err")
