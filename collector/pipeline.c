@@ -1,6 +1,6 @@
 /*
- * pipeline.c - receivers, workers, decoding, formatting and the file
- * transport of flowcollector.
+ * pipeline.c - receivers, workers, decoding and formatting of flowcollector;
+ * formatted batches go to the transport the caller opened (transport/).
  */
 #include "pipeline.h"
 
@@ -22,7 +22,10 @@
 #include "../lib/core/buf.h"
 #include "../lib/core/hash.h"
 #include "../lib/packet/packet.h"
+#include "decode/persist.h"
 #include "decode/sflow.h"
+#include "listen/tcp.h"
+#include "metrics.h"
 
 #define DGRAM_MAX    9000 /* GoFlow2's receive buffer size */
 #define RECV_BATCH   32
@@ -53,6 +56,7 @@ typedef struct pipe_st pipe_t;
 typedef struct listener_st {
     pipe_t *p;
     const fc_listen_t *cfg;
+    int midx; /* metrics listener index */
     int *fds;
     pthread_t *rx;
     pthread_t *wk;
@@ -60,6 +64,9 @@ typedef struct listener_st {
     dqueue_t *qs;  /* one queue per worker: an exporter always goes to the same
                     * worker, so its datagrams are decoded in arrival order
                     * (sequence tracking sees no false gaps) */
+    fc_tcp_t *tcp; /* ipfix+tcp:// listener (then none of the above) */
+    pthread_t tcp_thr;
+    bool tcp_started;
 } listener_t;
 
 typedef struct wk_arg_st {
@@ -70,12 +77,12 @@ typedef struct wk_arg_st {
 struct pipe_st {
     const fc_config_t *cfg;
     volatile sig_atomic_t *stop;
-    pthread_mutex_t state_mu; /* decoder state: templates, rates, sequences */
+    pthread_mutex_t state_mu; /* decoder state when the caller gives none */
+    pthread_mutex_t *smu;     /* the lock of `state`: templates, rates, sequences */
     fc_state_t *state;
-    unsigned ndecoders;     /* threads that decode: network workers, + 1 with pcap:// */
-    pthread_mutex_t out_mu; /* the transport */
-    FILE *out;
-    bool own_out;
+    unsigned ndecoders;    /* threads that decode: network workers, + 1 with pcap:// */
+    fc_transport_t *tp;    /* the caller's transport */
+    bool tp_msgs;          /* it wants one fc_tmsg_t per record */
     pthread_mutex_t st_mu; /* counters */
     fc_pstats_t st;
     /* log muting (-err.cnt per -err.int) */
@@ -127,23 +134,6 @@ static void log_decode_error(pipe_t *p, const fc_dgram_t *dg, const char *msg)
 
 /* ------------------------------------------------------------ output */
 
-static int out_write(pipe_t *p, fk_buf_t *b)
-{
-    int rc = 0;
-    if (b->len == 0)
-        return 0;
-    pthread_mutex_lock(&p->out_mu);
-    if (fwrite(b->data, 1, b->len, p->out) != b->len) {
-        rc = -1;
-        p->st.write_errors++;
-    }
-    pthread_mutex_unlock(&p->out_mu);
-    b->len = 0;
-    return rc;
-}
-
-/* ------------------------------------------------------------ decoding */
-
 typedef struct worker_ctx_st {
     pipe_t *p;
     fc_flow_t *recs; /* records of the datagram being decoded */
@@ -151,7 +141,59 @@ typedef struct worker_ctx_st {
     uint64_t overflow; /* records of this datagram already formatted mid-decode */
     bool direct;       /* format each record as the decoder emits it (no copy, see collect) */
     fk_buf_t buf;      /* formatted output waiting for the transport */
+    size_t nbuf;       /* records in buf */
+    fc_tmsg_t *msgs;   /* their boundaries and keys (message transports only) */
+    size_t msgcap;
+    int midx;          /* metrics listener index of what this worker decodes */
+    const char *mtype; /* its listener type (metric labels) */
 } worker_ctx_t;
+
+/* Hand the batch to the transport (records and, for message transports, their
+ * boundaries), then start a new one. */
+static int out_write(worker_ctx_t *w)
+{
+    int rc = 0;
+    if (w->buf.len)
+        rc = fc_transport_send(w->p->tp, (const uint8_t *)w->buf.data, w->buf.len,
+                               w->p->tp_msgs ? w->msgs : NULL, w->nbuf);
+    w->buf.len = 0;
+    w->nbuf = 0;
+    return rc;
+}
+
+/* Record the record that starts at `start` in buf: one message for message
+ * transports (no separator; with its key when key fields are configured). */
+static void mark_record(worker_ctx_t *w, size_t start, const fc_flow_t *f)
+{
+    if (w->p->tp_msgs) {
+        if (w->nbuf == w->msgcap) {
+            size_t nc = w->msgcap ? w->msgcap * 2 : 1024;
+            fc_tmsg_t *nm = realloc(w->msgs, nc * sizeof(*nm));
+            if (!nm) {
+                w->buf.len = start; /* cannot describe it: leave it out, say so */
+                fk_err("out of memory: a record was dropped before the transport");
+                return;
+            }
+            w->msgs = nm;
+            w->msgcap = nc;
+        }
+        fc_tmsg_t *m = &w->msgs[w->nbuf];
+        m->off = (uint32_t)start;
+        m->len = (uint32_t)(w->buf.len - start);
+        m->keylen = 0;
+        if (f && w->p->cfg->key && w->p->cfg->key->n) {
+            uint32_t h = fc_key_hash(w->p->cfg->key, f);
+            m->key[0] = (uint8_t)(h >> 24);
+            m->key[1] = (uint8_t)(h >> 16);
+            m->key[2] = (uint8_t)(h >> 8);
+            m->key[3] = (uint8_t)h;
+            m->keylen = 4;
+        }
+    }
+    w->nbuf++;
+}
+
+/* ------------------------------------------------------------ decoding */
 
 static void format_one(worker_ctx_t *w, const fc_flow_t *f);
 
@@ -230,6 +272,7 @@ static int collect(void *arg, fc_flow_t *flow)
 static void format_one(worker_ctx_t *w, const fc_flow_t *f)
 {
     const fc_config_t *cfg = w->p->cfg;
+    size_t start = w->buf.len;
     switch (cfg->format) {
     case FC_FMT_BIN:
         fc_format_bin(&w->buf, f, cfg->fmt);
@@ -240,6 +283,7 @@ static void format_one(worker_ctx_t *w, const fc_flow_t *f)
     default:
         fc_format_json(&w->buf, f, cfg->fmt);
     }
+    mark_record(w, start, f);
     if (cfg->seplen)
         fk_buf_put(&w->buf, cfg->sep, cfg->seplen);
 }
@@ -268,6 +312,13 @@ static void handle(worker_ctx_t *w, fc_proto_t proto, const fc_dgram_t *dg)
             pthread_mutex_lock(&p->st_mu);
             p->st.unknown++;
             pthread_mutex_unlock(&p->st_mu);
+            fc_mdgram_t md = {.lidx = w->midx,
+                              .src = &dg->src,
+                              .bytes = dg->len,
+                              .name = w->mtype,
+                              .kind = FC_MD_NONE,
+                              .error = true};
+            fc_metrics_datagram(p->cfg->metrics, &md);
             log_decode_error(p, dg,
                              "could not identify protocol (not sFlow v5, NetFlow v5/v9, IPFIX)");
             return;
@@ -275,10 +326,13 @@ static void handle(worker_ctx_t *w, fc_proto_t proto, const fc_dgram_t *dg)
     }
 
     if (p->cfg->produce == FC_PRODUCE_RAW) {
+        size_t start = w->buf.len;
         if (kind == FC_PROTO_SFLOW)
             rc = fc_sflow_raw_json(dg, &w->buf, &e);
         else
             rc = fc_nf_raw_json(dg, &w->buf, &e);
+        if (rc >= 0)
+            mark_record(w, start, NULL);
         if (rc >= 0 && p->cfg->seplen)
             fk_buf_put(&w->buf, p->cfg->sep, p->cfg->seplen);
         if (rc < 0)
@@ -287,28 +341,35 @@ static void handle(worker_ctx_t *w, fc_proto_t proto, const fc_dgram_t *dg)
     }
 
     w->nrecs = 0;
+    uint64_t t0 = p->cfg->metrics ? mono_ns() : 0;
+    fc_mdgram_t md = {.lidx = w->midx, .src = &dg->src, .bytes = dg->len, .name = w->mtype};
+    fc_sflow_stats_t ss;
+    fc_sflow_hdr_t sh;
+    fc_dstats_t ds;
     if (kind == FC_PROTO_SFLOW) {
-        fc_sflow_stats_t ss;
-        fc_sflow_hdr_t sh;
         fc_sflow_opts_t so = {p->cfg->sflow_decap, false};
         memset(&ss, 0, sizeof(ss));
         rc = fc_sflow_decode_ex(dg, &so, collect, w, &ss, &sh, &e);
+        md.kind = FC_MD_SFLOW;
+        md.ss = &ss;
+        md.agent = &sh.agent;
+        if (!sh.valid)
+            sh.agent.len = 0;
         pthread_mutex_lock(&p->st_mu);
         sflow_to_dstats(&p->st.sf, &ss);
         p->st.sflow_counter_samples += ss.counter_samples;
         if (sh.valid) {
             /* Sequence numbers count datagrams per (agent, sub-agent). */
             fc_xkey_t k = {sh.agent, 0, 5, sh.sub_agent_id};
-            pthread_mutex_lock(&p->state_mu);
+            pthread_mutex_lock(p->smu);
             fc_state_sequence(p->state, &k, sh.sequence_num, 1, &p->st.sf);
-            pthread_mutex_unlock(&p->state_mu);
+            pthread_mutex_unlock(p->smu);
         }
         pthread_mutex_unlock(&p->st_mu);
     } else {
         uint16_t ver = dg->len >= 2 ? (uint16_t)(dg->data[0] << 8 | dg->data[1]) : 0;
-        fc_dstats_t ds;
         memset(&ds, 0, sizeof(ds));
-        pthread_mutex_lock(&p->state_mu);
+        pthread_mutex_lock(p->smu);
         if (ver == 5)
             rc = fc_nfv5_decode(dg, collect, w, p->state, &ds, &e);
         else if (proto == FC_PROTO_NFL)
@@ -317,7 +378,7 @@ static void handle(worker_ctx_t *w, fc_proto_t proto, const fc_dgram_t *dg)
             rc = fc_nfv9_decode(dg, collect, w, p->state, &ds, &e);
         else
             rc = fc_ipfix_decode(dg, collect, w, p->state, &ds, &e);
-        pthread_mutex_unlock(&p->state_mu);
+        pthread_mutex_unlock(p->smu);
         pthread_mutex_lock(&p->st_mu);
         fc_dstats_t *t = &p->st.nf;
         t->datagrams += ds.datagrams;
@@ -332,6 +393,23 @@ static void handle(worker_ctx_t *w, fc_proto_t proto, const fc_dgram_t *dg)
         t->seq_lost += ds.seq_lost;
         t->seq_reset += ds.seq_reset;
         pthread_mutex_unlock(&p->st_mu);
+        if (ver == 5 || ver == 9 || ver == 10) {
+            md.kind = FC_MD_NETFLOW;
+            md.version = (uint8_t)ver;
+            md.ds = &ds;
+            md.v5_count = ver == 5 && dg->len >= 4 ? (uint32_t)(dg->data[2] << 8 | dg->data[3]) : 0;
+        }
+    }
+    if (p->cfg->metrics) {
+        md.decode_ns = mono_ns() - t0;
+        md.error = rc < 0;
+        /* GoFlow2's nf_delay: time received - flow end, over the NetFlow records */
+        for (size_t i = 0; md.kind == FC_MD_NETFLOW && i < w->nrecs; i++) {
+            const fc_flow_t *f = &w->recs[i];
+            md.delay_sum += ((double)f->time_received_ns - (double)f->time_flow_end_ns) / 1e9;
+            md.delay_n++;
+        }
+        fc_metrics_datagram(p->cfg->metrics, &md);
     }
     if (rc < 0)
         log_decode_error(p, dg, e.msg);
@@ -342,15 +420,17 @@ static void handle(worker_ctx_t *w, fc_proto_t proto, const fc_dgram_t *dg)
     pthread_mutex_unlock(&p->st_mu);
     w->overflow = 0;
     if (w->buf.len >= OUT_FLUSH)
-        out_write(p, &w->buf);
+        out_write(w);
 }
 
-static int worker_init(worker_ctx_t *w, pipe_t *p)
+static int worker_init(worker_ctx_t *w, pipe_t *p, int midx, const char *mtype)
 {
     pthread_once(&list_spans_once, list_spans_init);
     memset(w, 0, sizeof(*w));
     w->p = p;
     w->direct = p->ndecoders <= 1;
+    w->midx = midx;
+    w->mtype = mtype;
     w->recs = malloc(MAX_RECORDS * sizeof(*w->recs));
     if (!w->recs || fk_buf_init(&w->buf, NULL, OUT_FLUSH + 65536) < 0) {
         free(w->recs);
@@ -361,8 +441,9 @@ static int worker_init(worker_ctx_t *w, pipe_t *p)
 
 static void worker_fini(worker_ctx_t *w)
 {
-    out_write(w->p, &w->buf);
+    out_write(w);
     fk_buf_free(&w->buf);
+    free(w->msgs);
     free(w->recs);
 }
 
@@ -612,6 +693,8 @@ static void *rx_main(void *arg)
             for (size_t j = 0; j < taken; j++)
                 slots[bslot[j]] = NULL;
             dropped += m - taken;
+            for (size_t j = taken; j < m; j++) /* GoFlow2's dropped_* per exporter */
+                fc_metrics_dropped(p->cfg->metrics, l->midx, &bq[j]->dg.src, bq[j]->dg.len);
         }
         pthread_mutex_lock(&p->st_mu);
         p->st.received += received;
@@ -631,7 +714,7 @@ static void *wk_main(void *arg)
     worker_ctx_t w;
 
     free(wa);
-    if (worker_init(&w, l->p) < 0)
+    if (worker_init(&w, l->p, l->midx, fc_listen_type(l->cfg)) < 0)
         return NULL;
     dgram_slot_t *batch[RECV_BATCH];
     uint64_t pending_since = 0; /* when the oldest output not yet written was made */
@@ -642,7 +725,7 @@ static void *wk_main(void *arg)
         if (n == 0) {
             if (closed)
                 break;
-            out_write(l->p, &w.buf); /* idle for OUT_DELAY_NS: deliver what waits */
+            out_write(&w); /* idle for OUT_DELAY_NS: deliver what waits */
             continue;
         }
         if (w.buf.len == 0)
@@ -654,7 +737,7 @@ static void *wk_main(void *arg)
         /* Idle: deliver, but at most every OUT_DELAY_NS, so that a trickle of
          * datagrams is written in chunks rather than one write(2) each. */
         if (w.buf.len && q->len == 0 && now_ns() - pending_since >= OUT_DELAY_NS)
-            out_write(l->p, &w.buf);
+            out_write(&w);
     }
     worker_fini(&w);
     return NULL;
@@ -702,6 +785,67 @@ static int open_socket(const fc_listen_t *lc, fk_err_t *e)
     return fd;
 }
 
+/* ------------------------------------------------------------ IPFIX over TCP */
+
+/* One thread per TCP listener (listen/tcp.c frames the streams); each IPFIX
+ * message is decoded here like a datagram, in the order the connection
+ * delivers it. */
+static void tcp_open_cb(void *arg, const fc_addr_t *a, uint16_t port)
+{
+    worker_ctx_t *w = arg;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    inet_ntop(a->len == 4 ? AF_INET : AF_INET6, a->a, ip, sizeof(ip));
+    fk_debug("ipfix+tcp: connection from %s:%u", ip, port);
+    pthread_mutex_lock(&w->p->st_mu);
+    w->p->st.tcp_sessions++;
+    pthread_mutex_unlock(&w->p->st_mu);
+}
+
+static void tcp_message_cb(void *arg, const fc_dgram_t *dg)
+{
+    worker_ctx_t *w = arg;
+    pthread_mutex_lock(&w->p->st_mu);
+    w->p->st.received++;
+    pthread_mutex_unlock(&w->p->st_mu);
+    handle(w, FC_PROTO_NETFLOW, dg);
+}
+
+static void tcp_close_cb(void *arg, const fc_addr_t *a, uint16_t port, const char *why, size_t lost)
+{
+    worker_ctx_t *w = arg;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    inet_ntop(a->len == 4 ? AF_INET : AF_INET6, a->a, ip, sizeof(ip));
+    (void)lost;
+    if (why) {
+        fk_warn("ipfix+tcp: from %s:%u: %s; connection closed", ip, port, why);
+        pthread_mutex_lock(&w->p->st_mu);
+        w->p->st.tcp_errors++;
+        pthread_mutex_unlock(&w->p->st_mu);
+    }
+    /* The session's templates end with it (RFC 7011 8). */
+    pthread_mutex_lock(w->p->smu);
+    size_t n = fc_state_drop_session(w->p->state, a, port);
+    pthread_mutex_unlock(w->p->smu);
+    fk_debug("ipfix+tcp: %s:%u closed, %zu templates dropped", ip, port, n);
+}
+
+static void tcp_idle_cb(void *arg)
+{
+    out_write(arg); /* deliver what the last reads produced */
+}
+
+static void *tcp_main(void *arg)
+{
+    listener_t *l = arg;
+    worker_ctx_t w;
+    if (worker_init(&w, l->p, l->midx, fc_listen_type(l->cfg)) < 0)
+        return NULL;
+    fc_tcp_cb_t cb = {&w, tcp_open_cb, tcp_message_cb, tcp_close_cb, tcp_idle_cb};
+    fc_tcp_run(l->tcp, l->p->stop, &cb);
+    worker_fini(&w);
+    return NULL;
+}
+
 /* ------------------------------------------------------------ pcap replay */
 
 static int replay_pcap(pipe_t *p, const fc_listen_t *lc, fk_err_t *e)
@@ -716,7 +860,8 @@ static int replay_pcap(pipe_t *p, const fc_listen_t *lc, fk_err_t *e)
 
     if (!pc)
         return fk_errf(e, "-listen %s: %s", lc->uri, errbuf);
-    if (worker_init(&w, p) < 0) {
+    int midx = p->cfg->metrics ? fc_metrics_listener(p->cfg->metrics, "pcap", "", 0) : -1;
+    if (worker_init(&w, p, midx, "pcap") < 0) {
         pcap_close(pc);
         return fk_errf(e, "out of memory");
     }
@@ -755,6 +900,92 @@ static int replay_pcap(pipe_t *p, const fc_listen_t *lc, fk_err_t *e)
 
 /* ------------------------------------------------------------ run */
 
+/* A listener's labels for GoFlow2's receiver metrics: its type and the
+ * address and port its socket is bound to (unmapped, as GoFlow2 prints them). */
+static int register_listener(pipe_t *p, const fc_listen_t *lc, int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char ip[INET6_ADDRSTRLEN] = "";
+    fc_addr_t a;
+    uint16_t port = lc->port;
+
+    if (!p->cfg->metrics)
+        return -1;
+    if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        sockaddr_to(&ss, &a, &port);
+        if (a.len)
+            inet_ntop(a.len == 4 ? AF_INET : AF_INET6, a.a, ip, sizeof(ip));
+    }
+    return fc_metrics_listener(p->cfg->metrics, fc_listen_type(lc), ip, port);
+}
+
+/* Copy the counters to the metrics object (about every 100 ms). */
+static void publish_stats(pipe_t *p)
+{
+    fc_pstats_t st;
+    if (!p->cfg->metrics)
+        return;
+    pthread_mutex_lock(&p->st_mu);
+    st = p->st;
+    pthread_mutex_unlock(&p->st_mu);
+    fc_metrics_set_pstats(p->cfg->metrics, &st);
+}
+
+/* -templates.json.path: a change arms a timer of -templates.json.interval;
+ * when it fires the whole snapshot is written (goflow2-spec.md 5). */
+typedef struct persist_st {
+    uint64_t gen; /* state generation last written */
+    uint64_t due; /* monotonic ns the armed write is due, 0 = not armed */
+} persist_t;
+
+static void persist_tick(pipe_t *p, persist_t *ps, bool final)
+{
+    const fc_config_t *cfg = p->cfg;
+    fk_buf_t b;
+    fk_err_t e;
+    uint64_t gen;
+
+    if (!cfg->persist_path || !cfg->persist_path[0])
+        return;
+    pthread_mutex_lock(p->smu);
+    gen = fc_state_generation(p->state);
+    pthread_mutex_unlock(p->smu);
+    if (gen == ps->gen)
+        return;
+    if (!ps->due && !final) {
+        ps->due = mono_ns() + cfg->persist_ns;
+        if (cfg->persist_ns)
+            return;
+    }
+    if (!final && mono_ns() < ps->due)
+        return;
+    if (fk_buf_init(&b, NULL, 65536) < 0)
+        return;
+    pthread_mutex_lock(p->smu);
+    gen = fc_state_generation(p->state);
+    long n = fc_persist_json(p->state, &b);
+    pthread_mutex_unlock(p->smu);
+    int rc = n < 0 ? fk_errf(&e, "-templates.json.path %s: out of memory", cfg->persist_path)
+                   : fc_persist_write(cfg->persist_path, b.data, b.len, &e);
+    fk_buf_free(&b);
+    pthread_mutex_lock(&p->st_mu);
+    if (rc < 0)
+        p->st.persist_errors++;
+    else
+        p->st.persist_writes++;
+    pthread_mutex_unlock(&p->st_mu);
+    if (rc < 0) {
+        fk_err("%s", e.msg);
+        /* retry after the interval (or a second): the disk may come back */
+        ps->due = mono_ns() + (cfg->persist_ns ? cfg->persist_ns : 1000000000ULL);
+        return;
+    }
+    fk_debug("templates: %ld written to %s", n, cfg->persist_path);
+    ps->gen = gen;
+    ps->due = 0;
+}
+
 int fc_pipeline_run(const fc_config_t *cfg, volatile sig_atomic_t *stop,
                     volatile sig_atomic_t *reopen, fc_pstats_t *st, fk_err_t *e)
 {
@@ -762,29 +993,26 @@ int fc_pipeline_run(const fc_config_t *cfg, volatile sig_atomic_t *stop,
     listener_t *ls = NULL;
     size_t nnet = 0;
     int rc = 0;
+    persist_t ps = {0, 0};
 
     memset(&p, 0, sizeof(p));
     p.cfg = cfg;
     p.stop = stop;
     pthread_mutex_init(&p.state_mu, NULL);
-    pthread_mutex_init(&p.out_mu, NULL);
     pthread_mutex_init(&p.st_mu, NULL);
     pthread_mutex_init(&p.log_mu, NULL);
-    p.state = fc_state_new(cfg->ttl_ns);
-    if (!p.state)
+    if (!cfg->transport)
+        return fk_errf(e, "no transport");
+    p.tp = cfg->transport;
+    p.tp_msgs = fc_transport_wants_messages(p.tp);
+    /* The caller's state (shared with /templates and persistence), or our own. */
+    p.state = cfg->state;
+    p.smu = cfg->state ? cfg->state_mu : &p.state_mu;
+    if (!p.state && !(p.state = fc_state_new(cfg->ttl_ns)))
         return fk_errf(e, "out of memory");
     for (size_t i = 0; i < cfg->noverrides; i++)
         fc_state_set_override(p.state, &cfg->overrides[i].addr, cfg->overrides[i].rate);
-    if (cfg->file && cfg->file[0]) {
-        p.out = fopen(cfg->file, "a");
-        if (!p.out) {
-            fc_state_free(p.state);
-            return fk_errf(e, "-transport.file %s: %s", cfg->file, strerror(errno));
-        }
-        p.own_out = true;
-    } else {
-        p.out = stdout;
-    }
+    ps.gen = fc_state_generation(p.state); /* templates loaded at start are on disk already */
 
     for (size_t i = 0; i < cfg->nlisten; i++) {
         if (!cfg->listen[i].pcap) {
@@ -811,6 +1039,14 @@ int fc_pipeline_run(const fc_config_t *cfg, volatile sig_atomic_t *stop,
         listener_t *l = &ls[k++];
         l->p = &p;
         l->cfg = lc;
+        if (lc->tcp) {
+            if (!(l->tcp = fc_tcp_open(lc, e))) {
+                rc = -1;
+                goto done;
+            }
+            l->midx = register_listener(&p, lc, fc_tcp_fd(l->tcp));
+            continue;
+        }
         l->fds = calloc(lc->count, sizeof(int));
         l->rx = calloc(lc->count, sizeof(pthread_t));
         l->wk = calloc(lc->workers, sizeof(pthread_t));
@@ -836,9 +1072,14 @@ int fc_pipeline_run(const fc_config_t *cfg, volatile sig_atomic_t *stop,
                 goto done;
             }
         }
+        l->midx = register_listener(&p, lc, l->fds[0]);
     }
     for (size_t i = 0; i < nnet; i++) {
         listener_t *l = &ls[i];
+        if (l->tcp) {
+            l->tcp_started = pthread_create(&l->tcp_thr, NULL, tcp_main, l) == 0;
+            continue;
+        }
         for (unsigned j = 0; j < l->cfg->workers; j++) {
             wk_arg_t *wa = malloc(sizeof(*wa));
             wa->l = l;
@@ -853,6 +1094,8 @@ int fc_pipeline_run(const fc_config_t *cfg, volatile sig_atomic_t *stop,
         }
     }
 
+    fc_metrics_set_ready(cfg->metrics, true);
+
     /* pcap:// inputs are read here, at full speed. */
     for (size_t i = 0; i < cfg->nlisten; i++)
         if (cfg->listen[i].pcap && replay_pcap(&p, &cfg->listen[i], e) < 0) {
@@ -860,29 +1103,25 @@ int fc_pipeline_run(const fc_config_t *cfg, volatile sig_atomic_t *stop,
             break;
         }
 
-    /* With network listeners, run until stopped; sweep templates meanwhile. */
+    /* With network listeners, run until stopped; sweep templates, persist
+     * them, publish counters and let the transport report, meanwhile. */
     uint64_t next_sweep = mono_ns() + cfg->sweep_ns;
     while (nnet && !*stop && rc == 0) {
         struct timespec ts = {0, 100000000};
         nanosleep(&ts, NULL);
-        if (*reopen && p.own_out) {
+        if (*reopen) {
             *reopen = 0;
-            pthread_mutex_lock(&p.out_mu);
-            FILE *nf = fopen(cfg->file, "a");
-            if (nf) {
-                fclose(p.out);
-                p.out = nf;
-            } else {
-                fk_err("-transport.file %s: cannot reopen: %s", cfg->file, strerror(errno));
-            }
-            pthread_mutex_unlock(&p.out_mu);
+            fc_transport_reopen(p.tp);
         }
         if (mono_ns() >= next_sweep) {
-            pthread_mutex_lock(&p.state_mu);
+            pthread_mutex_lock(p.smu);
             fc_state_expire(p.state, now_ns());
-            pthread_mutex_unlock(&p.state_mu);
+            pthread_mutex_unlock(p.smu);
             next_sweep = mono_ns() + cfg->sweep_ns;
         }
+        persist_tick(&p, &ps, false);
+        fc_transport_tick(p.tp, mono_ns());
+        publish_stats(&p);
     }
 
 done:
@@ -890,6 +1129,9 @@ done:
     *stop = 1;
     for (size_t i = 0; i < nnet; i++) {
         listener_t *l = &ls[i];
+        if (l->tcp_started)
+            pthread_join(l->tcp_thr, NULL);
+        fc_tcp_free(l->tcp);
         if (!l->rx)
             continue;
         for (unsigned j = 0; j < l->cfg->count; j++)
@@ -924,15 +1166,16 @@ done:
         free(l->wk);
     }
     free(ls);
-    fflush(p.out);
-    if (p.own_out)
-        fclose(p.out);
+    fc_metrics_set_ready(cfg->metrics, false);
+    persist_tick(&p, &ps, true); /* "Close flushes" (goflow2-spec.md 5) */
+    publish_stats(&p);
     if (p.log_muted)
         fk_warn("%llu more decode errors were muted", (unsigned long long)p.log_muted);
     /* The exact per-socket counts replace what SO_RXQ_OVFL saw on the way. */
     if (p.st.kernel_drops_final > p.st.kernel_drops)
         p.st.kernel_drops = p.st.kernel_drops_final;
     *st = p.st;
-    fc_state_free(p.state);
+    if (!cfg->state)
+        fc_state_free(p.state);
     return rc;
 }

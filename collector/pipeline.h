@@ -22,9 +22,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <pthread.h>
+
 #include "decode/decode.h"
 #include "format/format.h"
+#include "format/key.h"
 #include "listen/listen.h"
+#include "transport/transport.h"
+
+struct fc_metrics_st;
 
 typedef enum fc_produce { FC_PRODUCE_SAMPLE, FC_PRODUCE_RAW } fc_produce_t;
 typedef enum fc_fmt { FC_FMT_JSON, FC_FMT_TEXT, FC_FMT_BIN } fc_fmt_t;
@@ -34,7 +40,13 @@ typedef struct fc_config_st {
     size_t nlisten;
     fc_produce_t produce;
     fc_fmt_t format;
-    const char *file;      /* -transport.file, NULL/"" = stdout */
+    fc_transport_t *transport; /* where records go (the caller opens and closes it) */
+    const fc_key_t *key;       /* message key fields (NULL: no keys); used by message transports */
+    fc_state_t *state;         /* decoder state shared with the caller (HTTP, persistence) ... */
+    pthread_mutex_t *state_mu; /* ... under this lock; NULL state: the pipeline makes its own */
+    struct fc_metrics_st *metrics; /* per-exporter counters for /metrics (NULL: none) */
+    const char *persist_path;      /* -templates.json.path ("" or NULL: none) */
+    uint64_t persist_ns;           /* -templates.json.interval (0: write on every change) */
     char *sep;             /* -transport.file.sep (unescaped) */
     size_t seplen;
     uint64_t ttl_ns;       /* -templates.ttl */
@@ -57,8 +69,11 @@ typedef struct fc_pstats_st {
     uint64_t kernel_drops; /* datagrams the kernel dropped (socket receive buffer full) */
     uint64_t kernel_drops_final; /* the sockets' SO_MEMINFO drop counters at close */
     uint64_t unknown;      /* datagrams of no known protocol */
-    uint64_t records;      /* records written */
-    uint64_t write_errors;
+    uint64_t records;      /* records produced (handed to the transport) */
+    uint64_t tcp_sessions; /* IPFIX-over-TCP connections accepted */
+    uint64_t tcp_errors;   /* TCP streams closed on a framing error */
+    uint64_t persist_writes; /* template snapshots written */
+    uint64_t persist_errors; /* ... and failed */
     uint64_t sflow_counter_samples;
     fc_dstats_t nf;        /* NetFlow v5/v9/IPFIX decoder counters */
     fc_dstats_t sf;        /* sFlow decoder counters (mapped into the same classes) */

@@ -60,6 +60,39 @@ size_t fc_state_expire(fc_state_t *s, uint64_t now_ns);
 size_t fc_state_templates(const fc_state_t *s);
 
 /*
+ * -templates.ttl.extend-on-access: a lookup by a data set also restarts the
+ * template's TTL (default off, as GoFlow2: the TTL runs from the last time
+ * the exporter announced the template).
+ */
+void fc_state_set_extend_on_access(fc_state_t *s, bool on);
+
+/* A number that changes whenever a template is added, replaced, withdrawn or
+ * expired (persistence writes only when it moved). */
+uint64_t fc_state_generation(const fc_state_t *s);
+
+/* One stored template, as fc_state_foreach_template hands it out (valid during the call). */
+typedef struct fc_tmpl_info_st {
+    const fc_xkey_t *k; /* exporter address and port, version, domain */
+    uint16_t id;
+    const fk_ipfix_tmpl_t *t;
+    uint64_t added_ns;    /* wall-clock ns of the first announcement */
+    uint64_t updated_ns;  /* of the last announcement */
+    uint64_t accessed_ns; /* of the last lookup, 0 never */
+    uint64_t updates;     /* announcements so far */
+} fc_tmpl_info_t;
+typedef void (*fc_tmpl_fn)(void *arg, const fc_tmpl_info_t *ti);
+
+/* Call fn for every template (caller holds the state's lock); returns how many. */
+size_t fc_state_foreach_template(const fc_state_t *s, fc_tmpl_fn fn, void *arg);
+
+/*
+ * Forget the templates of one transport session (exporter address and port):
+ * RFC 7011 section 8, templates live until withdrawn or until the transport
+ * session (a TCP connection) closes.  Returns how many went.
+ */
+size_t fc_state_drop_session(fc_state_t *s, const fc_addr_t *addr, uint16_t port);
+
+/*
  * systemInitTimeMilliseconds (IE 160) announced in options data for (addr,
  * version, domain), 0 if none: IPFIX exporters that report flow times as
  * sysUpTime (IE 21/22, softflowd does) need it to give absolute times.

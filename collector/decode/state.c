@@ -16,8 +16,13 @@ typedef struct tentry_st {
     struct tentry_st *next;
     fc_xkey_t k;
     uint16_t id;
-    uint64_t used_ns;
-    fk_ipfix_tmpl_t *t; /* sized to its fields */
+    uint64_t used_ns;     /* expiry reference: last (re)announcement, or last
+                           * lookup too with extend-on-access */
+    uint64_t added_ns;    /* first announcement (metrics) */
+    uint64_t updated_ns;  /* last announcement (metrics) */
+    uint64_t accessed_ns; /* last lookup by a data set (metrics), 0 never */
+    uint64_t updates;     /* announcements, first one included (metrics) */
+    fk_ipfix_tmpl_t *t;   /* sized to its fields */
 } tentry_t;
 
 typedef struct xentry_st {
@@ -42,6 +47,8 @@ struct fc_state_st {
     oentry_t *overrides;
     size_t ntemplates;
     uint64_t ttl_ns;
+    bool extend_on_access; /* -templates.ttl.extend-on-access */
+    uint64_t generation;   /* bumped by every template change (persistence) */
 };
 
 fc_state_t *fc_state_new(uint64_t ttl_ns)
@@ -97,7 +104,11 @@ const fk_ipfix_tmpl_t *fc_state_template(fc_state_t *s, const fc_xkey_t *k, uint
 {
     for (tentry_t *e = s->t[bucket(k, id, true)]; e; e = e->next)
         if (e->id == id && key_eq(&e->k, k, true)) {
-            e->used_ns = now_ns;
+            /* GoFlow2 expires on the last update unless
+             * -templates.ttl.extend-on-access (goflow2-spec.md 5). */
+            if (s->extend_on_access)
+                e->used_ns = now_ns;
+            e->accessed_ns = now_ns;
             return e->t;
         }
     return NULL;
@@ -119,6 +130,7 @@ int fc_state_put_template(fc_state_t *s, const fc_xkey_t *k, const fk_ipfix_tmpl
             free(e->t);
             free(e);
             s->ntemplates--;
+            s->generation++;
         }
         return 0;
     }
@@ -127,10 +139,13 @@ int fc_state_put_template(fc_state_t *s, const fc_xkey_t *k, const fk_ipfix_tmpl
     if (!copy)
         return -1;
     memcpy(copy, t, sz);
+    s->generation++;
     if (*pp) {
         free((*pp)->t);
         (*pp)->t = copy;
         (*pp)->used_ns = now_ns;
+        (*pp)->updated_ns = now_ns;
+        (*pp)->updates++;
         return 0;
     }
     tentry_t *e = calloc(1, sizeof(*e));
@@ -142,6 +157,8 @@ int fc_state_put_template(fc_state_t *s, const fc_xkey_t *k, const fk_ipfix_tmpl
     e->id = t->id;
     e->t = copy;
     e->used_ns = now_ns;
+    e->added_ns = e->updated_ns = now_ns;
+    e->updates = 1;
     e->next = s->t[b];
     s->t[b] = e;
     s->ntemplates++;
@@ -176,6 +193,7 @@ size_t fc_state_expire(fc_state_t *s, uint64_t now_ns)
                 free(e->t);
                 free(e);
                 s->ntemplates--;
+                s->generation++;
                 n++;
             } else {
                 pp = &e->next;
@@ -188,6 +206,50 @@ size_t fc_state_expire(fc_state_t *s, uint64_t now_ns)
 size_t fc_state_templates(const fc_state_t *s)
 {
     return s->ntemplates;
+}
+
+void fc_state_set_extend_on_access(fc_state_t *s, bool on)
+{
+    s->extend_on_access = on;
+}
+
+uint64_t fc_state_generation(const fc_state_t *s)
+{
+    return s->generation;
+}
+
+size_t fc_state_foreach_template(const fc_state_t *s, fc_tmpl_fn fn, void *arg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < NBUCKETS; i++)
+        for (const tentry_t *e = s->t[i]; e; e = e->next) {
+            fc_tmpl_info_t ti = {&e->k,         e->id,          e->t,      e->added_ns,
+                                 e->updated_ns, e->accessed_ns, e->updates};
+            fn(arg, &ti);
+            n++;
+        }
+    return n;
+}
+
+size_t fc_state_drop_session(fc_state_t *s, const fc_addr_t *addr, uint16_t port)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < NBUCKETS; i++)
+        for (tentry_t **pp = &s->t[i]; *pp;) {
+            tentry_t *e = *pp;
+            if (e->k.port == port && addr_eq(&e->k.addr, addr)) {
+                *pp = e->next;
+                free(e->t);
+                free(e);
+                s->ntemplates--;
+                n++;
+            } else {
+                pp = &e->next;
+            }
+        }
+    if (n)
+        s->generation++;
+    return n;
 }
 
 /* The per-(address, version, domain) entry, created on demand (NULL: no memory). */

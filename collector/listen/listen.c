@@ -50,7 +50,12 @@ static int parse_one(char *uri, fc_listen_t *l, fk_err_t *e)
         return fk_errf(e, "-listen: '%s': expected SCHEME://HOST:PORT (e.g. netflow://:2055)", uri);
     *sep = '\0';
     rest = sep + 3;
-    if (strcmp(uri, "sflow") == 0)
+    snprintf(l->scheme, sizeof(l->scheme), "%s", uri);
+    if (strcmp(uri, "ipfix+tcp") == 0 || strcmp(uri, "netflow+tcp") == 0) {
+        /* RFC 7011 10.4: IPFIX messages back to back on a TCP connection */
+        l->proto = FC_PROTO_NETFLOW;
+        l->tcp = true;
+    } else if (strcmp(uri, "sflow") == 0)
         l->proto = FC_PROTO_SFLOW;
     else if (strcmp(uri, "netflow") == 0)
         l->proto = FC_PROTO_NETFLOW;
@@ -61,7 +66,9 @@ static int parse_one(char *uri, fc_listen_t *l, fk_err_t *e)
     else if (strcmp(uri, "pcap") == 0)
         l->proto = FC_PROTO_FLOW;
     else
-        return fk_errf(e, "-listen: '%s': unknown scheme '%s' (sflow, netflow, nfl, flow, pcap)",
+        return fk_errf(e,
+                       "-listen: '%s': unknown scheme '%s' (sflow, netflow, nfl, flow, pcap, "
+                       "ipfix+tcp, netflow+tcp)",
                        l->uri, uri);
 
     query = strchr(rest, '?');
@@ -100,6 +107,11 @@ static int parse_one(char *uri, fc_listen_t *l, fk_err_t *e)
          kv = strtok_r(NULL, "&", &save)) {
         char *eq = strchr(kv, '=');
         uint64_t n;
+        if (l->tcp)
+            return fk_errf(e,
+                           "-listen: '%s': TCP listeners take no options (one thread serves "
+                           "every connection; TCP itself holds back exporters)",
+                           l->uri);
         if (!eq)
             return fk_errf(e, "-listen: '%s': option '%s' needs a value", l->uri, kv);
         *eq++ = '\0';

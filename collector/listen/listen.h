@@ -8,7 +8,10 @@
  *   flow://HOST:PORT     any of them, detected per datagram
  *   pcap:///PATH         UDP datagrams of a capture file, detected per datagram,
  *                        exporter = the datagram's source; read at full speed
- *   options: ?count=N&workers=M&blocking=true|false&queue_size=Q
+ *   ipfix+tcp://HOST:PORT   IPFIX over TCP (RFC 7011 10.4), plain or with
+ *   netflow+tcp://HOST:PORT ipfixprobe's LZ4 stream framing (detected); flowkit's
+ *                        schemes, GoFlow2 has no TCP input (listen/tcp.c)
+ *   options: ?count=N&workers=M&blocking=true|false&queue_size=Q (UDP only)
  */
 #ifndef FC_LISTEN_H
 #define FC_LISTEN_H
@@ -37,6 +40,8 @@ typedef struct fc_listen_st {
     bool blocking;      /* receive waits for workers instead of dropping */
     size_t queue_size;  /* datagrams queued per listener (0 = synchronous) */
     char uri[512];      /* as given, for messages */
+    bool tcp;           /* ipfix+tcp:// or netflow+tcp:// */
+    char scheme[16];    /* as given: "netflow", "ipfix+tcp", ... (metric labels) */
 } fc_listen_t;
 
 /*
@@ -45,6 +50,13 @@ typedef struct fc_listen_st {
  */
 int fc_listen_parse(const char *list, fc_listen_t **out, size_t *n, fk_err_t *e);
 void fc_listen_free(fc_listen_t *l, size_t n);
+
+/* The listener's type as GoFlow2's metrics label it: its scheme ("netflow",
+ * "sflow", "nfl", "flow", "pcap", "ipfix+tcp", ...). */
+static inline const char *fc_listen_type(const fc_listen_t *l)
+{
+    return l->scheme;
+}
 
 /* Which protocol a datagram is, GoFlow2's "flow://" rule; -1 when unknown. */
 int fc_detect(const uint8_t *p, size_t n);

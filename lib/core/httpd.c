@@ -79,6 +79,8 @@ static void reply(fk_httpd_t *h, int fd, int status, const char *ctype, bool hea
     const char *reason = status == 200   ? "OK"
                          : status == 404 ? "Not Found"
                          : status == 405 ? "Method Not Allowed"
+                         : status == 500 ? "Internal Server Error"
+                         : status == 503 ? "Service Unavailable"
                                          : "Bad Request";
     h->out.len = 0;
     fk_buf_printf(&h->out,

@@ -11,7 +11,7 @@
 #include "log.h"
 
 /* Fill `b` with the body for `path` (without the query); return the HTTP
- * status (200, or 404 with any body).  Called on the server thread. */
+ * status (200, 404, 500 or 503, with any body).  Called on the server thread. */
 typedef int (*fk_httpd_fn)(void *arg, const char *path, fk_buf_t *b, const char **ctype);
 
 typedef struct fk_httpd_st fk_httpd_t;

@@ -28,9 +28,14 @@ status 2 "bad port" "port must be a number" "$coll" -listen netflow://:x
 status 2 "bad option" "unknown option 'threads'" "$coll" -listen 'netflow://:2055?threads=2'
 status 2 "bad format" "-format xml" "$coll" -format xml
 status 2 "bad duration" "duration" "$coll" -templates.ttl 5y
-status 2 "later feature" "not available in this build" "$coll" -templates.json.path t.json
 status 2 "missing mapping" "-mapping: /nonexistent.yaml: No such file" "$coll" -mapping /nonexistent.yaml
-status 2 "kafka" "file transport only" "$coll" -transport kafka
+status 2 "bad transport" "-transport nats: expected file or kafka" "$coll" -transport nats
+status 2 "kafka codec" "compression codec does not exist" "$coll" -transport kafka -transport.kafka.compression brotli
+status 2 "kafka sasl" "KAFKA_SASL_USER and KAFKA_SASL_PASS need to be set" env -u KAFKA_SASL_USER -u KAFKA_SASL_PASS "$coll" -transport kafka -transport.kafka.sasl plain
+status 2 "kafka version" "invalid version" "$coll" -transport kafka -transport.kafka.version 2.x
+status 2 "kafka key" "key field bogus does not exist" "$coll" -transport kafka -transport.kafka.key src_addr,bogus
+status 2 "bad bool" "invalid boolean value" "$coll" -transport.kafka.hashing=maybe
+status 1 "bad -addr" "-addr 256.0.0.1:1" "$coll" -addr 256.0.0.1:1 -listen pcap:///nonexistent.pcap
 status 1 "missing pcap" "No such file" "$coll" -listen pcap:///nonexistent.pcap
 
 # A capture of IPFIX datagrams: flowprobe exports to a UDP port dumpcap watches.
