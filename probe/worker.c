@@ -122,6 +122,8 @@ int fp_worker_run(fp_worker_t *w, fk_err_t *e)
     double t0 = now_mono(), last_draw = t0, last_pub = t0;
     uint64_t next_check = 4096;
     int rc = 0;
+    bool live = w->in->live && w->in->live(w->in_ctx), draining = false;
+    double drain_until = 0;
 
     if (!fr || !pkt) {
         free(fr);
@@ -132,7 +134,16 @@ int fp_worker_run(fp_worker_t *w, fk_err_t *e)
     publish(w, true);
     for (;;) {
         unsigned max = batch;
-        if (w->stop && *w->stop)
+        /* Stop: a file stops here; a live input first takes what the kernel
+         * already captured (until it has nothing more at once), so frames
+         * that were on the wire before the signal are not lost. */
+        if (w->stop && *w->stop && !draining) {
+            if (!live)
+                break;
+            draining = true;
+            drain_until = now_mono() + 1.0; /* a busy link never goes idle: bound it */
+        }
+        if (draining && now_mono() > drain_until)
             break;
         if (w->max_packets) {
             if (w->st.frames >= w->max_packets)
@@ -141,6 +152,8 @@ int fp_worker_run(fp_worker_t *w, fk_err_t *e)
                 max = (unsigned)(w->max_packets - w->st.frames);
         }
         int n = w->in->next(w->in_ctx, fr, max, e);
+        if (n == FP_IN_IDLE && draining)
+            break;
         if (n == FP_IN_IDLE) {
             /* A quiet live link: flows still end on time, counters still move. */
             fp_cache_expire(w->cache, now_real_ns());

@@ -8,6 +8,7 @@
 #ifndef FP_INPUT_H
 #define FP_INPUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../../lib/core/log.h"
@@ -75,6 +76,10 @@ typedef struct fp_input_ops_st {
     int (*next)(void *ctx, fp_frame_t *frames, unsigned max, fk_err_t *e);
     /* Bytes consumed and total, for progress (total 0 = unknown). */
     void (*progress)(void *ctx, uint64_t *done, uint64_t *total);
+    /* Live inputs (may be NULL = not live): true when frames arrive from an
+     * interface, so a stop request first drains what the kernel already
+     * holds instead of dropping it. */
+    bool (*live)(void *ctx);
     /* Counters so far; called by the worker thread that owns the input. */
     void (*stats)(void *ctx, fp_input_stats_t *st);
     void (*close)(void *ctx);

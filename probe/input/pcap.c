@@ -454,6 +454,11 @@ static void pcap_progress(void *ctx, uint64_t *done, uint64_t *total)
     }
 }
 
+static bool pcap_live(void *ctx)
+{
+    return ((pcap_in_t *)ctx)->ifc != NULL;
+}
+
 static void pcap_in_stats(void *ctx, fp_input_stats_t *st)
 {
     pcap_in_t *in = ctx;
@@ -477,6 +482,7 @@ const fp_input_ops_t fp_input_pcap = {
     .link = pcap_link,
     .next = pcap_next_in,
     .progress = pcap_progress,
+    .live = pcap_live,
     .stats = pcap_in_stats,
     .close = pcap_close_in,
 };

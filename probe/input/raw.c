@@ -409,6 +409,12 @@ static int raw_next(void *ctx, fp_frame_t *fr, unsigned max, fk_err_t *e)
     return n ? (int)n : FP_IN_IDLE;
 }
 
+static bool raw_live(void *ctx)
+{
+    (void)ctx;
+    return true;
+}
+
 static void raw_stats(void *ctx, fp_input_stats_t *st)
 {
     raw_in_t *in = ctx;
@@ -430,6 +436,7 @@ const fp_input_ops_t fp_input_raw = {
     .open = raw_open,
     .link = raw_link,
     .next = raw_next,
+    .live = raw_live,
     .stats = raw_stats,
     .close = raw_close,
 };
