@@ -105,6 +105,14 @@ void fp_cache_flush(fp_cache_t *c);
 /* Counters so far. */
 void fp_cache_get_stats(const fp_cache_t *c, fp_cache_stats_t *out);
 
+/*
+ * Fill the records of every empty slot with `byte`, as if earlier flows had
+ * left garbage there: tests use it to show that a plugin with a partial
+ * state_zero (plugin.h) never reads state it did not initialise.
+ * Unoptimised and sanitizer builds poison every new cache with 0xa5.
+ */
+void fp_cache_poison(fp_cache_t *c, uint8_t byte);
+
 /* Bytes of memory per slot (flow record + plugin slabs + index), for reports. */
 size_t fp_cache_slot_bytes(const fp_cache_t *c);
 

@@ -92,10 +92,17 @@ static int csv_write(void *ctx, const fp_flow_t *flow)
     unsigned rows = fp_textout_rows(t, flow, nrec);
 
     for (unsigned r = 0; r < rows; r++) {
+        /* Each plugin's record for this row, looked up once (not per column). */
+        const void *base[FP_MAX_PLUGINS + 1];
+        base[0] = flow;
+        for (size_t k = 0; k < t->schema->nplugins && k < FP_MAX_PLUGINS; k++) {
+            fp_column_t c = {NULL, (int)k};
+            base[k + 1] = t->sel[k] ? fp_textout_base(t, &c, flow, nrec, r) : NULL;
+        }
         for (size_t i = 0; i < t->ncols; i++) {
             if (i)
                 fk_buf_putc(&t->buf, ',');
-            fk_field_csv(&t->buf, t->cols[i].f, fp_textout_base(t, &t->cols[i], flow, nrec, r));
+            fk_field_csv(&t->buf, t->cols[i].f, base[t->cols[i].plugin + 1]);
         }
         fk_buf_putc(&t->buf, '\n');
     }

@@ -60,9 +60,10 @@ typedef struct dns_record_st {
     uint8_t rdata[DNS_RDATA_CAP];
 } dns_record_t;
 
+/* Only `has` is zeroed when a flow is created (state_zero); dns_parse clears r. */
 typedef struct dns_state_st {
-    dns_record_t r;
     uint8_t has; /* a record is attached */
+    dns_record_t r;
 } dns_state_t;
 
 /* In ipfixprobe's IPFIX template order. */
@@ -329,7 +330,7 @@ static bool dns_skip_rrs(const fk_dns_msg_t *m, uint32_t *off, unsigned count, d
 }
 
 /*
- * Parse one DNS message into r (zeroed first).  Returns 1 when ipfixprobe
+ * Parse one DNS message into r (cleared first).  Returns 1 when ipfixprobe
  * would attach the record, 0 when it abandons the message.
  */
 static int dns_parse(dns_record_t *r, const uint8_t *payload, size_t len, bool tcp)
@@ -339,7 +340,7 @@ static int dns_parse(dns_record_t *r, const uint8_t *payload, size_t len, bool t
     uint32_t off = FK_DNS_HDR_LEN;
     bool stop = false;
 
-    memset(r, 0, sizeof(*r));
+    fk_record_clear(dns_fields, sizeof(dns_fields) / sizeof(dns_fields[0]), r);
     if (fk_dns_open(&m, &h, payload, len, tcp) != FK_DNS_OK)
         return 0;
     r->answers = h.ancount;
@@ -398,11 +399,7 @@ static int dns_packet(dns_state_t *s, const fk_packet_t *pkt)
     /* A flow never holds a record here: one that did was flushed at once. */
     s->has =
         (uint8_t)dns_parse(&s->r, pkt->payload, pkt->payload_len, pkt->ip_proto == IPPROTO_TCP);
-    if (!s->has) {
-        memset(&s->r, 0, sizeof(s->r));
-        return FP_HOOK_OK;
-    }
-    return FP_HOOK_FLUSH;
+    return s->has ? FP_HOOK_FLUSH : FP_HOOK_OK; /* without `has`, r is never read */
 }
 
 static int dns_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp)
@@ -443,6 +440,7 @@ const fp_plugin_t fp_plugin_dns = {
     .nfields = sizeof(dns_fields) / sizeof(dns_fields[0]),
     .record_size = sizeof(dns_record_t),
     .state_size = sizeof(dns_state_t),
+    .state_zero = offsetof(dns_state_t, r),
     .post_create = dns_post_create,
     .post_update = dns_post_update,
     .records = dns_records,

@@ -49,6 +49,7 @@
  * message that fails to parse can leak its fields into another flow's record;
  * flowprobe keeps such leftovers within their own flow.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -69,11 +70,17 @@ typedef struct http_record_st {
     uint16_t code;
 } http_record_t;
 
+/*
+ * The flags come first: only they are zeroed when a flow is created
+ * (state_zero); r is cleared when a message first writes to it, so the many
+ * flows that never carry HTTP never pay for a kilobyte of memset.
+ */
 typedef struct http_state_st {
-    http_record_t r; /* what record() returns */
     uint8_t has;     /* a request or response parsed: the flow carries r */
     uint8_t req;     /* r holds a parsed request */
     uint8_t resp;    /* r holds a parsed response */
+    uint8_t r_init;  /* r has been cleared for this flow */
+    http_record_t r; /* what record() returns */
 } http_state_t;
 
 /* Field table in the order of ipfixprobe's IPFIX template (IPFIX_HTTP_TEMPLATE). */
@@ -97,6 +104,15 @@ enum {
     HTTP_OK = 1,    /* parsed */
     HTTP_FLUSH = 2, /* a second request/response: export, then re-create */
 };
+
+/* Before the first write to r in a flow: make it read as empty. */
+static void http_clear(http_state_t *s)
+{
+    if (!s->r_init) {
+        fk_record_clear(http_fields, sizeof(http_fields) / sizeof(http_fields[0]), &s->r);
+        s->r_init = 1;
+    }
+}
 
 static bool http_is_request(const uint8_t *p, size_t n)
 {
@@ -171,6 +187,7 @@ static int http_parse_request(http_state_t *s, const uint8_t *p, size_t n)
         return HTTP_FAIL;
     if (s->req)
         return HTTP_FLUSH;
+    http_clear(s);
     /* The method goes through the 64-byte scratch buffer, then into 16. */
     fp_hl_copy(name, sizeof(name), p, sp1);
     fp_hl_cut(r->method, sizeof(r->method), name);
@@ -215,6 +232,7 @@ static int http_parse_response(http_state_t *s, const uint8_t *p, size_t n)
         return HTTP_FAIL;
     if (s->resp)
         return HTTP_FLUSH;
+    http_clear(s);
     r->code = (uint16_t)code; /* ipfixprobe stores the int in 16 bits */
 
     cr = fp_hl_crlf(sp2, end);
@@ -302,6 +320,7 @@ const fp_plugin_t fp_plugin_http = {
     .nfields = sizeof(http_fields) / sizeof(http_fields[0]),
     .record_size = sizeof(http_record_t),
     .state_size = sizeof(http_state_t),
+    .state_zero = offsetof(http_state_t, r),
     .post_create = http_post_create,
     .pre_update = http_pre_update,
     .records = http_records,

@@ -94,19 +94,32 @@ static inline const uint8_t *fp_hl_strnchr(const uint8_t *p, const uint8_t *e, u
 }
 
 /*
+ * fp_hl_crlf with the first NUL byte at or after p already known (`nul`, or
+ * e when there is none): every search is then a memchr, not a byte loop.
+ */
+static inline const uint8_t *fp_hl_crlf_before(const uint8_t *p, const uint8_t *e,
+                                               const uint8_t *nul)
+{
+    while (p < nul) {
+        const uint8_t *cr = memchr(p, '\r', (size_t)(nul - p));
+        if (!cr || e - cr < 2)
+            return NULL;
+        if (cr[1] == '\n')
+            return cr;
+        p = cr + 1; /* a CR alone, or followed by the NUL (then the loop ends) */
+    }
+    return NULL;
+}
+
+/*
  * The CR of the first CRLF wholly inside [p, e), or NULL when there is none
  * or a NUL byte comes before it (ipfixprobe's strnstr(p, "\r\n", e - p)).
  */
 static inline const uint8_t *fp_hl_crlf(const uint8_t *p, const uint8_t *e)
 {
-    while ((p = fp_hl_strnchr(p, e, '\r')) != NULL) {
-        if (e - p < 2)
-            return NULL;
-        if (p[1] == '\n')
-            return p;
-        p++;
-    }
-    return NULL;
+    const uint8_t *nul = memchr(p, 0, (size_t)(e - p));
+
+    return fp_hl_crlf_before(p, e, nul ? nul : e);
 }
 
 /*
@@ -159,6 +172,8 @@ typedef struct fp_hl_walk_st {
     const uint8_t *end;   /* one past the payload */
     const uint8_t *colon; /* the first ':' at or after the last search start
                              (<= p), NULL if none: still right while >= p */
+    const uint8_t *nul;   /* crlf walks: the first NUL byte at or after p, or end
+                             (lines end before it, so p never passes it) */
     bool crlf;            /* true: http (CRLF lines), false: rtsp (LF lines) */
 } fp_hl_walk_t;
 
@@ -168,6 +183,9 @@ static inline void fp_hl_walk_init(fp_hl_walk_t *w, const uint8_t *p, const uint
     w->end = end;
     w->crlf = crlf;
     w->colon = memchr(p, ':', (size_t)(end - p));
+    w->nul = crlf ? memchr(p, 0, (size_t)(end - p)) : NULL;
+    if (!w->nul)
+        w->nul = end;
 }
 
 enum {
@@ -185,7 +203,7 @@ static inline int fp_hl_next(fp_hl_walk_t *w, fp_hl_hdr_t *h)
     if (w->p >= w->end)
         return FP_HL_END;
     if (w->crlf) {
-        const uint8_t *cr = fp_hl_crlf(w->p, w->end);
+        const uint8_t *cr = fp_hl_crlf_before(w->p, w->end, w->nul);
         if (!cr)
             return FP_HL_BAD;
         lf = cr + 1;

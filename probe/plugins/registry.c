@@ -79,6 +79,22 @@ size_t fp_plugins_layout(fp_plugin_inst_t *plugins, size_t n)
     return off;
 }
 
+void fp_flow_copy(void *dst, const fp_flow_t *flow, const fp_plugin_inst_t *plugins, size_t n)
+{
+    uint8_t *d = dst;
+    const uint8_t *s = (const uint8_t *)flow;
+
+    memcpy(d, s, sizeof(*flow));
+    for (size_t i = 0; i < n; i++) {
+        const fp_plugin_t *p = plugins[i].p;
+        size_t off = plugins[i].state_off, len = p->state_size;
+        if (p->state_zero && p->state_zero < len &&
+            (!p->records || p->records(plugins[i].ctx, flow, s + off) == 0))
+            len = p->state_zero;
+        memcpy(d + off, s + off, len);
+    }
+}
+
 const fp_plugin_t *fp_plugin_find(const char *name)
 {
     for (size_t i = 0; fp_plugins[i]; i++)
