@@ -92,7 +92,10 @@ typedef struct fp_plugin_st {
      * initialises the rest itself before it first reads any of it (the rest
      * holds an earlier flow's leftovers).  Its records() must then decide
      * from those bytes and the flow alone, and record() may be called only
-     * when records() said so.
+     * when records() said so.  Outputs read a record only through the field
+     * table, so a record that lies in the slab is handed to them with only
+     * those bytes copied (fp_flow_copy); record() must find it from the
+     * state pointer it is given, not from a pointer stored in the state.
      */
     size_t state_zero; /* (takes one of the four reserved slots: same ABI) */
     void *reserved[3]; /* room to extend the ABI */
@@ -121,11 +124,12 @@ size_t fp_plugins_layout(fp_plugin_inst_t *plugins, size_t n);
 
 /*
  * Copy a flow slot laid out by fp_plugins_layout to `dst` for output: the
- * flow record, and of each slab what outputs can read -- all of it, or only
- * its first state_zero bytes when the plugin has a state_zero and records()
- * says the flow carries none of its records.  Most flows carry one plugin's
- * record at most, so this copies a fraction of the slot (and leaves the
- * rest of dst as it was).
+ * flow record, and of each slab what outputs can read.  That is all of it
+ * for a plugin without state_zero; for one with it, the first state_zero
+ * bytes, plus, of each record records() announces, what its field table
+ * reads (fk_record_copy).  Most flows carry one plugin's record at most, and
+ * most of a record's strings are short, so this copies a small part of the
+ * slot (and leaves the rest of dst as it was).
  */
 void fp_flow_copy(void *dst, const fp_flow_t *flow, const fp_plugin_inst_t *plugins, size_t n);
 

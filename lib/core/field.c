@@ -99,7 +99,7 @@ static const char g_dec2[200] = {
     '5', '8', '6', '8', '7', '8', '8', '8', '9', '9', '0', '9', '1', '9', '2', '9', '3', '9', '4',
     '9', '5', '9', '6', '9', '7', '9', '8', '9', '9'};
 
-size_t fk_fmt_u64(char *out, uint64_t v)
+static inline size_t fmt_u64(char *out, uint64_t v)
 {
     static const uint64_t pow10[FK_FMT_U64_MAX] = {
         1ULL,
@@ -148,6 +148,11 @@ size_t fk_fmt_u64(char *out, uint64_t v)
     return n;
 }
 
+size_t fk_fmt_u64(char *out, uint64_t v)
+{
+    return fmt_u64(out, v);
+}
+
 /*
  * Room for n more bytes of b: the common case inline, fk_buf_reserve (flush
  * or grow) only when the block is full.
@@ -167,7 +172,7 @@ static size_t fmt_ip4(char *out, const uint8_t a[4])
     for (int i = 0; i < 4; i++) {
         if (i)
             out[n++] = '.';
-        n += fk_fmt_u64(out + n, a[i]);
+        n += fmt_u64(out + n, a[i]);
     }
     return n;
 }
@@ -316,41 +321,49 @@ static size_t elem_max(fk_ftype_t t)
 }
 
 /* One integer or time (array element or scalar) into d; floats are not handled here. */
-static size_t fmt_elem(char *d, fk_ftype_t t, const uint8_t *p, int time_as_ns)
+static inline size_t fmt_elem(char *d, fk_ftype_t t, const uint8_t *p, int time_as_ns)
 {
+    uint64_t v;
+
     switch (t) {
     case FK_T_U8:
     case FK_T_A_U8:
-        return fk_fmt_u64(d, *p);
+        v = *p;
+        break;
     case FK_T_I8:
     case FK_T_A_I8: {
-        int8_t v = (int8_t)*p;
-        if (v >= 0)
-            return fk_fmt_u64(d, (uint64_t)v);
+        int8_t i = (int8_t)*p;
+        if (i >= 0)
+            return fmt_u64(d, (uint64_t)i);
         d[0] = '-';
-        return 1 + fk_fmt_u64(d + 1, (uint64_t)(-(int)v));
+        return 1 + fmt_u64(d + 1, (uint64_t)(-(int)i));
     }
     case FK_T_U16:
     case FK_T_A_U16:
-        return fk_fmt_u64(d, LOAD(uint16_t, p, 0));
+        v = LOAD(uint16_t, p, 0);
+        break;
     case FK_T_U32:
     case FK_T_A_U32:
-        return fk_fmt_u64(d, LOAD(uint32_t, p, 0));
+        v = LOAD(uint32_t, p, 0);
+        break;
     case FK_T_U64:
     case FK_T_A_U64:
-        return fk_fmt_u64(d, LOAD(uint64_t, p, 0));
+        v = LOAD(uint64_t, p, 0);
+        break;
     case FK_T_TIME:
     case FK_T_A_TIME:
-        if (time_as_ns)
-            return fk_fmt_u64(d, LOAD(uint64_t, p, 0));
-        return fmt_time_us(d, LOAD(uint64_t, p, 0));
+        v = LOAD(uint64_t, p, 0);
+        if (!time_as_ns)
+            return fmt_time_us(d, v);
+        break;
     default:
         return 0;
     }
+    return fmt_u64(d, v);
 }
 
 /* A number of any type: the integer writers, or printf's %f for floats (rare). */
-static void put_num(fk_buf_t *b, fk_ftype_t t, const uint8_t *p, int time_as_ns)
+static inline void put_num(fk_buf_t *b, fk_ftype_t t, const uint8_t *p, int time_as_ns)
 {
     char *d;
 
@@ -402,21 +415,53 @@ static size_t str_len(const fk_field_t *f, const char *s)
  * string from breaking the row.  In CSV a quote is doubled (RFC 4180 and
  * UniRec's CSV).
  */
-static void put_str_plain(fk_buf_t *b, const unsigned char *s, size_t n, int text)
+#define SWAR_ONES  0x0101010101010101ULL
+#define SWAR_HIGHS 0x8080808080808080ULL
+
+/*
+ * Eight bytes that a CSV (quote = 1) or text (quote = 0) string copies as
+ * they are: all printable ASCII (0x20-0x7e), and no '"' in CSV.  Exact
+ * per-word tests (Bit Twiddling Hacks "hasless", "hasmore", "haszero").
+ */
+static inline int swar_plain(uint64_t x, int quote)
+{
+    uint64_t lt = (x - SWAR_ONES * 0x20) & ~x;                /* some byte < 0x20 */
+    uint64_t gt = (x + SWAR_ONES * (127 - 0x7e)) | x;         /* some byte > 0x7e */
+    uint64_t q = x ^ (SWAR_ONES * '"');
+    uint64_t eq = quote ? (q - SWAR_ONES) & ~q : 0;           /* some byte == '"' */
+    return ((lt | gt | eq) & SWAR_HIGHS) == 0;
+}
+
+static inline void put_str_plain(fk_buf_t *b, const unsigned char *s, size_t n, int text)
 {
     char *d = room(b, 2 * n + 2), *o;
+    size_t i = 0;
 
     if (!d)
         return;
     o = d;
     if (!text)
         *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = s[i];
-        if (c >= 0x20 && c < 0x7f) {
-            if (c == '"' && !text)
-                *o++ = '"';
-            *o++ = (char)c;
+    /* Plain runs eight bytes at a time; a word with anything else byte by byte. */
+    while (i < n) {
+        uint64_t x;
+        if (n - i >= 8) {
+            memcpy(&x, s + i, 8);
+            if (swar_plain(x, !text)) {
+                memcpy(o, &x, 8);
+                o += 8;
+                i += 8;
+                continue;
+            }
+        }
+        size_t stop = n - i >= 8 ? i + 8 : n;
+        for (; i < stop; i++) {
+            unsigned char c = s[i];
+            if (c >= 0x20 && c < 0x7f) {
+                if (c == '"' && !text)
+                    *o++ = '"';
+                *o++ = (char)c;
+            }
         }
     }
     if (!text)
@@ -527,7 +572,8 @@ size_t fk_field_room(const fk_field_t *f)
 }
 
 /* CSV (text = 0) and text (text = 1). */
-static void put_plain(fk_buf_t *b, const fk_field_t *f, const void *base, int text)
+static inline __attribute__((always_inline)) void put_plain(fk_buf_t *b, const fk_field_t *f,
+                                                            const void *base, int text)
 {
     const uint8_t *p = (const uint8_t *)base + f->off;
     fk_ftype_t t = (fk_ftype_t)f->type;
@@ -560,6 +606,24 @@ static void put_plain(fk_buf_t *b, const fk_field_t *f, const void *base, int te
 void fk_field_csv(fk_buf_t *b, const fk_field_t *f, const void *base)
 {
     put_plain(b, f, base, 0);
+}
+
+void fk_fields_csv_row(fk_buf_t *b, const fk_field_t *const *fields, const void *const *bases,
+                       size_t n)
+{
+    char *d;
+
+    for (size_t i = 0; i < n; i++) {
+        if (i && (d = room(b, 1)) != NULL) {
+            *d = ',';
+            b->len++;
+        }
+        put_plain(b, fields[i], bases[i], 0);
+    }
+    if ((d = room(b, 1)) != NULL) {
+        *d = '\n';
+        b->len++;
+    }
 }
 
 void fk_field_text(fk_buf_t *b, const fk_field_t *f, const void *base)
@@ -621,6 +685,28 @@ void fk_record_clear(const fk_field_t *fields, size_t n, void *rec)
             memset(r + f->cnt_off, 0, sizeof(uint16_t));
         else if (t < FK_T_COUNT_)
             memset(r + f->off, 0, g_types[t].size);
+    }
+}
+
+void fk_record_copy(const fk_field_t *fields, size_t n, void *dst, const void *src)
+{
+    uint8_t *d = dst;
+    const uint8_t *r = src;
+
+    for (size_t i = 0; i < n; i++) {
+        const fk_field_t *f = &fields[i];
+        fk_ftype_t t = (fk_ftype_t)f->type;
+        size_t len;
+        if (t == FK_T_STR) {
+            len = str_len(f, (const char *)r + f->off);
+            memcpy(d + f->off, r + f->off, len < f->cap ? len + 1 : len);
+        } else if (t == FK_T_BYTES || fk_ftype_is_array(t)) {
+            memcpy(d + f->cnt_off, r + f->cnt_off, sizeof(uint16_t));
+            len = (size_t)fk_field_count(f, r) * (t == FK_T_BYTES ? 1 : g_types[t].esize);
+            memcpy(d + f->off, r + f->off, len);
+        } else if (t < FK_T_COUNT_) {
+            memcpy(d + f->off, r + f->off, g_types[t].size);
+        }
     }
 }
 

@@ -163,6 +163,14 @@ void fk_field_json(fk_buf_t *b, const fk_field_t *f, const void *base);
 void fk_field_text(fk_buf_t *b, const fk_field_t *f, const void *base);
 
 /*
+ * A whole CSV row: fields[i] read from the struct at bases[i], ',' between
+ * them, '\n' at the end (what fk_field_csv per column and the separators
+ * give, in one call per row).
+ */
+void fk_fields_csv_row(fk_buf_t *b, const fk_field_t *const *fields, const void *const *bases,
+                       size_t n);
+
+/*
  * The most buffer room any of the three writers asks for at once for field
  * f (they reserve a field's worst case, then write).  A caller that needs to
  * know how many bytes one field wrote (text.c's padding) reserves this much
@@ -194,6 +202,14 @@ size_t fk_fmt_ip6(char *out, const uint8_t a[16]);
  * keep what they held.
  */
 void fk_record_clear(const fk_field_t *fields, size_t n, void *rec);
+
+/*
+ * Copy of a record what the writers read of it (the counterpart of
+ * fk_record_clear): a string up to and with its NUL, the length or count and
+ * that many bytes or elements of a BYTES or array field, every byte of a
+ * fixed-size field.  The rest of dst is left as it was.
+ */
+void fk_record_copy(const fk_field_t *fields, size_t n, void *dst, const void *src);
 
 /*
  * Sort an array of field pointers in UniRec template order: fixed-size fields

@@ -32,10 +32,8 @@
  *     key tag's two octets read in host order (a bug); flowprobe prints the
  *     algorithm, as the readme's table says.
  */
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "../../lib/core/cursor.h"
@@ -105,10 +103,9 @@ static void dns_puts(dns_out_t *o, const char *s)
 
 static void dns_putu(dns_out_t *o, uint32_t v)
 {
-    char num[16];
+    char num[FK_FMT_U64_MAX];
 
-    snprintf(num, sizeof(num), "%u", (unsigned)v);
-    dns_puts(o, num);
+    dns_put(o, num, fk_fmt_u64(num, v));
 }
 
 /* Append the name at `off`; false when it cannot be read. */
@@ -164,19 +161,20 @@ static bool dns_rdata(dns_out_t *o, const fk_dns_msg_t *m, const fk_dns_rr_t *rr
     uint8_t b[20];
 
     switch (rr->type) {
-    case FK_DNS_A: {
-        char txt[INET_ADDRSTRLEN];
+    case FK_DNS_A:
         if (!fk_cur_copy(&c, b, 4))
             return false;
-        snprintf(txt, sizeof(txt), "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-        dns_puts(o, txt);
+        for (int i = 0; i < 4; i++) {
+            if (i)
+                dns_puts(o, ".");
+            dns_putu(o, b[i]);
+        }
         return true;
-    }
     case FK_DNS_AAAA: {
-        char txt[INET6_ADDRSTRLEN];
-        if (!fk_cur_copy(&c, b, 16) || !inet_ntop(AF_INET6, b, txt, sizeof(txt)))
+        char txt[FK_FMT_IP_MAX]; /* inet_ntop's text, without printf */
+        if (!fk_cur_copy(&c, b, 16))
             return false;
-        dns_puts(o, txt);
+        dns_put(o, txt, fk_fmt_ip6(txt, b));
         return true;
     }
     case FK_DNS_NS:

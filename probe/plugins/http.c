@@ -125,11 +125,20 @@ static bool http_is_request(const uint8_t *p, size_t n)
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
         if (memcmp(p, methods[i], 4) == 0)
             return true;
-    /* Any method: "X Y HTTP" with the first space within 32 bytes. */
-    sp1 = memchr(p, ' ', n < HTTP_SNIFF_METHOD_MAX ? n : HTTP_SNIFF_METHOD_MAX);
-    if (!sp1)
+    /* Any method: "X Y HTTP" with the first space within 32 bytes.  Every
+     * payload of a flow comes here (bodies, TLS records ...): the spaces
+     * are looked for by hand first, a library call costs more than the few
+     * bytes up to the usual space. */
+    const uint8_t *lim = p + (n < HTTP_SNIFF_METHOD_MAX ? n : HTTP_SNIFF_METHOD_MAX);
+    for (sp1 = p; sp1 < lim && *sp1 != ' '; sp1++)
+        ;
+    if (sp1 == lim)
         return false;
-    sp2 = memchr(sp1 + 1, ' ', (size_t)(end - (sp1 + 1)));
+    lim = end - (sp1 + 1) > 64 ? sp1 + 1 + 64 : end;
+    for (sp2 = sp1 + 1; sp2 < lim && *sp2 != ' '; sp2++)
+        ;
+    if (sp2 == lim)
+        sp2 = lim < end ? memchr(lim, ' ', (size_t)(end - lim)) : NULL;
     return sp2 && fp_hl_at(sp2 + 1, end, "HTTP", 4);
 }
 

@@ -72,8 +72,10 @@ static inline void fp_hl_copy(char *dst, size_t cap, const uint8_t *b, const uin
 /* The C string src cut to cap - 1 bytes into dst (ipfixprobe's strncpy + NUL). */
 static inline void fp_hl_cut(char *dst, size_t cap, const char *src)
 {
-    size_t len = strnlen(src, cap - 1);
+    size_t len = 0;
 
+    while (len < cap - 1 && src[len]) /* a method: a few bytes, no strnlen call */
+        len++;
     memcpy(dst, src, len);
     memset(dst + len, 0, cap - len);
 }

@@ -87,11 +87,25 @@ void fp_flow_copy(void *dst, const fp_flow_t *flow, const fp_plugin_inst_t *plug
     memcpy(d, s, sizeof(*flow));
     for (size_t i = 0; i < n; i++) {
         const fp_plugin_t *p = plugins[i].p;
-        size_t off = plugins[i].state_off, len = p->state_size;
-        if (p->state_zero && p->state_zero < len &&
-            (!p->records || p->records(plugins[i].ctx, flow, s + off) == 0))
-            len = p->state_zero;
-        memcpy(d + off, s + off, len);
+        size_t off = plugins[i].state_off, size = p->state_size, zero = p->state_zero;
+        const uint8_t *st = s + off;
+        unsigned k;
+
+        if (!zero || zero >= size || !p->records) {
+            memcpy(d + off, st, size);
+            continue;
+        }
+        memcpy(d + off, st, zero);
+        k = p->records(plugins[i].ctx, flow, st);
+        for (unsigned r = 0; r < k; r++) {
+            const uint8_t *rec = p->record(plugins[i].ctx, flow, st, r);
+            uintptr_t at = (uintptr_t)rec - (uintptr_t)st; /* huge when rec < st */
+            if (at > size || p->record_size > size - at) {
+                memcpy(d + off, st, size); /* not in the slab: copy it all */
+                break;
+            }
+            fk_record_copy(p->fields, p->nfields, d + off + at, rec);
+        }
     }
 }
 
