@@ -106,13 +106,15 @@ typedef struct quic_record_st {
 } quic_record_t;
 
 /*
- * Everything but r is zeroed when a flow is created (state_zero), and again
- * when a datagram that started to be read turns out not to be QUIC on a flow
- * without a record; r (2.3 kB) is zeroed when the flow gets its record.  So
- * the many flows that are not QUIC cost neither.
+ * Only `has` and `ready` are zeroed when a flow is created (state_zero); the
+ * rest up to r is zeroed by the flow's first UDP datagram (`ready`), and
+ * again when a datagram that started to be read turns out not to be QUIC on
+ * a flow without a record; r (2.3 kB) is zeroed when the flow gets its
+ * record.  So the many flows that are not QUIC cost none of it.
  */
 typedef struct quic_state_st {
-    uint8_t has; /* the flow carries a record */
+    uint8_t has;   /* the flow carries a record */
+    uint8_t ready; /* the fields below, up to r, are initialised */
     uint8_t occid_set, oscid_set, scid_set, client_version_set, ext_set;
     uint8_t ch_seen;          /* a ClientHello was read */
     uint8_t from_server_seen; /* a QUIC datagram was seen going to the client */
@@ -682,6 +684,15 @@ static int quic_step(quic_ctx_t *x, quic_state_t *st, const fp_flow_t *flow, con
                      quic_work_t *w)
 {
     quic_record_t *r = &st->r;
+
+    /* Only a UDP flow can ever hold a record: a TCP segment leaves even the
+     * state untouched. */
+    if (pkt->ip_proto != QUIC_PROTO_UDP)
+        return FP_HOOK_OK;
+    if (!st->ready) {
+        memset(&st->ready + 1, 0, offsetof(quic_state_t, r) - offsetof(quic_state_t, ready) - 1);
+        st->ready = 1;
+    }
     bool fresh = !st->has;
     quic_dgram_t d;
     const uint8_t *p = pkt->payload;
@@ -705,6 +716,7 @@ static int quic_step(quic_ctx_t *x, quic_state_t *st, const fp_flow_t *flow, con
             if (st->rb)
                 quic_rb_release(x, st);
             memset(st, 0, offsetof(quic_state_t, r));
+            st->ready = 1;
         } else {
             quic_pkt_type(st, flow, d.packets);
         }
@@ -778,6 +790,9 @@ static int quic_packet(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt
     quic_state_t *st = state;
     quic_work_t w;
 
+    if (hp->pkt->ip_proto != QUIC_PROTO_UDP)
+        return FP_HOOK_OK; /* as quic_step would say, without its 6 kB of scratch */
+
     w.cr = NULL;
     w.cr_handle = 0;
     w.release_rb = false;
@@ -796,7 +811,7 @@ static void quic_pre_export(void *ctx, fp_flow_t *flow, void *state)
     quic_state_t *st = state;
 
     (void)flow;
-    if (st->rb)
+    if (st->ready && st->rb)
         quic_rb_release(ctx, st);
 }
 
@@ -824,7 +839,7 @@ const fp_plugin_t fp_plugin_quic = {
     .nfields = sizeof(quic_fields) / sizeof(quic_fields[0]),
     .record_size = sizeof(quic_record_t),
     .state_size = sizeof(quic_state_t),
-    .state_zero = offsetof(quic_state_t, r),
+    .state_zero = offsetof(quic_state_t, ready) + 1,
     .init = quic_init,
     .fini = quic_fini,
     .post_create = quic_packet,

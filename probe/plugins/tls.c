@@ -260,6 +260,10 @@ static void tls_packet(tls_ctx_t *x, tls_state_t *st, const fk_packet_t *pkt, ui
 {
     fk_tls_hello_t h;
 
+    /* A packet without payload changes nothing (not even a reassembly):
+     * decided before the flow's state is touched. */
+    if (!pkt->payload || pkt->payload_len == 0)
+        return;
     if (st->has && st->sh_parsed)
         return; /* ipfixprobe: nothing after the ServerHello */
     if (st->rb) {
@@ -267,8 +271,6 @@ static void tls_packet(tls_ctx_t *x, tls_state_t *st, const fk_packet_t *pkt, ui
             tls_rb_more(x, st, pkt);
         return;
     }
-    if (!pkt->payload || pkt->payload_len == 0)
-        return;
     fk_tls_status_t s = fk_tls_hello_parse(&h, pkt->payload, pkt->payload_len, true);
     if (s == FK_TLS_OK) {
         tls_apply(x, st, &h, pkt->ip_proto);

@@ -360,47 +360,55 @@ static fk_cursor_t hello_sigalgs(const fk_tls_hello_t *h, bool ipfixprobe)
 /* JA3.                                                                      */
 
 /*
- * Where JA3 text goes: a bounded string, a digest, or both.  Text bound for
- * the digest is gathered in `acc` and hashed in a few large updates, not one
- * per number (each EVP_DigestUpdate costs more than the bytes it hashes).
+ * Where JA3 text goes: a bounded string, a digest, or both.  The text is
+ * gathered in `acc` and handed on in a few large blocks, not one digest
+ * update per number (each EVP_DigestUpdate costs more than the bytes it
+ * hashes).
  */
 #define JA3_ACC 1024
 typedef struct ja3_out_st {
-    char *buf;
-    size_t cap;
-    size_t len; /* full length produced so far */
+    char *buf;   /* string output, or NULL */
+    size_t cap;  /* at most this many bytes kept in buf */
+    size_t len;  /* bytes handed on so far (the full length, as snprintf counts) */
     EVP_MD_CTX *md;
     int err;
-    size_t acc_len;
+    size_t n;    /* bytes waiting in acc */
     char acc[JA3_ACC];
 } ja3_out_t;
 
 static void ja3_flush(ja3_out_t *o)
 {
-    if (o->md && o->acc_len && EVP_DigestUpdate(o->md, o->acc, o->acc_len) != 1)
-        o->err = 1;
-    o->acc_len = 0;
-}
-
-static void ja3_put(ja3_out_t *o, const char *s, size_t n)
-{
     if (o->buf && o->len < o->cap) {
         size_t k = o->cap - o->len;
-        memcpy(o->buf + o->len, s, n < k ? n : k);
+        memcpy(o->buf + o->len, o->acc, o->n < k ? o->n : k);
     }
-    if (o->md) {
-        if (o->acc_len + n > sizeof(o->acc))
-            ja3_flush(o);
-        memcpy(o->acc + o->acc_len, s, n); /* n <= FK_FMT_U64_MAX: always fits now */
-        o->acc_len += n;
-    }
-    o->len += n;
+    if (o->md && o->n && EVP_DigestUpdate(o->md, o->acc, o->n) != 1)
+        o->err = 1;
+    o->len += o->n;
+    o->n = 0;
 }
 
-static void ja3_num(ja3_out_t *o, unsigned v)
+static inline void ja3_char(ja3_out_t *o, char c)
 {
-    char t[FK_FMT_U64_MAX];
-    ja3_put(o, t, fk_fmt_u64(t, v));
+    if (o->n == sizeof(o->acc))
+        ja3_flush(o);
+    o->acc[o->n++] = c;
+}
+
+/* A 16-bit value in decimal, straight into acc. */
+static inline void ja3_num(ja3_out_t *o, unsigned v)
+{
+    char t[5];
+    size_t k = 0;
+
+    if (o->n + sizeof(t) > sizeof(o->acc))
+        ja3_flush(o);
+    do {
+        t[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && k < sizeof(t));
+    while (k)
+        o->acc[o->n++] = t[--k];
 }
 
 /* A '-' separated list of 16-bit (wide) or 8-bit values, GREASE dropped when asked. */
@@ -420,7 +428,7 @@ static void ja3_list(ja3_out_t *o, fk_cursor_t l, bool wide, bool nogrease)
         if (nogrease && fk_tls_is_grease(v))
             continue;
         if (!first)
-            ja3_put(o, "-", 1);
+            ja3_char(o, '-');
         ja3_num(o, v);
         first = false;
     }
@@ -433,22 +441,23 @@ static void ja3_emit(const fk_tls_hello_t *h, ja3_out_t *o)
     bool first = true;
 
     ja3_num(o, h->version);
-    ja3_put(o, ",", 1);
+    ja3_char(o, ',');
     if (h->type == FK_TLS_CLIENT_HELLO)
         ja3_list(o, h->ciphers, true, true);
-    ja3_put(o, ",", 1);
+    ja3_char(o, ',');
     while (fk_tls_ext_next(&x, &type, &body)) {
         if (fk_tls_is_grease(type))
             continue;
         if (!first)
-            ja3_put(o, "-", 1);
+            ja3_char(o, '-');
         ja3_num(o, type);
         first = false;
     }
-    ja3_put(o, ",", 1);
+    ja3_char(o, ',');
     ja3_list(o, hello_groups(h), true, true);
-    ja3_put(o, ",", 1);
+    ja3_char(o, ',');
     ja3_list(o, hello_ecpf(h), false, false);
+    ja3_flush(o);
 }
 
 size_t fk_tls_ja3_string(const fk_tls_hello_t *h, char *out, size_t cap)
@@ -460,7 +469,7 @@ size_t fk_tls_ja3_string(const fk_tls_hello_t *h, char *out, size_t cap)
     o.len = 0;
     o.md = NULL;
     o.err = 0;
-    o.acc_len = 0;
+    o.n = 0;
 
     ja3_emit(h, &o);
     if (cap)
@@ -489,11 +498,10 @@ int fk_tls_ja3_md5(const fk_tls_hello_t *h, fk_hello_crypto_t *c, uint8_t out[16
     o.cap = o.len = 0;
     o.md = md;
     o.err = 0;
-    o.acc_len = 0;
+    o.n = 0;
     /* A pooled context is bound to MD5 already: a NULL type restarts it as it is. */
     if (md && EVP_DigestInit_ex(md, tmp ? EVP_md5() : NULL, NULL) == 1) {
         ja3_emit(h, &o);
-        ja3_flush(&o);
         if (!o.err && EVP_DigestFinal_ex(md, out, &n) == 1 && n == 16)
             rc = 0;
     }
