@@ -162,13 +162,21 @@ void fk_field_csv(fk_buf_t *b, const fk_field_t *f, const void *base);
 void fk_field_json(fk_buf_t *b, const fk_field_t *f, const void *base);
 void fk_field_text(fk_buf_t *b, const fk_field_t *f, const void *base);
 
+/* A column's text formatted in advance (fk_fields_csv_row). */
+typedef struct fk_text_st {
+    const char *s;
+    size_t n;
+} fk_text_t;
+
 /*
  * A whole CSV row: fields[i] read from the struct at bases[i], ',' between
  * them, '\n' at the end (what fk_field_csv per column and the separators
- * give, in one call per row).
+ * give, in one call per row).  A column whose base is NULL prints fixed[i]
+ * as it is: what it always prints for a plugin's empty record, formatted
+ * once instead of per row (fixed may be NULL when no base is).
  */
 void fk_fields_csv_row(fk_buf_t *b, const fk_field_t *const *fields, const void *const *bases,
-                       size_t n);
+                       const fk_text_t *fixed, size_t n);
 
 /*
  * The most buffer room any of the three writers asks for at once for field
