@@ -145,6 +145,8 @@ struct fp_cache_st {
     uint32_t *idx;      /* per busy slot: index of the record it owns */
     uint32_t *free_rec; /* records no slot owns; the last freed on top */
     uint32_t nfree;
+    uint32_t fresh; /* records [fresh, nslots) were never used (taken in order) */
+    int poison;     /* < 0: off; else the byte a record holds at its first use */
     uint8_t *pool;  /* nslots records of slot_size bytes */
     void *pool_map; /* the mapping that holds the pool (pool_alloc) */
     size_t pool_map_len;
@@ -318,6 +320,7 @@ fp_cache_t *fp_cache_new(const fp_cache_cfg_t *cfg, fp_plugin_inst_t *plugins, s
     for (uint32_t i = 0; i < c->nslots; i++)
         c->free_rec[i] = c->nslots - 1 - i;
     c->nfree = c->nslots;
+    c->poison = -1;
 #ifdef FP_CACHE_POISON
     /* Slabs start as garbage, so a plugin that reads state it did not
      * initialise shows in the sanitizer build's tests and fuzzers. */
@@ -442,6 +445,23 @@ static inline void zero_slot(const fp_cache_t *c, fp_flow_t *f)
         memset((uint8_t *)f + c->zero[i].off, 0, c->zero[i].len);
 }
 
+/*
+ * The record for a new flow: the one freed last.  A record never used
+ * before comes straight from the pool's zero pages (or as poison, see
+ * fp_cache_poison); records used before hold their last flow's leftovers.
+ */
+static inline uint32_t take_record(fp_cache_t *c)
+{
+    uint32_t r = c->free_rec[--c->nfree];
+
+    if (r >= c->fresh) {
+        c->fresh = r + 1;
+        if (c->poison >= 0)
+            memset(c->pool + (size_t)r * c->slot_size, c->poison, c->slot_size);
+    }
+    return r;
+}
+
 /* Start a flow in an empty slot from its first packet. */
 static void create_in(fp_cache_t *c, uint32_t slot, uint32_t tag, uint64_t hash,
                       const fk_packet_t *pkt)
@@ -450,7 +470,7 @@ static void create_in(fp_cache_t *c, uint32_t slot, uint32_t tag, uint64_t hash,
     fp_hookpkt_t hp = {pkt, 0};
 
     /* An empty slot: there is a free record for it (busy slots own the rest). */
-    c->idx[slot] = c->free_rec[--c->nfree];
+    c->idx[slot] = take_record(c);
     f = rec(c, slot);
 
     run_pre_create(c, pkt);
@@ -503,7 +523,7 @@ static void reinsert_in(fp_cache_t *c, uint32_t slot, const fp_hookpkt_t *hp)
     export_slot(c, slot, FP_END_FORCED);
     old = *f;
     /* The record just freed is on top of the stack: the flow goes on in it. */
-    c->idx[slot] = c->free_rec[--c->nfree];
+    c->idx[slot] = take_record(c);
     f = rec(c, slot);
     run_pre_create(c, pkt);
     zero_slot(c, f);
@@ -766,8 +786,7 @@ void fp_cache_get_stats(const fp_cache_t *c, fp_cache_stats_t *out)
 
 void fp_cache_poison(fp_cache_t *c, uint8_t byte)
 {
-    for (uint32_t i = 0; i < c->nfree; i++)
-        memset(c->pool + (size_t)c->free_rec[i] * c->slot_size, byte, c->slot_size);
+    c->poison = byte;
 }
 
 size_t fp_cache_slot_bytes(const fp_cache_t *c)

@@ -106,9 +106,10 @@ void fp_cache_flush(fp_cache_t *c);
 void fp_cache_get_stats(const fp_cache_t *c, fp_cache_stats_t *out);
 
 /*
- * Fill the records of every empty slot with `byte`, as if earlier flows had
- * left garbage there: tests use it to show that a plugin with a partial
- * state_zero (plugin.h) never reads state it did not initialise.
+ * From now on, fill each record with `byte` before its first use, as if an
+ * earlier flow had left garbage there (records used before hold their last
+ * flow's leftovers anyway): tests use it to show that a plugin with a
+ * partial state_zero (plugin.h) never reads state it did not initialise.
  * Unoptimised and sanitizer builds poison every new cache with 0xa5.
  */
 void fp_cache_poison(fp_cache_t *c, uint8_t byte);

@@ -408,7 +408,7 @@ static void test_csv_row(void **state)
         for (size_t i = 0; i < n; i++) {
             fields[i] = &g_fields[rnd() % NFIELDS];
             bases[i] = rnd() % 4 ? &r[rnd() % 2] : NULL; /* NULL: the fixed text */
-            fixed[i].s = "\"\"|0|[]" + rnd() % 6;
+            fixed[i].s = &"\"\"|0|[]"[rnd() % 6];
             fixed[i].n = strlen(fixed[i].s);
         }
         reset(&a);
