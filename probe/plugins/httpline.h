@@ -161,7 +161,10 @@ static inline bool fp_hl_at(const uint8_t *p, const uint8_t *end, const char *li
 
 /* One header line handed out by fp_hl_next(). */
 typedef struct fp_hl_hdr_st {
-    char name[FP_HL_NAME_CAP]; /* the field name as ipfixprobe compares it (see top) */
+    char name[FP_HL_NAME_CAP]; /* the field name as ipfixprobe compares it (see top);
+                                  filled only when the walk's `names` is set */
+    const uint8_t *nb;         /* the same name in the payload: nb[0..nlen), cut */
+    size_t nlen;               /* and trimmed; a NUL inside ends it (C string) */
     const uint8_t *line;       /* the line's first byte */
     const uint8_t *vb;         /* value start: two bytes after the ':' */
     const uint8_t *ve;         /* value end: the line's LF.  ve < vb when the ':'
@@ -177,6 +180,8 @@ typedef struct fp_hl_walk_st {
     const uint8_t *nul;   /* crlf walks: the first NUL byte at or after p, or end
                              (lines end before it, so p never passes it) */
     bool crlf;            /* true: http (CRLF lines), false: rtsp (LF lines) */
+    bool names;           /* copy each name into h->name (default); without it,
+                             compare names with fp_hl_name_is */
 } fp_hl_walk_t;
 
 static inline void fp_hl_walk_init(fp_hl_walk_t *w, const uint8_t *p, const uint8_t *end, bool crlf)
@@ -184,6 +189,7 @@ static inline void fp_hl_walk_init(fp_hl_walk_t *w, const uint8_t *p, const uint
     w->p = p;
     w->end = end;
     w->crlf = crlf;
+    w->names = true;
     w->colon = memchr(p, ':', (size_t)(end - p));
     w->nul = crlf ? memchr(p, 0, (size_t)(end - p)) : NULL;
     if (!w->nul)
@@ -226,7 +232,19 @@ static inline int fp_hl_next(fp_hl_walk_t *w, fp_hl_hdr_t *h)
     colon = w->colon;
     if (!colon)
         return FP_HL_BAD;
-    fp_hl_copy(h->name, sizeof(h->name), w->p, colon);
+    /* The name as fp_hl_copy would cut it, read where it is: at most 63
+     * bytes, one trailing LF and one trailing CR dropped. */
+    size_t nlen = (size_t)(colon - w->p);
+    if (nlen >= FP_HL_NAME_CAP)
+        nlen = FP_HL_NAME_CAP - 1;
+    if (nlen >= 1 && w->p[nlen - 1] == '\n')
+        nlen--;
+    if (nlen >= 1 && w->p[nlen - 1] == '\r')
+        nlen--;
+    h->nb = w->p;
+    h->nlen = nlen;
+    if (w->names)
+        fp_hl_copy(h->name, sizeof(h->name), w->p, colon);
     h->line = w->p;
     h->ve = lf;
     /* colon < lf keeps colon + 2 <= lf + 1 <= end; a ':' on a later line (or
@@ -234,6 +252,16 @@ static inline int fp_hl_next(fp_hl_walk_t *w, fp_hl_hdr_t *h)
     h->vb = colon < lf ? colon + 2 : lf + 1;
     w->p = lf + 1;
     return FP_HL_HDR;
+}
+
+/*
+ * The header's name equals lit (n bytes, no NUL), as strcmp(h->name, lit)
+ * == 0 would say: the name starts with lit and ends right after it, at its
+ * end or at a NUL byte.
+ */
+static inline bool fp_hl_name_is(const fp_hl_hdr_t *h, const char *lit, size_t n)
+{
+    return h->nlen >= n && memcmp(h->nb, lit, n) == 0 && (h->nlen == n || h->nb[n] == 0);
 }
 
 /* Copy a header value into dst (cap bytes) as ipfixprobe does; "" when inverted. */

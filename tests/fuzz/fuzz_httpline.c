@@ -57,6 +57,10 @@ static void walk(const uint8_t *p, const uint8_t *end, bool crlf)
         CHECK(!crlf || ref_crlf(h.line, end) == h.ve - 1);
         CHECK(h.vb >= h.line && h.vb <= h.ve + 1);
         CHECK(memchr(h.name, 0, sizeof(h.name)) != NULL);
+        /* The in-place name is the copied one. */
+        CHECK(strlen(h.name) <= h.nlen && memcmp(h.nb, h.name, strlen(h.name)) == 0);
+        CHECK(fp_hl_name_is(&h, h.name, strlen(h.name)));
+        CHECK(fp_hl_name_is(&h, "Host", 4) == (strcmp(h.name, "Host") == 0));
         CHECK(w.p == h.ve + 1 && w.p > last);
         fp_hl_value(val, sizeof(val), &h);
         CHECK(memchr(val, 0, sizeof(val)) != NULL);
