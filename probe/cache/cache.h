@@ -114,7 +114,7 @@ void fp_cache_get_stats(const fp_cache_t *c, fp_cache_stats_t *out);
  */
 void fp_cache_poison(fp_cache_t *c, uint8_t byte);
 
-/* Bytes of memory per slot (flow record + plugin slabs + index), for reports. */
+/* Bytes of memory per slot (record with slabs, index, free-list entry), for reports. */
 size_t fp_cache_slot_bytes(const fp_cache_t *c);
 
 #endif /* FP_CACHE_H */
