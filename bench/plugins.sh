@@ -3,7 +3,8 @@
 # core on the benchmark capture without plugins and with plugin sets, side by
 # side in one script, each the best (least CPU) of K runs pinned to one CPU.
 # Prints a markdown table with each set's throughput as a ratio of the
-# no-plugin run. Numbers are reported, never judged.
+# no-plugin run, and the spread of the K runs (worst / best - 1: how noisy
+# the machine was). Numbers are reported, never judged.
 #
 # usage: bench/plugins.sh [--packets N] [--runs K]
 set -euo pipefail
@@ -45,7 +46,7 @@ SETS=(
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) CPUs"
 echo "workload: $PCAP ($PACKETS packets); best of $RUNS runs, pinned to CPU 0, output csv to /dev/null"
-declare -A CPU RSS
+declare -A CPU RSS WORST
 base=""
 for entry in "${SETS[@]}"; do
     name=${entry%%|*}
@@ -61,16 +62,20 @@ for entry in "${SETS[@]}"; do
         if [[ -z ${CPU[$name]:-} ]] || awk -v a="$cpu" -v b="${CPU[$name]}" 'BEGIN { exit !(a < b) }'; then
             CPU[$name]=$cpu RSS[$name]=$m
         fi
+        if [[ -z ${WORST[$name]:-} ]] || awk -v a="$cpu" -v b="${WORST[$name]}" 'BEGIN { exit !(a > b) }'; then
+            WORST[$name]=$cpu
+        fi
     done
     [[ -n $base ]] || base=${CPU[$name]}
 done
 
 echo
-echo "| plugins | CPU s | packets/s per core | vs no plugins | peak RSS MiB |"
-echo "|---|---:|---:|---:|---:|"
+echo "| plugins | CPU s | packets/s per core | vs no plugins | peak RSS MiB | run spread |"
+echo "|---|---:|---:|---:|---:|---:|"
 for entry in "${SETS[@]}"; do
     name=${entry%%|*}
-    [[ -n ${CPU[$name]:-} ]] || { echo "| $name | failed | | | |"; continue; }
+    [[ -n ${CPU[$name]:-} ]] || { echo "| $name | failed | | | | |"; continue; }
     awk -v n="$name" -v c="${CPU[$name]}" -v p="$PACKETS" -v b="$base" -v r="${RSS[$name]}" \
-        'BEGIN { printf "| %s | %.2f | %.2f M | %.2f | %.0f |\n", n, c, p / c / 1e6, b / c, r / 1024 }'
+        -v w="${WORST[$name]}" 'BEGIN { printf "| %s | %.2f | %.2f M | %.2f | %.0f | %.0f %% |\n",
+        n, c, p / c / 1e6, b / c, r / 1024, 100 * (w / c - 1) }'
 done

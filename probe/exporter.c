@@ -18,6 +18,8 @@ struct fp_exporter_st {
     fk_spsc_t **rings;
     size_t nrings;
     size_t record_size;
+    const fp_plugin_inst_t *plugins; /* set: copy records with fp_flow_copy */
+    size_t nplugins;
     uint64_t fps;
     pthread_t thread;
     int started;
@@ -175,6 +177,12 @@ fp_exporter_t *fp_exporter_new(fp_outinst_t *outs, size_t nouts, size_t nworkers
     return x;
 }
 
+void fp_exporter_set_plugins(fp_exporter_t *x, const fp_plugin_inst_t *plugins, size_t n)
+{
+    x->plugins = plugins;
+    x->nplugins = n;
+}
+
 void fp_exporter_put(fp_exporter_t *x, unsigned w, const fp_flow_t *flow)
 {
     fk_spsc_t *r = x->rings[w];
@@ -189,7 +197,10 @@ void fp_exporter_put(fp_exporter_t *x, unsigned w, const fp_flow_t *flow)
         else
             nap(50000);
     }
-    memcpy(slot, flow, x->record_size);
+    if (x->nplugins)
+        fp_flow_copy(slot, flow, x->plugins, x->nplugins);
+    else
+        memcpy(slot, flow, x->record_size);
     fk_spsc_commit(r);
 }
 

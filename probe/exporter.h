@@ -40,6 +40,14 @@ typedef struct fp_exporter_st fp_exporter_t;
 fp_exporter_t *fp_exporter_new(fp_outinst_t *outs, size_t nouts, size_t nworkers,
                                size_t record_size, size_t queue, uint64_t fps, fk_err_t *e);
 
+/*
+ * The plugins whose slabs follow each flow record (laid out by
+ * fp_plugins_layout; they must outlive the exporter): with them a flow is
+ * copied into its ring by fp_flow_copy, which skips the slab bytes no output
+ * will read.  Call before any fp_exporter_put.
+ */
+void fp_exporter_set_plugins(fp_exporter_t *x, const fp_plugin_inst_t *plugins, size_t n);
+
 /* Worker `w`: copy one finished flow record into its ring (waits while full). */
 void fp_exporter_put(fp_exporter_t *x, unsigned w, const fp_flow_t *flow);
 

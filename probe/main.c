@@ -882,6 +882,7 @@ int main(int argc, char **argv)
             close_all(&pr);
             return EXIT_RUN;
         }
+        fp_exporter_set_plugins(pr.exporter, pr.plugins, pr.nplugins);
         g_exporter = pr.exporter;
     }
     if (pr.pidfile) {

@@ -4,9 +4,10 @@
  * A plugin is one const fp_plugin_t in probe/plugins/NAME.c, listed once in
  * probe/plugins/registry.c.  The flow cache calls its hooks with the packet
  * and the flow; the plugin keeps per-flow state in a slab of `state_size`
- * bytes placed next to the flow record (zeroed when the flow is created), so
- * the packet path never allocates.  What a plugin exports is described by its
- * field table and read from the record(s) it returns at export time.
+ * bytes placed next to the flow record (zeroed when the flow is created, or
+ * only its first `state_zero` bytes: see there), so the packet path never
+ * allocates.  What a plugin exports is described by its field table and read
+ * from the record(s) it returns at export time.
  *
  * Hook return values (ipfixprobe's FLOW_FLUSH / FLOW_FLUSH_WITH_REINSERT):
  *   FP_HOOK_OK       carry on
@@ -83,7 +84,21 @@ typedef struct fp_plugin_st {
     unsigned (*records)(void *ctx, const fp_flow_t *flow, const void *state);
     /* Record i (< records()) as a pointer to a struct read through `fields`. */
     const void *(*record)(void *ctx, const fp_flow_t *flow, const void *state, unsigned i);
-    void *reserved[4]; /* room to extend the ABI */
+    /*
+     * Bytes at the start of the slab the cache zeroes when it creates a flow
+     * (0 = all of state_size).  Zeroing a whole 1-2 kB slab per new flow,
+     * for every plugin, costs more than most plugins' work on a flow that is
+     * not theirs.  A plugin that sets this keeps its flags in those bytes and
+     * initialises the rest itself before it first reads any of it (the rest
+     * holds an earlier flow's leftovers).  Its records() must then decide
+     * from those bytes and the flow alone, and record() may be called only
+     * when records() said so.  Outputs read a record only through the field
+     * table, so a record that lies in the slab is handed to them with only
+     * those bytes copied (fp_flow_copy); record() must find it from the
+     * state pointer it is given, not from a pointer stored in the state.
+     */
+    size_t state_zero; /* (takes one of the four reserved slots: same ABI) */
+    void *reserved[3]; /* room to extend the ABI */
 } fp_plugin_t;
 
 /* An enabled plugin: descriptor, context and where its slab sits in a flow slot. */
@@ -106,6 +121,17 @@ const fp_plugin_t *fp_plugin_find(const char *name);
  * all slabs.  The cache and the exporter's queues use the same layout.
  */
 size_t fp_plugins_layout(fp_plugin_inst_t *plugins, size_t n);
+
+/*
+ * Copy a flow slot laid out by fp_plugins_layout to `dst` for output: the
+ * flow record, and of each slab what outputs can read.  That is all of it
+ * for a plugin without state_zero; for one with it, the first state_zero
+ * bytes, plus, of each record records() announces, what its field table
+ * reads (fk_record_copy).  Most flows carry one plugin's record at most, and
+ * most of a record's strings are short, so this copies a small part of the
+ * slot (and leaves the rest of dst as it was).
+ */
+void fp_flow_copy(void *dst, const fp_flow_t *flow, const fp_plugin_inst_t *plugins, size_t n);
 
 /* Plugin state of `inst` inside a flow slot. */
 static inline void *fp_plugin_state(const fp_plugin_inst_t *inst, const fp_flow_t *flow)

@@ -78,112 +78,595 @@ uint64_t fk_field_u64(const fk_field_t *f, const void *base, size_t i)
     }
 }
 
-/* One array element or scalar, as a number (shared by all three writers). */
-static void put_elem(fk_buf_t *b, fk_ftype_t t, const uint8_t *p, int time_as_ns)
+/* ------------------------------------------------------------------------ */
+/* Text formatters.  The writers below reserve a field's worst case once and   */
+/* format straight into the buffer: no printf and no per-character call on    */
+/* the output path (a CSV row with plugins has ~50 columns).                  */
+
+static const char g_hex[] = "0123456789abcdef";
+
+/* "00" "01" ... "99": two digits per table lookup. */
+static const char g_dec2[200] = {
+    '0', '0', '0', '1', '0', '2', '0', '3', '0', '4', '0', '5', '0', '6', '0', '7', '0', '8', '0',
+    '9', '1', '0', '1', '1', '1', '2', '1', '3', '1', '4', '1', '5', '1', '6', '1', '7', '1', '8',
+    '1', '9', '2', '0', '2', '1', '2', '2', '2', '3', '2', '4', '2', '5', '2', '6', '2', '7', '2',
+    '8', '2', '9', '3', '0', '3', '1', '3', '2', '3', '3', '3', '4', '3', '5', '3', '6', '3', '7',
+    '3', '8', '3', '9', '4', '0', '4', '1', '4', '2', '4', '3', '4', '4', '4', '5', '4', '6', '4',
+    '7', '4', '8', '4', '9', '5', '0', '5', '1', '5', '2', '5', '3', '5', '4', '5', '5', '5', '6',
+    '5', '7', '5', '8', '5', '9', '6', '0', '6', '1', '6', '2', '6', '3', '6', '4', '6', '5', '6',
+    '6', '6', '7', '6', '8', '6', '9', '7', '0', '7', '1', '7', '2', '7', '3', '7', '4', '7', '5',
+    '7', '6', '7', '7', '7', '8', '7', '9', '8', '0', '8', '1', '8', '2', '8', '3', '8', '4', '8',
+    '5', '8', '6', '8', '7', '8', '8', '8', '9', '9', '0', '9', '1', '9', '2', '9', '3', '9', '4',
+    '9', '5', '9', '6', '9', '7', '9', '8', '9', '9'};
+
+static inline size_t fmt_u64(char *out, uint64_t v)
 {
+    static const uint64_t pow10[FK_FMT_U64_MAX] = {
+        1ULL,
+        10ULL,
+        100ULL,
+        1000ULL,
+        10000ULL,
+        100000ULL,
+        1000000ULL,
+        10000000ULL,
+        100000000ULL,
+        1000000000ULL,
+        10000000000ULL,
+        100000000000ULL,
+        1000000000000ULL,
+        10000000000000ULL,
+        100000000000000ULL,
+        1000000000000000ULL,
+        10000000000000000ULL,
+        100000000000000000ULL,
+        1000000000000000000ULL,
+        10000000000000000000ULL,
+    };
+    size_t n = 1;
+    char *o;
+
+    if (v < 10) { /* counts, flags, zero records: most numbers printed */
+        out[0] = (char)('0' + v);
+        return 1;
+    }
+    while (n < FK_FMT_U64_MAX && v >= pow10[n])
+        n++;
+    o = out + n;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        o -= 2;
+        memcpy(o, g_dec2 + 2 * r, 2);
+    }
+    if (v >= 10) {
+        o -= 2;
+        memcpy(o, g_dec2 + 2 * v, 2);
+    } else {
+        *--o = (char)('0' + v);
+    }
+    return n;
+}
+
+size_t fk_fmt_u64(char *out, uint64_t v)
+{
+    return fmt_u64(out, v);
+}
+
+/*
+ * Room for n more bytes of b: the common case inline, fk_buf_reserve (flush
+ * or grow) only when the block is full.
+ */
+static inline char *room(fk_buf_t *b, size_t n)
+{
+    if (b->cap - b->len >= n)
+        return b->data + b->len;
+    return fk_buf_reserve(b, n);
+}
+
+/* "0".."255": the digits, NUL-padded to three bytes, then the length. */
+static const char g_octet[256][4] = {
+    "0\0\0\1", "1\0\0\1", "2\0\0\1", "3\0\0\1", "4\0\0\1", "5\0\0\1", "6\0\0\1", "7\0\0\1",
+    "8\0\0\1", "9\0\0\1", "10\0\2",  "11\0\2",  "12\0\2",  "13\0\2",  "14\0\2",  "15\0\2",
+    "16\0\2",  "17\0\2",  "18\0\2",  "19\0\2",  "20\0\2",  "21\0\2",  "22\0\2",  "23\0\2",
+    "24\0\2",  "25\0\2",  "26\0\2",  "27\0\2",  "28\0\2",  "29\0\2",  "30\0\2",  "31\0\2",
+    "32\0\2",  "33\0\2",  "34\0\2",  "35\0\2",  "36\0\2",  "37\0\2",  "38\0\2",  "39\0\2",
+    "40\0\2",  "41\0\2",  "42\0\2",  "43\0\2",  "44\0\2",  "45\0\2",  "46\0\2",  "47\0\2",
+    "48\0\2",  "49\0\2",  "50\0\2",  "51\0\2",  "52\0\2",  "53\0\2",  "54\0\2",  "55\0\2",
+    "56\0\2",  "57\0\2",  "58\0\2",  "59\0\2",  "60\0\2",  "61\0\2",  "62\0\2",  "63\0\2",
+    "64\0\2",  "65\0\2",  "66\0\2",  "67\0\2",  "68\0\2",  "69\0\2",  "70\0\2",  "71\0\2",
+    "72\0\2",  "73\0\2",  "74\0\2",  "75\0\2",  "76\0\2",  "77\0\2",  "78\0\2",  "79\0\2",
+    "80\0\2",  "81\0\2",  "82\0\2",  "83\0\2",  "84\0\2",  "85\0\2",  "86\0\2",  "87\0\2",
+    "88\0\2",  "89\0\2",  "90\0\2",  "91\0\2",  "92\0\2",  "93\0\2",  "94\0\2",  "95\0\2",
+    "96\0\2",  "97\0\2",  "98\0\2",  "99\0\2",  "100\3",   "101\3",   "102\3",   "103\3",
+    "104\3",   "105\3",   "106\3",   "107\3",   "108\3",   "109\3",   "110\3",   "111\3",
+    "112\3",   "113\3",   "114\3",   "115\3",   "116\3",   "117\3",   "118\3",   "119\3",
+    "120\3",   "121\3",   "122\3",   "123\3",   "124\3",   "125\3",   "126\3",   "127\3",
+    "128\3",   "129\3",   "130\3",   "131\3",   "132\3",   "133\3",   "134\3",   "135\3",
+    "136\3",   "137\3",   "138\3",   "139\3",   "140\3",   "141\3",   "142\3",   "143\3",
+    "144\3",   "145\3",   "146\3",   "147\3",   "148\3",   "149\3",   "150\3",   "151\3",
+    "152\3",   "153\3",   "154\3",   "155\3",   "156\3",   "157\3",   "158\3",   "159\3",
+    "160\3",   "161\3",   "162\3",   "163\3",   "164\3",   "165\3",   "166\3",   "167\3",
+    "168\3",   "169\3",   "170\3",   "171\3",   "172\3",   "173\3",   "174\3",   "175\3",
+    "176\3",   "177\3",   "178\3",   "179\3",   "180\3",   "181\3",   "182\3",   "183\3",
+    "184\3",   "185\3",   "186\3",   "187\3",   "188\3",   "189\3",   "190\3",   "191\3",
+    "192\3",   "193\3",   "194\3",   "195\3",   "196\3",   "197\3",   "198\3",   "199\3",
+    "200\3",   "201\3",   "202\3",   "203\3",   "204\3",   "205\3",   "206\3",   "207\3",
+    "208\3",   "209\3",   "210\3",   "211\3",   "212\3",   "213\3",   "214\3",   "215\3",
+    "216\3",   "217\3",   "218\3",   "219\3",   "220\3",   "221\3",   "222\3",   "223\3",
+    "224\3",   "225\3",   "226\3",   "227\3",   "228\3",   "229\3",   "230\3",   "231\3",
+    "232\3",   "233\3",   "234\3",   "235\3",   "236\3",   "237\3",   "238\3",   "239\3",
+    "240\3",   "241\3",   "242\3",   "243\3",   "244\3",   "245\3",   "246\3",   "247\3",
+    "248\3",   "249\3",   "250\3",   "251\3",   "252\3",   "253\3",   "254\3",   "255\3",
+};
+
+/* a.b.c.d */
+static size_t fmt_ip4(char *out, const uint8_t a[4])
+{
+    size_t n = 0;
+
+    for (int i = 0; i < 4; i++) {
+        const char *d = g_octet[a[i]];
+        if (i)
+            out[n++] = '.';
+        memcpy(out + n, d, 3); /* out has room for the longest form */
+        n += (size_t)d[3];
+    }
+    return n;
+}
+
+/*
+ * glibc's inet_ntop(AF_INET6) rules, which the reference outputs were made
+ * with (RFC 5952 4.2 compression, with two legacy twists): the longest run
+ * of two or more zero words (the first of equal runs) becomes "::"; words are
+ * lower-case hex without leading zeros; and an address whose first five
+ * words are zero with the sixth 0 or ffff ends in dotted IPv4 (RFC 4291
+ * 2.5.5 "IPv4-compatible" / "IPv4-mapped").
+ */
+size_t fk_fmt_ip6(char *out, const uint8_t a[16])
+{
+    unsigned w[8];
+    int best = -1, blen = 0, cur = -1, clen = 0;
+    size_t n = 0;
+
+    for (int i = 0; i < 8; i++) {
+        w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+        if (w[i] == 0) {
+            if (cur < 0)
+                cur = i, clen = 0;
+            clen++;
+            if (clen > blen)
+                best = cur, blen = clen;
+        } else {
+            cur = -1;
+        }
+    }
+    if (blen < 2)
+        best = -1;
+    for (int i = 0; i < 8; i++) {
+        if (best >= 0 && i >= best && i < best + blen) {
+            if (i == best)
+                out[n++] = ':';
+            continue;
+        }
+        if (i)
+            out[n++] = ':';
+        if (i == 6 && best == 0 && (blen == 6 || (blen == 5 && w[5] == 0xffff)))
+            return n + fmt_ip4(out + n, a + 12);
+        /* %x of a 16-bit word */
+        int sh = w[i] >= 0x1000 ? 12 : w[i] >= 0x100 ? 8 : w[i] >= 0x10 ? 4 : 0;
+        for (; sh >= 0; sh -= 4)
+            out[n++] = g_hex[(w[i] >> sh) & 15];
+    }
+    if (best >= 0 && best + blen == 8)
+        out[n++] = ':';
+    return n;
+}
+
+/* fk_buf_ip's text: IPv4-mapped addresses dotted, the rest as inet_ntop prints them. */
+static size_t fmt_ip(char *out, const uint8_t a[16])
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+    if (memcmp(a, mapped, 12) == 0)
+        return fmt_ip4(out, a + 12);
+    return fk_fmt_ip6(out, a);
+}
+
+static size_t fmt_mac(char *d, const uint8_t m[6])
+{
+    for (int i = 0; i < 6; i++) {
+        d[3 * i] = g_hex[m[i] >> 4];
+        d[3 * i + 1] = g_hex[m[i] & 15];
+        if (i < 5)
+            d[3 * i + 2] = ':';
+    }
+    return 17;
+}
+
+/* Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm, as buf.c). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yy + (*m <= 2);
+}
+
+static void put2(char *d, unsigned v)
+{
+    d[0] = g_dec2[2 * v];
+    d[1] = g_dec2[2 * v + 1];
+}
+
+/*
+ * fk_buf_time_us's text, "YYYY-MM-DDTHH:MM:SS.uuuuuu" (26 bytes).  The
+ * seconds part is kept from the last call of this thread: consecutive times
+ * (TIME_FIRST/TIME_LAST, pstats' packet times) mostly share their second.
+ */
+#define TIME_LEN 26
+static size_t fmt_time_us(char *o, uint64_t ns)
+{
+    static _Thread_local uint64_t last_s = UINT64_MAX;
+    static _Thread_local char last[19];
+    uint64_t secs = ns / 1000000000ULL;
+    unsigned usec = (unsigned)((ns % 1000000000ULL) / 1000);
+
+    if (secs != last_s) {
+        int64_t y;
+        unsigned m, d, sod = (unsigned)(secs % 86400);
+        civil_from_days((int64_t)(secs / 86400), &y, &m, &d);
+        if (y < 0 || y > 9999)
+            y = 9999; /* as buf.c; not reachable for 64-bit ns */
+        put2(last, (unsigned)(y / 100));
+        put2(last + 2, (unsigned)(y % 100));
+        last[4] = '-';
+        put2(last + 5, m);
+        last[7] = '-';
+        put2(last + 8, d);
+        last[10] = 'T';
+        put2(last + 11, sod / 3600);
+        last[13] = ':';
+        put2(last + 14, sod / 60 % 60);
+        last[16] = ':';
+        put2(last + 17, sod % 60);
+        last_s = secs;
+    }
+    memcpy(o, last, 19);
+    o[19] = '.';
+    put2(o + 20, usec / 10000);
+    put2(o + 22, usec / 100 % 100);
+    put2(o + 24, usec % 100);
+    return TIME_LEN;
+}
+
+/* Widest text of one number or time of type t (the reservation per element). */
+static size_t elem_max(fk_ftype_t t)
+{
+    switch (t) {
+    case FK_T_TIME:
+    case FK_T_A_TIME:
+        return TIME_LEN > FK_FMT_U64_MAX ? TIME_LEN : FK_FMT_U64_MAX;
+    default:
+        return FK_FMT_U64_MAX + 1; /* int8's '-' */
+    }
+}
+
+/* One integer or time (array element or scalar) into d; floats are not handled here. */
+static inline size_t fmt_elem(char *d, fk_ftype_t t, const uint8_t *p, int time_as_ns)
+{
+    uint64_t v;
+
     switch (t) {
     case FK_T_U8:
     case FK_T_A_U8:
-        fk_buf_u64(b, *p);
+        v = *p;
         break;
     case FK_T_I8:
-    case FK_T_A_I8:
-        fk_buf_i64(b, (int8_t)*p);
-        break;
+    case FK_T_A_I8: {
+        int8_t i = (int8_t)*p;
+        if (i >= 0)
+            return fmt_u64(d, (uint64_t)i);
+        d[0] = '-';
+        return 1 + fmt_u64(d + 1, (uint64_t)(-(int)i));
+    }
     case FK_T_U16:
     case FK_T_A_U16:
-        fk_buf_u64(b, LOAD(uint16_t, p, 0));
+        v = LOAD(uint16_t, p, 0);
         break;
     case FK_T_U32:
     case FK_T_A_U32:
-        fk_buf_u64(b, LOAD(uint32_t, p, 0));
+        v = LOAD(uint32_t, p, 0);
         break;
     case FK_T_U64:
     case FK_T_A_U64:
-        fk_buf_u64(b, LOAD(uint64_t, p, 0));
-        break;
-    case FK_T_FLOAT:
-        fk_buf_printf(b, "%f", (double)LOAD(float, p, 0));
-        break;
-    case FK_T_DOUBLE:
-        fk_buf_printf(b, "%f", LOAD(double, p, 0));
+        v = LOAD(uint64_t, p, 0);
         break;
     case FK_T_TIME:
     case FK_T_A_TIME:
-        if (time_as_ns)
-            fk_buf_u64(b, LOAD(uint64_t, p, 0));
-        else
-            fk_buf_time_us(b, LOAD(uint64_t, p, 0));
+        v = LOAD(uint64_t, p, 0);
+        if (!time_as_ns)
+            return fmt_time_us(d, v);
         break;
     default:
-        break;
+        return 0;
     }
+    return fmt_u64(d, v);
+}
+
+/* A number of any type: the integer writers, or printf's %f for floats (rare). */
+static inline void put_num(fk_buf_t *b, fk_ftype_t t, const uint8_t *p, int time_as_ns)
+{
+    char *d;
+
+    if (t == FK_T_FLOAT) {
+        fk_buf_printf(b, "%f", (double)LOAD(float, p, 0));
+        return;
+    }
+    if (t == FK_T_DOUBLE) {
+        fk_buf_printf(b, "%f", LOAD(double, p, 0));
+        return;
+    }
+    if (!(d = room(b, elem_max(t))))
+        return;
+    b->len += fmt_elem(d, t, p, time_as_ns);
+}
+
+/* An array as open, elements joined by sep, close: "[1|2|3]" or "[1,2,3]". */
+static void put_array(fk_buf_t *b, const fk_field_t *f, const void *base, char sep, int time_as_ns)
+{
+    fk_ftype_t t = (fk_ftype_t)f->type;
+    const uint8_t *p = (const uint8_t *)base + f->off;
+    size_t es = g_types[t].esize, n = fk_field_count(f, base);
+    char *d = room(b, 2 + n * (elem_max(t) + 1)), *o;
+
+    if (!d)
+        return;
+    o = d;
+    *o++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *o++ = sep;
+        o += fmt_elem(o, t, p + i * es, time_as_ns);
+    }
+    *o++ = ']';
+    b->len += (size_t)(o - d);
 }
 
 static size_t str_len(const fk_field_t *f, const char *s)
 {
+    if (s[0] == 0)
+        return 0; /* empty: the usual case (fields a flow did not fill, zero records) */
     const char *nul = memchr(s, '\0', f->cap);
     return nul ? (size_t)(nul - s) : f->cap;
 }
 
-/* mode: 0 csv, 1 text */
-static void put_plain(fk_buf_t *b, const fk_field_t *f, const void *base, int text)
+/*
+ * A string for CSV (quoted) or text (bare).  The NEMEA logger drops
+ * non-printable and non-ASCII bytes; so do we, which also keeps a hostile
+ * string from breaking the row.  In CSV a quote is doubled (RFC 4180 and
+ * UniRec's CSV).
+ */
+#define SWAR_ONES  0x0101010101010101ULL
+#define SWAR_HIGHS 0x8080808080808080ULL
+
+/*
+ * Eight bytes that a CSV (quote = 1) or text (quote = 0) string copies as
+ * they are: all printable ASCII (0x20-0x7e), and no '"' in CSV.  Exact
+ * per-word tests (Bit Twiddling Hacks "hasless", "hasmore", "haszero").
+ */
+static inline int swar_plain(uint64_t x, int quote)
+{
+    uint64_t lt = (x - SWAR_ONES * 0x20) & ~x;                /* some byte < 0x20 */
+    uint64_t gt = (x + SWAR_ONES * (127 - 0x7e)) | x;         /* some byte > 0x7e */
+    uint64_t q = x ^ (SWAR_ONES * '"');
+    uint64_t eq = quote ? (q - SWAR_ONES) & ~q : 0;           /* some byte == '"' */
+    return ((lt | gt | eq) & SWAR_HIGHS) == 0;
+}
+
+static inline void put_str_plain(fk_buf_t *b, const unsigned char *s, size_t n, int text)
+{
+    char *d = room(b, 2 * n + 2), *o;
+    size_t i = 0;
+
+    if (!d)
+        return;
+    o = d;
+    if (!text)
+        *o++ = '"';
+    /* Plain runs eight bytes at a time; a word with anything else byte by byte. */
+    while (i < n) {
+        uint64_t x;
+        if (n - i >= 8) {
+            memcpy(&x, s + i, 8);
+            if (swar_plain(x, !text)) {
+                memcpy(o, &x, 8);
+                o += 8;
+                i += 8;
+                continue;
+            }
+        }
+        size_t stop = n - i >= 8 ? i + 8 : n;
+        for (; i < stop; i++) {
+            unsigned char c = s[i];
+            if (c >= 0x20 && c < 0x7f) {
+                if (c == '"' && !text)
+                    *o++ = '"';
+                *o++ = (char)c;
+            }
+        }
+    }
+    if (!text)
+        *o++ = '"';
+    b->len += (size_t)(o - d);
+}
+
+/* What fk_buf_json_str writes: a quoted JSON string, control and non-ASCII bytes \u-escaped. */
+static void put_str_json(fk_buf_t *b, const unsigned char *s, size_t n)
+{
+    char *d = room(b, 6 * n + 2), *o;
+
+    if (!d)
+        return;
+    o = d;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        switch (c) {
+        case '"':
+        case '\\':
+            *o++ = '\\';
+            *o++ = (char)c;
+            break;
+        case '\n':
+            *o++ = '\\';
+            *o++ = 'n';
+            break;
+        case '\r':
+            *o++ = '\\';
+            *o++ = 'r';
+            break;
+        case '\t':
+            *o++ = '\\';
+            *o++ = 't';
+            break;
+        default:
+            /* Bytes from the wire are not known to be UTF-8: escape them so
+             * every line stays valid JSON whatever the packet held. */
+            memcpy(o, "\\u00", 4);
+            o[4] = g_hex[c >> 4];
+            o[5] = g_hex[c & 15];
+            o += 6;
+        }
+    }
+    *o++ = '"';
+    b->len += (size_t)(o - d);
+}
+
+static void put_hex(fk_buf_t *b, const uint8_t *p, size_t n, int quoted)
+{
+    char *d = room(b, 2 * n + 2), *o;
+
+    if (!d)
+        return;
+    o = d;
+    if (quoted)
+        *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        *o++ = g_hex[p[i] >> 4];
+        *o++ = g_hex[p[i] & 15];
+    }
+    if (quoted)
+        *o++ = '"';
+    b->len += (size_t)(o - d);
+}
+
+/* MAC or IP, quoted for JSON. */
+static void put_addr(fk_buf_t *b, fk_ftype_t t, const uint8_t *p, int quoted)
+{
+    char *d = room(b, FK_FMT_IP_MAX + 2), *o;
+
+    if (!d)
+        return;
+    o = d;
+    if (quoted)
+        *o++ = '"';
+    o += t == FK_T_MAC ? fmt_mac(o, p) : fmt_ip(o, p);
+    if (quoted)
+        *o++ = '"';
+    b->len += (size_t)(o - d);
+}
+
+size_t fk_field_room(const fk_field_t *f)
+{
+    fk_ftype_t t = (fk_ftype_t)f->type;
+
+    switch (t) {
+    case FK_T_STR:
+        return 6 * (size_t)f->cap + 2; /* JSON's \u00XX for every byte */
+    case FK_T_BYTES:
+        return 2 * (size_t)f->cap + 2;
+    case FK_T_MAC:
+    case FK_T_IP:
+        return FK_FMT_IP_MAX + 2;
+    case FK_T_FLOAT:
+    case FK_T_DOUBLE:
+        return 512; /* fk_buf_printf's block; %f of any double is shorter */
+    default:
+        if (fk_ftype_is_array(t))
+            return 2 + (size_t)f->cap * (elem_max(t) + 1);
+        return elem_max(t);
+    }
+}
+
+/* CSV (text = 0) and text (text = 1). */
+static inline __attribute__((always_inline)) void put_plain(fk_buf_t *b, const fk_field_t *f,
+                                                            const void *base, int text)
 {
     const uint8_t *p = (const uint8_t *)base + f->off;
     fk_ftype_t t = (fk_ftype_t)f->type;
 
     switch (t) {
     case FK_T_MAC:
-        fk_buf_mac(b, p);
-        break;
     case FK_T_IP:
-        fk_buf_ip(b, p);
+        put_addr(b, t, p, 0);
         break;
-    case FK_T_STR: {
-        /* The NEMEA logger drops non-printable and non-ASCII bytes; so do we,
-         * which also keeps a hostile string from breaking the CSV row. */
-        const char *s = (const char *)p;
-        size_t n = str_len(f, s);
-        if (!text)
-            fk_buf_putc(b, '"');
-        for (size_t i = 0; i < n; i++) {
-            unsigned char c = (unsigned char)s[i];
-            if (c == '"' && !text)
-                fk_buf_putc(b, '"'); /* RFC 4180 and UniRec's CSV: a quote is doubled */
-            if (c >= 0x20 && c < 0x7f)
-                fk_buf_putc(b, (char)c);
-        }
-        if (!text)
-            fk_buf_putc(b, '"');
+    case FK_T_STR:
+        put_str_plain(b, p, str_len(f, (const char *)p), text);
         break;
-    }
     case FK_T_BYTES:
-        fk_buf_hex(b, p, fk_field_count(f, base));
+        put_hex(b, p, fk_field_count(f, base), 0);
         break;
     case FK_T_A_U8:
     case FK_T_A_I8:
     case FK_T_A_U16:
     case FK_T_A_U32:
     case FK_T_A_U64:
-    case FK_T_A_TIME: {
-        uint16_t n = fk_field_count(f, base);
-        fk_buf_putc(b, '[');
-        for (uint16_t i = 0; i < n; i++) {
-            if (i)
-                fk_buf_putc(b, '|');
-            put_elem(b, t, p + (size_t)i * g_types[t].esize, 0);
-        }
-        fk_buf_putc(b, ']');
+    case FK_T_A_TIME:
+        put_array(b, f, base, '|', 0);
         break;
-    }
     default:
-        put_elem(b, t, p, 0);
+        if (t < FK_T_COUNT_)
+            put_num(b, t, p, 0);
     }
 }
 
 void fk_field_csv(fk_buf_t *b, const fk_field_t *f, const void *base)
 {
     put_plain(b, f, base, 0);
+}
+
+void fk_fields_csv_row(fk_buf_t *b, const fk_field_t *const *fields, const void *const *bases,
+                       const fk_text_t *fixed, size_t n)
+{
+    char *d;
+
+    for (size_t i = 0; i < n; i++) {
+        if (i && (d = room(b, 1)) != NULL) {
+            *d = ',';
+            b->len++;
+        }
+        if (bases[i]) {
+            put_plain(b, fields[i], bases[i], 0);
+        } else if ((d = room(b, fixed[i].n)) != NULL) {
+            memcpy(d, fixed[i].s, fixed[i].n);
+            b->len += fixed[i].n;
+        }
+    }
+    if ((d = room(b, 1)) != NULL) {
+        *d = '\n';
+        b->len++;
+    }
 }
 
 void fk_field_text(fk_buf_t *b, const fk_field_t *f, const void *base)
@@ -198,39 +681,23 @@ void fk_field_json(fk_buf_t *b, const fk_field_t *f, const void *base)
 
     switch (t) {
     case FK_T_MAC:
-        fk_buf_putc(b, '"');
-        fk_buf_mac(b, p);
-        fk_buf_putc(b, '"');
-        break;
     case FK_T_IP:
-        fk_buf_putc(b, '"');
-        fk_buf_ip(b, p);
-        fk_buf_putc(b, '"');
+        put_addr(b, t, p, 1);
         break;
     case FK_T_STR:
-        fk_buf_json_str(b, (const char *)p, str_len(f, (const char *)p));
+        put_str_json(b, p, str_len(f, (const char *)p));
         break;
     case FK_T_BYTES:
-        fk_buf_putc(b, '"');
-        fk_buf_hex(b, p, fk_field_count(f, base));
-        fk_buf_putc(b, '"');
+        put_hex(b, p, fk_field_count(f, base), 1);
         break;
     case FK_T_A_U8:
     case FK_T_A_I8:
     case FK_T_A_U16:
     case FK_T_A_U32:
     case FK_T_A_U64:
-    case FK_T_A_TIME: {
-        uint16_t n = fk_field_count(f, base);
-        fk_buf_putc(b, '[');
-        for (uint16_t i = 0; i < n; i++) {
-            if (i)
-                fk_buf_putc(b, ',');
-            put_elem(b, t, p + (size_t)i * g_types[t].esize, 1);
-        }
-        fk_buf_putc(b, ']');
+    case FK_T_A_TIME:
+        put_array(b, f, base, ',', 1);
         break;
-    }
     case FK_T_FLOAT:
     case FK_T_DOUBLE: {
         /* JSON (RFC 8259 6) has no NaN or infinity: print null, not "nan". */
@@ -238,12 +705,51 @@ void fk_field_json(fk_buf_t *b, const fk_field_t *f, const void *base)
         if (!isfinite(v))
             fk_buf_puts(b, "null");
         else
-            put_elem(b, t, p, 1);
+            put_num(b, t, p, 1);
         break;
     }
     default:
         /* JSON times are integer nanoseconds, as GoFlow2's time_flow_start_ns. */
-        put_elem(b, t, p, 1);
+        if (t < FK_T_COUNT_)
+            put_num(b, t, p, 1);
+    }
+}
+
+void fk_record_clear(const fk_field_t *fields, size_t n, void *rec)
+{
+    uint8_t *r = rec;
+
+    for (size_t i = 0; i < n; i++) {
+        const fk_field_t *f = &fields[i];
+        fk_ftype_t t = (fk_ftype_t)f->type;
+        if (t == FK_T_STR)
+            r[f->off] = 0;
+        else if (t == FK_T_BYTES || fk_ftype_is_array(t))
+            memset(r + f->cnt_off, 0, sizeof(uint16_t));
+        else if (t < FK_T_COUNT_)
+            memset(r + f->off, 0, g_types[t].size);
+    }
+}
+
+void fk_record_copy(const fk_field_t *fields, size_t n, void *dst, const void *src)
+{
+    uint8_t *d = dst;
+    const uint8_t *r = src;
+
+    for (size_t i = 0; i < n; i++) {
+        const fk_field_t *f = &fields[i];
+        fk_ftype_t t = (fk_ftype_t)f->type;
+        size_t len;
+        if (t == FK_T_STR) {
+            len = str_len(f, (const char *)r + f->off);
+            memcpy(d + f->off, r + f->off, len < f->cap ? len + 1 : len);
+        } else if (t == FK_T_BYTES || fk_ftype_is_array(t)) {
+            memcpy(d + f->cnt_off, r + f->cnt_off, sizeof(uint16_t));
+            len = (size_t)fk_field_count(f, r) * (t == FK_T_BYTES ? 1 : g_types[t].esize);
+            memcpy(d + f->off, r + f->off, len);
+        } else if (t < FK_T_COUNT_) {
+            memcpy(d + f->off, r + f->off, g_types[t].size);
+        }
     }
 }
 

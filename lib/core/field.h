@@ -162,6 +162,63 @@ void fk_field_csv(fk_buf_t *b, const fk_field_t *f, const void *base);
 void fk_field_json(fk_buf_t *b, const fk_field_t *f, const void *base);
 void fk_field_text(fk_buf_t *b, const fk_field_t *f, const void *base);
 
+/* A column's text formatted in advance (fk_fields_csv_row). */
+typedef struct fk_text_st {
+    const char *s;
+    size_t n;
+} fk_text_t;
+
+/*
+ * A whole CSV row: fields[i] read from the struct at bases[i], ',' between
+ * them, '\n' at the end (what fk_field_csv per column and the separators
+ * give, in one call per row).  A column whose base is NULL prints fixed[i]
+ * as it is: what it always prints for a plugin's empty record, formatted
+ * once instead of per row (fixed may be NULL when no base is).
+ */
+void fk_fields_csv_row(fk_buf_t *b, const fk_field_t *const *fields, const void *const *bases,
+                       const fk_text_t *fixed, size_t n);
+
+/*
+ * The most buffer room any of the three writers asks for at once for field
+ * f (they reserve a field's worst case, then write).  A caller that needs to
+ * know how many bytes one field wrote (text.c's padding) reserves this much
+ * first, so the buffer cannot flush in the middle of the field.
+ */
+size_t fk_field_room(const fk_field_t *f);
+
+/*
+ * Text formatters the writers use, for plugins that build text fields
+ * (no printf on the packet or output path).  They write into `out`, which
+ * must hold the given maximum, add no NUL and return the length.
+ */
+#define FK_FMT_U64_MAX 20 /* digits of UINT64_MAX */
+#define FK_FMT_IP_MAX  45 /* "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255" */
+
+/* Decimal. */
+size_t fk_fmt_u64(char *out, uint64_t v);
+
+/* An IPv6 address exactly as glibc's inet_ntop(AF_INET6) prints it (RFC 5952 4.2). */
+size_t fk_fmt_ip6(char *out, const uint8_t a[16]);
+
+/*
+ * Make a record read as empty through its field table, touching only what
+ * the writers read: the first byte of a string, the length or count of a
+ * BYTES or array field, every byte of a fixed-size field.  Cheaper than a
+ * memset of the whole record (a few stores instead of kilobytes) for plugins
+ * that initialise their record lazily (plugin.h state_zero).  Bytes past a
+ * string's NUL, past a count, and struct members that are not in the table
+ * keep what they held.
+ */
+void fk_record_clear(const fk_field_t *fields, size_t n, void *rec);
+
+/*
+ * Copy of a record what the writers read of it (the counterpart of
+ * fk_record_clear): a string up to and with its NUL, the length or count and
+ * that many bytes or elements of a BYTES or array field, every byte of a
+ * fixed-size field.  The rest of dst is left as it was.
+ */
+void fk_record_copy(const fk_field_t *fields, size_t n, void *dst, const void *src);
+
 /*
  * Sort an array of field pointers in UniRec template order: fixed-size fields
  * by size (largest first), ties by name; then variable-size fields by element

@@ -3,20 +3,36 @@
  *
  * Layout: two parallel slot arrays (tag + last-seen second, record index)
  * scanned per row, and a pool of flow records (flow + plugin slabs).  Slots
- * move within their row on a hit; records never move: each slot carries the
- * index of the record it owns, so a row always owns the same records and no
- * free list is needed.  A lookup touches one 64-byte line of tags for the
- * default 16-slot row and one record per candidate.
+ * move within their row on a hit; records never move: each busy slot
+ * carries the index of its record.  A new flow takes the record freed last
+ * (a stack of free records), so the records in use stay few and warm in the
+ * CPU caches -- a few tens of thousands of kilobyte-sized records instead of
+ * the whole pool spread over every row -- and the pool pages that are never
+ * needed are never touched.  A lookup touches one 64-byte line of tags for
+ * the default 16-slot row and one record per candidate.
  */
 #include "cache.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../../lib/core/hash.h"
 #include "frag.h"
 
 #define NS 1000000000ULL
+
+/*
+ * Unoptimised and sanitizer builds (the Debug/ASan build, the fuzzers) fill
+ * new caches with garbage: see fp_cache_poison.
+ */
+#if !defined(__OPTIMIZE__) || defined(__SANITIZE_ADDRESS__)
+#define FP_CACHE_POISON 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FP_CACHE_POISON 1
+#endif
+#endif
 
 const fk_optspec_t fp_cache_options[] = {
     {"s", "size", "EXPONENT", "Cache size exponent to the power of two (default 17)"},
@@ -99,6 +115,20 @@ int fp_cache_cfg_apply(fp_cache_cfg_t *cfg, const fk_opts_t *o, fk_err_t *e)
     return 0;
 }
 
+/* One plugin hook to call, resolved once: only plugins that have the hook. */
+typedef struct fp_hook_st {
+    int (*fn)(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp);
+    void *ctx;
+    size_t off; /* the plugin's slab offset in a flow slot */
+} fp_hook_t;
+
+enum { HOOK_POST_CREATE, HOOK_PRE_UPDATE, HOOK_POST_UPDATE, HOOK_COUNT };
+
+/* A byte range of a flow slot zeroed when a flow is created. */
+typedef struct fp_zero_st {
+    size_t off, len;
+} fp_zero_t;
+
 /* What a row scan reads: 8 bytes per slot, so 8 slots share a cache line. */
 typedef struct fp_slot_st {
     uint32_t tag;    /* upper hash bits | 1; 0 = empty */
@@ -108,15 +138,34 @@ typedef struct fp_slot_st {
 struct fp_cache_st {
     fp_cache_cfg_t cfg;
     uint32_t nslots;
-    uint32_t line;     /* slots per row */
-    uint32_t row_mask; /* rows - 1 */
-    uint32_t new_idx;  /* where a new flow goes in a full row */
-    fp_slot_t *slot;   /* per slot: tag and last-seen second, scanned together */
-    uint32_t *idx;     /* per slot: index of the record it owns */
-    uint8_t *pool;     /* nslots records of slot_size bytes */
+    uint32_t line;      /* slots per row */
+    uint32_t row_mask;  /* rows - 1 */
+    uint32_t new_idx;   /* where a new flow goes in a full row */
+    fp_slot_t *slot;    /* per slot: tag and last-seen second, scanned together */
+    uint32_t *idx;      /* per busy slot: index of the record it owns */
+    uint32_t *free_rec; /* records no slot owns; the last freed on top */
+    uint32_t nfree;
+    uint32_t fresh; /* records [fresh, nslots) were never used (taken in order) */
+    int poison;     /* < 0: off; else the byte a record holds at its first use */
+    uint8_t *pool;  /* nslots records of slot_size bytes */
+    void *pool_map; /* the mapping that holds the pool (pool_alloc) */
+    size_t pool_map_len;
     size_t slot_size;
     fp_plugin_inst_t *plugins;
     size_t nplugins;
+    /* Per hook, the plugins that have it, in plugin order: the packet path
+     * makes no call (and no test) for a plugin without the hook. */
+    fp_hook_t *hooks[HOOK_COUNT];
+    size_t nhooks[HOOK_COUNT];
+    size_t *pre_create; /* indices of plugins with pre_create */
+    size_t npre_create;
+    size_t *pre_export; /* ... with pre_export */
+    size_t npre_export;
+    fp_zero_t *zero; /* what create zeroes: the flow and each slab's
+                        state_zero bytes, adjacent ranges merged */
+    size_t nzero;
+    size_t *hot; /* slab offsets an updated flow reads: prefetched */
+    size_t nhot;
     bool key_vlan;
     fp_export_fn export_fn;
     void *export_arg;
@@ -124,6 +173,33 @@ struct fp_cache_st {
     fp_frag_t *frag;
     fp_cache_stats_t st;
 };
+
+#define POOL_ALIGN ((size_t)2 << 20) /* a transparent huge page on x86-64 and arm64 */
+
+/*
+ * The record pool: zeroed anonymous memory, 2 MiB aligned and marked for
+ * transparent huge pages where the kernel offers them (madvise mode).  With
+ * plugins a record is kilobytes (300 MB for the default 2^17 slots), so
+ * with 4 kB pages nearly every packet's lookup costs a TLB miss and every
+ * first touch a page fault; huge pages make both rare.
+ */
+static int pool_alloc(fp_cache_t *c, size_t bytes)
+{
+    size_t len = bytes + POOL_ALIGN;
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uintptr_t a;
+
+    if (m == MAP_FAILED)
+        return -1;
+    c->pool_map = m;
+    c->pool_map_len = len;
+    a = ((uintptr_t)m + POOL_ALIGN - 1) & ~(uintptr_t)(POOL_ALIGN - 1);
+    c->pool = (uint8_t *)a;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(c->pool, bytes, MADV_HUGEPAGE); /* advice: fine if refused */
+#endif
+    return 0;
+}
 
 static inline fp_flow_t *rec(const fp_cache_t *c, uint32_t slot)
 {
@@ -133,6 +209,59 @@ static inline fp_flow_t *rec(const fp_cache_t *c, uint32_t slot)
 static inline int64_t secs(uint64_t ns)
 {
     return (int64_t)(ns / NS);
+}
+
+/* Add [off, off + len) to the zeroing plan, merged with the previous range when they touch. */
+static void plan_zero(fp_cache_t *c, size_t off, size_t len)
+{
+    if (len == 0)
+        return;
+    if (c->nzero && c->zero[c->nzero - 1].off + c->zero[c->nzero - 1].len == off) {
+        c->zero[c->nzero - 1].len += len;
+        return;
+    }
+    c->zero[c->nzero].off = off;
+    c->zero[c->nzero].len = len;
+    c->nzero++;
+}
+
+/* Resolve, once, which plugin has which hook and what a new flow zeroes. */
+static int plan_hooks(fp_cache_t *c)
+{
+    size_t n = c->nplugins, m = n ? n : 1;
+
+    for (int h = 0; h < HOOK_COUNT; h++)
+        if (!(c->hooks[h] = calloc(m, sizeof(*c->hooks[h]))))
+            return -1;
+    c->pre_create = calloc(m, sizeof(*c->pre_create));
+    c->pre_export = calloc(m, sizeof(*c->pre_export));
+    c->zero = calloc(n + 1, sizeof(*c->zero));
+    c->hot = calloc(m, sizeof(*c->hot));
+    if (!c->pre_create || !c->pre_export || !c->zero || !c->hot)
+        return -1;
+
+    plan_zero(c, 0, sizeof(fp_flow_t));
+    for (size_t i = 0; i < n; i++) {
+        const fp_plugin_t *p = c->plugins[i].p;
+        size_t off = c->plugins[i].state_off;
+        int (*fns[HOOK_COUNT])(void *, fp_flow_t *, void *, const fp_hookpkt_t *) = {
+            p->post_create, p->pre_update, p->post_update};
+
+        for (int h = 0; h < HOOK_COUNT; h++)
+            if (fns[h])
+                c->hooks[h][c->nhooks[h]++] = (fp_hook_t){fns[h], c->plugins[i].ctx, off};
+        if (p->pre_create)
+            c->pre_create[c->npre_create++] = i;
+        if (p->pre_export)
+            c->pre_export[c->npre_export++] = i;
+        if (p->state_zero)
+            plan_zero(c, off, p->state_zero < p->state_size ? p->state_zero : p->state_size);
+        else
+            plan_zero(c, off, p->state_size);
+        if (p->state_size && (p->pre_update || p->post_update))
+            c->hot[c->nhot++] = off;
+    }
+    return 0;
 }
 
 fp_cache_t *fp_cache_new(const fp_cache_cfg_t *cfg, fp_plugin_inst_t *plugins, size_t nplugins,
@@ -167,19 +296,36 @@ fp_cache_t *fp_cache_new(const fp_cache_cfg_t *cfg, fp_plugin_inst_t *plugins, s
             c->key_vlan = true;
     c->slot_size = off;
 
+    if (plan_hooks(c) < 0) {
+        fk_errf(e, "cache: out of memory");
+        fp_cache_free(c);
+        return NULL;
+    }
+
     c->slot = calloc(c->nslots, sizeof(*c->slot));
-    c->idx = malloc(c->nslots * sizeof(*c->idx));
-    c->pool = calloc(c->nslots, c->slot_size);
+    c->idx = calloc(c->nslots, sizeof(*c->idx));
+    c->free_rec = malloc(c->nslots * sizeof(*c->free_rec));
+    if (c->slot_size > SIZE_MAX / c->nslots - POOL_ALIGN ||
+        pool_alloc(c, (size_t)c->nslots * c->slot_size) < 0)
+        c->pool = NULL;
     if (cfg->frag_enable)
         c->frag = fp_frag_new(cfg->frag_size, cfg->frag_timeout_s);
-    if (!c->slot || !c->idx || !c->pool || (cfg->frag_enable && !c->frag)) {
+    if (!c->slot || !c->idx || !c->free_rec || !c->pool || (cfg->frag_enable && !c->frag)) {
         fk_errf(e, "cache: cannot allocate %u slots of %zu bytes; lower s=", c->nslots,
                 c->slot_size);
         fp_cache_free(c);
         return NULL;
     }
+    /* Record 0 on top: the pool is used from its start. */
     for (uint32_t i = 0; i < c->nslots; i++)
-        c->idx[i] = i;
+        c->free_rec[i] = c->nslots - 1 - i;
+    c->nfree = c->nslots;
+    c->poison = -1;
+#ifdef FP_CACHE_POISON
+    /* Slabs start as garbage, so a plugin that reads state it did not
+     * initialise shows in the sanitizer build's tests and fuzzers. */
+    fp_cache_poison(c, 0xa5);
+#endif
     return c;
 }
 
@@ -187,9 +333,17 @@ void fp_cache_free(fp_cache_t *c)
 {
     if (!c)
         return;
+    for (int h = 0; h < HOOK_COUNT; h++)
+        free(c->hooks[h]);
+    free(c->pre_create);
+    free(c->pre_export);
+    free(c->zero);
+    free(c->hot);
     free(c->slot);
     free(c->idx);
-    free(c->pool);
+    free(c->free_rec);
+    if (c->pool_map)
+        munmap(c->pool_map, c->pool_map_len);
     fp_frag_free(c->frag);
     free(c);
 }
@@ -242,14 +396,16 @@ static void export_slot(fp_cache_t *c, uint32_t slot, uint8_t reason)
     fp_flow_t *f = rec(c, slot);
 
     f->end_reason = reason;
-    for (size_t i = 0; i < c->nplugins; i++)
-        if (c->plugins[i].p->pre_export)
-            c->plugins[i].p->pre_export(c->plugins[i].ctx, f, fp_plugin_state(&c->plugins[i], f));
+    for (size_t k = 0; k < c->npre_export; k++) {
+        const fp_plugin_inst_t *pi = &c->plugins[c->pre_export[k]];
+        pi->p->pre_export(pi->ctx, f, fp_plugin_state(pi, f));
+    }
     c->st.exported++;
     c->st.exported_packets += (uint64_t)f->packets + f->packets_rev;
     c->st.exported_bytes += f->bytes + f->bytes_rev;
     c->export_fn(c->export_arg, f);
     c->slot[slot].tag = 0;
+    c->free_rec[c->nfree++] = c->idx[slot];
     c->st.flows--;
 }
 
@@ -262,44 +418,63 @@ static uint8_t idle_reason(const fp_flow_t *f)
 
 static int run_hooks(fp_cache_t *c, fp_flow_t *f, const fp_hookpkt_t *hp, int which)
 {
+    const fp_hook_t *h = c->hooks[which];
     int ret = FP_HOOK_OK;
 
-    for (size_t i = 0; i < c->nplugins; i++) {
-        const fp_plugin_t *p = c->plugins[i].p;
-        void *st = fp_plugin_state(&c->plugins[i], f);
-        int r = FP_HOOK_OK;
-        switch (which) {
-        case 0:
-            if (p->post_create)
-                r = p->post_create(c->plugins[i].ctx, f, st, hp);
-            break;
-        case 1:
-            if (p->pre_update)
-                r = p->pre_update(c->plugins[i].ctx, f, st, hp);
-            break;
-        default:
-            if (p->post_update)
-                r = p->post_update(c->plugins[i].ctx, f, st, hp);
-            break;
-        }
+    for (size_t i = 0, n = c->nhooks[which]; i < n; i++) {
+        int r = h[i].fn(h[i].ctx, f, (uint8_t *)f + h[i].off, hp);
         if (r > ret)
             ret = r;
     }
     return ret;
 }
 
+/* pre_create of every plugin that has it. */
+static inline void run_pre_create(fp_cache_t *c, const fk_packet_t *pkt)
+{
+    for (size_t k = 0; k < c->npre_create; k++) {
+        const fp_plugin_inst_t *pi = &c->plugins[c->pre_create[k]];
+        pi->p->pre_create(pi->ctx, pkt);
+    }
+}
+
+/* A new flow's slot: the flow record and each slab's state_zero bytes zeroed. */
+static inline void zero_slot(const fp_cache_t *c, fp_flow_t *f)
+{
+    for (size_t i = 0; i < c->nzero; i++)
+        memset((uint8_t *)f + c->zero[i].off, 0, c->zero[i].len);
+}
+
+/*
+ * The record for a new flow: the one freed last.  A record never used
+ * before comes straight from the pool's zero pages (or as poison, see
+ * fp_cache_poison); records used before hold their last flow's leftovers.
+ */
+static inline uint32_t take_record(fp_cache_t *c)
+{
+    uint32_t r = c->free_rec[--c->nfree];
+
+    if (r >= c->fresh) {
+        c->fresh = r + 1;
+        if (c->poison >= 0)
+            memset(c->pool + (size_t)r * c->slot_size, c->poison, c->slot_size);
+    }
+    return r;
+}
+
 /* Start a flow in an empty slot from its first packet. */
 static void create_in(fp_cache_t *c, uint32_t slot, uint32_t tag, uint64_t hash,
                       const fk_packet_t *pkt)
 {
-    fp_flow_t *f = rec(c, slot);
+    fp_flow_t *f;
     fp_hookpkt_t hp = {pkt, 0};
 
-    for (size_t i = 0; i < c->nplugins; i++)
-        if (c->plugins[i].p->pre_create)
-            c->plugins[i].p->pre_create(c->plugins[i].ctx, pkt);
+    /* An empty slot: there is a free record for it (busy slots own the rest). */
+    c->idx[slot] = take_record(c);
+    f = rec(c, slot);
 
-    memset(f, 0, c->slot_size);
+    run_pre_create(c, pkt);
+    zero_slot(c, f);
     memcpy(f->src_ip, pkt->src_ip, 16);
     memcpy(f->dst_ip, pkt->dst_ip, 16);
     memcpy(f->src_mac, pkt->src_mac, 6);
@@ -322,7 +497,7 @@ static void create_in(fp_cache_t *c, uint32_t slot, uint32_t tag, uint64_t hash,
     if (++c->st.flows > c->st.peak_flows)
         c->st.peak_flows = c->st.flows;
 
-    if (c->nplugins && run_hooks(c, f, &hp, 0) != FP_HOOK_OK) {
+    if (c->nhooks[HOOK_POST_CREATE] && run_hooks(c, f, &hp, HOOK_POST_CREATE) != FP_HOOK_OK) {
         c->st.end_plugin++;
         export_slot(c, slot, FP_END_FORCED);
     }
@@ -347,11 +522,11 @@ static void reinsert_in(fp_cache_t *c, uint32_t slot, const fp_hookpkt_t *hp)
 
     export_slot(c, slot, FP_END_FORCED);
     old = *f;
-    for (size_t i = 0; i < c->nplugins; i++)
-        if (c->plugins[i].p->pre_create)
-            c->plugins[i].p->pre_create(c->plugins[i].ctx, pkt);
-
-    memset(f, 0, c->slot_size);
+    /* The record just freed is on top of the stack: the flow goes on in it. */
+    c->idx[slot] = take_record(c);
+    f = rec(c, slot);
+    run_pre_create(c, pkt);
+    zero_slot(c, f);
     memcpy(f->src_ip, old.src_ip, 16);
     memcpy(f->dst_ip, old.dst_ip, 16);
     memcpy(f->src_mac, old.src_mac, 6);
@@ -380,7 +555,7 @@ static void reinsert_in(fp_cache_t *c, uint32_t slot, const fp_hookpkt_t *hp)
     if (++c->st.flows > c->st.peak_flows)
         c->st.peak_flows = c->st.flows;
 
-    if (c->nplugins && run_hooks(c, f, hp, 0) != FP_HOOK_OK) {
+    if (c->nhooks[HOOK_POST_CREATE] && run_hooks(c, f, hp, HOOK_POST_CREATE) != FP_HOOK_OK) {
         c->st.end_plugin++;
         export_slot(c, slot, FP_END_FORCED);
     }
@@ -503,7 +678,7 @@ static void put_one(fp_cache_t *c, fk_packet_t *pkt, int64_t now, uint64_t h)
     }
 
     fp_hookpkt_t hp = {pkt, rev};
-    int hr = c->nplugins ? run_hooks(c, f, &hp, 1) : FP_HOOK_OK;
+    int hr = c->nhooks[HOOK_PRE_UPDATE] ? run_hooks(c, f, &hp, HOOK_PRE_UPDATE) : FP_HOOK_OK;
     if (hr != FP_HOOK_OK) {
         /* The packet is not in the flow yet: it starts the next one. */
         c->st.end_plugin++;
@@ -528,7 +703,7 @@ static void put_one(fp_cache_t *c, fk_packet_t *pkt, int64_t now, uint64_t h)
     f->time_last = pkt->ts_ns;
     c->slot[slot].last_s = (uint32_t)now;
 
-    if (c->nplugins && run_hooks(c, f, &hp, 2) != FP_HOOK_OK) {
+    if (c->nhooks[HOOK_POST_UPDATE] && run_hooks(c, f, &hp, HOOK_POST_UPDATE) != FP_HOOK_OK) {
         c->st.end_plugin++;
         export_slot(c, slot, FP_END_FORCED);
     }
@@ -578,6 +753,9 @@ void fp_cache_put_batch(fp_cache_t *c, fk_packet_t *pkts, size_t n)
                 const uint8_t *r = (const uint8_t *)rec(c, base + j);
                 __builtin_prefetch(r);
                 __builtin_prefetch(r + 64);
+                /* The slab flags each plugin's update hook reads first. */
+                for (size_t k = 0; k < c->nhot; k++)
+                    __builtin_prefetch(r + c->hot[k]);
                 break;
             }
         }
@@ -606,7 +784,12 @@ void fp_cache_get_stats(const fp_cache_t *c, fp_cache_stats_t *out)
     fp_frag_stats(c->frag, &out->frag_hits, &out->frag_misses);
 }
 
+void fp_cache_poison(fp_cache_t *c, uint8_t byte)
+{
+    c->poison = byte;
+}
+
 size_t fp_cache_slot_bytes(const fp_cache_t *c)
 {
-    return c->slot_size + sizeof(*c->slot) + sizeof(*c->idx);
+    return c->slot_size + sizeof(*c->slot) + sizeof(*c->idx) + sizeof(*c->free_rec);
 }

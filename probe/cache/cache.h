@@ -105,7 +105,16 @@ void fp_cache_flush(fp_cache_t *c);
 /* Counters so far. */
 void fp_cache_get_stats(const fp_cache_t *c, fp_cache_stats_t *out);
 
-/* Bytes of memory per slot (flow record + plugin slabs + index), for reports. */
+/*
+ * From now on, fill each record with `byte` before its first use, as if an
+ * earlier flow had left garbage there (records used before hold their last
+ * flow's leftovers anyway): tests use it to show that a plugin with a
+ * partial state_zero (plugin.h) never reads state it did not initialise.
+ * Unoptimised and sanitizer builds poison every new cache with 0xa5.
+ */
+void fp_cache_poison(fp_cache_t *c, uint8_t byte);
+
+/* Bytes of memory per slot (record with slabs, index, free-list entry), for reports. */
 size_t fp_cache_slot_bytes(const fp_cache_t *c);
 
 #endif /* FP_CACHE_H */

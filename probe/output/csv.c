@@ -11,6 +11,46 @@
 
 #include "output.h"
 
+/* The common text-output state, plus per-column arrays for the row writer. */
+typedef struct csv_out_st {
+    fp_textout_t t;
+    const fk_field_t **fields; /* t.cols[i].f */
+    const void **bases;        /* scratch: the struct each column reads, per row */
+    fk_text_t *empty;          /* per plugin column: its text for an empty record */
+    fk_buf_t empty_buf;        /* where those texts live */
+} csv_out_t;
+
+/*
+ * Each plugin column's text for a flow without that plugin's record (its
+ * zero record), formatted once: most rows carry one plugin's record at most.
+ */
+static int csv_empty_texts(csv_out_t *x)
+{
+    fp_textout_t *t = &x->t;
+    size_t *at = calloc(t->ncols ? t->ncols : 1, sizeof(*at));
+
+    x->empty = calloc(t->ncols ? t->ncols : 1, sizeof(*x->empty));
+    if (!at || !x->empty || fk_buf_init(&x->empty_buf, NULL, 256) < 0) {
+        free(at);
+        return -1;
+    }
+    for (size_t i = 0; i < t->ncols; i++) {
+        at[i] = x->empty_buf.len;
+        if (t->cols[i].plugin >= 0)
+            fk_field_csv(&x->empty_buf, t->cols[i].f,
+                         t->schema->plugins[t->cols[i].plugin].zero_record);
+        x->empty[i].n = x->empty_buf.len - at[i];
+    }
+    if (x->empty_buf.error) {
+        free(at);
+        return -1;
+    }
+    for (size_t i = 0; i < t->ncols; i++) /* the block no longer moves */
+        x->empty[i].s = x->empty_buf.data + at[i];
+    free(at);
+    return 0;
+}
+
 static const fk_optspec_t csv_options[] = {
     {"f", "file", "PATH", "Write to a file instead of stdout"},
     {"p", "plugins", "NAME[,NAME...]",
@@ -33,27 +73,30 @@ static void csv_header(fp_textout_t *t)
 
 static int csv_open(void **ctx, const fk_opts_t *o, const fp_schema_t *s, fk_err_t *e)
 {
-    fp_textout_t *t = calloc(1, sizeof(*t));
+    csv_out_t *x = calloc(1, sizeof(*x));
+    fp_textout_t *t = x ? &x->t : NULL;
     const fk_field_t **v;
 
-    if (!t)
+    if (!x)
         return fk_errf(e, "csv: out of memory");
     if (fp_textout_open(t, "csv", csv_options, o, s, FK_F_NOCSV, NULL, NULL, e) < 0) {
         fk_err_t ignore;
         fp_textout_close(t, "csv", &ignore);
-        free(t);
+        free(x);
         return -1;
     }
 
     /* Reorder the columns as UniRec orders a template. */
     v = malloc((t->ncols ? t->ncols : 1) * sizeof(*v));
     fp_column_t *sorted = malloc((t->ncols ? t->ncols : 1) * sizeof(*sorted));
-    if (!v || !sorted) {
+    x->bases = malloc((t->ncols ? t->ncols : 1) * sizeof(*x->bases));
+    if (!v || !sorted || !x->bases) {
         free(v);
         free(sorted);
+        free(x->bases);
         fk_err_t ignore;
         fp_textout_close(t, "csv", &ignore);
-        free(t);
+        free(x);
         return fk_errf(e, "csv: out of memory");
     }
     for (size_t i = 0; i < t->ncols; i++)
@@ -66,17 +109,27 @@ static int csv_open(void **ctx, const fk_opts_t *o, const fp_schema_t *s, fk_err
                 break;
             }
     free(t->cols);
-    free(v);
     t->cols = sorted;
+    x->fields = v; /* the sorted fields: t->cols[i].f */
+    if (csv_empty_texts(x) < 0) {
+        fk_err_t ignore;
+        fp_textout_close(t, "csv", &ignore);
+        free(x->fields);
+        free(x->bases);
+        free(x->empty);
+        fk_buf_free(&x->empty_buf);
+        free(x);
+        return fk_errf(e, "csv: out of memory");
+    }
 
     csv_header(t);
-    *ctx = t;
+    *ctx = x;
     return 0;
 }
 
 static int csv_reopen(void *ctx, fk_err_t *e)
 {
-    fp_textout_t *t = ctx;
+    fp_textout_t *t = &((csv_out_t *)ctx)->t;
     bool fresh;
     int rc = fp_textout_reopen(t, "csv", &fresh, e);
 
@@ -87,26 +140,39 @@ static int csv_reopen(void *ctx, fk_err_t *e)
 
 static int csv_write(void *ctx, const fp_flow_t *flow)
 {
-    fp_textout_t *t = ctx;
+    csv_out_t *x = ctx;
+    fp_textout_t *t = &x->t;
     unsigned nrec[FP_MAX_PLUGINS];
     unsigned rows = fp_textout_rows(t, flow, nrec);
 
     for (unsigned r = 0; r < rows; r++) {
-        for (size_t i = 0; i < t->ncols; i++) {
-            if (i)
-                fk_buf_putc(&t->buf, ',');
-            fk_field_csv(&t->buf, t->cols[i].f, fp_textout_base(t, &t->cols[i], flow, nrec, r));
+        /* Each plugin's record for this row, looked up once (not per
+         * column); NULL where the plugin has none: its columns then print
+         * their empty-record text. */
+        const void *base[FP_MAX_PLUGINS + 1];
+        base[0] = flow;
+        for (size_t k = 0; k < t->schema->nplugins && k < FP_MAX_PLUGINS; k++) {
+            const fp_plugin_inst_t *pi = &t->schema->plugins[k];
+            base[k + 1] = t->sel[k] && r < nrec[k]
+                              ? pi->p->record(pi->ctx, flow, fp_plugin_state(pi, flow), r)
+                              : NULL;
         }
-        fk_buf_putc(&t->buf, '\n');
+        for (size_t i = 0; i < t->ncols; i++)
+            x->bases[i] = base[t->cols[i].plugin + 1];
+        fk_fields_csv_row(&t->buf, x->fields, x->bases, x->empty, t->ncols);
     }
     return t->buf.error ? -1 : 0;
 }
 
 static int csv_close(void *ctx, fk_err_t *e)
 {
-    fp_textout_t *t = ctx;
-    int rc = fp_textout_close(t, "csv", e);
-    free(t);
+    csv_out_t *x = ctx;
+    int rc = fp_textout_close(&x->t, "csv", e);
+    free(x->fields);
+    free(x->bases);
+    free(x->empty);
+    fk_buf_free(&x->empty_buf);
+    free(x);
     return rc;
 }
 

@@ -126,9 +126,11 @@ static int text_write(void *ctx, const fp_flow_t *flow)
             size_t start;
             if (i)
                 fk_buf_putc(&t->buf, ' ');
+            /* Room for the whole field now, so the buffer cannot flush in the
+             * middle of it and `used` below counts its bytes. */
+            fk_buf_reserve(&t->buf, fk_field_room(f));
             start = t->buf.len;
             fk_field_text(&t->buf, f, fp_textout_base(t, &t->cols[i], flow, nrec, r));
-            /* A flush inside the field write restarts len; padding is cosmetic then. */
             size_t used = t->buf.len >= start ? t->buf.len - start : 0;
             unsigned w = width_of((fk_ftype_t)f->type);
             size_t hw = strlen(f->name);

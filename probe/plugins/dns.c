@@ -32,10 +32,8 @@
  *     key tag's two octets read in host order (a bug); flowprobe prints the
  *     algorithm, as the readme's table says.
  */
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "../../lib/core/cursor.h"
@@ -60,9 +58,10 @@ typedef struct dns_record_st {
     uint8_t rdata[DNS_RDATA_CAP];
 } dns_record_t;
 
+/* Only `has` is zeroed when a flow is created (state_zero); dns_parse clears r. */
 typedef struct dns_state_st {
-    dns_record_t r;
     uint8_t has; /* a record is attached */
+    dns_record_t r;
 } dns_state_t;
 
 /* In ipfixprobe's IPFIX template order. */
@@ -104,10 +103,9 @@ static void dns_puts(dns_out_t *o, const char *s)
 
 static void dns_putu(dns_out_t *o, uint32_t v)
 {
-    char num[16];
+    char num[FK_FMT_U64_MAX];
 
-    snprintf(num, sizeof(num), "%u", (unsigned)v);
-    dns_puts(o, num);
+    dns_put(o, num, fk_fmt_u64(num, v));
 }
 
 /* Append the name at `off`; false when it cannot be read. */
@@ -163,19 +161,20 @@ static bool dns_rdata(dns_out_t *o, const fk_dns_msg_t *m, const fk_dns_rr_t *rr
     uint8_t b[20];
 
     switch (rr->type) {
-    case FK_DNS_A: {
-        char txt[INET_ADDRSTRLEN];
+    case FK_DNS_A:
         if (!fk_cur_copy(&c, b, 4))
             return false;
-        snprintf(txt, sizeof(txt), "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-        dns_puts(o, txt);
+        for (int i = 0; i < 4; i++) {
+            if (i)
+                dns_puts(o, ".");
+            dns_putu(o, b[i]);
+        }
         return true;
-    }
     case FK_DNS_AAAA: {
-        char txt[INET6_ADDRSTRLEN];
-        if (!fk_cur_copy(&c, b, 16) || !inet_ntop(AF_INET6, b, txt, sizeof(txt)))
+        char txt[FK_FMT_IP_MAX]; /* inet_ntop's text, without printf */
+        if (!fk_cur_copy(&c, b, 16))
             return false;
-        dns_puts(o, txt);
+        dns_put(o, txt, fk_fmt_ip6(txt, b));
         return true;
     }
     case FK_DNS_NS:
@@ -329,7 +328,7 @@ static bool dns_skip_rrs(const fk_dns_msg_t *m, uint32_t *off, unsigned count, d
 }
 
 /*
- * Parse one DNS message into r (zeroed first).  Returns 1 when ipfixprobe
+ * Parse one DNS message into r (cleared first).  Returns 1 when ipfixprobe
  * would attach the record, 0 when it abandons the message.
  */
 static int dns_parse(dns_record_t *r, const uint8_t *payload, size_t len, bool tcp)
@@ -339,7 +338,7 @@ static int dns_parse(dns_record_t *r, const uint8_t *payload, size_t len, bool t
     uint32_t off = FK_DNS_HDR_LEN;
     bool stop = false;
 
-    memset(r, 0, sizeof(*r));
+    fk_record_clear(dns_fields, sizeof(dns_fields) / sizeof(dns_fields[0]), r);
     if (fk_dns_open(&m, &h, payload, len, tcp) != FK_DNS_OK)
         return 0;
     r->answers = h.ancount;
@@ -398,11 +397,7 @@ static int dns_packet(dns_state_t *s, const fk_packet_t *pkt)
     /* A flow never holds a record here: one that did was flushed at once. */
     s->has =
         (uint8_t)dns_parse(&s->r, pkt->payload, pkt->payload_len, pkt->ip_proto == IPPROTO_TCP);
-    if (!s->has) {
-        memset(&s->r, 0, sizeof(s->r));
-        return FP_HOOK_OK;
-    }
-    return FP_HOOK_FLUSH;
+    return s->has ? FP_HOOK_FLUSH : FP_HOOK_OK; /* without `has`, r is never read */
 }
 
 static int dns_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp)
@@ -443,6 +438,7 @@ const fp_plugin_t fp_plugin_dns = {
     .nfields = sizeof(dns_fields) / sizeof(dns_fields[0]),
     .record_size = sizeof(dns_record_t),
     .state_size = sizeof(dns_state_t),
+    .state_zero = offsetof(dns_state_t, r),
     .post_create = dns_post_create,
     .post_update = dns_post_update,
     .records = dns_records,

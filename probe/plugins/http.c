@@ -49,6 +49,7 @@
  * message that fails to parse can leak its fields into another flow's record;
  * flowprobe keeps such leftovers within their own flow.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -69,11 +70,17 @@ typedef struct http_record_st {
     uint16_t code;
 } http_record_t;
 
+/*
+ * The flags come first: only they are zeroed when a flow is created
+ * (state_zero); r is cleared when a message first writes to it, so the many
+ * flows that never carry HTTP never pay for a kilobyte of memset.
+ */
 typedef struct http_state_st {
-    http_record_t r; /* what record() returns */
     uint8_t has;     /* a request or response parsed: the flow carries r */
     uint8_t req;     /* r holds a parsed request */
     uint8_t resp;    /* r holds a parsed response */
+    uint8_t r_init;  /* r has been cleared for this flow */
+    http_record_t r; /* what record() returns */
 } http_state_t;
 
 /* Field table in the order of ipfixprobe's IPFIX template (IPFIX_HTTP_TEMPLATE). */
@@ -98,6 +105,39 @@ enum {
     HTTP_FLUSH = 2, /* a second request/response: export, then re-create */
 };
 
+/* Before the first write to r in a flow: make it read as empty. */
+static void http_clear(http_state_t *s)
+{
+    if (!s->r_init) {
+        fk_record_clear(http_fields, sizeof(http_fields) / sizeof(http_fields[0]), &s->r);
+        s->r_init = 1;
+    }
+}
+
+/*
+ * The first ' ' in [p, lim), or lim: eight bytes per step where a word
+ * holds none (Bit Twiddling Hacks "haszero" on the word XOR spaces; its
+ * lowest flagged byte is always a real match, the first in memory on a
+ * little-endian machine).
+ */
+static inline const uint8_t *http_space(const uint8_t *p, const uint8_t *lim)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (lim - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        x ^= 0x2020202020202020ULL;
+        x = (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+        if (x)
+            return p + (__builtin_ctzll(x) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < lim && *p != ' ')
+        p++;
+    return p;
+}
+
 static bool http_is_request(const uint8_t *p, size_t n)
 {
     static const char methods[][4] = {"GET ", "POST", "PUT ", "HEAD", "DELE",
@@ -109,11 +149,18 @@ static bool http_is_request(const uint8_t *p, size_t n)
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
         if (memcmp(p, methods[i], 4) == 0)
             return true;
-    /* Any method: "X Y HTTP" with the first space within 32 bytes. */
-    sp1 = memchr(p, ' ', n < HTTP_SNIFF_METHOD_MAX ? n : HTTP_SNIFF_METHOD_MAX);
-    if (!sp1)
+    /* Any method: "X Y HTTP" with the first space within 32 bytes.  Every
+     * payload of a flow comes here (bodies, TLS records ...): the spaces
+     * are looked for inline first, a library call costs more than the few
+     * bytes up to the usual space. */
+    const uint8_t *lim = p + (n < HTTP_SNIFF_METHOD_MAX ? n : HTTP_SNIFF_METHOD_MAX);
+    sp1 = http_space(p, lim);
+    if (sp1 == lim)
         return false;
-    sp2 = memchr(sp1 + 1, ' ', (size_t)(end - (sp1 + 1)));
+    lim = end - (sp1 + 1) > 64 ? sp1 + 1 + 64 : end;
+    sp2 = http_space(sp1 + 1, lim);
+    if (sp2 == lim)
+        sp2 = lim < end ? memchr(lim, ' ', (size_t)(end - lim)) : NULL;
     return sp2 && fp_hl_at(sp2 + 1, end, "HTTP", 4);
 }
 
@@ -171,6 +218,7 @@ static int http_parse_request(http_state_t *s, const uint8_t *p, size_t n)
         return HTTP_FAIL;
     if (s->req)
         return HTTP_FLUSH;
+    http_clear(s);
     /* The method goes through the 64-byte scratch buffer, then into 16. */
     fp_hl_copy(name, sizeof(name), p, sp1);
     fp_hl_cut(r->method, sizeof(r->method), name);
@@ -183,12 +231,13 @@ static int http_parse_request(http_state_t *s, const uint8_t *p, size_t n)
     r->user_agent[0] = 0;
     r->referer[0] = 0;
     fp_hl_walk_init(&w, cr + 2, end, true);
+    w.names = false; /* compared in place */
     while ((rc = fp_hl_next(&w, &h)) == FP_HL_HDR) {
-        if (strcmp(h.name, "Host") == 0)
+        if (fp_hl_name_is(&h, "Host", 4))
             fp_hl_value(r->host, sizeof(r->host), &h);
-        else if (strcmp(h.name, "User-Agent") == 0)
+        else if (fp_hl_name_is(&h, "User-Agent", 10))
             fp_hl_value(r->user_agent, sizeof(r->user_agent), &h);
-        else if (strcmp(h.name, "Referer") == 0)
+        else if (fp_hl_name_is(&h, "Referer", 7))
             fp_hl_value(r->referer, sizeof(r->referer), &h);
     }
     if (rc == FP_HL_BAD)
@@ -215,6 +264,7 @@ static int http_parse_response(http_state_t *s, const uint8_t *p, size_t n)
         return HTTP_FAIL;
     if (s->resp)
         return HTTP_FLUSH;
+    http_clear(s);
     r->code = (uint16_t)code; /* ipfixprobe stores the int in 16 bits */
 
     cr = fp_hl_crlf(sp2, end);
@@ -224,12 +274,13 @@ static int http_parse_response(http_state_t *s, const uint8_t *p, size_t n)
     r->server[0] = 0;
     r->set_cookie[0] = 0;
     fp_hl_walk_init(&w, cr + 2, end, true);
+    w.names = false; /* compared in place */
     while ((rc = fp_hl_next(&w, &h)) == FP_HL_HDR) {
-        if (strcmp(h.name, "Content-Type") == 0) {
+        if (fp_hl_name_is(&h, "Content-Type", 12)) {
             fp_hl_value(r->content_type, sizeof(r->content_type), &h);
-        } else if (strcmp(h.name, "Server") == 0) {
+        } else if (fp_hl_name_is(&h, "Server", 6)) {
             fp_hl_value(r->server, sizeof(r->server), &h);
-        } else if (strcmp(h.name, "Set-Cookie") == 0) {
+        } else if (fp_hl_name_is(&h, "Set-Cookie", 10)) {
             /* RFC 6265 4.1: cookie-pair = cookie-name "=" cookie-value */
             const uint8_t *eq = fp_hl_strnchr(h.line, h.ve, '=');
             if (!eq)
@@ -302,6 +353,7 @@ const fp_plugin_t fp_plugin_http = {
     .nfields = sizeof(http_fields) / sizeof(http_fields[0]),
     .record_size = sizeof(http_record_t),
     .state_size = sizeof(http_state_t),
+    .state_zero = offsetof(http_state_t, r),
     .post_create = http_post_create,
     .pre_update = http_pre_update,
     .records = http_records,

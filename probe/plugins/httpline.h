@@ -72,8 +72,10 @@ static inline void fp_hl_copy(char *dst, size_t cap, const uint8_t *b, const uin
 /* The C string src cut to cap - 1 bytes into dst (ipfixprobe's strncpy + NUL). */
 static inline void fp_hl_cut(char *dst, size_t cap, const char *src)
 {
-    size_t len = strnlen(src, cap - 1);
+    size_t len = 0;
 
+    while (len < cap - 1 && src[len]) /* a method: a few bytes, no strnlen call */
+        len++;
     memcpy(dst, src, len);
     memset(dst + len, 0, cap - len);
 }
@@ -94,19 +96,32 @@ static inline const uint8_t *fp_hl_strnchr(const uint8_t *p, const uint8_t *e, u
 }
 
 /*
+ * fp_hl_crlf with the first NUL byte at or after p already known (`nul`, or
+ * e when there is none): every search is then a memchr, not a byte loop.
+ */
+static inline const uint8_t *fp_hl_crlf_before(const uint8_t *p, const uint8_t *e,
+                                               const uint8_t *nul)
+{
+    while (p < nul) {
+        const uint8_t *cr = memchr(p, '\r', (size_t)(nul - p));
+        if (!cr || e - cr < 2)
+            return NULL;
+        if (cr[1] == '\n')
+            return cr;
+        p = cr + 1; /* a CR alone, or followed by the NUL (then the loop ends) */
+    }
+    return NULL;
+}
+
+/*
  * The CR of the first CRLF wholly inside [p, e), or NULL when there is none
  * or a NUL byte comes before it (ipfixprobe's strnstr(p, "\r\n", e - p)).
  */
 static inline const uint8_t *fp_hl_crlf(const uint8_t *p, const uint8_t *e)
 {
-    while ((p = fp_hl_strnchr(p, e, '\r')) != NULL) {
-        if (e - p < 2)
-            return NULL;
-        if (p[1] == '\n')
-            return p;
-        p++;
-    }
-    return NULL;
+    const uint8_t *nul = memchr(p, 0, (size_t)(e - p));
+
+    return fp_hl_crlf_before(p, e, nul ? nul : e);
 }
 
 /*
@@ -146,7 +161,10 @@ static inline bool fp_hl_at(const uint8_t *p, const uint8_t *end, const char *li
 
 /* One header line handed out by fp_hl_next(). */
 typedef struct fp_hl_hdr_st {
-    char name[FP_HL_NAME_CAP]; /* the field name as ipfixprobe compares it (see top) */
+    char name[FP_HL_NAME_CAP]; /* the field name as ipfixprobe compares it (see top);
+                                  filled only when the walk's `names` is set */
+    const uint8_t *nb;         /* the same name in the payload: nb[0..nlen), cut */
+    size_t nlen;               /* and trimmed; a NUL inside ends it (C string) */
     const uint8_t *line;       /* the line's first byte */
     const uint8_t *vb;         /* value start: two bytes after the ':' */
     const uint8_t *ve;         /* value end: the line's LF.  ve < vb when the ':'
@@ -159,7 +177,11 @@ typedef struct fp_hl_walk_st {
     const uint8_t *end;   /* one past the payload */
     const uint8_t *colon; /* the first ':' at or after the last search start
                              (<= p), NULL if none: still right while >= p */
+    const uint8_t *nul;   /* crlf walks: the first NUL byte at or after p, or end
+                             (lines end before it, so p never passes it) */
     bool crlf;            /* true: http (CRLF lines), false: rtsp (LF lines) */
+    bool names;           /* copy each name into h->name (default); without it,
+                             compare names with fp_hl_name_is */
 } fp_hl_walk_t;
 
 static inline void fp_hl_walk_init(fp_hl_walk_t *w, const uint8_t *p, const uint8_t *end, bool crlf)
@@ -167,7 +189,11 @@ static inline void fp_hl_walk_init(fp_hl_walk_t *w, const uint8_t *p, const uint
     w->p = p;
     w->end = end;
     w->crlf = crlf;
+    w->names = true;
     w->colon = memchr(p, ':', (size_t)(end - p));
+    w->nul = crlf ? memchr(p, 0, (size_t)(end - p)) : NULL;
+    if (!w->nul)
+        w->nul = end;
 }
 
 enum {
@@ -185,7 +211,7 @@ static inline int fp_hl_next(fp_hl_walk_t *w, fp_hl_hdr_t *h)
     if (w->p >= w->end)
         return FP_HL_END;
     if (w->crlf) {
-        const uint8_t *cr = fp_hl_crlf(w->p, w->end);
+        const uint8_t *cr = fp_hl_crlf_before(w->p, w->end, w->nul);
         if (!cr)
             return FP_HL_BAD;
         lf = cr + 1;
@@ -206,7 +232,19 @@ static inline int fp_hl_next(fp_hl_walk_t *w, fp_hl_hdr_t *h)
     colon = w->colon;
     if (!colon)
         return FP_HL_BAD;
-    fp_hl_copy(h->name, sizeof(h->name), w->p, colon);
+    /* The name as fp_hl_copy would cut it, read where it is: at most 63
+     * bytes, one trailing LF and one trailing CR dropped. */
+    size_t nlen = (size_t)(colon - w->p);
+    if (nlen >= FP_HL_NAME_CAP)
+        nlen = FP_HL_NAME_CAP - 1;
+    if (nlen >= 1 && w->p[nlen - 1] == '\n')
+        nlen--;
+    if (nlen >= 1 && w->p[nlen - 1] == '\r')
+        nlen--;
+    h->nb = w->p;
+    h->nlen = nlen;
+    if (w->names)
+        fp_hl_copy(h->name, sizeof(h->name), w->p, colon);
     h->line = w->p;
     h->ve = lf;
     /* colon < lf keeps colon + 2 <= lf + 1 <= end; a ':' on a later line (or
@@ -214,6 +252,16 @@ static inline int fp_hl_next(fp_hl_walk_t *w, fp_hl_hdr_t *h)
     h->vb = colon < lf ? colon + 2 : lf + 1;
     w->p = lf + 1;
     return FP_HL_HDR;
+}
+
+/*
+ * The header's name equals lit (n bytes, no NUL), as strcmp(h->name, lit)
+ * == 0 would say: the name starts with lit and ends right after it, at its
+ * end or at a NUL byte.
+ */
+static inline bool fp_hl_name_is(const fp_hl_hdr_t *h, const char *lit, size_t n)
+{
+    return h->nlen >= n && memcmp(h->nb, lit, n) == 0 && (h->nlen == n || h->nb[n] == 0);
 }
 
 /* Copy a header value into dst (cap bytes) as ipfixprobe does; "" when inverted. */

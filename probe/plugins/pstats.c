@@ -26,6 +26,7 @@
  * ipfixprobe spells the first option "includezeroes" in its source and
  * "includezeros" in its README; both are accepted here.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -40,21 +41,28 @@
 #define PSTATS_WRAP_LIM -4252017623LL /* ipfixprobe's threshold for a wrapped seq/ack */
 
 typedef struct pstats_record_st {
-    uint64_t times[PSTATS_MAX]; /* ns since the epoch */
+    uint16_t count; /* packets recorded, <= PSTATS_MAX; shared by all four arrays */
     uint16_t lengths[PSTATS_MAX];
     uint8_t flags[PSTATS_MAX];
     int8_t dirs[PSTATS_MAX];
-    uint16_t count; /* packets recorded, <= PSTATS_MAX; shared by all four arrays */
+    uint64_t times[PSTATS_MAX]; /* ns since the epoch */
 } pstats_record_t;
 
-/* The last packet not dropped as a duplicate, per direction (0 = SRC -> DST). */
+/*
+ * The last packet not dropped as a duplicate, per direction (0 = SRC -> DST),
+ * then the record.  Only the bytes up to r.count's end are zeroed when a flow
+ * is created (state_zero): the arrays are written before they are read.
+ */
 typedef struct pstats_state_st {
-    pstats_record_t r;
     uint32_t seq[2];
     uint32_t ack[2];
     uint16_t len[2]; /* captured payload bytes, as ipfixprobe's payload_len */
     uint8_t tcp_flags[2];
+    pstats_record_t r;
 } pstats_state_t;
+
+#define PSTATS_ZERO \
+    (offsetof(pstats_state_t, r) + offsetof(pstats_record_t, count) + sizeof(uint16_t))
 
 static const fk_optspec_t pstats_opts[] = {
     {"i", "includezeroes", NULL, "also record packets without payload"},
@@ -174,6 +182,7 @@ const fp_plugin_t fp_plugin_pstats = {
     .nfields = sizeof(pstats_fields) / sizeof(pstats_fields[0]),
     .record_size = sizeof(pstats_record_t),
     .state_size = sizeof(pstats_state_t),
+    .state_zero = PSTATS_ZERO,
     .init = pstats_init,
     .post_create = pstats_post_create,
     .post_update = pstats_post_update,

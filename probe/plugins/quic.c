@@ -50,6 +50,7 @@
  *     CRYPTO frame that runs past the capture is not followed.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,9 +105,16 @@ typedef struct quic_record_st {
     uint8_t tls_ext[QUIC_TLS_EXT_CAP];
 } quic_record_t;
 
+/*
+ * Only `has` and `ready` are zeroed when a flow is created (state_zero); the
+ * rest up to r is zeroed by the flow's first UDP datagram (`ready`), and
+ * again when a datagram that started to be read turns out not to be QUIC on
+ * a flow without a record; r (2.3 kB) is zeroed when the flow gets its
+ * record.  So the many flows that are not QUIC cost none of it.
+ */
 typedef struct quic_state_st {
-    quic_record_t r;
-    uint8_t has; /* the flow carries a record */
+    uint8_t has;   /* the flow carries a record */
+    uint8_t ready; /* the fields below, up to r, are initialised */
     uint8_t occid_set, oscid_set, scid_set, client_version_set, ext_set;
     uint8_t ch_seen;          /* a ClientHello was read */
     uint8_t from_server_seen; /* a QUIC datagram was seen going to the client */
@@ -124,6 +132,7 @@ typedef struct quic_state_st {
     uint8_t rb_cid_len; /* the DCID whose keys opened it */
     uint8_t rb_cid[FK_QUIC_MAX_CID];
     fk_quic_crypto_t fc; /* ranges (buf is set only while in use) */
+    quic_record_t r;     /* valid once `has` */
 } quic_state_t;
 
 typedef struct quic_ctx_st {
@@ -675,24 +684,39 @@ static int quic_step(quic_ctx_t *x, quic_state_t *st, const fp_flow_t *flow, con
                      quic_work_t *w)
 {
     quic_record_t *r = &st->r;
+
+    /* Only a UDP flow can ever hold a record: a TCP segment leaves even the
+     * state untouched. */
+    if (pkt->ip_proto != QUIC_PROTO_UDP)
+        return FP_HOOK_OK;
+    if (!st->ready) {
+        memset(&st->ready + 1, 0, offsetof(quic_state_t, r) - offsetof(quic_state_t, ready) - 1);
+        st->ready = 1;
+    }
     bool fresh = !st->has;
     quic_dgram_t d;
     const uint8_t *p = pkt->payload;
     uint8_t b0 = p && pkt->payload_len ? p[0] : 0;
 
+    /* Most datagrams (and every TCP segment) fail the first look: nothing to
+     * forget then, since a flow without a record keeps its state zeroed. */
+    if (pkt->ip_proto != QUIC_PROTO_UDP || pkt->payload_len < QUIC_MIN_DGRAM || !(b0 & 0x80) ||
+        !fk_quic_supported(fk_load_be32(p + 1))) {
+        if (!fresh)
+            quic_pkt_type(st, flow, (uint8_t)((b0 & 0x40) << 1));
+        return FP_HOOK_OK;
+    }
     memset(&d, 0, sizeof(d));
     d.token_length = QUIC_NO_TOKEN;
     d.type = QUIC_TYPE_UNKNOWN;
     d.packets = (uint8_t)((b0 & 0x40) << 1);
-    bool quic = pkt->ip_proto == QUIC_PROTO_UDP && pkt->payload_len >= QUIC_MIN_DGRAM &&
-                (b0 & 0x80) && fk_quic_supported(fk_load_be32(p + 1)) &&
-                quic_dgram(x, st, &d, w, pkt);
-    if (!quic) {
+    if (!quic_dgram(x, st, &d, w, pkt)) {
         if (fresh) {
             /* No record yet, and none now: leave no trace (ipfixprobe deletes it). */
             if (st->rb)
                 quic_rb_release(x, st);
-            memset(st, 0, sizeof(*st));
+            memset(st, 0, offsetof(quic_state_t, r));
+            st->ready = 1;
         } else {
             quic_pkt_type(st, flow, d.packets);
         }
@@ -700,6 +724,9 @@ static int quic_step(quic_ctx_t *x, quic_state_t *st, const fp_flow_t *flow, con
     }
 
     if (fresh) {
+        /* CIDs are compared past their lengths and QUIC_PACKETS may start
+         * after position 0: the record must be all zeros, not just empty. */
+        memset(r, 0, sizeof(*r));
         st->has = 1;
         r->token_length = QUIC_NO_TOKEN;
         r->n_pkt = 1;
@@ -763,6 +790,9 @@ static int quic_packet(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt
     quic_state_t *st = state;
     quic_work_t w;
 
+    if (hp->pkt->ip_proto != QUIC_PROTO_UDP)
+        return FP_HOOK_OK; /* as quic_step would say, without its 6 kB of scratch */
+
     w.cr = NULL;
     w.cr_handle = 0;
     w.release_rb = false;
@@ -781,7 +811,7 @@ static void quic_pre_export(void *ctx, fp_flow_t *flow, void *state)
     quic_state_t *st = state;
 
     (void)flow;
-    if (st->rb)
+    if (st->ready && st->rb)
         quic_rb_release(ctx, st);
 }
 
@@ -809,6 +839,7 @@ const fp_plugin_t fp_plugin_quic = {
     .nfields = sizeof(quic_fields) / sizeof(quic_fields[0]),
     .record_size = sizeof(quic_record_t),
     .state_size = sizeof(quic_state_t),
+    .state_zero = offsetof(quic_state_t, ready) + 1,
     .init = quic_init,
     .fini = quic_fini,
     .post_create = quic_packet,

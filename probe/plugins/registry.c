@@ -79,6 +79,36 @@ size_t fp_plugins_layout(fp_plugin_inst_t *plugins, size_t n)
     return off;
 }
 
+void fp_flow_copy(void *dst, const fp_flow_t *flow, const fp_plugin_inst_t *plugins, size_t n)
+{
+    uint8_t *d = dst;
+    const uint8_t *s = (const uint8_t *)flow;
+
+    memcpy(d, s, sizeof(*flow));
+    for (size_t i = 0; i < n; i++) {
+        const fp_plugin_t *p = plugins[i].p;
+        size_t off = plugins[i].state_off, size = p->state_size, zero = p->state_zero;
+        const uint8_t *st = s + off;
+        unsigned k;
+
+        if (!zero || zero >= size || !p->records) {
+            memcpy(d + off, st, size);
+            continue;
+        }
+        memcpy(d + off, st, zero);
+        k = p->records(plugins[i].ctx, flow, st);
+        for (unsigned r = 0; r < k; r++) {
+            const uint8_t *rec = p->record(plugins[i].ctx, flow, st, r);
+            uintptr_t at = (uintptr_t)rec - (uintptr_t)st; /* huge when rec < st */
+            if (at > size || p->record_size > size - at) {
+                memcpy(d + off, st, size); /* not in the slab: copy it all */
+                break;
+            }
+            fk_record_copy(p->fields, p->nfields, d + off + at, rec);
+        }
+    }
+}
+
 const fp_plugin_t *fp_plugin_find(const char *name)
 {
     for (size_t i = 0; fp_plugins[i]; i++)

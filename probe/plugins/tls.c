@@ -28,6 +28,7 @@
  * flow needs it, so large post-quantum ClientHellos are read too.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +57,11 @@ typedef struct tls_record_st {
     char ja4[FK_TLS_JA4_LEN + 1];
 } tls_record_t;
 
+/*
+ * Flags and reassembly come first: only they are zeroed when a flow is
+ * created (state_zero); r is cleared by the flow's first ClientHello.
+ */
 typedef struct tls_state_st {
-    tls_record_t r;    /* what record() returns */
     uint8_t has;       /* a ClientHello was read: the record is attached */
     uint8_t sh_parsed; /* a ServerHello was read after it: nothing more to do */
     uint8_t rb_rev;    /* direction of the hello being reassembled */
@@ -65,6 +69,7 @@ typedef struct tls_state_st {
     uint32_t rb_seq;   /* TCP sequence number of the next byte expected */
     uint32_t rb_have;  /* bytes in the buffer */
     uint32_t rb_need;  /* bytes of the record (at most TLS_RB_SIZE) */
+    tls_record_t r;    /* what record() returns; valid once `has` */
 } tls_state_t;
 
 typedef struct tls_ctx_st {
@@ -167,6 +172,8 @@ static void tls_apply(tls_ctx_t *x, tls_state_t *st, const fk_tls_hello_t *h, ui
         return;
     }
 
+    if (!st->has)
+        fk_record_clear(tls_fields, sizeof(tls_fields) / sizeof(tls_fields[0]), r);
     r->version = h->version;
     if (fk_tls_sni(h, TLS_NAME_MAX, &name, &n))
         tls_put_name(r->sni, name, n);
@@ -253,6 +260,10 @@ static void tls_packet(tls_ctx_t *x, tls_state_t *st, const fk_packet_t *pkt, ui
 {
     fk_tls_hello_t h;
 
+    /* A packet without payload changes nothing (not even a reassembly):
+     * decided before the flow's state is touched. */
+    if (!pkt->payload || pkt->payload_len == 0)
+        return;
     if (st->has && st->sh_parsed)
         return; /* ipfixprobe: nothing after the ServerHello */
     if (st->rb) {
@@ -260,8 +271,6 @@ static void tls_packet(tls_ctx_t *x, tls_state_t *st, const fk_packet_t *pkt, ui
             tls_rb_more(x, st, pkt);
         return;
     }
-    if (!pkt->payload || pkt->payload_len == 0)
-        return;
     fk_tls_status_t s = fk_tls_hello_parse(&h, pkt->payload, pkt->payload_len, true);
     if (s == FK_TLS_OK) {
         tls_apply(x, st, &h, pkt->ip_proto);
@@ -321,6 +330,7 @@ const fp_plugin_t fp_plugin_tls = {
     .nfields = sizeof(tls_fields) / sizeof(tls_fields[0]),
     .record_size = sizeof(tls_record_t),
     .state_size = sizeof(tls_state_t),
+    .state_zero = offsetof(tls_state_t, r),
     .init = tls_init,
     .fini = tls_fini,
     .post_create = tls_post_create,

@@ -52,6 +52,8 @@
 
 #include <openssl/evp.h>
 
+#include "../../lib/core/field.h"
+
 /* ------------------------------------------------------------------------ */
 /* Parsing.                                                                  */
 
@@ -113,9 +115,13 @@ fk_tls_status_t fk_tls_hello_parse(fk_tls_hello_t *h, const uint8_t *data, size_
     uint16_t v16, type;
     bool complete;
 
-    memset(h, 0, sizeof(*h));
     if (!data)
         return FK_TLS_TRUNCATED;
+    /* Most payloads offered are not handshakes at all: say so before
+     * touching the (large) result. */
+    if (record && len >= 5 && (data[0] != FK_TLS_CT_HANDSHAKE || data[1] != 3))
+        return FK_TLS_UNSUPPORTED;
+    memset(h, 0, sizeof(*h));
     c = fk_cur_make(data, len);
     if (record) {
         uint8_t rh[5];
@@ -353,31 +359,56 @@ static fk_cursor_t hello_sigalgs(const fk_tls_hello_t *h, bool ipfixprobe)
 /* ------------------------------------------------------------------------ */
 /* JA3.                                                                      */
 
-/* Where JA3 text goes: a bounded string, a digest, or both. */
+/*
+ * Where JA3 text goes: a bounded string, a digest, or both.  The text is
+ * gathered in `acc` and handed on in a few large blocks, not one digest
+ * update per number (each EVP_DigestUpdate costs more than the bytes it
+ * hashes).
+ */
+#define JA3_ACC 1024
 typedef struct ja3_out_st {
-    char *buf;
-    size_t cap;
-    size_t len; /* full length produced so far */
+    char *buf;   /* string output, or NULL */
+    size_t cap;  /* at most this many bytes kept in buf */
+    size_t len;  /* bytes handed on so far (the full length, as snprintf counts) */
     EVP_MD_CTX *md;
     int err;
+    size_t n;    /* bytes waiting in acc */
+    char acc[JA3_ACC];
 } ja3_out_t;
 
-static void ja3_put(ja3_out_t *o, const char *s, size_t n)
+static void ja3_flush(ja3_out_t *o)
 {
     if (o->buf && o->len < o->cap) {
         size_t k = o->cap - o->len;
-        memcpy(o->buf + o->len, s, n < k ? n : k);
+        memcpy(o->buf + o->len, o->acc, o->n < k ? o->n : k);
     }
-    if (o->md && EVP_DigestUpdate(o->md, s, n) != 1)
+    if (o->md && o->n && EVP_DigestUpdate(o->md, o->acc, o->n) != 1)
         o->err = 1;
-    o->len += n;
+    o->len += o->n;
+    o->n = 0;
 }
 
-static void ja3_num(ja3_out_t *o, unsigned v)
+static inline void ja3_char(ja3_out_t *o, char c)
 {
-    char t[12];
-    int n = snprintf(t, sizeof(t), "%u", v);
-    ja3_put(o, t, (size_t)n);
+    if (o->n == sizeof(o->acc))
+        ja3_flush(o);
+    o->acc[o->n++] = c;
+}
+
+/* A 16-bit value in decimal, straight into acc. */
+static inline void ja3_num(ja3_out_t *o, unsigned v)
+{
+    char t[5];
+    size_t k = 0;
+
+    if (o->n + sizeof(t) > sizeof(o->acc))
+        ja3_flush(o);
+    do {
+        t[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && k < sizeof(t));
+    while (k)
+        o->acc[o->n++] = t[--k];
 }
 
 /* A '-' separated list of 16-bit (wide) or 8-bit values, GREASE dropped when asked. */
@@ -397,7 +428,7 @@ static void ja3_list(ja3_out_t *o, fk_cursor_t l, bool wide, bool nogrease)
         if (nogrease && fk_tls_is_grease(v))
             continue;
         if (!first)
-            ja3_put(o, "-", 1);
+            ja3_char(o, '-');
         ja3_num(o, v);
         first = false;
     }
@@ -410,27 +441,35 @@ static void ja3_emit(const fk_tls_hello_t *h, ja3_out_t *o)
     bool first = true;
 
     ja3_num(o, h->version);
-    ja3_put(o, ",", 1);
+    ja3_char(o, ',');
     if (h->type == FK_TLS_CLIENT_HELLO)
         ja3_list(o, h->ciphers, true, true);
-    ja3_put(o, ",", 1);
+    ja3_char(o, ',');
     while (fk_tls_ext_next(&x, &type, &body)) {
         if (fk_tls_is_grease(type))
             continue;
         if (!first)
-            ja3_put(o, "-", 1);
+            ja3_char(o, '-');
         ja3_num(o, type);
         first = false;
     }
-    ja3_put(o, ",", 1);
+    ja3_char(o, ',');
     ja3_list(o, hello_groups(h), true, true);
-    ja3_put(o, ",", 1);
+    ja3_char(o, ',');
     ja3_list(o, hello_ecpf(h), false, false);
+    ja3_flush(o);
 }
 
 size_t fk_tls_ja3_string(const fk_tls_hello_t *h, char *out, size_t cap)
 {
-    ja3_out_t o = {out, cap ? cap - 1 : 0, 0, NULL, 0};
+    ja3_out_t o;
+
+    o.buf = out;
+    o.cap = cap ? cap - 1 : 0;
+    o.len = 0;
+    o.md = NULL;
+    o.err = 0;
+    o.n = 0;
 
     ja3_emit(h, &o);
     if (cap)
@@ -451,10 +490,15 @@ static EVP_MD_CTX *hello_md(fk_hello_crypto_t *c, bool md5, EVP_MD_CTX **tmp)
 int fk_tls_ja3_md5(const fk_tls_hello_t *h, fk_hello_crypto_t *c, uint8_t out[16])
 {
     EVP_MD_CTX *tmp, *md = hello_md(c, true, &tmp);
-    ja3_out_t o = {NULL, 0, 0, md, 0};
+    ja3_out_t o;
     unsigned n = 0;
     int rc = -1;
 
+    o.buf = NULL;
+    o.cap = o.len = 0;
+    o.md = md;
+    o.err = 0;
+    o.n = 0;
     /* A pooled context is bound to MD5 already: a NULL type restarts it as it is. */
     if (md && EVP_DigestInit_ex(md, tmp ? EVP_md5() : NULL, NULL) == 1) {
         ja3_emit(h, &o);
@@ -477,6 +521,22 @@ static int ja4_cmp(const void *a, const void *b)
 {
     uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
     return x < y ? -1 : x > y;
+}
+
+/* Ascending order: insertion sort for the usual short lists, qsort past that. */
+static void ja4_sort(uint16_t *v, size_t n)
+{
+    if (n > 64) {
+        qsort(v, n, sizeof(v[0]), ja4_cmp);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint16_t x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
 }
 
 static const char *ja4_version_label(uint16_t v)
@@ -520,18 +580,30 @@ static char ja4_alpn_char_ipfixprobe(uint8_t byte, bool high)
     return nibble < 10 ? (char)('0' + nibble) : (char)(uint8_t)('A' + nibble - 10);
 }
 
-/* Feed "xxxx,yyyy,..." (lower-case hex, in the order given) of n values to a digest. */
+/*
+ * Feed "xxxx,yyyy,..." (lower-case hex, in the order given) of n values to a
+ * digest, in blocks of text rather than one update per value.
+ */
 static bool ja4_feed(EVP_MD_CTX *md, const uint16_t *v, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
+    char t[5 * 128];
+    size_t k = 0;
 
     for (size_t i = 0; i < n; i++) {
-        char t[5] = {',', hex[v[i] >> 12], hex[(v[i] >> 8) & 15], hex[(v[i] >> 4) & 15],
-                     hex[v[i] & 15]};
-        if (EVP_DigestUpdate(md, i ? t : t + 1, i ? 5 : 4) != 1)
-            return false;
+        if (k + 5 > sizeof(t)) {
+            if (EVP_DigestUpdate(md, t, k) != 1)
+                return false;
+            k = 0;
+        }
+        if (i)
+            t[k++] = ',';
+        t[k++] = hex[v[i] >> 12];
+        t[k++] = hex[(v[i] >> 8) & 15];
+        t[k++] = hex[(v[i] >> 4) & 15];
+        t[k++] = hex[v[i] & 15];
     }
-    return true;
+    return k == 0 || EVP_DigestUpdate(md, t, k) == 1;
 }
 
 /*
@@ -626,18 +698,31 @@ int fk_tls_ja4(const fk_tls_hello_t *h, char proto, unsigned flags, fk_hello_cry
         }
     }
 
+    /* "t13d1516h2_": the counts zero-padded to two digits (FoxIO) or not (ipfixprobe). */
     size_t nc = ncs > 99 ? 99 : ncs, ne = ncount > 99 ? 99 : ncount;
-    int n = snprintf(out, FK_TLS_JA4_LEN + 1, ipx ? "%c%s%c%zu%zu%s_" : "%c%s%c%02zu%02zu%s_",
-                     proto, ja4_version_label(ver), sni, nc, ne, alpn);
-    if (n < 0 || (size_t)n + 25 > FK_TLS_JA4_LEN)
-        return -1; /* cannot happen: the prefix is at most 11 characters */
+    const char *vl = ja4_version_label(ver);
+    size_t n = 0;
+    out[n++] = proto;
+    out[n++] = vl[0];
+    out[n++] = vl[1];
+    out[n++] = sni;
+    if (!ipx && nc < 10)
+        out[n++] = '0';
+    n += fk_fmt_u64(out + n, nc);
+    if (!ipx && ne < 10)
+        out[n++] = '0';
+    n += fk_fmt_u64(out + n, ne);
+    out[n++] = alpn[0];
+    out[n++] = alpn[1];
+    out[n++] = '_';
+    /* at most 11 characters: the two hashes and their '_' still fit */
 
     EVP_MD_CTX *tmp, *md = hello_md(c, false, &tmp);
     if (!md)
         goto done;
 
     /* Cipher hash: sorted hex list, or twelve zeros without ciphers. */
-    qsort(cs, ncs, sizeof(cs[0]), ja4_cmp);
+    ja4_sort(cs, ncs);
     if (ncs == 0)
         memset(out + n, '0', 12);
     else if (ja4_hash12(md, !tmp, cs, ncs, false, NULL, 0, out + n) < 0)
@@ -645,7 +730,7 @@ int fk_tls_ja4(const fk_tls_hello_t *h, char proto, unsigned flags, fk_hello_cry
     out[n + 12] = '_';
 
     /* Extension hash: sorted extensions "_" signature algorithms in wire order. */
-    qsort(ex, nex, sizeof(ex[0]), ja4_cmp);
+    ja4_sort(ex, nex);
     if (nex == 0 && !ipx)
         memset(out + n + 13, '0', 12);
     else if (ja4_hash12(md, !tmp, ex, nex, ipx || nsa, sa, nsa, out + n + 13) < 0)
@@ -761,11 +846,15 @@ void fk_hello_pool_free(fk_hello_pool_t *p)
 
 uint32_t fk_hello_pool_claim(fk_hello_pool_t *p)
 {
+    /* Crypto sets are claimed for one call: a thread starts where it last
+     * succeeded, so one worker keeps reusing one set (warm in its cache);
+     * buffers are held for long, so claims start round-robin. */
+    static _Thread_local unsigned hint;
     unsigned start;
 
     if (!p)
         return 0;
-    start = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+    start = p->cr ? hint : atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
     for (unsigned k = 0; k < p->n; k++) {
         unsigned i = (start + k) % p->n;
         unsigned char expect = 0;
@@ -773,6 +862,8 @@ uint32_t fk_hello_pool_claim(fk_hello_pool_t *p)
             atomic_compare_exchange_strong_explicit(&p->busy[i], &expect, 1, memory_order_acquire,
                                                     memory_order_relaxed)) {
             atomic_fetch_add_explicit(&p->used, 1, memory_order_relaxed);
+            if (p->cr)
+                hint = i;
             return i + 1;
         }
     }

@@ -27,6 +27,20 @@
         }                                                                    \
     } while (0)
 
+/* fp_hl_crlf as it was first written, byte by byte: the memchr version must agree. */
+static const uint8_t *ref_crlf(const uint8_t *p, const uint8_t *e)
+{
+    for (; p < e; p++) {
+        if (*p == 0)
+            return NULL;
+        if (*p == '\r' && e - p < 2)
+            return NULL;
+        if (*p == '\r' && p[1] == '\n')
+            return p;
+    }
+    return NULL;
+}
+
 static void walk(const uint8_t *p, const uint8_t *end, bool crlf)
 {
     fp_hl_walk_t w;
@@ -40,8 +54,13 @@ static void walk(const uint8_t *p, const uint8_t *end, bool crlf)
         CHECK(h.line == last);
         CHECK(h.ve >= h.line && h.ve < end && *h.ve == '\n');
         CHECK(!crlf || (h.ve > h.line && h.ve[-1] == '\r'));
+        CHECK(!crlf || ref_crlf(h.line, end) == h.ve - 1);
         CHECK(h.vb >= h.line && h.vb <= h.ve + 1);
         CHECK(memchr(h.name, 0, sizeof(h.name)) != NULL);
+        /* The in-place name is the copied one. */
+        CHECK(strlen(h.name) <= h.nlen && memcmp(h.nb, h.name, strlen(h.name)) == 0);
+        CHECK(fp_hl_name_is(&h, h.name, strlen(h.name)));
+        CHECK(fp_hl_name_is(&h, "Host", 4) == (strcmp(h.name, "Host") == 0));
         CHECK(w.p == h.ve + 1 && w.p > last);
         fp_hl_value(val, sizeof(val), &h);
         CHECK(memchr(val, 0, sizeof(val)) != NULL);
@@ -76,6 +95,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)fp_hl_at(sp2 + 1, end, "HTTP", 4);
     }
     cr = fp_hl_crlf(buf, end);
+    CHECK(cr == ref_crlf(buf, end));
+    for (size_t i = 1; i < size && i < 64; i++)
+        CHECK(fp_hl_crlf(buf + i, end) == ref_crlf(buf + i, end));
     CHECK(!cr || (cr >= buf && cr + 1 < end && cr[0] == '\r' && cr[1] == '\n'));
     CHECK(!cr || memchr(buf, 0, (size_t)(cr - buf)) == NULL);
 

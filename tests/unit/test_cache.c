@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "lib/core/field.h"
 #include "probe/cache/cache.h"
 
 #define SEC 1000000000ULL
@@ -423,6 +424,308 @@ static void test_vlan_key(void **state)
     fp_cache_free(c);
 }
 
+/*
+ * A plugin that asks the cache to zero only its flags (state_zero): the
+ * record after them holds whatever an earlier flow left there, and the
+ * plugin clears it only when it starts a record.  Packets of length 500
+ * make a record.
+ */
+typedef struct zrec_st {
+    uint16_t n;
+    uint16_t vals[4];
+    char name[16];
+    uint32_t x;
+} zrec_t;
+
+typedef struct zstate_st {
+    uint8_t has;
+    uint8_t hdr_zero;  /* the flags were all zero when post_create ran */
+    uint8_t body_byte; /* the record's first byte then: leftovers, not zeroed */
+    uint8_t pad;
+    uint32_t creates;
+    zrec_t r;
+    uint8_t tail[24];
+} zstate_t;
+
+static const fk_field_t zfields[] = {
+    FK_ARRAY(FK_T_A_U16, 2, zrec_t, vals, n, "Z_VALS", "z_vals", 0, 0, 0),
+    FK_STR(zrec_t, name, "Z_NAME", "z_name", 0, 0, 0),
+    FK_U32(zrec_t, x, "Z_X", "z_x", 0, 0, 0),
+};
+
+static void z_record_if(zstate_t *s, const fk_packet_t *pkt)
+{
+    if (pkt->ip_len != 500 || s->has)
+        return;
+    fk_record_clear(zfields, sizeof(zfields) / sizeof(zfields[0]), &s->r);
+    s->r.n = 2;
+    s->r.vals[0] = 7;
+    s->r.vals[1] = 8;
+    memcpy(s->r.name, "abc", 4);
+    s->r.x = 42;
+    s->has = 1;
+}
+
+static int z_post_create(void *ctx, fp_flow_t *f, void *st, const fp_hookpkt_t *hp)
+{
+    zstate_t *s = st;
+    (void)ctx;
+    (void)f;
+    s->hdr_zero = 1;
+    for (size_t i = 0; i < offsetof(zstate_t, r); i++)
+        if (((const uint8_t *)st)[i] != 0 && i != offsetof(zstate_t, hdr_zero))
+            s->hdr_zero = 0;
+    s->body_byte = ((const uint8_t *)&s->r)[0];
+    s->creates++;
+    z_record_if(s, hp->pkt);
+    return FP_HOOK_OK;
+}
+
+static int z_post_update(void *ctx, fp_flow_t *f, void *st, const fp_hookpkt_t *hp)
+{
+    (void)ctx;
+    (void)f;
+    z_record_if(st, hp->pkt);
+    return hp->pkt->ip_len == 500 ? FP_HOOK_FLUSH : FP_HOOK_OK;
+}
+
+static unsigned z_records(void *ctx, const fp_flow_t *f, const void *st)
+{
+    (void)ctx;
+    (void)f;
+    return ((const zstate_t *)st)->has;
+}
+
+static const void *z_record(void *ctx, const fp_flow_t *f, const void *st, unsigned i)
+{
+    (void)ctx;
+    (void)f;
+    (void)i;
+    return &((const zstate_t *)st)->r;
+}
+
+static const fp_plugin_t zero_plugin = {
+    .abi = FP_PLUGIN_ABI,
+    .name = "partial",
+    .fields = zfields,
+    .nfields = sizeof(zfields) / sizeof(zfields[0]),
+    .record_size = sizeof(zrec_t),
+    .state_size = sizeof(zstate_t),
+    .state_zero = offsetof(zstate_t, r),
+    .post_create = z_post_create,
+    .post_update = z_post_update,
+    .records = z_records,
+    .record = z_record,
+};
+
+/* A plugin without state_zero: its whole slab is zeroed and copied. */
+static int full_post_create(void *ctx, fp_flow_t *f, void *st, const fp_hookpkt_t *hp)
+{
+    (void)ctx;
+    (void)f;
+    uint8_t *b = st;
+    b[0] = (uint8_t)(b[0] + 1); /* 1 if the slab was zeroed */
+    b[31] = (uint8_t)hp->pkt->ip_len;
+    return FP_HOOK_OK;
+}
+
+static const fp_plugin_t full_plugin = {
+    .abi = FP_PLUGIN_ABI,
+    .name = "full",
+    .state_size = 32,
+    .post_create = full_post_create,
+};
+
+#define ZSLOT 512
+static fp_plugin_inst_t g_zpl[3];
+static size_t g_nzpl;
+static zstate_t g_zseen[MAXF];
+static uint8_t g_zcopy[MAXF][ZSLOT];
+static const void *g_zstate[MAXF];
+
+/* Keep the live state, where it lives, and what fp_flow_copy hands to outputs. */
+static void collect_z(void *arg, fp_flow_t *flow)
+{
+    (void)arg;
+    size_t k = g_nout;
+    const fp_plugin_inst_t *zi = &g_zpl[g_nzpl - 1];
+    g_zseen[k] = *(const zstate_t *)fp_plugin_state(zi, flow);
+    g_zstate[k] = fp_plugin_state(zi, flow);
+    memset(g_zcopy[k], 0xcc, ZSLOT);
+    fp_flow_copy(g_zcopy[k], flow, g_zpl, g_nzpl);
+    collect(NULL, flow);
+}
+
+static fp_cache_t *zcache(int with_full)
+{
+    fp_cache_cfg_t cfg;
+    fk_err_t e;
+
+    memset(g_zpl, 0, sizeof(g_zpl));
+    g_nzpl = 0;
+    if (with_full)
+        g_zpl[g_nzpl++].p = &full_plugin;
+    g_zpl[g_nzpl++].p = &zero_plugin;
+    fp_cache_cfg_default(&cfg);
+    g_nout = 0;
+    fp_cache_t *c = fp_cache_new(&cfg, g_zpl, g_nzpl, collect_z, NULL, &e);
+    assert_non_null(c);
+    assert_true(fp_cache_slot_bytes(c) >= sizeof(fp_flow_t) + sizeof(zstate_t));
+    fp_cache_poison(c, 0xa5); /* every record starts as garbage */
+    return c;
+}
+
+static void test_state_zero(void **state)
+{
+    (void)state;
+    fp_cache_t *c = zcache(0);
+
+    /* A new flow: flags zeroed, the rest is the garbage the pool held. */
+    put(c, mk(17, 1, 1, 2, 2, 1 * SEC, 100, 0));
+    fp_cache_flush(c);
+    assert_int_equal(g_nout, 1);
+    assert_true(g_zseen[0].hdr_zero);
+    assert_int_equal(g_zseen[0].body_byte, 0xa5);
+    assert_int_equal(g_zseen[0].has, 0);
+
+    /* A flow that makes a record and ends (FLUSH from post_update) ... */
+    put(c, mk(17, 3, 3, 4, 4, 2 * SEC, 100, 0));
+    put(c, mk(17, 3, 3, 4, 4, 2 * SEC + 1, 500, 0));
+    assert_int_equal(g_nout, 2);
+    assert_int_equal(g_zseen[1].has, 1);
+    assert_int_equal(g_zseen[1].r.n, 2);
+    /* ... and the next flow gets its record back (the one freed last), with
+     * the flags zeroed and the old record still in the rest: it must not
+     * show, since the new flow makes no record of its own. */
+    put(c, mk(17, 5, 5, 6, 6, 3 * SEC, 100, 0));
+    fp_cache_flush(c);
+    assert_int_equal(g_nout, 3);
+    assert_ptr_equal(g_zstate[2], g_zstate[1]);
+    assert_true(g_zseen[2].hdr_zero);
+    assert_int_equal(g_zseen[2].creates, 1);
+    assert_int_equal(g_zseen[2].body_byte, 2); /* the old r.n, not zeroed */
+    assert_int_equal(g_zseen[2].has, 0);
+    assert_int_equal(z_records(NULL, NULL, &g_zseen[2]), 0);
+    fp_cache_free(c);
+}
+
+static void test_flow_copy(void **state)
+{
+    (void)state;
+    fp_cache_t *c = zcache(1);
+    const size_t zoff = g_zpl[1].state_off, foff = g_zpl[0].state_off;
+
+    assert_true(zoff + sizeof(zstate_t) <= ZSLOT);
+    put(c, mk(17, 1, 1, 2, 2, 1 * SEC, 100, 0)); /* no record */
+    put(c, mk(17, 3, 3, 4, 4, 2 * SEC, 500, 0)); /* a record */
+    fp_cache_flush(c);
+    assert_int_equal(g_nout, 2);
+    for (size_t k = 0; k < 2; k++) {
+        const uint8_t *cp = g_zcopy[k];
+        const zstate_t *z = (const zstate_t *)(cp + zoff);
+        const int rec = g_out[k].src_ip[15] == 3; /* flush order is slot order */
+        /* The flow record and the whole slab of the plugin without state_zero. */
+        assert_memory_equal(cp, &g_out[k], offsetof(fp_flow_t, end_reason) + 1);
+        assert_int_equal(cp[foff], 1); /* zeroed at create, then +1 */
+        assert_int_equal(cp[foff + 31], rec ? 500 & 0xff : 100);
+        /* The flags of the partial one. */
+        assert_int_equal(z->has, rec);
+        assert_int_equal(z->creates, 1);
+        if (!rec) {
+            /* No record: nothing past the flags was copied. */
+            for (size_t i = offsetof(zstate_t, r); i < sizeof(zstate_t); i++)
+                assert_int_equal(cp[zoff + i], 0xcc);
+            continue;
+        }
+        /* A record: what its field table reads, and nothing else. */
+        assert_int_equal(z->r.n, 2);
+        assert_int_equal(z->r.vals[0], 7);
+        assert_int_equal(z->r.vals[1], 8);
+        assert_int_equal(z->r.vals[2], 0xcccc);
+        assert_string_equal(z->r.name, "abc");
+        assert_int_equal((uint8_t)z->r.name[4], 0xcc);
+        assert_int_equal(z->r.x, 42);
+        for (size_t i = 0; i < sizeof(z->tail); i++)
+            assert_int_equal(z->tail[i], 0xcc);
+        /* What outputs print from the copy equals what the live slab gives. */
+        for (size_t f = 0; f < sizeof(zfields) / sizeof(zfields[0]); f++) {
+            fk_buf_t a, b;
+            assert_int_equal(fk_buf_init(&a, NULL, 64), 0);
+            assert_int_equal(fk_buf_init(&b, NULL, 64), 0);
+            fk_field_csv(&a, &zfields[f], &z->r);
+            fk_field_csv(&b, &zfields[f], &g_zseen[k].r);
+            assert_int_equal(a.len, b.len);
+            assert_memory_equal(a.data, b.data, a.len);
+            fk_buf_free(&a);
+            fk_buf_free(&b);
+        }
+    }
+    fp_cache_free(c);
+}
+
+/* Hooks only reach the plugins that have them, each with its own slab. */
+static int g_calls[2][3];
+static const void *g_hook_state[2];
+
+static int h0_post_update(void *ctx, fp_flow_t *f, void *st, const fp_hookpkt_t *hp)
+{
+    (void)ctx;
+    (void)hp;
+    g_calls[0][2]++;
+    g_hook_state[0] = st;
+    (void)f;
+    return FP_HOOK_OK;
+}
+
+static int h1_post_create(void *ctx, fp_flow_t *f, void *st, const fp_hookpkt_t *hp)
+{
+    (void)ctx;
+    (void)f;
+    (void)hp;
+    g_calls[1][0]++;
+    g_hook_state[1] = st;
+    return FP_HOOK_OK;
+}
+
+static int h1_pre_update(void *ctx, fp_flow_t *f, void *st, const fp_hookpkt_t *hp)
+{
+    (void)ctx;
+    (void)f;
+    (void)st;
+    g_calls[1][1]++;
+    return hp->pkt->ip_len == 300 ? FP_HOOK_FLUSH : FP_HOOK_OK;
+}
+
+static void test_hook_tables(void **state)
+{
+    (void)state;
+    static const fp_plugin_t none = {.abi = FP_PLUGIN_ABI, .name = "none"};
+    static const fp_plugin_t h0 = {
+        .abi = FP_PLUGIN_ABI, .name = "h0", .state_size = 8, .post_update = h0_post_update};
+    static const fp_plugin_t h1 = {.abi = FP_PLUGIN_ABI,
+                                   .name = "h1",
+                                   .state_size = 16,
+                                   .post_create = h1_post_create,
+                                   .pre_update = h1_pre_update};
+    fp_plugin_inst_t pl[3] = {{.p = &none}, {.p = &h0}, {.p = &h1}};
+
+    memset(g_calls, 0, sizeof(g_calls));
+    fp_cache_t *c = new_cache(NULL, pl, 3);
+    put(c, mk(6, 1, 1, 2, 2, 1 * SEC, 100, 0));
+    put(c, mk(6, 2, 2, 1, 1, 1 * SEC + 1, 100, 0));
+    put(c, mk(6, 1, 1, 2, 2, 1 * SEC + 2, 300, 0)); /* h1 flushes; a new flow starts */
+    fp_cache_flush(c);
+    assert_int_equal(g_nout, 2);
+    assert_int_equal(g_calls[1][0], 2); /* post_create: both flows */
+    assert_int_equal(g_calls[1][1], 2); /* pre_update: the two packets that found a flow */
+    assert_int_equal(g_calls[0][2], 1); /* post_update: only the one not flushed */
+    /* Each hook got its own plugin's slab. */
+    assert_true((const uint8_t *)g_hook_state[1] - (const uint8_t *)g_hook_state[0] ==
+                (ptrdiff_t)(pl[2].state_off - pl[1].state_off));
+    assert_int_equal(pl[1].state_off, pl[0].state_off); /* "none" has no slab */
+    fp_cache_free(c);
+}
+
 static void test_cfg_errors(void **state)
 {
     (void)state;
@@ -454,6 +757,9 @@ int main(void)
         cmocka_unit_test(test_fragments),
         cmocka_unit_test(test_plugin_hooks),
         cmocka_unit_test(test_vlan_key),
+        cmocka_unit_test(test_state_zero),
+        cmocka_unit_test(test_flow_copy),
+        cmocka_unit_test(test_hook_tables),
         cmocka_unit_test(test_cfg_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -301,6 +301,9 @@ static fp_cache_t *start(void)
     cfg.size_exp = 12;
     fp_cache_t *c = fp_cache_new(&cfg, &g_pi, 1, collect, NULL, &e);
     assert_non_null(c);
+    /* Slabs start as garbage (an earlier flow's leftovers): the plugin's
+     * partial state_zero must never let them show. */
+    fp_cache_poison(c, 0xff);
     return c;
 }
 
