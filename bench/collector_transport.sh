@@ -16,15 +16,28 @@
 # other processes on the machine add noise to CPU time too (cache, frequency), less than to wall
 # time. Numbers are reported, never judged.
 #
+# nfacctd (pmacct, issue 9) side by side on the same workload: cases nfacctd-print (print plugin,
+# JSON lines appended to a file) and nfacctd-kafka (kafka plugin, JSON, to the same mock broker,
+# a topic of its own per run). nfacctd is asked for one record per flow: aggregate on the 5-tuple
+# + timestamp_start/timestamp_end (loadgen's records are all distinct), nfacctd_time_new, a 1 s
+# refresh, a cache large enough for a refresh interval, a 256 MB core->plugin pipe. Its CPU is the
+# whole process tree's (core, plugin, and the purge children the plugin forks every refresh and
+# reaps: utime+stime+cutime+cstime of each live process in /proc, read once everything was
+# delivered, before SIGTERM; start-up included, shutdown not). Delivered = lines in the file, or
+# messages on the topic (kcat -C -e); "dropped" for nfacctd = records sent - records delivered.
+# "Everything delivered" = two empty cache purges in a row after loadgen finished. nfacctd's
+# core hands records to the plugin in plugin_buffer_size chunks and sends a chunk only when it
+# is full, so up to one chunk (64 KB: about 100 records) can stay in the core at the end.
+#
 # usage: bench/collector_transport.sh [--messages N] [--rate MSGS_PER_S] [--runs K]
 #                                     [--cases "file-json file-bin kafka-json kafka-bin ..."]
-#   cases: {file,kafka}-{json,bin}[-w1|-w2]  (default workers: 2)
+#   cases: {file,kafka}-{json,bin}[-w1|-w2]  (default workers: 2), nfacctd-{print,kafka}
 set -euo pipefail
 
 MESSAGES=12500 # per exporter: 4 x 12500 x 20 = 1M records a run
 RATE=20000
 RUNS=3
-CASES="file-json-w1 file-json-w2 file-bin-w2 kafka-json-w1 kafka-json-w2 kafka-bin-w2"
+CASES="file-json-w1 file-json-w2 file-bin-w2 kafka-json-w1 kafka-json-w2 kafka-bin-w2 nfacctd-print nfacctd-kafka"
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 while (($#)); do
@@ -46,6 +59,11 @@ for t in flowcollector loadgen kafkamock; do
 done
 [[ -x /usr/bin/time ]] || { echo "collector_transport.sh: /usr/bin/time missing (package 'time')" >&2; exit 1; }
 command -v curl >/dev/null || { echo "collector_transport.sh: curl missing" >&2; exit 1; }
+if [[ $CASES == *nfacctd* ]]; then
+    command -v nfacctd >/dev/null || { echo "collector_transport.sh: nfacctd missing (package 'pmacct')" >&2; exit 1; }
+    [[ $CASES != *nfacctd-kafka* ]] || command -v kcat >/dev/null ||
+        { echo "collector_transport.sh: kcat missing (package 'kcat')" >&2; exit 1; }
+fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/flowkit-transport.XXXXXX")
 MOCK_PID=""
@@ -134,12 +152,111 @@ $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a - 0.1 }') $drops \
 $(awk -v a="$m0" -v b="$(ticks "$MOCK_PID")" -v hz="$HZ" 'BEGIN { printf "%.2f", (b - a) / hz }')"
 }
 
+# tree_ticks PID -> utime+stime+cutime+cstime summed over PID and its live descendants: nfacctd
+# forks a process per plugin, and each plugin forks a purge child every refresh (reaped by it, so
+# counted in its cutime/cstime).
+tree_ticks() {
+    local p t=0 q
+    for p in "$@"; do
+        [[ -r /proc/$p/stat ]] && t=$((t + $(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$p/stat")))
+        for q in $(pgrep -P "$p"); do t=$((t + $(tree_ticks "$q"))); done
+    done
+    echo "$t"
+}
+
+# nf_run CASE -> same line as one_run, for nfacctd (wall = go to the end of the load generator)
+nf_run() {
+    set +e
+    local plugin=${1#nfacctd-} p n topic="" nf conf="$TMP/nfacctd.conf"
+    p=$((30000 + RANDOM % 25000))
+    rm -f "$TMP/nf.json" "$TMP/nf.log"
+    {
+        echo "daemonize: false"
+        echo "nfacctd_ip: 127.0.0.1"
+        echo "nfacctd_port: $p"
+        echo "nfacctd_time_new: true"
+        echo "nfacctd_pipe_size: 33554432" # SO_RCVBUF, capped by net.core.rmem_max
+        echo "logfile: $TMP/nf.log"
+        echo "plugins: $plugin[b]"
+        echo "aggregate[b]: src_host, dst_host, src_port, dst_port, proto, timestamp_start, timestamp_end"
+        echo "plugin_pipe_size[b]: 268435456"
+        echo "plugin_buffer_size[b]: 65536"
+        if [[ $plugin == print ]]; then
+            echo "print_output[b]: json"
+            echo "print_output_file[b]: $TMP/nf.json"
+            echo "print_output_file_append[b]: true"
+            echo "print_refresh_time[b]: 1"
+            echo "print_cache_entries[b]: 65537" # x depth 10: 650k entries, > 1 s of records
+        else
+            topic="nf$RANDOM$RANDOM"
+            echo "kafka_output[b]: json"
+            echo "kafka_broker_host[b]: ${BOOT%:*}"
+            echo "kafka_broker_port[b]: ${BOOT##*:}"
+            echo "kafka_topic[b]: $topic"
+            echo "kafka_refresh_time[b]: 1"
+            echo "kafka_cache_entries[b]: 65537"
+        fi
+    } >"$conf"
+    # a session of its own: on SIGTERM nfacctd signals its whole process group, which would
+    # otherwise include this script
+    setsid nfacctd -f "$conf" >"$TMP/nf.out" 2>&1 &
+    nf=$!
+    for _ in $(seq 100); do grep -q "waiting for NetFlow" "$TMP/nf.log" 2>/dev/null && break; sleep 0.05; done
+    grep -q "waiting for NetFlow" "$TMP/nf.log" 2>/dev/null || { echo "0 0 0 no-start 0"; kill "$nf"; return; }
+    rm -f "$TMP/go"
+    mkfifo "$TMP/go"
+    local pace=()
+    [[ $RATE != 0 ]] && pace=(-R "$RATE")
+    "$B/loadgen" -p "$p" -e 4 -r 20 -n "$MESSAGES" "${pace[@]}" -w <"$TMP/go" >"$TMP/gen" 2>&1 &
+    local lg=$!
+    exec 4>"$TMP/go"
+    sleep 0.5 # no template counter to watch: resend the templates twice, then go
+    echo again >&4
+    sleep 0.2
+    echo again >&4
+    sleep 0.2
+    local m0 t0 t1 n0 empty='Purging cache - END.*QN: 0/0'
+    m0=$(ticks "$MOCK_PID")
+    t0=$(date +%s.%N)
+    echo go >&4
+    exec 4>&-
+    wait $lg
+    t1=$(date +%s.%N)
+    n0=$(grep -c "$empty" "$TMP/nf.log")
+    for _ in $(seq 1200); do
+        (($(grep -c "$empty" "$TMP/nf.log") >= n0 + 2)) && break
+        sleep 0.1
+    done
+    local cpu sent recs
+    cpu=$(awk -v t="$(tree_ticks "$nf")" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')
+    local mock
+    mock=$(awk -v a="$m0" -v b="$(ticks "$MOCK_PID")" -v hz="$HZ" 'BEGIN { printf "%.2f", (b - a) / hz }')
+    # nfacctd's core does not exit on SIGTERM once its plugin has gone: ask,
+    # then make sure (the CPU was read above), and never let set -e end us here.
+    kill -INT "$nf" 2>/dev/null || true
+    for _ in $(seq 30); do kill -0 "$nf" 2>/dev/null || break; sleep 0.1; done
+    pkill -KILL -P "$nf" 2>/dev/null || true
+    kill -KILL "$nf" 2>/dev/null || true
+    wait "$nf" 2>/dev/null || true
+    if [[ $plugin == print ]]; then
+        recs=$(wc -l <"$TMP/nf.json" 2>/dev/null || echo 0)
+    else
+        recs=$(timeout 120 kcat -C -q -b "$BOOT" -t "$topic" -o beginning -e 2>>"$TMP/kcat.err" | wc -l)
+    fi
+    sent=$(sed -n 's/.* \([0-9]*\) records sent.*/\1/p' "$TMP/gen")
+    echo "$recs $cpu $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') lost:$((sent - recs)) $mock"
+}
+
 printf '| case | records | CPU s (best) | records/s per core (best) | spread over %d runs | records/s wall | dropped q+kernel | mock broker CPU s |\n' "$RUNS"
 printf '|---|---:|---:|---:|---|---:|---|---:|\n'
 for case in $CASES; do
     best=0 line="" rates=() bdrops="" bmock="" bwall=0
     for _ in $(seq "$RUNS"); do
-        read -r recs cpu wall drops mock < <(one_run "$case")
+        if [[ $case == nfacctd-* ]]; then
+            read -r recs cpu wall drops mock < <(nf_run "$case")
+        else
+            read -r recs cpu wall drops mock < <(one_run "$case")
+        fi
         rate=$(awk -v r="$recs" -v c="$cpu" 'BEGIN { printf "%.0f", (c > 0 ? r / c : 0) }')
         rates+=("$rate")
         if ((rate > best)); then
