@@ -12,6 +12,7 @@
 
 #include "lib/core/buf.h"
 #include "lib/core/field.h"
+#include "lib/core/opts.h"
 #include "probe/cache/cache.h"
 #include "probe/plugin.h"
 
@@ -69,6 +70,42 @@ static const char *csv(size_t flow, const char *name)
     out[b.len] = 0;
     fk_buf_free(&b);
     return out;
+}
+
+/*
+ * Enable the plugin named by `arg` ("NAME" or "NAME;key=value;...", whose
+ * options go to its init) as g_pi and make a default cache that exports to
+ * `cb` (usually collect).
+ */
+static inline fp_cache_t *pt_start(const char *arg, fp_export_fn cb)
+{
+    fp_cache_cfg_t cfg;
+    fk_opts_t o;
+    fk_err_t e;
+
+    memset(&g_pi, 0, sizeof(g_pi));
+    assert_int_equal(fk_opts_parse(arg, &o, &e), 0);
+    g_pi.p = fp_plugin_find(o.name);
+    assert_non_null(g_pi.p);
+    assert_int_equal(g_pi.p->abi, FP_PLUGIN_ABI);
+    if (g_pi.p->init)
+        assert_int_equal(g_pi.p->init(&g_pi.ctx, &o, &e), 0);
+    fk_opts_free(&o);
+    g_nout = 0;
+    fp_cache_cfg_default(&cfg);
+    fp_cache_t *c = fp_cache_new(&cfg, &g_pi, 1, cb, NULL, &e);
+    assert_non_null(c);
+    return c;
+}
+
+/* Export what the cache still holds, free it, release the plugin's context. */
+static inline void pt_finish(fp_cache_t *c)
+{
+    fp_cache_flush(c);
+    fp_cache_free(c);
+    if (g_pi.p->fini)
+        g_pi.p->fini(g_pi.ctx);
+    g_pi.ctx = NULL;
 }
 
 #endif /* FK_TEST_PLUGINTEST_H */

@@ -21,7 +21,7 @@
 #include "probe/cache/cache.h"
 #include "probe/plugin.h"
 
-#define SEC 1000000000ULL
+#define SEC  1000000000ULL
 #define MAXF 16
 
 #include "tests/common/plugintest.h"
@@ -29,30 +29,12 @@
 /* Start a cache with the mqtt plugin initialised from `arg` ("mqtt;tc=2"). */
 static fp_cache_t *start(const char *arg)
 {
-    fp_cache_cfg_t cfg;
-    fk_opts_t o;
-    fk_err_t e;
-
-    memset(&g_pi, 0, sizeof(g_pi));
-    g_pi.p = fp_plugin_find("mqtt");
-    assert_non_null(g_pi.p);
-    assert_int_equal(g_pi.p->abi, FP_PLUGIN_ABI);
-    assert_int_equal(fk_opts_parse(arg, &o, &e), 0);
-    assert_int_equal(g_pi.p->init(&g_pi.ctx, &o, &e), 0);
-    fk_opts_free(&o);
-    g_nout = 0;
-    fp_cache_cfg_default(&cfg);
-    fp_cache_t *c = fp_cache_new(&cfg, &g_pi, 1, collect, NULL, &e);
-    assert_non_null(c);
-    return c;
+    return pt_start(arg, collect);
 }
 
 static void finish(fp_cache_t *c)
 {
-    fp_cache_flush(c);
-    fp_cache_free(c);
-    if (g_pi.p->fini)
-        g_pi.p->fini(g_pi.ctx);
+    pt_finish(c);
 }
 
 /* A raw IPv4/TCP frame 10.0.0.1:40000 <-> 10.0.0.2:1883 carrying `pay`. */
@@ -98,8 +80,8 @@ static void put(fp_cache_t *c, int fwd, const void *pay, size_t n, uint64_t t)
 #define PUT(c, fwd, arr, t) put((c), (fwd), (arr), sizeof(arr), (t))
 
 /* CONNECT v4, flags 0x02, keep alive 60, client id "ab". */
-static const uint8_t connect4[] = {0x10, 0x0e, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 60,
-                                   0, 2, 'a', 'b'};
+static const uint8_t connect4[] = {0x10, 0x0e, 0, 4,  'M', 'Q', 'T', 'T',
+                                   4,    0x02, 0, 60, 0,   2,   'a', 'b'};
 /* CONNACK, session present, return code 0. */
 static const uint8_t connack_sp[] = {0x20, 0x02, 0x01, 0x00};
 static const uint8_t connack_rc5[] = {0x20, 0x02, 0x00, 0x05};
@@ -169,25 +151,25 @@ static void test_mqtt_not_connect(void **state)
     static const uint8_t notmqtt[] = {0x10, 0x0c, 0, 4, 'M', 'Q', 'T', 'X', 4, 0x02, 0, 60, 0, 0};
     fp_cache_t *c = start("mqtt;tc=5");
 
-    PUT(c, 1, pub1, 1 * SEC);      /* flow 1: PUBLISH first */
+    PUT(c, 1, pub1, 1 * SEC); /* flow 1: PUBLISH first */
     PUT(c, 1, connect4, 1 * SEC + 1);
     finish(c);
     assert_int_equal(g_nout, 1);
     assert_int_equal(g_nrec[0], 0);
 
     c = start("mqtt;tc=5");
-    PUT(c, 1, v3, 1 * SEC);        /* unsupported version */
+    PUT(c, 1, v3, 1 * SEC); /* unsupported version */
     finish(c);
     assert_int_equal(g_nout, 1);
     assert_int_equal(g_nrec[0], 0);
 
     c = start("mqtt;tc=5");
-    PUT(c, 1, notmqtt, 1 * SEC);   /* wrong protocol name */
+    PUT(c, 1, notmqtt, 1 * SEC); /* wrong protocol name */
     finish(c);
     assert_int_equal(g_nrec[0], 0);
 
     c = start("mqtt;tc=5");
-    put(c, 1, NULL, 0, 1 * SEC);   /* no payload at all */
+    put(c, 1, NULL, 0, 1 * SEC); /* no payload at all */
     PUT(c, 1, connect4, 1 * SEC + 1);
     finish(c);
     assert_int_equal(g_nrec[0], 0);
@@ -241,8 +223,8 @@ static void test_mqtt_hostile(void **state)
     static const uint8_t varint5[] = {0x30, 0xff, 0xff, 0xff, 0xff, 0x7f, 0, 1, 'q', 'x'};
     static const uint8_t huge_rl[] = {0x30, 0xff, 0xff, 0xff, 0x7f, 0, 1, 'q', 'x'};
     static const uint8_t huge_str[] = {0x30, 0x05, 0xff, 0xff, 'q', 'x', 'y'};
-    static const uint8_t str_past_rl[] = {0x30, 0x02, 0, 9, 'q', 'x', 'y', 'z', 'w', 'v', 'u',
-                                          't', 's', 'r'};
+    static const uint8_t str_past_rl[] = {0x30, 0x02, 0,   9,   'q', 'x', 'y',
+                                          'z',  'w',  'v', 'u', 't', 's', 'r'};
     static const uint8_t hash_topic[] = {0x31, 0x05, 0, 2, 'a', '#', 'x'};
     static const uint8_t at_end[] = {0x30, 0x04, 0, 2, 'e', 'n'}; /* string ends the payload */
     static const uint8_t connect_short[] = {0x10, 0x06, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 1};
@@ -304,12 +286,9 @@ static void test_mqtt_options(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mqtt_session),
-        cmocka_unit_test(test_mqtt_default_and_coalesced),
-        cmocka_unit_test(test_mqtt_not_connect),
-        cmocka_unit_test(test_mqtt_truncated),
-        cmocka_unit_test(test_mqtt_hostile),
-        cmocka_unit_test(test_mqtt_options),
+        cmocka_unit_test(test_mqtt_session),     cmocka_unit_test(test_mqtt_default_and_coalesced),
+        cmocka_unit_test(test_mqtt_not_connect), cmocka_unit_test(test_mqtt_truncated),
+        cmocka_unit_test(test_mqtt_hostile),     cmocka_unit_test(test_mqtt_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

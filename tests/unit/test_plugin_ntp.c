@@ -19,36 +19,24 @@
 #include "probe/cache/cache.h"
 #include "probe/plugin.h"
 
-#define SEC 1000000000ULL
+#define SEC  1000000000ULL
 #define MAXF 16
 
 #include "tests/common/plugintest.h"
 
 static fp_cache_t *start(void)
 {
-    fp_cache_cfg_t cfg;
-    fk_err_t e;
-
-    memset(&g_pi, 0, sizeof(g_pi));
-    g_pi.p = fp_plugin_find("ntp");
-    assert_non_null(g_pi.p);
-    assert_int_equal(g_pi.p->abi, FP_PLUGIN_ABI);
-    g_nout = 0;
-    fp_cache_cfg_default(&cfg);
-    fp_cache_t *c = fp_cache_new(&cfg, &g_pi, 1, collect, NULL, &e);
-    assert_non_null(c);
-    return c;
+    return pt_start("ntp", collect);
 }
 
 static void finish(fp_cache_t *c)
 {
-    fp_cache_flush(c);
-    fp_cache_free(c);
+    pt_finish(c);
 }
 
 /* A raw IPv4/UDP frame 10.0.0.1:sport -> 10.0.0.2:dport carrying `pay`. */
-static void put(fp_cache_t *c, uint16_t sport, uint16_t dport, const uint8_t *pay,
-                size_t paylen, size_t trunc, uint64_t t)
+static void put(fp_cache_t *c, uint16_t sport, uint16_t dport, const uint8_t *pay, size_t paylen,
+                size_t trunc, uint64_t t)
 {
     static uint8_t f[256];
     size_t total = 28 + paylen;
@@ -80,12 +68,11 @@ static void put(fp_cache_t *c, uint16_t sport, uint16_t dport, const uint8_t *pa
 
 /* leap 0, version 4, mode 4 (server), stratum 2, poll 6, precision -20. */
 static const uint8_t resp[48] = {
-    0x24, 2, 6, 0xec,
-    0, 0, 0x01, 0x00,             /* root delay (not exported) */
-    0, 0, 0x02, 0x00,             /* root dispersion (not exported) */
-    195, 113, 144, 238,           /* reference id */
+    0x24, 2,    6,    0xec, 0,    0,    0x01, 0x00, /* root delay (not exported) */
+    0,    0,    0x02, 0x00,                         /* root dispersion (not exported) */
+    195,  113,  144,  238,                          /* reference id */
     0xda, 0xb4, 0x1a, 0x2b, 0x80, 0x10, 0x20, 0x30, /* reference */
-    0, 0, 0, 0, 0, 0, 0, 0,                         /* origin: zero */
+    0,    0,    0,    0,    0,    0,    0,    0,    /* origin: zero */
     0xda, 0xb4, 0x0a, 0x05, 0x80, 0x00, 0x00, 0x00, /* receive: short octets */
     0xda, 0xb4, 0x1a, 0x2b, 0xff, 0xff, 0xff, 0xff, /* transmit: rounds up */
 };
