@@ -60,11 +60,12 @@ typedef struct listener_st {
     int *fds;
     pthread_t *rx;
     pthread_t *wk;
-    dqueue_t pool; /* free slots only (its ring is unused) */
-    dqueue_t *qs;  /* one queue per worker: an exporter always goes to the same
-                    * worker, so its datagrams are decoded in arrival order
-                    * (sequence tracking sees no false gaps) */
-    fc_tcp_t *tcp; /* ipfix+tcp:// listener (then none of the above) */
+    dqueue_t pool;      /* free slots only (its ring is unused) */
+    dqueue_t *qs;       /* one queue per worker: an exporter always goes to the same
+                         * worker, so its datagrams are decoded in arrival order
+                         * (sequence tracking sees no false gaps) */
+    bool inline_decode; /* as many workers as receivers: each receiver decodes (rx_main) */
+    fc_tcp_t *tcp;      /* ipfix+tcp:// listener (then none of the above) */
     pthread_t tcp_thr;
     bool tcp_started;
 } listener_t;
@@ -605,6 +606,15 @@ typedef struct rx_arg_st {
     int fd;
 } rx_arg_t;
 
+/*
+ * A receiver: reads datagrams with recvmmsg, RECV_BATCH at a time.  With as
+ * many workers as receivers (l->inline_decode), each receiver is its own
+ * worker and decodes what it read where it read it: no copy to a queue, no
+ * second thread to wake per batch (on one core that hand-off cost as much
+ * as decoding); the socket's receive buffer is then the only queue and its
+ * drops are counted (SO_RXQ_OVFL).  Otherwise the batch goes to the workers'
+ * queues, an exporter always to the same worker.
+ */
 static void *rx_main(void *arg)
 {
     rx_arg_t *ra = arg;
@@ -620,14 +630,19 @@ static void *rx_main(void *arg)
         struct cmsghdr align;
     } ctl[RECV_BATCH];
     uint32_t last_ovfl = 0;
+    worker_ctx_t w;
+    bool inl = l->inline_decode;
+    uint64_t pending_since = 0; /* inline: when the oldest output not yet written was made */
 
     free(ra);
+    if (inl && worker_init(&w, p, l->midx, fc_listen_type(l->cfg)) < 0)
+        return NULL;
     while (!*p->stop) {
         for (int i = 0; i < RECV_BATCH; i++) {
             if (!slots[i])
                 slots[i] = dq_take_free(&l->pool);
             if (!slots[i])
-                return NULL;
+                goto out;
             iov[i].iov_base = slots[i]->buf;
             iov[i].iov_len = DGRAM_MAX;
             memset(&msgs[i], 0, sizeof(msgs[i]));
@@ -638,8 +653,18 @@ static void *rx_main(void *arg)
             msgs[i].msg_hdr.msg_control = ctl[i].buf;
             msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
         }
+        int wait_ms = 200;
+        if (inl && w.buf.len) {
+            /* Output waits at most OUT_DELAY_NS for more (as wk_main). */
+            uint64_t age = now_ns() - pending_since;
+            if (age >= OUT_DELAY_NS) {
+                out_write(&w);
+            } else {
+                wait_ms = (int)((OUT_DELAY_NS - age) / 1000000ULL) + 1;
+            }
+        }
         struct pollfd pfd = {fd, POLLIN, 0};
-        if (poll(&pfd, 1, 200) <= 0)
+        if (poll(&pfd, 1, wait_ms) <= 0)
             continue;
         int n = recvmmsg(fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0)
@@ -675,9 +700,25 @@ static void *rx_main(void *arg)
             s->dg.received_ns = t;
             sockaddr_to(&from[i], &s->dg.src, &s->dg.src_port);
             received++;
+            if (inl)
+                continue;
             /* Exporter affinity: the same source always hits the same worker. */
             uint64_t h = fk_hash64(s->dg.src.a, s->dg.src.len, s->dg.src_port);
             target[i] = (int)(h % nq);
+        }
+        pthread_mutex_lock(&p->st_mu);
+        p->st.received += received;
+        pthread_mutex_unlock(&p->st_mu);
+        if (inl) {
+            if (w.buf.len == 0)
+                pending_since = t;
+            for (int i = 0; i < n; i++)
+                if (msgs[i].msg_len)
+                    handle(&w, l->cfg->proto, &slots[i]->dg);
+            /* Drained (a short batch): deliver, at most every OUT_DELAY_NS. */
+            if (w.buf.len && n < RECV_BATCH && now_ns() - pending_since >= OUT_DELAY_NS)
+                out_write(&w);
+            continue;
         }
         /* One locked hand-off per worker queue for the whole batch. */
         for (unsigned k = 0; k < nq; k++) {
@@ -696,11 +737,15 @@ static void *rx_main(void *arg)
             for (size_t j = taken; j < m; j++) /* GoFlow2's dropped_* per exporter */
                 fc_metrics_dropped(p->cfg->metrics, l->midx, &bq[j]->dg.src, bq[j]->dg.len);
         }
-        pthread_mutex_lock(&p->st_mu);
-        p->st.received += received;
-        p->st.dropped += dropped;
-        pthread_mutex_unlock(&p->st_mu);
+        if (dropped) {
+            pthread_mutex_lock(&p->st_mu);
+            p->st.dropped += dropped;
+            pthread_mutex_unlock(&p->st_mu);
+        }
     }
+out:
+    if (inl)
+        worker_fini(&w);
     for (int i = 0; i < RECV_BATCH; i++)
         free(slots[i]);
     return NULL;
@@ -1047,6 +1092,7 @@ int fc_pipeline_run(const fc_config_t *cfg, volatile sig_atomic_t *stop,
             l->midx = register_listener(&p, lc, fc_tcp_fd(l->tcp));
             continue;
         }
+        l->inline_decode = lc->workers == lc->count && !lc->queue_set;
         l->fds = calloc(lc->count, sizeof(int));
         l->rx = calloc(lc->count, sizeof(pthread_t));
         l->wk = calloc(lc->workers, sizeof(pthread_t));
@@ -1080,7 +1126,7 @@ int fc_pipeline_run(const fc_config_t *cfg, volatile sig_atomic_t *stop,
             l->tcp_started = pthread_create(&l->tcp_thr, NULL, tcp_main, l) == 0;
             continue;
         }
-        for (unsigned j = 0; j < l->cfg->workers; j++) {
+        for (unsigned j = 0; !l->inline_decode && j < l->cfg->workers; j++) {
             wk_arg_t *wa = malloc(sizeof(*wa));
             wa->l = l;
             wa->k = j;

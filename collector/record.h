@@ -99,48 +99,53 @@ typedef struct fc_addr_st {
 } fc_addr_t;
 
 typedef struct fc_flow_st {
-    uint8_t type;                /* 1  enum fc_flow_type */
-    uint64_t time_received_ns;   /* 110 */
-    uint32_t sequence_num;       /* 4 */
-    uint64_t sampling_rate;      /* 3 */
-    fc_addr_t sampler_address;   /* 11 */
-    uint64_t time_flow_start_ns; /* 111 */
-    uint64_t time_flow_end_ns;   /* 112 */
-    uint64_t bytes;              /* 9 */
-    uint64_t packets;            /* 10 */
-    fc_addr_t src_addr;          /* 6 */
-    fc_addr_t dst_addr;          /* 7 */
-    uint32_t etype;              /* 30 */
-    uint32_t proto;              /* 20 */
-    uint32_t src_port;           /* 21 */
-    uint32_t dst_port;           /* 22 */
-    uint32_t in_if;              /* 18 */
-    uint32_t out_if;             /* 19 */
-    uint64_t src_mac;            /* 27 */
-    uint64_t dst_mac;            /* 28 */
-    uint32_t src_vlan;           /* 33 */
-    uint32_t dst_vlan;           /* 34 */
-    uint32_t vlan_id;            /* 29 */
-    uint32_t ip_tos;             /* 23 */
-    uint32_t forwarding_status;  /* 24 */
-    uint32_t ip_ttl;             /* 25 */
-    uint32_t ip_flags;           /* 38 */
-    uint32_t tcp_flags;          /* 26 */
-    uint32_t icmp_type;          /* 31 */
-    uint32_t icmp_code;          /* 32 */
-    uint32_t ipv6_flow_label;    /* 37 */
-    uint32_t fragment_id;        /* 35 */
-    uint32_t fragment_offset;    /* 36 */
-    uint32_t src_as;             /* 14 */
-    uint32_t dst_as;             /* 15 */
-    fc_addr_t next_hop;          /* 12 */
-    uint32_t next_hop_as;        /* 13 */
-    uint32_t src_net;            /* 16 prefix length */
-    uint32_t dst_net;            /* 17 prefix length */
-    fc_addr_t bgp_next_hop;      /* 100 */
-    uint32_t observation_domain_id; /* 70 */
-    uint32_t observation_point_id;  /* 71 */
+    uint8_t type;                          /* 1  enum fc_flow_type */
+    uint64_t time_received_ns;             /* 110 */
+    uint32_t sequence_num;                 /* 4 */
+    uint64_t sampling_rate;                /* 3 */
+    fc_addr_t sampler_address;             /* 11 */
+    uint64_t time_flow_start_ns;           /* 111 */
+    uint64_t time_flow_end_ns;             /* 112 */
+    uint64_t bytes;                        /* 9 */
+    uint64_t packets;                      /* 10 */
+    fc_addr_t src_addr;                    /* 6 */
+    fc_addr_t dst_addr;                    /* 7 */
+    uint32_t etype;                        /* 30 */
+    uint32_t proto;                        /* 20 */
+    uint32_t src_port;                     /* 21 */
+    uint32_t dst_port;                     /* 22 */
+    uint32_t in_if;                        /* 18 */
+    uint32_t out_if;                       /* 19 */
+    uint64_t src_mac;                      /* 27 */
+    uint64_t dst_mac;                      /* 28 */
+    uint32_t src_vlan;                     /* 33 */
+    uint32_t dst_vlan;                     /* 34 */
+    uint32_t vlan_id;                      /* 29 */
+    uint32_t ip_tos;                       /* 23 */
+    uint32_t forwarding_status;            /* 24 */
+    uint32_t ip_ttl;                       /* 25 */
+    uint32_t ip_flags;                     /* 38 */
+    uint32_t tcp_flags;                    /* 26 */
+    uint32_t icmp_type;                    /* 31 */
+    uint32_t icmp_code;                    /* 32 */
+    uint32_t ipv6_flow_label;              /* 37 */
+    uint32_t fragment_id;                  /* 35 */
+    uint32_t fragment_offset;              /* 36 */
+    uint32_t src_as;                       /* 14 */
+    uint32_t dst_as;                       /* 15 */
+    fc_addr_t next_hop;                    /* 12 */
+    uint32_t next_hop_as;                  /* 13 */
+    uint32_t src_net;                      /* 16 prefix length */
+    uint32_t dst_net;                      /* 17 prefix length */
+    fc_addr_t bgp_next_hop;                /* 100 */
+    uint32_t observation_domain_id;        /* 70 */
+    uint32_t observation_point_id;         /* 71 */
     uint32_t ipv6_routing_header_seg_left; /* 106 */
+    /* fc_columns indexes (format.h) the decoder promises are zero, so that
+     * encoders may skip them without looking; 0 = no promise.  Set from a
+     * template's plan (decode/fields.c); a record copied or changed after
+     * decoding keeps it only if the change writes none of those columns. */
+    uint64_t zero_cols;
     /* flowkit: the tunnel's outer addresses when -sflow.decap replaced the
      * packet fields by the inner flow's (len 0 otherwise; not in flow.proto) */
     fc_addr_t outer_src_addr;
@@ -148,17 +153,17 @@ typedef struct fc_flow_st {
 
     uint16_t n_bgp_communities;
     uint16_t n_as_path;
-    uint16_t n_mpls;   /* entries of mpls_ttl, mpls_label and mpls_ip */
+    uint16_t n_mpls; /* entries of mpls_ttl, mpls_label and mpls_ip */
     uint16_t n_mpls_ip;
     uint16_t n_layers; /* entries of layer_stack and layer_size */
     uint16_t n_srv6;
-    uint32_t bgp_communities[FC_MAX_COMMUNITIES]; /* 101 */
-    uint32_t as_path[FC_MAX_ASPATH];              /* 102 */
-    uint32_t mpls_ttl[FC_MAX_MPLS];               /* 80 */
-    uint32_t mpls_label[FC_MAX_MPLS];             /* 81 */
-    fc_addr_t mpls_ip[FC_MAX_MPLS];               /* 82 */
-    uint32_t layer_stack[FC_MAX_LAYERS];          /* 103 enum fc_layer */
-    uint32_t layer_size[FC_MAX_LAYERS];           /* 104 */
+    uint32_t bgp_communities[FC_MAX_COMMUNITIES];         /* 101 */
+    uint32_t as_path[FC_MAX_ASPATH];                      /* 102 */
+    uint32_t mpls_ttl[FC_MAX_MPLS];                       /* 80 */
+    uint32_t mpls_label[FC_MAX_MPLS];                     /* 81 */
+    fc_addr_t mpls_ip[FC_MAX_MPLS];                       /* 82 */
+    uint32_t layer_stack[FC_MAX_LAYERS];                  /* 103 enum fc_layer */
+    uint32_t layer_size[FC_MAX_LAYERS];                   /* 104 */
     fc_addr_t ipv6_routing_header_addresses[FC_MAX_SRV6]; /* 105 */
 
     uint32_t truncated_lists; /* list items that did not fit (flowkit's, not exported) */
@@ -185,13 +190,30 @@ typedef struct fc_flow_st {
     uint16_t n_extras;
 } fc_flow_t;
 
+/*
+ * Clear a record for a decoder: every scalar, every list count and the
+ * custom and extra values; not the list arrays behind the counts (1.5 KB
+ * that every reader stops short of: formatters, copies and mapping read
+ * entries below the count only, and code that appends to a list that shares
+ * its count with others, such as MPLS, clears the others' entry).
+ */
+static inline void fc_flow_clear(fc_flow_t *f)
+{
+    __builtin_memset(f, 0, __builtin_offsetof(fc_flow_t, bgp_communities));
+    f->truncated_lists = 0;
+    f->n_custom = 0;
+    f->n_cbytes = 0;
+    f->extras = 0;
+    f->n_extras = 0;
+}
+
 /* Where and when a datagram came from: what decoders need besides its bytes. */
 typedef struct fc_dgram_st {
     const uint8_t *data;
     size_t len;
-    fc_addr_t src;          /* exporter address (UDP source) */
+    fc_addr_t src; /* exporter address (UDP source) */
     uint16_t src_port;
-    uint64_t received_ns;   /* wall clock when received (or capture time on replay) */
+    uint64_t received_ns; /* wall clock when received (or capture time on replay) */
 } fc_dgram_t;
 
 /* Decoders hand each finished record to this; non-zero return stops decoding. */

@@ -147,15 +147,35 @@ typedef struct fc_nfctx_st {
 int fc_nf_apply(fc_flow_t *f, fc_nfctx_t *cx, uint32_t pen, uint16_t id, const uint8_t *v,
                 size_t len);
 
+/*
+ * A data template compiled for decoding (fields.c): what fc_nf_apply does
+ * for each of its fields, resolved once.  fc_nf_plan_run(plan, t, f, cx,
+ * rec, v) has the effect of fc_nf_apply over the record's fields in
+ * template order and, for IPFIX (version 10), of adding the values that are
+ * not columns as extra values (fc_extras_add).  v9 passes the record's first
+ * byte and v = NULL (fixed-length templates); IPFIX passes the reader's
+ * values.  fc_nf_plan_new returns NULL for options templates (and without
+ * memory): decode those the general way.  Plans assume no mapping file.
+ */
+typedef struct fc_nfplan_st fc_nfplan_t;
+fc_nfplan_t *fc_nf_plan_new(const fk_ipfix_tmpl_t *t, uint8_t version);
+void fc_nf_plan_free(fc_nfplan_t *pl);
+void fc_nf_plan_run(const fc_nfplan_t *pl, const fk_ipfix_tmpl_t *t, fc_flow_t *f, fc_nfctx_t *cx,
+                    const uint8_t *rec, const fk_ipfix_value_t *v);
+
+/* fc_state_template, and the template's plan (NULL if it has none). */
+const fk_ipfix_tmpl_t *fc_state_template_plan(fc_state_t *s, const fc_xkey_t *k, uint16_t id,
+                                              uint64_t now_ns, const fc_nfplan_t **plan);
+
 /* The sampling rate carried by an options data record, 0 if none (305/306, 50, 34). */
 uint64_t fc_nf_options_rate(const fk_ipfix_tmpl_t *t, const fk_ipfix_value_t *v, size_t n);
 
 /* Decoders: 0 when the datagram was understood, -1 when something was skipped
  * (counted in st, first problem in e).  Records go to emit(arg, flow). */
-int fc_nfv5_decode(const fc_dgram_t *dg, fc_emit_fn emit, void *arg, fc_state_t *s,
-                   fc_dstats_t *st, fk_err_t *e);
-int fc_nfv9_decode(const fc_dgram_t *dg, fc_emit_fn emit, void *arg, fc_state_t *s,
-                   fc_dstats_t *st, fk_err_t *e);
+int fc_nfv5_decode(const fc_dgram_t *dg, fc_emit_fn emit, void *arg, fc_state_t *s, fc_dstats_t *st,
+                   fk_err_t *e);
+int fc_nfv9_decode(const fc_dgram_t *dg, fc_emit_fn emit, void *arg, fc_state_t *s, fc_dstats_t *st,
+                   fk_err_t *e);
 int fc_ipfix_decode(const fc_dgram_t *dg, fc_emit_fn emit, void *arg, fc_state_t *s,
                     fc_dstats_t *st, fk_err_t *e);
 

@@ -5,9 +5,13 @@
  * so: a sampling rate carried by a data record is kept, samplingPacketSpace
  * (306) is used, flowStart/EndSysUpTime (22/23) work for IPFIX too.
  */
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "decode.h"
+#include "../format/format.h"
+#include "registry.h"
 
 /* NTP timestamp (RFC 7011 6.1.9) to ns. */
 static uint64_t ntp_ns(const uint8_t *v, size_t len)
@@ -48,9 +52,13 @@ static uint64_t uptime_ns(const fc_nfctx_t *cx, uint32_t at_ms)
 static void push_mpls(fc_flow_t *f, uint32_t lse_top24)
 {
     /* mplsLabelStackSection: 3 bytes, label in the top 20 bits (>>4 as GoFlow2). */
-    if (f->n_mpls < FC_MAX_MPLS)
+    if (f->n_mpls < FC_MAX_MPLS) {
+        /* mpls_ttl and mpls_ip share the count: theirs must read as zero
+         * (records are not cleared past the counts, see fc_flow_clear) */
+        f->mpls_ttl[f->n_mpls] = 0;
+        memset(&f->mpls_ip[f->n_mpls], 0, sizeof(f->mpls_ip[0]));
         f->mpls_label[f->n_mpls++] = lse_top24 >> 4;
-    else
+    } else
         f->truncated_lists++;
 }
 
@@ -77,122 +85,130 @@ static inline uint64_t be_value(const uint8_t *v, size_t len)
     }
 }
 
+/*
+ * The elements whose handling depends only on their own value: a plain
+ * integer stored into one column (two for vlanId), an address, a MAC.  One
+ * table serves fc_nf_apply and the per-template plans below, so the two
+ * cannot disagree.  Ids are IANA's (RFC 7012; NetFlow v9 uses the same
+ * numbers for these, RFC 3954 section 8).
+ */
+enum { NF_NONE, NF_U32, NF_U64, NF_ADDR, NF_ADDR_ET, NF_MAC };
+
+typedef struct nf_ie_st {
+    uint8_t kind;
+    uint16_t off;  /* the column in fc_flow_t */
+    uint16_t off2; /* a second column (vlanId), 0 none */
+} nf_ie_t;
+
+#define NF(k, field)                     \
+    {                                    \
+        k, offsetof(fc_flow_t, field), 0 \
+    }
+#define NF2(k, field, field2)                                      \
+    {                                                              \
+        k, offsetof(fc_flow_t, field), offsetof(fc_flow_t, field2) \
+    }
+
+static const nf_ie_t nf_ies[256] = {
+    [1] = NF(NF_U64, bytes),    /* IN_BYTES / octetDeltaCount */
+    [23] = NF(NF_U64, bytes),   /* OUT_BYTES / postOctetDeltaCount */
+    [2] = NF(NF_U64, packets),  /* IN_PKTS / packetDeltaCount */
+    [24] = NF(NF_U64, packets), /* OUT_PKTS / postPacketDeltaCount */
+    [4] = NF(NF_U32, proto),
+    [5] = NF(NF_U32, ip_tos),
+    [6] = NF(NF_U32, tcp_flags),
+    [7] = NF(NF_U32, src_port),
+    [11] = NF(NF_U32, dst_port),
+    [9] = NF(NF_U32, src_net),
+    [29] = NF(NF_U32, src_net),
+    [13] = NF(NF_U32, dst_net),
+    [30] = NF(NF_U32, dst_net),
+    [10] = NF(NF_U32, in_if),
+    [14] = NF(NF_U32, out_if),
+    [16] = NF(NF_U32, src_as),
+    [17] = NF(NF_U32, dst_as),
+    [58] = NF2(NF_U32, src_vlan, vlan_id), /* SRC_VLAN / vlanId: both, as GoFlow2 */
+    [59] = NF(NF_U32, dst_vlan),
+    [89] = NF(NF_U32, forwarding_status),
+    [52] = NF(NF_U32, ip_ttl), /* minimumTTL: GoFlow2's source of ip_ttl */
+    [31] = NF(NF_U32, ipv6_flow_label),
+    [54] = NF(NF_U32, fragment_id),
+    [88] = NF(NF_U32, fragment_offset),
+    [138] = NF(NF_U32, observation_point_id),
+    [8] = NF(NF_ADDR_ET, src_addr),
+    [27] = NF(NF_ADDR_ET, src_addr),
+    [12] = NF(NF_ADDR_ET, dst_addr),
+    [28] = NF(NF_ADDR_ET, dst_addr),
+    [15] = NF(NF_ADDR, next_hop),
+    [62] = NF(NF_ADDR, next_hop),
+    [18] = NF(NF_ADDR, bgp_next_hop),
+    [63] = NF(NF_ADDR, bgp_next_hop),
+    [56] = NF(NF_MAC, src_mac), /* IN_SRC_MAC / sourceMacAddress */
+    [81] = NF(NF_MAC, src_mac), /* postSourceMacAddress */
+    [57] = NF(NF_MAC, dst_mac), /* OUT_DST_MAC / postDestinationMacAddress */
+    [80] = NF(NF_MAC, dst_mac), /* destinationMacAddress */
+};
+
+static inline void put32(fc_flow_t *f, uint16_t off, uint64_t u)
+{
+    uint32_t x = (uint32_t)u;
+    memcpy((char *)f + off, &x, 4);
+}
+
+static inline void put64(fc_flow_t *f, uint16_t off, uint64_t u)
+{
+    memcpy((char *)f + off, &u, 8);
+}
+
+static inline fc_addr_t *addr_at(fc_flow_t *f, uint16_t off)
+{
+    return (fc_addr_t *)(void *)((char *)f + off);
+}
+
+/* An element of nf_ies; FC_NF_PARTIAL when its length does not fit its type. */
+static int apply_ie(fc_flow_t *f, const nf_ie_t *d, const uint8_t *v, size_t len)
+{
+    switch (d->kind) {
+    case NF_U32: {
+        uint64_t u = be_value(v, len);
+        put32(f, d->off, u);
+        if (d->off2)
+            put32(f, d->off2, u);
+        return FC_NF_COLUMN;
+    }
+    case NF_U64:
+        put64(f, d->off, be_value(v, len));
+        return FC_NF_COLUMN;
+    case NF_ADDR:
+    case NF_ADDR_ET:
+        /* An address or MAC of a length its type cannot have fills nothing:
+         * PARTIAL, so IPFIX keeps what was sent as an unknown element rather
+         * than losing it. */
+        if (len != 4 && len != 16)
+            return FC_NF_PARTIAL;
+        set_addr(f, addr_at(f, d->off), v, len, d->kind == NF_ADDR_ET);
+        return FC_NF_COLUMN;
+    default: /* NF_MAC */
+        if (len != 6)
+            return FC_NF_PARTIAL;
+        put64(f, d->off, mac48(v, len));
+        return FC_NF_COLUMN;
+    }
+}
+
 int fc_nf_apply(fc_flow_t *f, fc_nfctx_t *cx, uint32_t pen, uint16_t id, const uint8_t *v,
                 size_t len)
 {
-    uint64_t u = be_value(v, len);
-
     if (pen != 0) {
         /* RFC 5103 reverse elements and enterprise elements are not part of
          * GoFlow2's record; the mapping file (and flowkit's registry) use them. */
         return FC_NF_NONE;
     }
-    /* An address or MAC of a length its type cannot have fills nothing:
-     * PARTIAL, so IPFIX keeps what was sent as an unknown element rather than
-     * losing it. */
+    if (id < 256 && nf_ies[id].kind)
+        return apply_ie(f, &nf_ies[id], v, len);
+
+    uint64_t u = be_value(v, len);
     switch (id) {
-    case 8:
-    case 12:
-    case 27:
-    case 28:
-    case 15:
-    case 62:
-    case 18:
-    case 63:
-        if (len != 4 && len != 16)
-            return FC_NF_PARTIAL;
-        break;
-    case 56:
-    case 57:
-    case 80:
-    case 81:
-        if (len != 6)
-            return FC_NF_PARTIAL;
-        break;
-    default:
-        break;
-    }
-    switch (id) {
-    case 1:  /* IN_BYTES / octetDeltaCount */
-    case 23: /* OUT_BYTES / postOctetDeltaCount */
-        f->bytes = u;
-        break;
-    case 2:  /* IN_PKTS / packetDeltaCount */
-    case 24: /* OUT_PKTS / postPacketDeltaCount */
-        f->packets = u;
-        break;
-    case 4:
-        f->proto = (uint32_t)u;
-        break;
-    case 5:
-        f->ip_tos = (uint32_t)u;
-        break;
-    case 6:
-        f->tcp_flags = (uint32_t)u;
-        break;
-    case 7:
-        f->src_port = (uint32_t)u;
-        break;
-    case 11:
-        f->dst_port = (uint32_t)u;
-        break;
-    case 8:
-    case 27:
-        set_addr(f, &f->src_addr, v, len, true);
-        break;
-    case 12:
-    case 28:
-        set_addr(f, &f->dst_addr, v, len, true);
-        break;
-    case 9:
-    case 29:
-        f->src_net = (uint32_t)u;
-        break;
-    case 13:
-    case 30:
-        f->dst_net = (uint32_t)u;
-        break;
-    case 10:
-        f->in_if = (uint32_t)u;
-        break;
-    case 14:
-        f->out_if = (uint32_t)u;
-        break;
-    case 15:
-    case 62:
-        set_addr(f, &f->next_hop, v, len, false);
-        break;
-    case 18:
-    case 63:
-        set_addr(f, &f->bgp_next_hop, v, len, false);
-        break;
-    case 16:
-        f->src_as = (uint32_t)u;
-        break;
-    case 17:
-        f->dst_as = (uint32_t)u;
-        break;
-    case 56: /* IN_SRC_MAC / sourceMacAddress */
-    case 81: /* postSourceMacAddress */
-        f->src_mac = mac48(v, len);
-        break;
-    case 57: /* OUT_DST_MAC / postDestinationMacAddress */
-    case 80: /* destinationMacAddress */
-        f->dst_mac = mac48(v, len);
-        break;
-    case 58: /* SRC_VLAN / vlanId: both vlan_id and src_vlan, as GoFlow2 */
-        f->src_vlan = (uint32_t)u;
-        f->vlan_id = (uint32_t)u;
-        break;
-    case 59:
-        f->dst_vlan = (uint32_t)u;
-        break;
-    case 89:
-        f->forwarding_status = (uint32_t)u;
-        break;
-    case 52: /* minimumTTL: GoFlow2's source of ip_ttl */
-        f->ip_ttl = (uint32_t)u;
-        break;
     case 192:
         /* ipTTL (RFC 7012: the TTL / hop limit of the flow's packets), which
          * flowprobe's basicplus exports as "ip_ttl": the same quantity as
@@ -200,15 +216,6 @@ int fc_nf_apply(fc_flow_t *f, fc_nfctx_t *cx, uint32_t pen, uint16_t id, const u
          * GoFlow2 reads only 52, which still wins when both are sent). */
         if (!f->ip_ttl)
             f->ip_ttl = (uint32_t)u;
-        break;
-    case 31:
-        f->ipv6_flow_label = (uint32_t)u;
-        break;
-    case 54:
-        f->fragment_id = (uint32_t)u;
-        break;
-    case 88:
-        f->fragment_offset = (uint32_t)u;
         break;
     case 197: /* fragmentFlags */
         f->ip_flags = (uint32_t)(u >> 5);
@@ -304,13 +311,282 @@ int fc_nf_apply(fc_flow_t *f, fc_nfctx_t *cx, uint32_t pen, uint16_t id, const u
         f->time_flow_end_ns = (uint64_t)cx->export_secs * 1000000000ULL - u * 1000ULL;
         cx->have_time = true;
         break;
-    case 138:
-        f->observation_point_id = (uint32_t)u;
-        break;
     default:
         return FC_NF_NONE;
     }
     return FC_NF_COLUMN;
+}
+
+/* ------------------------------------------------------------ template plans */
+
+/*
+ * A data template compiled once, when it is announced, into one step per
+ * field that matters: the table lookup and the element switch of
+ * fc_nf_apply are done here instead of for every field of every record, the
+ * value's offset in a fixed-length record is known, and NetFlow v9 fields
+ * the record has no column for are dropped.  Running the plan has exactly
+ * the effect of fc_nf_apply over the record's fields in template order (the
+ * fallback step, P_APPLY, is fc_nf_apply itself), plus, for IPFIX, the extra
+ * values ipfix.c would add.  Without a plan (options templates, a mapping
+ * file, no memory) the decoders take the general path.
+ */
+enum {
+    P_U32,   /* nf_ies NF_U32 */
+    P_U32_2, /* NF_U32 with a second column */
+    P_U64,   /* NF_U64 */
+    P_ADDR4, /* NF_ADDR(_ET), 4 or 16 bytes */
+    P_ADDR4_ET,
+    P_ADDR16,
+    P_ADDR16_ET,
+    P_MAC,
+    P_V9_START, /* v9 FIRST_SWITCHED / LAST_SWITCHED (sysUptime ms) */
+    P_V9_END,
+    P_MS_START, /* flowStart/EndMilliseconds (152/153) */
+    P_MS_END,
+    P_IPVER,          /* ipVersion (60): etype */
+    P_IPFIX_UP_START, /* IPFIX flowStart/EndSysUpTime (22/21): with the exporter's */
+    P_IPFIX_UP_END,   /* init time absolute, else an extra value (fc_nf_apply's PARTIAL) */
+    P_APPLY,          /* anything else fc_nf_apply knows: call it */
+    P_EXTRA,          /* IPFIX: not a column, an extra value of the record */
+    P_EXTRA_REG,      /* the same, its registry entry known (fc_extras_reg) */
+};
+
+typedef struct nf_step_st {
+    uint8_t op;
+    int16_t reg;  /* P_EXTRA_REG: registry entry, -1 unknown element */
+    uint16_t idx; /* the template field */
+    uint16_t len; /* its length (fixed-length fields) */
+    uint32_t at;  /* its offset in the record (fixed-length templates) */
+    uint16_t off, off2;
+} nf_step_t;
+
+struct fc_nfplan_st {
+    uint8_t version;
+    uint16_t n;
+    uint64_t zero_cols; /* the columns no record of the template sets (fc_flow_t.zero_cols) */
+    nf_step_t step[];
+};
+
+/* Whether fc_nf_apply does anything with the element: asked of fc_nf_apply
+ * itself (on a scratch record, with an IPFIX context that has an init time,
+ * so that the sysUpTime elements answer), so that no list repeats its cases. */
+static bool nf_knows(uint32_t pen, uint16_t id)
+{
+    static const uint8_t one[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    fc_flow_t f;
+    fc_nfctx_t cx = {10, 0, 1, 1, false, false, 0, 0};
+    memset(&f, 0, sizeof(f));
+    return fc_nf_apply(&f, &cx, pen, id, one, 8) != FC_NF_NONE;
+}
+
+/* The fc_columns index of the column at offset `off`, -1 if none. */
+static int column_at(uint16_t off)
+{
+    for (int i = 0; i < FC_NCOLUMNS; i++)
+        if (fc_columns[i].kind != FC_K_VIRTUAL && fc_columns[i].off == off)
+            return i;
+    return -1;
+}
+
+/*
+ * The protobuf columns that no record of this plan can set: all but those the
+ * decoders write for every record (record_start/record_end in nfv9.c and
+ * ipfix.c), those of the plan's steps, and etype (addresses, ipVersion).  A
+ * P_APPLY step may write anything fc_nf_apply writes: then no promise.
+ */
+static uint64_t plan_zero_cols(const fc_nfplan_t *pl)
+{
+    static const uint16_t always[] = {
+        offsetof(fc_flow_t, type),
+        offsetof(fc_flow_t, time_received_ns),
+        offsetof(fc_flow_t, sequence_num),
+        offsetof(fc_flow_t, sampler_address),
+        offsetof(fc_flow_t, sampling_rate),
+        offsetof(fc_flow_t, observation_domain_id),
+        offsetof(fc_flow_t, time_flow_start_ns),
+        offsetof(fc_flow_t, time_flow_end_ns),
+        offsetof(fc_flow_t, etype),
+    };
+    uint64_t written = 0, proto = 0;
+    _Static_assert(FC_NCOLUMNS <= 64, "zero_cols is a 64-bit set");
+    for (int i = 0; i < FC_NCOLUMNS; i++)
+        if (fc_columns[i].pb)
+            proto |= 1ULL << i;
+    for (size_t i = 0; i < sizeof(always) / sizeof(always[0]); i++) {
+        int c = column_at(always[i]);
+        if (c < 0)
+            return 0;
+        written |= 1ULL << c;
+    }
+    for (uint16_t i = 0; i < pl->n; i++) {
+        const nf_step_t *s = &pl->step[i];
+        if (s->op == P_APPLY)
+            return 0;
+        if (s->op == P_EXTRA || s->op == P_EXTRA_REG || s->op == P_IPVER || s->op == P_V9_START ||
+            s->op == P_V9_END || s->op == P_MS_START || s->op == P_MS_END ||
+            s->op == P_IPFIX_UP_START || s->op == P_IPFIX_UP_END)
+            continue; /* extras, etype and times: none, or in `always` */
+        int c = column_at(s->off), c2 = s->off2 ? column_at(s->off2) : 0;
+        if (c < 0 || c2 < 0)
+            return 0;
+        written |= 1ULL << c | (s->off2 ? 1ULL << c2 : 0);
+    }
+    return proto & ~written;
+}
+
+fc_nfplan_t *fc_nf_plan_new(const fk_ipfix_tmpl_t *t, uint8_t version)
+{
+    if (t->options || t->nfields == 0)
+        return NULL;
+    fc_nfplan_t *pl = malloc(sizeof(*pl) + (size_t)t->nfields * sizeof(pl->step[0]));
+    if (!pl)
+        return NULL;
+    pl->version = version;
+    pl->n = 0;
+    uint32_t at = 0;
+    for (uint16_t i = 0; i < t->nfields; i++) {
+        const fk_ipfix_ie_t *ie = &t->f[i];
+        nf_step_t s = {P_APPLY, 0, i, ie->len, at, 0, 0};
+        bool fixed = ie->len != FK_IPFIX_VARLEN;
+        at += fixed ? ie->len : 0;
+        if (ie->pen == 0 && ie->id < 256 && nf_ies[ie->id].kind && fixed) {
+            const nf_ie_t *d = &nf_ies[ie->id];
+            s.off = d->off;
+            s.off2 = d->off2;
+            switch (d->kind) {
+            case NF_U32:
+                s.op = d->off2 ? P_U32_2 : P_U32;
+                break;
+            case NF_U64:
+                s.op = P_U64;
+                break;
+            case NF_ADDR:
+            case NF_ADDR_ET:
+                if (ie->len == 4)
+                    s.op = d->kind == NF_ADDR_ET ? P_ADDR4_ET : P_ADDR4;
+                else if (ie->len == 16)
+                    s.op = d->kind == NF_ADDR_ET ? P_ADDR16_ET : P_ADDR16;
+                break; /* other lengths: P_APPLY (PARTIAL) */
+            default:
+                if (ie->len == 6)
+                    s.op = P_MAC;
+                break;
+            }
+        } else if (ie->pen == 0 && fixed && version == 9 && (ie->id == 21 || ie->id == 22)) {
+            s.op = ie->id == 22 ? P_V9_START : P_V9_END;
+        } else if (ie->pen == 0 && fixed && (ie->id == 152 || ie->id == 153)) {
+            s.op = ie->id == 152 ? P_MS_START : P_MS_END;
+        } else if (ie->pen == 0 && ie->id == 60) {
+            s.op = P_IPVER;
+        } else if (ie->pen == 0 && version == 10 && (ie->id == 21 || ie->id == 22)) {
+            s.op = ie->id == 22 ? P_IPFIX_UP_START : P_IPFIX_UP_END;
+        } else if (!nf_knows(ie->pen, ie->id)) {
+            if (version == 9)
+                continue; /* fc_nf_apply would ignore it; v9 records keep no extras */
+            int reg = fc_extras_reg(ie);
+            if (reg == FC_EXTRAS_SKIP)
+                continue;
+            s.op = reg == FC_EXTRAS_NO_REG ? P_EXTRA : P_EXTRA_REG;
+            s.reg = (int16_t)(reg < 0 ? -1 : reg);
+        }
+        pl->step[pl->n++] = s;
+    }
+    pl->zero_cols = plan_zero_cols(pl);
+    return pl;
+}
+
+void fc_nf_plan_free(fc_nfplan_t *pl)
+{
+    free(pl);
+}
+
+void fc_nf_plan_run(const fc_nfplan_t *pl, const fk_ipfix_tmpl_t *t, fc_flow_t *f, fc_nfctx_t *cx,
+                    const uint8_t *rec, const fk_ipfix_value_t *v)
+{
+    f->zero_cols = pl->zero_cols;
+    for (const nf_step_t *s = pl->step, *end = s + pl->n; s < end; s++) {
+        /* v9: fixed offsets into the record; IPFIX: the reader's values
+         * (variable-length fields move the ones after them) */
+        const uint8_t *p = v ? v[s->idx].p : rec + s->at;
+        size_t len = v ? v[s->idx].len : s->len;
+        switch (s->op) {
+        case P_U32:
+            put32(f, s->off, be_value(p, len));
+            break;
+        case P_U32_2: {
+            uint64_t u = be_value(p, len);
+            put32(f, s->off, u);
+            put32(f, s->off2, u);
+            break;
+        }
+        case P_U64:
+            put64(f, s->off, be_value(p, len));
+            break;
+        case P_ADDR4:
+            set_addr(f, addr_at(f, s->off), p, 4, false);
+            break;
+        case P_ADDR4_ET:
+            set_addr(f, addr_at(f, s->off), p, 4, true);
+            break;
+        case P_ADDR16:
+            set_addr(f, addr_at(f, s->off), p, 16, false);
+            break;
+        case P_ADDR16_ET:
+            set_addr(f, addr_at(f, s->off), p, 16, true);
+            break;
+        case P_MAC:
+            put64(f, s->off, mac48(p, 6));
+            break;
+        case P_V9_START:
+            f->time_flow_start_ns = uptime_ns(cx, (uint32_t)be_value(p, len));
+            cx->have_time = true;
+            break;
+        case P_V9_END:
+            f->time_flow_end_ns = uptime_ns(cx, (uint32_t)be_value(p, len));
+            cx->have_time = true;
+            break;
+        case P_MS_START:
+            f->time_flow_start_ns = be_value(p, len) * 1000000ULL;
+            cx->have_time = true;
+            break;
+        case P_MS_END:
+            f->time_flow_end_ns = be_value(p, len) * 1000000ULL;
+            cx->have_time = true;
+            break;
+        case P_IPVER: {
+            uint64_t u = be_value(p, len);
+            if (u == 4)
+                f->etype = 0x0800;
+            else if (u == 6)
+                f->etype = 0x86dd;
+            break;
+        }
+        case P_IPFIX_UP_START:
+        case P_IPFIX_UP_END:
+            if (cx->init_ms) {
+                uint64_t ns = (cx->init_ms + be_value(p, len)) * 1000000ULL;
+                if (s->op == P_IPFIX_UP_START)
+                    f->time_flow_start_ns = ns;
+                else
+                    f->time_flow_end_ns = ns;
+                cx->have_time = true;
+            } else {
+                fc_extras_add(f, &t->f[s->idx], p, len);
+            }
+            break;
+        case P_EXTRA_REG:
+            fc_extras_add_reg(f, &t->f[s->idx], s->reg, p, len);
+            break;
+        case P_APPLY:
+            if (fc_nf_apply(f, cx, t->f[s->idx].pen, t->f[s->idx].id, p, len) != FC_NF_COLUMN &&
+                pl->version == 10)
+                fc_extras_add(f, &t->f[s->idx], p, len);
+            break;
+        default: /* P_EXTRA */
+            fc_extras_add(f, &t->f[s->idx], p, len);
+            break;
+        }
+    }
 }
 
 uint64_t fc_nf_options_rate(const fk_ipfix_tmpl_t *t, const fk_ipfix_value_t *v, size_t n)

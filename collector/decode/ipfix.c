@@ -25,14 +25,20 @@ typedef struct ictx_st {
     fc_xkey_t k;
     fk_ipfix_hdr_t hdr;
     uint64_t rate;
-    bool first; /* no data record of this datagram decoded yet */
+    const fk_ipfix_tmpl_t *plan_t; /* the template last looked up, and its plan */
+    const fc_nfplan_t *plan;
+    bool first;      /* no data record of this datagram decoded yet */
+    bool init_known; /* init_ms is the exporter's for domain init_odid */
+    uint32_t init_odid;
+    uint64_t init_ms;
 } ictx_t;
 
 static const fk_ipfix_tmpl_t *lookup(void *store, uint32_t odid, uint16_t id)
 {
     ictx_t *c = store;
     c->k.domain = odid;
-    return fc_state_template(c->s, &c->k, id, c->dg->received_ns);
+    c->plan_t = fc_state_template_plan(c->s, &c->k, id, c->dg->received_ns, &c->plan);
+    return c->plan_t;
 }
 
 static int put(void *store, uint32_t odid, const fk_ipfix_tmpl_t *t)
@@ -58,14 +64,28 @@ static int on_record(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t, const f
             c->rate = r;
         }
         for (size_t i = 0; i < n; i++)
-            if (v[i].ie->pen == 0 && v[i].ie->id == 160 && v[i].len == 8)
+            if (v[i].ie->pen == 0 && v[i].ie->id == 160 && v[i].len == 8) {
                 fc_state_set_init_ms(c->s, &c->k, fc_be_uint(v[i].p, 8));
+                c->init_known = false;
+            }
         return 0;
     }
     fc_flow_t f;
     c->k.domain = odid;
-    fc_nfctx_t cx = {10, 0, fc_state_init_ms(c->s, &c->k), c->hdr.export_time, false, false, 0, 0};
-    memset(&f, 0, sizeof(f));
+    if (!c->init_known || c->init_odid != odid) { /* one lookup per domain and datagram */
+        c->init_ms = fc_state_init_ms(c->s, &c->k);
+        c->init_odid = odid;
+        c->init_known = true;
+    }
+    fc_nfctx_t cx = {10, 0, c->init_ms, c->hdr.export_time, false, false, 0, 0};
+    const fc_mapping_t *m = fc_mapping_active();
+    /* The template's plan (fields.c) when this is the template it came with
+     * and no mapping file reads the elements; else element by element. */
+    const fc_nfplan_t *plan = !m && t == c->plan_t ? c->plan : NULL;
+    if (plan)
+        fc_flow_clear(&f);
+    else
+        memset(&f, 0, sizeof(f));
     f.type = FC_IPFIX;
     f.time_received_ns = c->dg->received_ns;
     f.sequence_num = c->hdr.sequence;
@@ -73,8 +93,9 @@ static int on_record(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t, const f
     f.observation_domain_id = odid;
     fc_extras_begin(&f, c->first);
     c->first = false;
-    const fc_mapping_t *m = fc_mapping_active();
-    for (size_t i = 0; i < n; i++) {
+    if (plan)
+        fc_nf_plan_run(plan, t, &f, &cx, NULL, v);
+    for (size_t i = 0; !plan && i < n; i++) {
         int r = fc_nf_apply(&f, &cx, v[i].ie->pen, v[i].ie->id, v[i].p, v[i].len);
         /* ipfix.mapping after the built-in handling (a mapping wins); an
          * element a mapping took is not repeated as an extra value */

@@ -84,11 +84,46 @@ static int read_templates(v9ctx_t *c, fk_cursor_t set, bool options, fk_err_t *e
     return rc;
 }
 
-static int read_data(v9ctx_t *c, const fk_ipfix_tmpl_t *t, fk_cursor_t set, fk_err_t *e)
+/* The header fields every record of the datagram gets. */
+static void record_start(v9ctx_t *c, fc_flow_t *f)
+{
+    f->type = FC_NETFLOW_V9;
+    f->time_received_ns = c->dg->received_ns;
+    f->sequence_num = c->seq;
+    f->sampler_address = c->dg->src;
+    f->observation_domain_id = c->k.domain;
+}
+
+static int record_end(v9ctx_t *c, fc_flow_t *f, const fc_nfctx_t *cx)
+{
+    if (!cx->have_rate) /* a rate in the record itself wins (GoFlow2 quirk 3 fixed) */
+        f->sampling_rate = c->rate;
+    if (!cx->have_time) /* no time field: the export time, as GoFlow2 */
+        f->time_flow_start_ns = f->time_flow_end_ns = (uint64_t)c->secs * 1000000000ULL;
+    c->st->records++;
+    return c->emit(c->arg, f);
+}
+
+static int read_data(v9ctx_t *c, const fk_ipfix_tmpl_t *t, const fc_nfplan_t *plan, fk_cursor_t set)
 {
     static __thread fk_ipfix_value_t v[FK_IPFIX_MAX_FIELDS];
+    const fc_mapping_t *m = fc_mapping_active();
+    fc_flow_t f;
 
-    (void)e;
+    if (!t->options && plan && !m) {
+        /* The template's plan (fields.c): no value array, no per-field
+         * dispatch on the element id, and a record cleared up to its lists. */
+        while (fk_cur_left(&set) >= t->fixed_len) {
+            fc_nfctx_t cx = {9, c->uptime, 0, c->secs, false, false, 0, 0};
+            fc_flow_clear(&f);
+            record_start(c, &f);
+            fc_nf_plan_run(plan, t, &f, &cx, set.p, NULL);
+            set.p += t->fixed_len;
+            if (record_end(c, &f, &cx))
+                return 1;
+        }
+        return 0;
+    }
     while (fk_cur_left(&set) >= t->fixed_len) {
         for (uint16_t i = 0; i < t->nfields; i++) {
             v[i].ie = &t->f[i];
@@ -105,34 +140,23 @@ static int read_data(v9ctx_t *c, const fk_ipfix_tmpl_t *t, fk_cursor_t set, fk_e
             }
             continue;
         }
-        fc_flow_t f;
         fc_nfctx_t cx = {9, c->uptime, 0, c->secs, false, false, 0, 0};
         memset(&f, 0, sizeof(f));
-        f.type = FC_NETFLOW_V9;
-        f.time_received_ns = c->dg->received_ns;
-        f.sequence_num = c->seq;
-        f.sampler_address = c->dg->src;
-        f.observation_domain_id = c->k.domain;
-        const fc_mapping_t *m = fc_mapping_active();
+        record_start(c, &f);
         for (uint16_t i = 0; i < t->nfields; i++) {
             fc_nf_apply(&f, &cx, 0, t->f[i].id, v[i].p, v[i].len);
             /* netflowv9.mapping after the built-in handling: a mapping wins */
             if (m)
                 fc_mapping_nf(m, &f, 9, 0, t->f[i].id, v[i].p, v[i].len, &cx.have_rate);
         }
-        if (!cx.have_rate) /* a rate in the record itself wins (GoFlow2 quirk 3 fixed) */
-            f.sampling_rate = c->rate;
-        if (!cx.have_time) /* no time field: the export time, as GoFlow2 */
-            f.time_flow_start_ns = f.time_flow_end_ns = (uint64_t)c->secs * 1000000000ULL;
-        c->st->records++;
-        if (c->emit(c->arg, &f))
+        if (record_end(c, &f, &cx))
             return 1;
     }
     return 0;
 }
 
-int fc_nfv9_decode(const fc_dgram_t *dg, fc_emit_fn emit, void *arg, fc_state_t *s,
-                   fc_dstats_t *st, fk_err_t *e)
+int fc_nfv9_decode(const fc_dgram_t *dg, fc_emit_fn emit, void *arg, fc_state_t *s, fc_dstats_t *st,
+                   fk_err_t *e)
 {
     fk_cursor_t c = fk_cur_make(dg->data, dg->len);
     v9ctx_t x;
@@ -182,13 +206,15 @@ int fc_nfv9_decode(const fc_dgram_t *dg, fc_emit_fn emit, void *arg, fc_state_t 
             } else if (id >= 256) {
                 if (pass == 0)
                     continue;
-                const fk_ipfix_tmpl_t *t = fc_state_template(s, &x.k, id, dg->received_ns);
+                const fc_nfplan_t *plan;
+                const fk_ipfix_tmpl_t *t =
+                    fc_state_template_plan(s, &x.k, id, dg->received_ns, &plan);
                 if (!t) {
                     st->no_template++;
                     rc = fk_errf(e, "netflow v9: no template %u from this exporter yet", id);
                     continue;
                 }
-                if (read_data(&x, t, body, e) > 0)
+                if (read_data(&x, t, plan, body) > 0)
                     return rc;
             } else if (pass == 0) {
                 st->invalid++;

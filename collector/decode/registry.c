@@ -217,6 +217,25 @@ uint64_t fc_extras_dropped(void)
     return __atomic_load_n(&g_dropped, __ATOMIC_RELAXED);
 }
 
+/* Append one extra value, its registry entry known (reg < 0: unknown). */
+static void extras_push(fc_flow_t *f, uint32_t pen, uint16_t id, int reg, const uint8_t *v,
+                        size_t len)
+{
+    /* The record's entries must stay contiguous in the scratch, and the
+     * scratch bounds every record of the datagram together. */
+    if (f->n_extras >= FC_MAX_EXTRAS || (reg < 0 && t_unknown >= FC_MAX_UNKNOWN) ||
+        t_used >= SCRATCH_MAX || f->extras + f->n_extras != &t_scratch[t_used]) {
+        f->truncated_lists++;
+        __atomic_fetch_add(&g_dropped, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    if (reg < 0)
+        t_unknown++;
+    t_scratch[t_used++] =
+        (fc_xval_t){v, pen, id, (uint16_t)len, reg < 0 ? FC_XREG_UNKNOWN : (uint16_t)reg};
+    f->n_extras++;
+}
+
 void fc_extras_add(fc_flow_t *f, const fk_ipfix_ie_t *ie, const uint8_t *v, size_t len)
 {
     uint32_t pen = ie->pen;
@@ -242,19 +261,21 @@ void fc_extras_add(fc_flow_t *f, const fk_ipfix_ie_t *ie, const uint8_t *v, size
     } else {
         reg = fc_registry_find(pen, id, false, ie->len, len);
     }
-    /* The record's entries must stay contiguous in the scratch, and the
-     * scratch bounds every record of the datagram together. */
-    if (f->n_extras >= FC_MAX_EXTRAS || (reg < 0 && t_unknown >= FC_MAX_UNKNOWN) ||
-        t_used >= SCRATCH_MAX || f->extras + f->n_extras != &t_scratch[t_used]) {
-        f->truncated_lists++;
-        __atomic_fetch_add(&g_dropped, 1, __ATOMIC_RELAXED);
-        return;
-    }
-    if (reg < 0)
-        t_unknown++;
-    t_scratch[t_used++] =
-        (fc_xval_t){v, pen, id, (uint16_t)len, reg < 0 ? FC_XREG_UNKNOWN : (uint16_t)reg};
-    f->n_extras++;
+    extras_push(f, pen, id, reg, v, len);
+}
+
+int fc_extras_reg(const fk_ipfix_ie_t *ie)
+{
+    if (ie->len == FK_IPFIX_VARLEN || (ie->pen == 0 && ie->id == FK_IPFIX_IE_BASICLIST))
+        return FC_EXTRAS_NO_REG;
+    if (ie->pen == 0 && ie->id == 210)
+        return FC_EXTRAS_SKIP;
+    return fc_registry_find(ie->pen, ie->id, false, ie->len, ie->len);
+}
+
+void fc_extras_add_reg(fc_flow_t *f, const fk_ipfix_ie_t *ie, int reg, const uint8_t *v, size_t len)
+{
+    extras_push(f, ie->pen, ie->id, reg, v, len);
 }
 
 /* ------------------------------------------------------------ values */

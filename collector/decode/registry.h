@@ -64,6 +64,21 @@ int fc_registry_find(uint32_t pen, uint16_t id, bool list, uint16_t tlen, size_t
 void fc_extras_add(fc_flow_t *f, const fk_ipfix_ie_t *ie, const uint8_t *v, size_t len);
 
 /*
+ * fc_extras_add in two steps, for template plans (fields.c): the registry
+ * entry of a fixed-length template field, found once (the registry's answer
+ * depends on the field, not on the value, when the length is fixed), then
+ * fc_extras_add_reg for each value.  fc_extras_reg returns the entry, -1 for
+ * an unknown element, FC_EXTRAS_SKIP for one that adds nothing (padding) or
+ * FC_EXTRAS_NO_REG when it cannot know before the value (variable length,
+ * basicList): then call fc_extras_add.
+ */
+#define FC_EXTRAS_SKIP   (-2)
+#define FC_EXTRAS_NO_REG (-3)
+int fc_extras_reg(const fk_ipfix_ie_t *ie);
+void fc_extras_add_reg(fc_flow_t *f, const fk_ipfix_ie_t *ie, int reg, const uint8_t *v,
+                       size_t len);
+
+/*
  * Start f's extra values in this thread's scratch (f->extras, n_extras = 0).
  * `first` restarts the scratch: pass true for the first record of a
  * datagram, which invalidates the extra values of every record decoded

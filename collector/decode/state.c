@@ -23,11 +23,12 @@ typedef struct tentry_st {
     uint64_t accessed_ns; /* last lookup by a data set (metrics), 0 never */
     uint64_t updates;     /* announcements, first one included (metrics) */
     fk_ipfix_tmpl_t *t;   /* sized to its fields */
+    fc_nfplan_t *plan;    /* compiled for decoding (NULL: options, no memory) */
 } tentry_t;
 
 typedef struct xentry_st {
     struct xentry_st *next;
-    fc_xkey_t k;        /* port unused: rates and sequences are per address */
+    fc_xkey_t k; /* port unused: rates and sequences are per address */
     uint64_t rate;
     uint64_t init_ms;
     uint64_t used_ns; /* last datagram from this exporter/domain */
@@ -51,6 +52,8 @@ struct fc_state_st {
     uint64_t generation;   /* bumped by every template change (persistence) */
 };
 
+static void tentry_free(tentry_t *e);
+
 fc_state_t *fc_state_new(uint64_t ttl_ns)
 {
     fc_state_t *s = calloc(1, sizeof(*s));
@@ -66,8 +69,7 @@ void fc_state_free(fc_state_t *s)
     for (size_t i = 0; i < NBUCKETS; i++) {
         for (tentry_t *e = s->t[i], *n; e; e = n) {
             n = e->next;
-            free(e->t);
-            free(e);
+            tentry_free(e);
         }
         for (xentry_t *e = s->x[i], *n; e; e = n) {
             n = e->next;
@@ -79,6 +81,13 @@ void fc_state_free(fc_state_t *s)
         free(o);
     }
     free(s);
+}
+
+static void tentry_free(tentry_t *e)
+{
+    fc_nf_plan_free(e->plan);
+    free(e->t);
+    free(e);
 }
 
 static bool addr_eq(const fc_addr_t *a, const fc_addr_t *b)
@@ -102,6 +111,14 @@ static size_t bucket(const fc_xkey_t *k, uint16_t id, bool port)
 const fk_ipfix_tmpl_t *fc_state_template(fc_state_t *s, const fc_xkey_t *k, uint16_t id,
                                          uint64_t now_ns)
 {
+    const fc_nfplan_t *plan;
+    return fc_state_template_plan(s, k, id, now_ns, &plan);
+}
+
+const fk_ipfix_tmpl_t *fc_state_template_plan(fc_state_t *s, const fc_xkey_t *k, uint16_t id,
+                                              uint64_t now_ns, const fc_nfplan_t **plan)
+{
+    *plan = NULL;
     for (tentry_t *e = s->t[bucket(k, id, true)]; e; e = e->next)
         if (e->id == id && key_eq(&e->k, k, true)) {
             /* GoFlow2 expires on the last update unless
@@ -109,6 +126,7 @@ const fk_ipfix_tmpl_t *fc_state_template(fc_state_t *s, const fc_xkey_t *k, uint
             if (s->extend_on_access)
                 e->used_ns = now_ns;
             e->accessed_ns = now_ns;
+            *plan = e->plan;
             return e->t;
         }
     return NULL;
@@ -127,22 +145,35 @@ int fc_state_put_template(fc_state_t *s, const fc_xkey_t *k, const fk_ipfix_tmpl
         if (*pp) {
             tentry_t *e = *pp;
             *pp = e->next;
-            free(e->t);
-            free(e);
+            tentry_free(e);
             s->ntemplates--;
             s->generation++;
         }
         return 0;
     }
     size_t sz = offsetof(fk_ipfix_tmpl_t, f) + (size_t)t->nfields * sizeof(t->f[0]);
+    if (*pp && (*pp)->t->nfields == t->nfields && memcmp((*pp)->t, t, sz) == 0) {
+        /* The same template again (exporters resend them every few
+         * seconds): keep the copy and its plan. */
+        s->generation++;
+        (*pp)->used_ns = now_ns;
+        (*pp)->updated_ns = now_ns;
+        (*pp)->updates++;
+        return 0;
+    }
     fk_ipfix_tmpl_t *copy = malloc(sz);
     if (!copy)
         return -1;
     memcpy(copy, t, sz);
+    /* no plan (no memory): the decoders take the general path */
+    fc_nfplan_t *plan =
+        k->version == 9 || k->version == 10 ? fc_nf_plan_new(copy, k->version) : NULL;
     s->generation++;
     if (*pp) {
         free((*pp)->t);
+        fc_nf_plan_free((*pp)->plan);
         (*pp)->t = copy;
+        (*pp)->plan = plan;
         (*pp)->used_ns = now_ns;
         (*pp)->updated_ns = now_ns;
         (*pp)->updates++;
@@ -151,11 +182,13 @@ int fc_state_put_template(fc_state_t *s, const fc_xkey_t *k, const fk_ipfix_tmpl
     tentry_t *e = calloc(1, sizeof(*e));
     if (!e) {
         free(copy);
+        fc_nf_plan_free(plan);
         return -1;
     }
     e->k = *k;
     e->id = t->id;
     e->t = copy;
+    e->plan = plan;
     e->used_ns = now_ns;
     e->added_ns = e->updated_ns = now_ns;
     e->updates = 1;
@@ -190,8 +223,7 @@ size_t fc_state_expire(fc_state_t *s, uint64_t now_ns)
             tentry_t *e = *pp;
             if (now_ns > e->used_ns && now_ns - e->used_ns > s->ttl_ns) {
                 *pp = e->next;
-                free(e->t);
-                free(e);
+                tentry_free(e);
                 s->ntemplates--;
                 s->generation++;
                 n++;
@@ -239,8 +271,7 @@ size_t fc_state_drop_session(fc_state_t *s, const fc_addr_t *addr, uint16_t port
             tentry_t *e = *pp;
             if (e->k.port == port && addr_eq(&e->k.addr, addr)) {
                 *pp = e->next;
-                free(e->t);
-                free(e);
+                tentry_free(e);
                 s->ntemplates--;
                 n++;
             } else {

@@ -34,6 +34,8 @@ enum { WT_VARINT = 0, WT_LEN = 2 };
 enum { CL_SCALAR, CL_ADDR, CL_LIST, CL_LIST_ENUM, CL_LIST_ADDR };
 
 typedef struct binop_st {
+    uint8_t cls;      /* CL_* */
+    uint8_t col;      /* fc_columns index */
     uint16_t at;      /* scalars: an 8-byte window of fc_flow_t holding the value ... */
     uint8_t sh;       /* ... shifted right by sh bits ... */
     uint8_t tlen;     /* (bytes of tag[] used, 1 or 2) */
@@ -108,6 +110,8 @@ static void ops_init(void)
         unsigned cls = kind_class(c->kind);
         unsigned wt = cls == CL_SCALAR ? WT_VARINT : WT_LEN;
         unsigned tag = (unsigned)c->pb << 3 | wt; /* pb < 2048: at most 2 varint bytes */
+        o->cls = (uint8_t)cls;
+        o->col = order[i];
         o->off = c->off;
         o->cnt_off = c->cnt_off;
         o->cap = c->cap;
@@ -159,7 +163,30 @@ static inline unsigned varint_len(uint64_t v)
     return (unsigned)(64 - __builtin_clzll(v | 1) + 6) / 7;
 }
 
-static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
+/* The low 56 bits of v as eight 7-bit groups, one per byte, least significant first. */
+static inline uint64_t spread7(uint64_t v)
+{
+    return (v & 0x7fULL) | (v << 1 & 0x7f00ULL) | (v << 2 & 0x7f0000ULL) |
+           (v << 3 & 0x7f000000ULL) | (v << 4 & 0x7f00000000ULL) | (v << 5 & 0x7f0000000000ULL) |
+           (v << 6 & 0x7f000000000000ULL) | (v << 7 & 0x7f00000000000000ULL);
+}
+
+/* Eight bytes in memory order from a little-endian word. */
+static inline void store_le64(uint8_t *p, uint64_t x)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    memcpy(p, &x, 8);
+}
+
+/*
+ * A varint: small values byte by byte; from 3 bytes on, the 7-bit groups are
+ * spread into one 8-byte word and stored at once (nanosecond timestamps are
+ * 9 bytes: a loop would take 9 dependent steps).  Writes up to 8 bytes past
+ * the varint's end: callers reserve 8 spare bytes.
+ */
+static inline __attribute__((always_inline)) uint8_t *put_varint(uint8_t *p, uint64_t v)
 {
     if (v < 0x80) {
         *p = (uint8_t)v;
@@ -170,12 +197,21 @@ static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
         p[1] = (uint8_t)(v >> 7);
         return p + 2;
     }
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
+    unsigned n = varint_len(v); /* 3 .. 10 */
+    if (n <= 8) {
+        /* continuation bits on the first n - 1 bytes */
+        store_le64(p, spread7(v) | (0x8080808080808080ULL & ((1ULL << (8 * (n - 1))) - 1)));
+        return p + n;
     }
-    *p++ = (uint8_t)v;
-    return p;
+    store_le64(p, spread7(v) | 0x8080808080808080ULL);
+    v >>= 56;
+    if (v < 0x80) {
+        p[8] = (uint8_t)v;
+        return p + 9;
+    }
+    p[8] = (uint8_t)(v | 0x80);
+    p[9] = (uint8_t)(v >> 7);
+    return p + 10;
 }
 
 /* The tag: two bytes stored, tlen kept (the reserve has a spare byte). */
@@ -227,6 +263,58 @@ static inline uint8_t *put_packed(uint8_t *p, const binop_t *o, const char *base
     return p;
 }
 
+/* One field of any class (the path for records with a zero-column promise). */
+static inline uint8_t *put_op(uint8_t *p, const binop_t *o, const char *base)
+{
+    switch (o->cls) {
+    case CL_SCALAR: {
+        uint64_t u = (ld64(base + o->at) >> o->sh) & o->mask;
+        if (u) {
+            p = put_tag(p, o);
+            p = put_varint(p, u);
+        }
+        return p;
+    }
+    case CL_ADDR:
+        if (((const fc_addr_t *)(const void *)(base + o->off))->len)
+            p = put_bytes(p, o, (const fc_addr_t *)(const void *)(base + o->off));
+        return p;
+    case CL_LIST:
+        return put_packed(p, o, base, 0);
+    case CL_LIST_ENUM:
+        return put_packed(p, o, base, 1);
+    default: {
+        uint16_t n;
+        memcpy(&n, base + o->cnt_off, 2);
+        if (n > o->cap)
+            n = o->cap;
+        const fc_addr_t *e = (const fc_addr_t *)(const void *)(base + o->off);
+        for (unsigned k = 0; k < n; k++)
+            p = put_bytes(p, o, &e[k]);
+        return p;
+    }
+    }
+}
+
+/*
+ * The ops (bits in field-number order) that a record with the decoder's
+ * promise `zero_cols` (record.h) may have set.  Records of one template share
+ * the promise, so the last answer is kept per thread.
+ */
+static uint64_t live_ops(uint64_t zero_cols)
+{
+    static __thread uint64_t last_zc, last_live;
+    if (zero_cols == last_zc && last_zc)
+        return last_live;
+    uint64_t live = 0;
+    for (unsigned i = 0; i < nops; i++)
+        if (!(zero_cols >> ops[i].col & 1))
+            live |= 1ULL << i;
+    last_zc = zero_cols;
+    last_live = live;
+    return live;
+}
+
 int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
 {
     (void)fmt; /* GoFlow2's bin output ignores the formatter section */
@@ -248,6 +336,14 @@ int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
     uint8_t *body = start + 2, *p = body;
     const char *base = (const char *)f;
 
+    if (f->zero_cols) {
+        /* Only the fields the decoder may have set (a NetFlow v9 template
+         * sets a third of them), in field-number order. */
+        _Static_assert(FC_NPROTO_COLUMNS <= 64, "ops fit a 64-bit set");
+        for (uint64_t m = live_ops(f->zero_cols); m; m &= m - 1)
+            p = put_op(p, &ops[__builtin_ctzll(m)], base);
+        goto custom;
+    }
     for (unsigned gi = 0; gi < ngroups; gi++) {
         const binop_t *o = &ops[groups[gi].first], *end = o + groups[gi].n;
         switch (groups[gi].cls) {
@@ -287,6 +383,7 @@ int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
         }
     }
 
+custom:
     /*
      * Custom fields (mapping file formatter.protobuf), as GoFlow2 writes
      * them: appended to the message's unknown fields while decoding, which

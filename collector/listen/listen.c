@@ -126,16 +126,17 @@ static int parse_one(char *uri, fc_listen_t *l, fk_err_t *e)
             have_workers = true;
         } else if (strcmp(kv, "blocking") == 0) {
             if (parse_bool(eq, &l->blocking) < 0)
-                return fk_errf(e, "-listen: '%s': blocking=%s, expected true or false", l->uri,
-                               eq);
+                return fk_errf(e, "-listen: '%s': blocking=%s, expected true or false", l->uri, eq);
         } else if (strcmp(kv, "queue_size") == 0) {
             if (fk_opts_uint("queue_size", eq, 0, 100000000, &n, e) < 0)
                 return fk_errf(e, "-listen: '%s': %s", l->uri, e->msg);
             l->queue_size = (size_t)n;
             have_queue = true;
+            l->queue_set = true;
         } else {
-            return fk_errf(e, "-listen: '%s': unknown option '%s' (count, workers, blocking, "
-                              "queue_size)",
+            return fk_errf(e,
+                           "-listen: '%s': unknown option '%s' (count, workers, blocking, "
+                           "queue_size)",
                            l->uri, kv);
         }
     }

@@ -12,6 +12,8 @@
  *   netflow+tcp://HOST:PORT ipfixprobe's LZ4 stream framing (detected); flowkit's
  *                        schemes, GoFlow2 has no TCP input (listen/tcp.c)
  *   options: ?count=N&workers=M&blocking=true|false&queue_size=Q (UDP only)
+ *   With as many workers as sockets (count=N&workers=N) and no queue_size,
+ *   each receiving thread decodes what it reads (no queue, no hand-off).
  */
 #ifndef FC_LISTEN_H
 #define FC_LISTEN_H
@@ -32,16 +34,18 @@ typedef enum fc_proto {
 
 typedef struct fc_listen_st {
     fc_proto_t proto;
-    char host[256];     /* "" = all addresses */
+    char host[256]; /* "" = all addresses */
     uint16_t port;
-    char *pcap;         /* pcap:// path, else NULL */
-    unsigned count;     /* sockets (SO_REUSEPORT), >= 1 */
-    unsigned workers;   /* decoding threads, default 2*count */
-    bool blocking;      /* receive waits for workers instead of dropping */
-    size_t queue_size;  /* datagrams queued per listener (0 = synchronous) */
-    char uri[512];      /* as given, for messages */
-    bool tcp;           /* ipfix+tcp:// or netflow+tcp:// */
-    char scheme[16];    /* as given: "netflow", "ipfix+tcp", ... (metric labels) */
+    char *pcap;        /* pcap:// path, else NULL */
+    unsigned count;    /* sockets (SO_REUSEPORT), >= 1 */
+    unsigned workers;  /* decoding threads, default 2*count */
+    bool blocking;     /* receive waits for workers instead of dropping */
+    size_t queue_size; /* datagrams queued per listener (0 = synchronous) */
+    bool queue_set;    /* queue_size was given: keep the receiver -> worker queue even
+                        * when workers == count (else each receiver decodes inline) */
+    char uri[512];     /* as given, for messages */
+    bool tcp;          /* ipfix+tcp:// or netflow+tcp:// */
+    char scheme[16];   /* as given: "netflow", "ipfix+tcp", ... (metric labels) */
 } fc_listen_t;
 
 /*

@@ -29,6 +29,8 @@
 #include <cmocka.h>
 
 #include "collector/decode/decode.h"
+#include "collector/decode/registry.h"
+#include "collector/format/format.h"
 #include "lib/core/buf.h"
 #include "lib/ipfix/ipfix.h"
 #include "tests/common/jsoncheck.h"
@@ -2303,6 +2305,162 @@ static void test_raw_other_versions(void **state)
         assert_int_equal(raw_from(&g_b, len, &EXP4, 2055, &n), -1);
 }
 
+/* ------------------------------------------------------------ template plans */
+
+static uint64_t plan_rng = 0x243f6a8885a308d3ULL;
+
+static uint64_t plan_rand(void)
+{
+    uint64_t z = (plan_rng += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Whether column c of f holds its zero value. */
+static bool column_is_zero(const fc_flow_t *f, const fc_column_t *c)
+{
+    const uint8_t *b = (const uint8_t *)f;
+    size_t width = 0;
+    switch (c->kind) {
+    case FC_K_ENUM8:
+        width = 1;
+        break;
+    case FC_K_U32:
+        width = 4;
+        break;
+    case FC_K_U64:
+        width = 8;
+        break;
+    case FC_K_ADDR:
+        return ((const fc_addr_t *)(const void *)(b + c->off))->len == 0;
+    case FC_K_A_U32:
+    case FC_K_A_ENUM:
+    case FC_K_A_ADDR: {
+        uint16_t n;
+        memcpy(&n, b + c->cnt_off, 2);
+        return n == 0;
+    }
+    default:
+        return true;
+    }
+    for (size_t i = 0; i < width; i++)
+        if (b[c->off + i])
+            return false;
+    return true;
+}
+
+/*
+ * A template's plan (fields.c) does what fc_nf_apply over every field does
+ * (and, for IPFIX, adds the same extra values), on 30,000 random templates of
+ * every element the decoder knows and some it does not, of lengths right and
+ * wrong, with random values (zero addresses, ipVersion 4 and 6, init time or
+ * not); and every column its zero_cols promise names is zero.
+ */
+static void test_plan_equals_apply(void **state)
+{
+    static const uint16_t ids[] = {
+        1,   2,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,  15,  16,  17,  18,  21,
+        22,  23,  24,  27,  28,  29,  30,  31,  32,  34,  50,  52,  54,  56,  57,  58,  59,  60,
+        61,  62,  63,  70,  71,  72,  80,  81,  88,  89,  136, 138, 139, 150, 151, 152, 153, 154,
+        155, 156, 157, 158, 159, 160, 176, 177, 178, 179, 192, 197, 210, 291, 300, 1000};
+    static const uint16_t lens[] = {1, 2, 3, 4, 6, 8, 16, 5, 0, 12};
+    static uint8_t rec[4096];
+    static fk_ipfix_tmpl_t t;
+    static fk_ipfix_value_t v[32];
+    static fc_flow_t f1, f2;
+    fc_xval_t x1[FC_MAX_EXTRAS];
+    (void)state;
+
+    for (int iter = 0; iter < 30000; iter++) {
+        uint8_t version = plan_rand() & 1 ? 9 : 10;
+        memset(&t, 0, sizeof(t));
+        t.id = 256;
+        t.nfields = (uint16_t)(1 + plan_rand() % 24);
+        size_t at = 0;
+        for (uint16_t i = 0; i < t.nfields; i++) {
+            fk_ipfix_ie_t *ie = &t.f[i];
+            ie->id = ids[plan_rand() % (sizeof(ids) / sizeof(ids[0]))];
+            ie->len = lens[plan_rand() % (sizeof(lens) / sizeof(lens[0]))];
+            if (version == 10 && plan_rand() % 8 == 0)
+                ie->pen = plan_rand() & 1 ? 8057 : 29305; /* CESNET, reverse (RFC 5103) */
+            if (version == 10 && plan_rand() % 10 == 0)
+                ie->len = FK_IPFIX_VARLEN;
+            size_t len = ie->len == FK_IPFIX_VARLEN ? plan_rand() % 20 : ie->len;
+            v[i].ie = ie;
+            v[i].p = rec + at;
+            v[i].len = len;
+            for (size_t k = 0; k < len; k++) { /* zero runs for the address rules */
+                uint64_t r = plan_rand();
+                rec[at + k] = r % 4 == 0 ? 0 : (uint8_t)(r >> 8);
+            }
+            if (ie->id == 60 && len == 1)
+                rec[at] = plan_rand() & 1 ? 4 : 6;
+            at += len;
+            t.fixed_len += ie->len == FK_IPFIX_VARLEN ? 0 : ie->len;
+        }
+        bool var = false;
+        for (uint16_t i = 0; i < t.nfields; i++)
+            var |= t.f[i].len == FK_IPFIX_VARLEN;
+        if (var)
+            t.fixed_len = 0;
+        fc_nfplan_t *plan = fc_nf_plan_new(&t, version);
+        assert_non_null(plan);
+
+        uint64_t init = plan_rand() & 1 ? 1700000000000ULL : 0;
+        fc_nfctx_t c1 = {version, 123456, init, 1700000100, false, false, 0, 0}, c2 = c1;
+        memset(&f1, 0, sizeof(f1));
+        fc_extras_begin(&f1, true);
+        for (uint16_t i = 0; i < t.nfields; i++) {
+            int r = fc_nf_apply(&f1, &c1, t.f[i].pen, t.f[i].id, v[i].p, v[i].len);
+            if (version == 10 && r != FC_NF_COLUMN)
+                fc_extras_add(&f1, &t.f[i], v[i].p, v[i].len);
+        }
+        uint16_t n1 = f1.n_extras;
+        memcpy(x1, f1.extras, n1 * sizeof(x1[0]));
+
+        memset(&f2, 0xa5, sizeof(f2)); /* what clearing leaves must not matter */
+        fc_flow_clear(&f2);
+        fc_extras_begin(&f2, true);
+        fc_nf_plan_run(plan, &t, &f2, &c2, rec, version == 10 ? v : NULL);
+
+        assert_int_equal(c1.have_time, c2.have_time);
+        assert_int_equal(c1.have_rate, c2.have_rate);
+        uint64_t promise = f2.zero_cols;
+        f2.zero_cols = 0;
+        assert_memory_equal(&f1, &f2, offsetof(fc_flow_t, bgp_communities));
+        assert_int_equal(f1.truncated_lists, f2.truncated_lists);
+        for (uint16_t k = 0; k < f1.n_mpls && k < FC_MAX_MPLS; k++) {
+            assert_int_equal(f1.mpls_label[k], f2.mpls_label[k]);
+            assert_int_equal(f1.mpls_ttl[k], f2.mpls_ttl[k]);
+            assert_memory_equal(&f1.mpls_ip[k], &f2.mpls_ip[k], sizeof(fc_addr_t));
+        }
+        assert_int_equal(n1, f2.n_extras);
+        for (uint16_t k = 0; k < n1; k++) {
+            assert_ptr_equal(x1[k].p, f2.extras[k].p);
+            assert_int_equal(x1[k].pen, f2.extras[k].pen);
+            assert_int_equal(x1[k].id, f2.extras[k].id);
+            assert_int_equal(x1[k].len, f2.extras[k].len);
+            assert_int_equal(x1[k].reg, f2.extras[k].reg);
+        }
+        for (int c = 0; c < FC_NCOLUMNS; c++)
+            if (promise >> c & 1)
+                assert_true(column_is_zero(&f2, &fc_columns[c]));
+        /* protobuf skips the promised columns unread: the same bytes */
+        fk_buf_t b1, b2;
+        assert_int_equal(fk_buf_init(&b1, NULL, 0), 0);
+        assert_int_equal(fk_buf_init(&b2, NULL, 0), 0);
+        assert_int_equal(fc_format_bin(&b1, &f2, NULL), 0);
+        f2.zero_cols = promise;
+        assert_int_equal(fc_format_bin(&b2, &f2, NULL), 0);
+        assert_int_equal(b1.len, b2.len);
+        assert_memory_equal(b1.data, b2.data, b1.len);
+        fk_buf_free(&b1);
+        fk_buf_free(&b2);
+        fc_nf_plan_free(plan);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2345,6 +2503,7 @@ int main(void)
         cmocka_unit_test(test_raw_ipfix),
         cmocka_unit_test(test_raw_ipfix_short_length),
         cmocka_unit_test(test_raw_other_versions),
+        cmocka_unit_test(test_plan_equals_apply),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
