@@ -16,7 +16,7 @@
 #
 # usage: bench/collector.sh [--loops N] [--runs K] [--port P] [--rate DGRAMS_PER_S]
 #                           [--versions "9 10"]
-#                           [--receivers "json json1 bin rjson rbin nfcapd nfacctd"]
+#                           [--receivers "json json1 bin bin1 rjson rbin nfcapd nfacctd"]
 set -euo pipefail
 
 LOOPS=40           # passes over each capture per receiver (21k datagrams, 600k records a pass)
@@ -24,8 +24,9 @@ RUNS=1             # runs per receiver; the best is kept
 PORT=""            # default: a free random port
 RATE=""            # default: as fast as the blaster goes
 VERSIONS="9 10"    # NetFlow v9 and IPFIX
-RECEIVERS="json json1 bin rjson rbin nfcapd nfacctd" # flowcollector -format json, the same with
-                                          # one worker, -format bin; the pcap:// replays to json
+RECEIVERS="json json1 bin bin1 rjson rbin nfcapd nfacctd" # flowcollector -format json, the same
+                                          # with count=1&workers=1 (the receiver decodes inline),
+                                          # -format bin, the same inline; the pcap:// replays to json
                                           # and bin; nfdump's nfcapd; pmacct's nfacctd
 STOP_TIMEOUT=60    # seconds a receiver gets to exit after it is told to stop
 
@@ -51,8 +52,8 @@ for v in $VERSIONS; do
     [[ $v == 9 || $v == 10 ]] || { echo "collector.sh: --versions takes 9 and/or 10" >&2; exit 2; }
 done
 for r in $RECEIVERS; do
-    [[ " json json1 bin rjson rbin nfcapd nfacctd " == *" $r "* ]] ||
-        { echo "collector.sh: --receivers takes json, json1, bin, rjson, rbin, nfcapd, nfacctd" >&2; exit 2; }
+    [[ " json json1 bin bin1 rjson rbin nfcapd nfacctd " == *" $r "* ]] ||
+        { echo "collector.sh: --receivers takes json, json1, bin, bin1, rjson, rbin, nfcapd, nfacctd" >&2; exit 2; }
 done
 want() { [[ " $RECEIVERS " == *" $1 "* ]]; }
 
@@ -542,6 +543,7 @@ for v in $VERSIONS; do
     if want json; then best "v$v-fk-json" run_flowkit json ""; fi
     if want json1; then best "v$v-fk-json1" run_flowkit json "count=1&workers=1"; fi
     if want bin; then best "v$v-fk-bin" run_flowkit bin ""; fi
+    if want bin1; then best "v$v-fk-bin1" run_flowkit bin "count=1&workers=1"; fi
     if want rjson; then best "v$v-fk-rjson" run_replay json; fi
     if want rbin; then best "v$v-fk-rbin" run_replay bin; fi
     if want nfcapd; then
@@ -590,6 +592,6 @@ for v in $VERSIONS; do
     echo "- $stream: json vs nfcapd $(ratio "v$v-fk-json" "v$v-nfcapd"), json vs nfacctd $(ratio "v$v-fk-json" "v$v-nfacctd");" \
         "json vs nfacctd's records received $(ratio "v$v-fk-json" "v$v-nfacctd-rx");" \
         "bin vs nfcapd $(ratio "v$v-fk-bin" "v$v-nfcapd"), bin vs nfacctd $(ratio "v$v-fk-bin" "v$v-nfacctd");" \
-        "json 1 worker vs 2 workers $(ratio "v$v-fk-json1" "v$v-fk-json");" \
+        "inline (count=1&workers=1) vs default (2 workers): json $(ratio "v$v-fk-json1" "v$v-fk-json"), bin $(ratio "v$v-fk-bin1" "v$v-fk-bin");" \
         "replay: json vs nfcapd $(ratio "v$v-fk-rjson" "v$v-nfcapd"), bin vs nfcapd $(ratio "v$v-fk-rbin" "v$v-nfcapd")"
 done

@@ -56,7 +56,8 @@ static flag_t g_flags[] = {
     {"listen", F_STR, "sflow://:6343,netflow://:2055",
      "listen addresses (sflow://, netflow://, nfl://, flow://, pcap:///path; flowkit: "
      "ipfix+tcp://, netflow+tcp://), comma-separated; "
-     "?count=N&workers=N&blocking=bool&queue_size=N",
+     "?count=N&workers=N&blocking=bool&queue_size=N (workers = count and no queue_size: each "
+     "receiver decodes what it reads, no queue)",
      NULL},
     {"produce", F_STR, "sample", "producer: sample (flow records) or raw (decoded datagrams)",
      NULL},

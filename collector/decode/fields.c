@@ -331,9 +331,14 @@ int fc_nf_apply(fc_flow_t *f, fc_nfctx_t *cx, uint32_t pen, uint16_t id, const u
  * file, no memory) the decoders take the general path.
  */
 enum {
-    P_U32,   /* nf_ies NF_U32 */
+    P_U32,   /* nf_ies NF_U32, any length */
+    P_U32_1, /* ... of 1, 2 or 4 bytes (the load needs no length test) */
+    P_U32_2B,
+    P_U32_4,
     P_U32_2, /* NF_U32 with a second column */
-    P_U64,   /* NF_U64 */
+    P_U64,   /* NF_U64, any length */
+    P_U64_4, /* ... of 4 or 8 bytes */
+    P_U64_8,
     P_ADDR4, /* NF_ADDR(_ET), 4 or 16 bytes */
     P_ADDR4_ET,
     P_ADDR16,
@@ -455,10 +460,14 @@ fc_nfplan_t *fc_nf_plan_new(const fk_ipfix_tmpl_t *t, uint8_t version)
             s.off2 = d->off2;
             switch (d->kind) {
             case NF_U32:
-                s.op = d->off2 ? P_U32_2 : P_U32;
+                s.op = d->off2     ? P_U32_2
+                       : ie->len == 1 ? P_U32_1
+                       : ie->len == 2 ? P_U32_2B
+                       : ie->len == 4 ? P_U32_4
+                                      : P_U32;
                 break;
             case NF_U64:
-                s.op = P_U64;
+                s.op = ie->len == 4 ? P_U64_4 : ie->len == 8 ? P_U64_8 : P_U64;
                 break;
             case NF_ADDR:
             case NF_ADDR_ET:
@@ -510,6 +519,21 @@ void fc_nf_plan_run(const fc_nfplan_t *pl, const fk_ipfix_tmpl_t *t, fc_flow_t *
         const uint8_t *p = v ? v[s->idx].p : rec + s->at;
         size_t len = v ? v[s->idx].len : s->len;
         switch (s->op) {
+        case P_U32_1:
+            put32(f, s->off, p[0]);
+            break;
+        case P_U32_2B:
+            put32(f, s->off, be_value(p, 2));
+            break;
+        case P_U32_4:
+            put32(f, s->off, be_value(p, 4));
+            break;
+        case P_U64_4:
+            put64(f, s->off, be_value(p, 4));
+            break;
+        case P_U64_8:
+            put64(f, s->off, be_value(p, 8));
+            break;
         case P_U32:
             put32(f, s->off, be_value(p, len));
             break;

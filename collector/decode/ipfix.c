@@ -94,7 +94,8 @@ static int on_record(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t, const f
     fc_extras_begin(&f, c->first);
     c->first = false;
     if (plan)
-        fc_nf_plan_run(plan, t, &f, &cx, NULL, v);
+        /* fixed-length records: offsets from the first value, as v9 */
+        fc_nf_plan_run(plan, t, &f, &cx, t->fixed_len ? v[0].p : NULL, t->fixed_len ? NULL : v);
     for (size_t i = 0; !plan && i < n; i++) {
         int r = fc_nf_apply(&f, &cx, v[i].ie->pen, v[i].ie->id, v[i].p, v[i].len);
         /* ipfix.mapping after the built-in handling (a mapping wins); an

@@ -111,6 +111,27 @@ static int read_data_set(fk_cursor_t *c, const fk_ipfix_tmpl_t *t, uint32_t odid
         for (uint16_t i = 0; i < t->nfields; i++)
             min += t->f[i].len == FK_IPFIX_VARLEN ? 1 : t->f[i].len;
     }
+    if (t->fixed_len) {
+        /* Fixed-length records: one bounds check per record, and the value
+         * array's element pointers and lengths are the same for every record
+         * (only the value pointers move). */
+        for (uint16_t i = 0; i < t->nfields; i++) {
+            v[i].ie = &t->f[i];
+            v[i].len = t->f[i].len;
+        }
+        while (fk_cur_left(c) >= min) {
+            const uint8_t *p = c->p;
+            for (uint16_t i = 0; i < t->nfields; i++) {
+                v[i].p = p;
+                p += v[i].len;
+            }
+            c->p = p;
+            st->records++;
+            if (fn && fn(arg, odid, t, v, t->nfields))
+                return 1;
+        }
+        return 0;
+    }
     /* Records continue while a whole minimal record fits; less is padding. */
     while (fk_cur_left(c) >= min && min > 0) {
         fk_cursor_t save = *c;

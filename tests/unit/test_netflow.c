@@ -2422,7 +2422,8 @@ static void test_plan_equals_apply(void **state)
         memset(&f2, 0xa5, sizeof(f2)); /* what clearing leaves must not matter */
         fc_flow_clear(&f2);
         fc_extras_begin(&f2, true);
-        fc_nf_plan_run(plan, &t, &f2, &c2, rec, version == 10 ? v : NULL);
+        bool by_values = version == 10 && (t.fixed_len == 0 || iter % 2); /* as ipfix.c, or v9 */
+        fc_nf_plan_run(plan, &t, &f2, &c2, rec, by_values ? v : NULL);
 
         assert_int_equal(c1.have_time, c2.have_time);
         assert_int_equal(c1.have_rate, c2.have_rate);
