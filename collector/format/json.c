@@ -18,7 +18,9 @@
 #include "format.h"
 #include "extras.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
+#include <endian.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -1096,34 +1098,7 @@ static char *put_ip(char *p, const uint8_t *a, unsigned len)
         p = put_mem(p, "::ffff:", 7);
         return fk_put_ip4(p, a + 12);
     }
-    unsigned g[8];
-    for (int i = 0; i < 8; i++)
-        g[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
-    int zs = -1, ze = -1; /* longest run of >= 2 zero groups, first on a tie */
-    for (int i = 0; i < 8; i++) {
-        int j = i;
-        while (j < 8 && g[j] == 0)
-            j++;
-        if (j - i >= 2 && j - i > ze - zs) {
-            zs = i;
-            ze = j;
-        }
-        if (j > i)
-            i = j - 1; /* a run is never a longer run's tail */
-    }
-    for (int i = 0; i < 8; i++) {
-        if (i == zs) {
-            *p++ = ':';
-            *p++ = ':';
-            i = ze;
-            if (i >= 8)
-                break;
-        } else if (i > 0) {
-            *p++ = ':';
-        }
-        p = fk_put_hex16(p, g[i]);
-    }
-    return p;
+    return fk_put_ip6(p, a); /* RFC 5952, as netip's String for a non-mapped address */
 }
 
 static char *put_hex(char *p, const uint8_t *s, size_t n)
@@ -1211,21 +1186,28 @@ static char *put_prefix(char *p, const fc_addr_t *a, uint32_t bits)
     if (max == 0 || bits > max)
         return put_mem(p, "invalid Prefix", 14);
     uint8_t m[16];
-    if (a->len == 4) {
-        uint32_t v =
-            (uint32_t)a->a[0] << 24 | (uint32_t)a->a[1] << 16 | (uint32_t)a->a[2] << 8 | a->a[3];
-        v &= bits ? ~(uint32_t)0 << (32 - bits) : 0;
-        m[0] = (uint8_t)(v >> 24);
-        m[1] = (uint8_t)(v >> 16);
-        m[2] = (uint8_t)(v >> 8);
-        m[3] = (uint8_t)v;
-    } else {
-        memcpy(m, a->a, 16);
-        for (unsigned i = 0; i < 16; i++) {
-            unsigned keep = bits > 8 * i ? bits - 8 * i : 0;
-            if (keep < 8)
-                m[i] &= (uint8_t)(0xff00u >> keep);
+    if (a->len == 4) { /* the common case: no byte loop, bits < 100 from the pair table */
+        uint32_t v;
+        memcpy(&v, a->a, 4);
+        v &= htonl(bits ? ~(uint32_t)0 << (32 - bits) : 0); /* v is in network order */
+        memcpy(m, &v, 4);
+        p = fk_put_ip4(p, m);
+        *p = '/';
+        if (bits < 10) {
+            p[1] = (char)('0' + bits);
+            return p + 2;
         }
+        memcpy(p + 1, fk_dec2[bits], 2);
+        return p + 3;
+    } else {
+        uint64_t w[2];
+        memcpy(w, a->a, 16);
+        for (unsigned i = 0; i < 2; i++) { /* two 64-bit halves in network order */
+            unsigned keep = bits > 64 * i ? bits - 64 * i : 0;
+            if (keep < 64)
+                w[i] &= htobe64(keep ? ~(uint64_t)0 << (64 - keep) : 0);
+        }
+        memcpy(m, w, 16);
     }
     p = put_ip(p, m, a->len);
     *p++ = '/';
@@ -1656,10 +1638,11 @@ static inline char *put_pname(char *p, const pname_t *n, uint8_t len)
 /* Text of the plan (a key or a run of zero texts): fixed-size copy when short. */
 static inline char *put_text(char *p, const char *s, size_t n)
 {
-    if (n <= KEY_FIXED)
-        memcpy(p, s, KEY_FIXED); /* the plan's text has PLAN_SLACK bytes after its end */
-    else
-        memcpy(p, s, n);
+    /* whole blocks: the plan's text has PLAN_SLACK bytes after its end, the
+     * record's reserve as many after its last byte */
+    memcpy(p, s, KEY_FIXED);
+    for (size_t i = KEY_FIXED; i < n; i += KEY_FIXED)
+        memcpy(p + i, s + i, KEY_FIXED);
     return p + n;
 }
 
