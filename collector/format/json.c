@@ -476,6 +476,7 @@ typedef struct fc_fcust_st {
  * key) and its value writer; the zero columns cost their test alone.
  */
 #define PLAN_SLACK 64 /* bytes past any text the writers may touch (fixed-size copies) */
+#define NUMCACHE   16 /* entries of the per-thread cache of long numbers (see numcache) */
 #define KEY_FIXED  32 /* texts up to this long are copied as one block of this size */
 _Static_assert(PLAN_SLACK >= KEY_FIXED, "put_text reads and writes whole blocks");
 
@@ -492,8 +493,8 @@ typedef struct fc_pcol_st {
     uint8_t w8;     /* OP_NUM: the value is 8 bytes wide (else 4) */
     uint8_t op;     /* OP_*: the value writer */
     uint8_t kz;     /* 1: the key is at z (the column's text starts with it) */
-    uint8_t pad_;
-    uint16_t sel; /* its index in fmt->sel (OP_GENERIC) */
+    uint8_t slot;   /* OP_NUM, 8 bytes wide: its entry in numcache */
+    uint16_t sel;   /* its index in fmt->sel (OP_GENERIC) */
 } fc_pcol_t;
 
 /* The zero tests alone, packed for the per-record loop (fc_pcol_t's zt, zmask). */
@@ -770,6 +771,7 @@ static int plan_build(fc_format_t *fmt, int json)
         if (s->op == OP_NET)
             pc->aux = c->net_off;
         pc->w8 = c && c->kind == FC_K_U64;
+        pc->slot = (uint8_t)(k % NUMCACHE);
         zeroable[k] = (uint8_t)zero_test(s, &pc->zt, &pc->zmask);
         if (!zeroable[k]) { /* a test that is always zero; the bitmap says "write it" */
             pc->zt = 0;
@@ -1201,7 +1203,23 @@ static char *put_time(char *p, int64_t sec, uint32_t nsec)
     return p;
 }
 
-/* Go's netip Addr.Prefix(bits).String() (format.h "network"). */
+/* put_prefix of an IPv4 address, bits <= 32: no byte loop, the length from the pair table. */
+static inline char *put_prefix4(char *p, const uint8_t a[4], uint32_t bits)
+{
+    uint32_t v;
+    uint8_t m[4];
+    memcpy(&v, a, 4);
+    v &= htonl(bits ? ~(uint32_t)0 << (32 - bits) : 0); /* v is in network order */
+    memcpy(m, &v, 4);
+    p = fk_put_ip4(p, m);
+    *p = '/';
+    if (bits < 10) {
+        p[1] = (char)('0' + bits);
+        return p + 2;
+    }
+    memcpy(p + 1, fk_dec2[bits], 2);
+    return p + 3;
+}
 
 /* Go's netip Addr.Prefix(bits).String() (format.h "network"). */
 static char *put_prefix(char *p, const fc_addr_t *a, uint32_t bits)
@@ -1210,19 +1228,8 @@ static char *put_prefix(char *p, const fc_addr_t *a, uint32_t bits)
     if (max == 0 || bits > max)
         return put_mem(p, "invalid Prefix", 14);
     uint8_t m[16];
-    if (a->len == 4) { /* the common case: no byte loop, bits < 100 from the pair table */
-        uint32_t v;
-        memcpy(&v, a->a, 4);
-        v &= htonl(bits ? ~(uint32_t)0 << (32 - bits) : 0); /* v is in network order */
-        memcpy(m, &v, 4);
-        p = fk_put_ip4(p, m);
-        *p = '/';
-        if (bits < 10) {
-            p[1] = (char)('0' + bits);
-            return p + 2;
-        }
-        memcpy(p + 1, fk_dec2[bits], 2);
-        return p + 3;
+    if (a->len == 4) {
+        return put_prefix4(p, a->a, bits);
     } else {
         uint64_t w[2];
         memcpy(w, a->a, 16);
@@ -1691,6 +1698,41 @@ static inline char *close_sep(char *p, const int json)
 }
 
 /*
+ * The last long number (>= 10^8) each 64-bit column printed, per thread:
+ * the nanosecond timestamps.  A record's receive time is the same for every
+ * record of its datagram (the whole text is reused), its flow start and end
+ * times share their digits above the last 8 with the previous record's (those
+ * are reused).  Indexed by the column's place in its plan, so the columns of
+ * one record never share an entry; another format or thread sharing one can
+ * only make it miss (an entry is a pure function of its value).
+ */
+typedef struct numcache_st {
+    uint64_t v;  /* the value whose text is s[0..len); 0: empty (values here are >= 10^8) */
+    uint64_t hi; /* v / 10^8, whose text is s[0..hlen) */
+    uint32_t hlen, len;
+    char s[40]; /* up to 20 digits, and room for the fixed-size writes */
+} numcache_t;
+static __thread numcache_t numcache[NUMCACHE];
+
+/* x (>= 10^8) in decimal through the column's cache entry. Room: FK_U64_ROOM. */
+static inline char *put_u64_cached(char *p, uint64_t x, unsigned slot)
+{
+    numcache_t *e = &numcache[slot];
+    if (e->v != x) {
+        uint64_t hi = x / 100000000;
+        if (e->hi != hi) {
+            e->hlen = (uint32_t)(fk_put_u64(e->s, hi) - e->s);
+            e->hi = hi;
+        }
+        fk__put_digits8(e->s + e->hlen, (uint32_t)(x - hi * 100000000));
+        e->len = e->hlen + 8;
+        e->v = x;
+    }
+    memcpy(p, e->s, FK_U64_ROOM);
+    return p + e->len;
+}
+
+/*
  * One column's value, its closing character and its separator, by the
  * writer `op` (a constant where put_group is inlined, so each group type
  * gets its own straight-line copy).  The key was written before.
@@ -1705,7 +1747,12 @@ static inline __attribute__((always_inline)) char *put_value(char *p, const fc_f
 
     switch (op) {
     case OP_NUM:
-        p = fk_put_u64(p, c->w8 ? ld64(v) : ld32(v));
+        if (c->w8) {
+            uint64_t x = ld64(v);
+            p = x < 100000000 ? fk__put_small(p, (uint32_t)x) : put_u64_cached(p, x, c->slot);
+        } else {
+            p = fk_put_u64(p, ld32(v));
+        }
         *p++ = sep;
         return p;
     case OP_FLOWTYPE: {
@@ -1748,9 +1795,15 @@ static inline __attribute__((always_inline)) char *put_value(char *p, const fc_f
         p = put_pname(p, &proto_pad[n], proto_plen[n]);
         return close_sep(p, json);
     }
-    case OP_NET:
-        p = put_prefix(p, (const fc_addr_t *)(base + c->aux), ld32(v));
+    case OP_NET: {
+        const fc_addr_t *a = (const fc_addr_t *)(base + c->aux);
+        uint32_t bits = ld32(v);
+        if (a->len == 4 && bits <= 32) /* the common case inline */
+            p = put_prefix4(p, a->a, bits);
+        else
+            p = put_prefix(p, a, bits);
         return close_sep(p, json);
+    }
     case OP_LNUM: {
         unsigned n = pcount(c, f);
         for (unsigned k = 0; k < n; k++) {
@@ -1919,7 +1972,8 @@ static inline __attribute__((always_inline)) int format_kv(fk_buf_t *b, const fc
         b->error = fmt->error;
         return -1;
     }
-    char *start = fk_buf_reserve(b, fmt->bound);
+    /* the common case inline: the block has room (fk_buf_reserve's first test) */
+    char *start = b->cap - b->len >= fmt->bound ? b->data + b->len : fk_buf_reserve(b, fmt->bound);
     if (!start)
         return -1;
     const fc_plan_t *pl = &fmt->plan[json];

@@ -82,9 +82,11 @@ extern const uint8_t fk_dec3len[256]; /* strlen of fk_dec3[o]: 2, 3 or 4 */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define FK__LE64(x) __builtin_bswap64(x)
 #define FK__LE32(x) __builtin_bswap32(x)
+#define FK__BE64(x) (x)
 #else
 #define FK__LE64(x) (x)
 #define FK__LE32(x) (x)
+#define FK__BE64(x) __builtin_bswap64(x) /* a big-endian (network order) word */
 #endif
 
 /*
@@ -224,8 +226,13 @@ extern const uint8_t fk_ip6_zrun[256];
 static inline char *fk_put_ip6(char *p, const uint8_t a[16])
 {
     unsigned g[8], z = 0;
-    for (int i = 0; i < 8; i++) {
-        g[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+    uint64_t w[2];
+    __builtin_memcpy(w, a, 16);
+    w[0] = FK__BE64(w[0]);
+    w[1] = FK__BE64(w[1]);
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) { /* two word loads, not 16 byte loads */
+        g[i] = (unsigned)(w[i >> 2] >> (48 - 16 * (i & 3))) & 0xffff;
         z |= (unsigned)(g[i] == 0) << i;
     }
     unsigned run = fk_ip6_zrun[z], zs = run >> 4, ze = zs + (run & 15), i;
