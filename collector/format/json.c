@@ -18,7 +18,9 @@
 #include "format.h"
 #include "extras.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
+#include <endian.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -459,18 +461,28 @@ typedef struct fc_fcust_st {
  * all zero exactly when the column prints what it prints for an all-zero
  * record (a zero number, an absent address, an empty list), and that text,
  * made at plan time by the same writer on an all-zero record, so it is
- * byte-identical by construction.  A group's zero texts are contiguous, so
- * any run of zero columns inside it is one copy.  Not zeroable: "network"
- * and "icmp", whose text depends on other fields.  flowkit's extension
- * columns (emptyskip) have the empty string as their zero text.
+ * byte-identical by construction.  Not zeroable: "network" and "icmp",
+ * whose text depends on other fields, and custom fields.  flowkit's
+ * extension columns (emptyskip) have the empty string as their zero text.
+ *
+ * The plan's text holds, per column in order, its zero text (which starts
+ * with its key), or its key alone when it is not zeroable, or nothing
+ * (emptyskip).  So any run of zero columns is one contiguous copy, and the
+ * copy can go on through the key of the first column that is not zero.
+ *
+ * At run time the record's zero tests make a bitmap (64 columns at a time,
+ * no branches); the columns that print a value are then visited by
+ * count-trailing-zeros, each with one copy (the zero run before it and its
+ * key) and its value writer; the zero columns cost their test alone.
  */
-#define PLAN_SLACK 64  /* bytes past any text the writers may touch (fixed-size copies) */
-#define GROUP_MAX  255 /* columns per group (a uint8_t count) */
-#define KEY_FIXED  32  /* keys and zero runs up to this long are copied as one 32-byte block */
+#define PLAN_SLACK 64 /* bytes past any text the writers may touch (fixed-size copies) */
+#define NUMCACHE   16 /* entries of the per-thread cache of long numbers (see numcache) */
+#define KEY_FIXED  32 /* texts up to this long are copied as one block of this size */
+_Static_assert(PLAN_SLACK >= KEY_FIXED, "put_text reads and writes whole blocks");
 
 typedef struct fc_pcol_st {
     uint32_t key; /* the key (with its opening character) in the plan's text */
-    uint32_t z;   /* the column's zero text in the plan's text (zeroable groups) */
+    uint32_t z;   /* the column's zero-run text in the plan's text (see above) */
     uint16_t klen;
     uint16_t zlen;
     uint16_t off;   /* the value (first element of a list) in fc_flow_t */
@@ -479,22 +491,24 @@ typedef struct fc_pcol_st {
     uint16_t zt;    /* zero test: 8 bytes of fc_flow_t at zt ... */
     uint64_t zmask; /* ... masked by zmask are all zero iff the zero text is what prints */
     uint8_t w8;     /* OP_NUM: the value is 8 bytes wide (else 4) */
-    uint8_t pad_;
-    uint16_t sel; /* its index in fmt->sel (OP_GENERIC) */
+    uint8_t op;     /* OP_*: the value writer */
+    uint8_t kz;     /* 1: the key is at z (the column's text starts with it) */
+    uint8_t slot;   /* OP_NUM, 8 bytes wide: its entry in numcache */
+    uint16_t sel;   /* its index in fmt->sel (OP_GENERIC) */
 } fc_pcol_t;
 
-typedef struct fc_pgroup_st {
-    uint16_t first; /* columns [first, first + n) of the plan */
-    uint8_t n;      /* 1..GROUP_MAX */
-    uint8_t op;     /* every column of a group has the same writer */
-    uint8_t zero;   /* 1: the columns are zeroable */
-} fc_pgroup_t;
+/* The zero tests alone, packed for the per-record loop (fc_pcol_t's zt, zmask). */
+typedef struct fc_ztest_st {
+    uint64_t mask;
+    uint64_t off;
+} fc_ztest_t;
 
 typedef struct fc_plan_st {
-    fc_pcol_t *col;
-    fc_pgroup_t *grp;
-    char *text; /* keys, then zero texts, then PLAN_SLACK zero bytes */
-    uint16_t ncol, ngrp;
+    fc_pcol_t *col;   /* ncol + 1: the last only gives the end of the texts (its z) */
+    fc_ztest_t *zt;   /* ncol */
+    uint64_t *always; /* per 64 columns: those with no zero test (always written) */
+    char *text;       /* keys, then the zero-run texts, then PLAN_SLACK zero bytes */
+    uint16_t ncol;
 } fc_plan_t;
 
 struct fc_format_st {
@@ -688,7 +702,8 @@ static int zero_test(const fc_fsel_t *s, uint16_t *zt, uint64_t *zmask)
 static void plan_free(fc_plan_t *pl)
 {
     free(pl->col);
-    free(pl->grp);
+    free(pl->zt);
+    free(pl->always);
     free(pl->text);
     memset(pl, 0, sizeof(*pl));
 }
@@ -718,17 +733,18 @@ static int plan_build(fc_format_t *fmt, int json)
             maxcol = cb;
         n++;
     }
-    np.col = calloc(n ? n : 1, sizeof(*np.col));
-    np.grp = calloc(n ? n : 1, sizeof(*np.grp));
+    np.col = calloc(n + 1, sizeof(*np.col));
+    np.always = calloc(n / 64 + 1, sizeof(*np.always));
+    np.zt = calloc(n + 1, sizeof(*np.zt));
     np.text = malloc(cap);
     char *tmp = malloc(maxcol + PLAN_SLACK);
-    if (!np.col || !np.grp || !np.text || !tmp) {
+    if (!np.col || !np.always || !np.zt || !np.text || !tmp) {
         free(tmp);
         plan_free(&np);
         return -ENOMEM;
     }
 
-    /* Columns, their keys and their groups. */
+    /* Columns and their keys. */
     uint8_t zeroable[FC_FORMAT_MAX_FIELDS];
     for (unsigned i = 0; i < fmt->nsel; i++) {
         const fc_fsel_t *s = &fmt->sel[i];
@@ -747,6 +763,7 @@ static int plan_build(fc_format_t *fmt, int json)
             np.text[len++] = open;
         pc->klen = (uint16_t)(len - pc->key);
         pc->sel = (uint16_t)i;
+        pc->op = s->op;
         if (c && c->off != FC_NO_OFF)
             pc->off = c->off;
         if (c && c->cnt_off != FC_NO_OFF)
@@ -754,31 +771,37 @@ static int plan_build(fc_format_t *fmt, int json)
         if (s->op == OP_NET)
             pc->aux = c->net_off;
         pc->w8 = c && c->kind == FC_K_U64;
+        pc->slot = (uint8_t)(k % NUMCACHE);
         zeroable[k] = (uint8_t)zero_test(s, &pc->zt, &pc->zmask);
-
-        fc_pgroup_t *g = np.ngrp ? &np.grp[np.ngrp - 1] : NULL;
-        if (!g || g->op != s->op || g->zero != zeroable[k] || g->n == GROUP_MAX ||
-            (g->n && fmt->sel[np.col[g->first].sel].emptyskip != s->emptyskip)) {
-            g = &np.grp[np.ngrp++];
-            g->first = (uint16_t)k;
-            g->op = s->op;
-            g->zero = zeroable[k];
+        if (!zeroable[k]) { /* a test that is always zero; the bitmap says "write it" */
+            pc->zt = 0;
+            pc->zmask = 0;
+            np.always[k / 64] |= (uint64_t)1 << (k % 64);
         }
-        g->n++;
+        np.zt[k].off = pc->zt;
+        np.zt[k].mask = pc->zmask;
     }
 
-    /* Zero texts, in column order (so each group's are contiguous). */
+    /* Zero-run texts, in column order: a run of zero columns is contiguous. */
     for (unsigned k = 0; k < np.ncol; k++) {
         fc_pcol_t *pc = &np.col[k];
-        pc->z = (uint32_t)len;
-        if (!zeroable[k] || fmt->sel[pc->sel].emptyskip)
-            continue; /* extension columns: left out when empty, their zero text is "" */
         const fc_fsel_t *s = &fmt->sel[pc->sel];
+        pc->z = (uint32_t)len;
+        if (s->emptyskip) /* extension columns: left out when empty, their zero text is "" */
+            continue;
+        pc->kz = 1;
+        if (!zeroable[k]) { /* never in a run: its key alone, so runs can end with it */
+            memcpy(np.text + len, np.text + pc->key, pc->klen);
+            len += pc->klen;
+            continue;
+        }
         char *e = put_column(tmp, fmt, &np, pc, s->op, &zero_flow, json);
         pc->zlen = (uint16_t)(e - tmp);
+        assert(pc->zlen >= pc->klen && memcmp(tmp, np.text + pc->key, pc->klen) == 0);
         memcpy(np.text + len, tmp, pc->zlen);
         len += pc->zlen;
     }
+    np.col[np.ncol].z = (uint32_t)len; /* the end of the last run */
     assert(len + PLAN_SLACK <= cap);
     memset(np.text + len, 0, PLAN_SLACK);
     free(tmp);
@@ -873,15 +896,20 @@ static void init_renders(fc_format_t *fmt)
 static fc_format_t default_fmt;
 static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 
+static int default_ready; /* set (release) once default_fmt is built */
+
 static void default_init(void)
 {
     init_renders(&default_fmt);
     resolve(&default_fmt); /* on failure default_fmt.error makes every record fail */
+    __atomic_store_n(&default_ready, 1, __ATOMIC_RELEASE);
 }
 
+/* The default format; after the first call a load, not a pthread_once call per record. */
 static const fc_format_t *get_default(void)
 {
-    pthread_once(&default_once, default_init);
+    if (!__atomic_load_n(&default_ready, __ATOMIC_ACQUIRE))
+        pthread_once(&default_once, default_init);
     return &default_fmt;
 }
 
@@ -1096,34 +1124,7 @@ static char *put_ip(char *p, const uint8_t *a, unsigned len)
         p = put_mem(p, "::ffff:", 7);
         return fk_put_ip4(p, a + 12);
     }
-    unsigned g[8];
-    for (int i = 0; i < 8; i++)
-        g[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
-    int zs = -1, ze = -1; /* longest run of >= 2 zero groups, first on a tie */
-    for (int i = 0; i < 8; i++) {
-        int j = i;
-        while (j < 8 && g[j] == 0)
-            j++;
-        if (j - i >= 2 && j - i > ze - zs) {
-            zs = i;
-            ze = j;
-        }
-        if (j > i)
-            i = j - 1; /* a run is never a longer run's tail */
-    }
-    for (int i = 0; i < 8; i++) {
-        if (i == zs) {
-            *p++ = ':';
-            *p++ = ':';
-            i = ze;
-            if (i >= 8)
-                break;
-        } else if (i > 0) {
-            *p++ = ':';
-        }
-        p = fk_put_hex16(p, g[i]);
-    }
-    return p;
+    return fk_put_ip6(p, a); /* RFC 5952, as netip's String for a non-mapped address */
 }
 
 static char *put_hex(char *p, const uint8_t *s, size_t n)
@@ -1202,7 +1203,23 @@ static char *put_time(char *p, int64_t sec, uint32_t nsec)
     return p;
 }
 
-/* Go's netip Addr.Prefix(bits).String() (format.h "network"). */
+/* put_prefix of an IPv4 address, bits <= 32: no byte loop, the length from the pair table. */
+static inline char *put_prefix4(char *p, const uint8_t a[4], uint32_t bits)
+{
+    uint32_t v;
+    uint8_t m[4];
+    memcpy(&v, a, 4);
+    v &= htonl(bits ? ~(uint32_t)0 << (32 - bits) : 0); /* v is in network order */
+    memcpy(m, &v, 4);
+    p = fk_put_ip4(p, m);
+    *p = '/';
+    if (bits < 10) {
+        p[1] = (char)('0' + bits);
+        return p + 2;
+    }
+    memcpy(p + 1, fk_dec2[bits], 2);
+    return p + 3;
+}
 
 /* Go's netip Addr.Prefix(bits).String() (format.h "network"). */
 static char *put_prefix(char *p, const fc_addr_t *a, uint32_t bits)
@@ -1212,20 +1229,16 @@ static char *put_prefix(char *p, const fc_addr_t *a, uint32_t bits)
         return put_mem(p, "invalid Prefix", 14);
     uint8_t m[16];
     if (a->len == 4) {
-        uint32_t v =
-            (uint32_t)a->a[0] << 24 | (uint32_t)a->a[1] << 16 | (uint32_t)a->a[2] << 8 | a->a[3];
-        v &= bits ? ~(uint32_t)0 << (32 - bits) : 0;
-        m[0] = (uint8_t)(v >> 24);
-        m[1] = (uint8_t)(v >> 16);
-        m[2] = (uint8_t)(v >> 8);
-        m[3] = (uint8_t)v;
+        return put_prefix4(p, a->a, bits);
     } else {
-        memcpy(m, a->a, 16);
-        for (unsigned i = 0; i < 16; i++) {
-            unsigned keep = bits > 8 * i ? bits - 8 * i : 0;
-            if (keep < 8)
-                m[i] &= (uint8_t)(0xff00u >> keep);
+        uint64_t w[2];
+        memcpy(w, a->a, 16);
+        for (unsigned i = 0; i < 2; i++) { /* two 64-bit halves in network order */
+            unsigned keep = bits > 64 * i ? bits - 64 * i : 0;
+            if (keep < 64)
+                w[i] &= htobe64(keep ? ~(uint64_t)0 << (64 - keep) : 0);
         }
+        memcpy(m, w, 16);
     }
     p = put_ip(p, m, a->len);
     *p++ = '/';
@@ -1656,9 +1669,11 @@ static inline char *put_pname(char *p, const pname_t *n, uint8_t len)
 /* Text of the plan (a key or a run of zero texts): fixed-size copy when short. */
 static inline char *put_text(char *p, const char *s, size_t n)
 {
-    if (n <= KEY_FIXED)
-        memcpy(p, s, KEY_FIXED); /* the plan's text has PLAN_SLACK bytes after its end */
-    else
+    /* whole blocks: the plan's text has PLAN_SLACK bytes after its end, the
+     * record's reserve as many after its last byte */
+    if (n <= KEY_FIXED) /* most keys and zero runs: one fixed-size block */
+        memcpy(p, s, KEY_FIXED);
+    else /* libc's memcpy moves long runs in fewer, wider steps than a block loop */
         memcpy(p, s, n);
     return p + n;
 }
@@ -1683,6 +1698,41 @@ static inline char *close_sep(char *p, const int json)
 }
 
 /*
+ * The last long number (>= 10^8) each 64-bit column printed, per thread:
+ * the nanosecond timestamps.  A record's receive time is the same for every
+ * record of its datagram (the whole text is reused), its flow start and end
+ * times share their digits above the last 8 with the previous record's (those
+ * are reused).  Indexed by the column's place in its plan, so the columns of
+ * one record never share an entry; another format or thread sharing one can
+ * only make it miss (an entry is a pure function of its value).
+ */
+typedef struct numcache_st {
+    uint64_t v;  /* the value whose text is s[0..len); 0: empty (values here are >= 10^8) */
+    uint64_t hi; /* v / 10^8, whose text is s[0..hlen) */
+    uint32_t hlen, len;
+    char s[40]; /* up to 20 digits, and room for the fixed-size writes */
+} numcache_t;
+static __thread numcache_t numcache[NUMCACHE];
+
+/* x (>= 10^8) in decimal through the column's cache entry. Room: FK_U64_ROOM. */
+static inline char *put_u64_cached(char *p, uint64_t x, unsigned slot)
+{
+    numcache_t *e = &numcache[slot];
+    if (e->v != x) {
+        uint64_t hi = x / 100000000;
+        if (e->hi != hi) {
+            e->hlen = (uint32_t)(fk_put_u64(e->s, hi) - e->s);
+            e->hi = hi;
+        }
+        fk__put_digits8(e->s + e->hlen, (uint32_t)(x - hi * 100000000));
+        e->len = e->hlen + 8;
+        e->v = x;
+    }
+    memcpy(p, e->s, FK_U64_ROOM);
+    return p + e->len;
+}
+
+/*
  * One column's value, its closing character and its separator, by the
  * writer `op` (a constant where put_group is inlined, so each group type
  * gets its own straight-line copy).  The key was written before.
@@ -1697,7 +1747,12 @@ static inline __attribute__((always_inline)) char *put_value(char *p, const fc_f
 
     switch (op) {
     case OP_NUM:
-        p = fk_put_u64(p, c->w8 ? ld64(v) : ld32(v));
+        if (c->w8) {
+            uint64_t x = ld64(v);
+            p = x < 100000000 ? fk__put_small(p, (uint32_t)x) : put_u64_cached(p, x, c->slot);
+        } else {
+            p = fk_put_u64(p, ld32(v));
+        }
         *p++ = sep;
         return p;
     case OP_FLOWTYPE: {
@@ -1740,9 +1795,15 @@ static inline __attribute__((always_inline)) char *put_value(char *p, const fc_f
         p = put_pname(p, &proto_pad[n], proto_plen[n]);
         return close_sep(p, json);
     }
-    case OP_NET:
-        p = put_prefix(p, (const fc_addr_t *)(base + c->aux), ld32(v));
+    case OP_NET: {
+        const fc_addr_t *a = (const fc_addr_t *)(base + c->aux);
+        uint32_t bits = ld32(v);
+        if (a->len == 4 && bits <= 32) /* the common case inline */
+            p = put_prefix4(p, a->a, bits);
+        else
+            p = put_prefix(p, a, bits);
         return close_sep(p, json);
+    }
     case OP_LNUM: {
         unsigned n = pcount(c, f);
         for (unsigned k = 0; k < n; k++) {
@@ -1808,44 +1869,70 @@ static inline __attribute__((always_inline)) char *put_value(char *p, const fc_f
     }
 }
 
-/* Whether column c prints its zero text in record f (its zero test, see plans). */
-static inline int is_zero(const fc_pcol_t *c, const char *base)
+/*
+ * The columns [first, first + n) (n <= 64) of record f that print a value:
+ * bit k set for column first + k.  Branch-free: one masked load each.
+ */
+static inline uint64_t value_mask(const fc_plan_t *pl, unsigned first, unsigned n,
+                                  const fc_flow_t *f)
 {
-    return (ld64(base + c->zt) & c->zmask) == 0;
+    const fc_ztest_t *z = pl->zt + first;
+    const char *base = (const char *)f;
+    uint64_t nz = 0;
+    /* last column first, so each bit goes in by a shift of one */
+#pragma GCC unroll 4
+    for (unsigned k = n; k-- > 0;)
+        nz = nz << 1 | (uint64_t)((ld64(base + z[k].off) & z[k].mask) != 0);
+    return nz | pl->always[first / 64];
 }
 
 /*
- * One group.  Zeroable columns that are zero in this record are found one
- * test each; a run of them is one copy of their precomputed text; the
- * others are written by the group's writer.
+ * Columns [first, first + n) (n <= 64): each run of zero columns, and the
+ * key of the column after it, is one copy; each other column is its writer.
  */
-static inline __attribute__((always_inline)) char *
-put_group(char *p, const fc_format_t *fmt, const fc_plan_t *pl, const fc_pgroup_t *g,
-          const unsigned op, const fc_flow_t *f, const int json)
+static inline __attribute__((always_inline)) char *put_cols(char *p, const fc_format_t *fmt,
+                                                            const fc_plan_t *pl, unsigned first,
+                                                            unsigned n, const fc_flow_t *f,
+                                                            const int json)
 {
-    const fc_pcol_t *c = pl->col + g->first, *end = c + g->n;
-    const char *base = (const char *)f;
+    const fc_pcol_t *col = pl->col + first;
+    uint64_t nz = value_mask(pl, first, n, f);
+    unsigned k = 0; /* the first column not written yet */
 
-    if (!g->zero) {
-        for (; c < end; c++) {
+    while (nz) {
+        unsigned j = (unsigned)__builtin_ctzll(nz);
+        const fc_pcol_t *c = &col[j];
+        nz &= nz - 1;
+        if (c->kz) { /* the zero run k..j-1 (maybe empty), then the key */
+            p = put_text(p, pl->text + col[k].z, c->z + c->klen - col[k].z);
+        } else {
+            p = put_text(p, pl->text + col[k].z, c->z - col[k].z);
             p = put_text(p, pl->text + c->key, c->klen);
-            p = put_value(p, fmt, c, op, f, json);
         }
-        return p;
-    }
-    while (c < end) {
-        if (is_zero(c, base)) {
-            const fc_pcol_t *e = c + 1;
-            while (e < end && is_zero(e, base))
-                e++;
-            p = put_text(p, pl->text + c->z, e[-1].z + e[-1].zlen - c->z);
-            c = e;
-            continue;
+        k = j + 1;
+        switch (c->op) {
+#define CASE(o)                               \
+    case o:                                   \
+        p = put_value(p, fmt, c, o, f, json); \
+        break;
+            CASE(OP_NUM)
+            CASE(OP_FLOWTYPE)
+            CASE(OP_IP)
+            CASE(OP_MAC)
+            CASE(OP_ETYPE)
+            CASE(OP_PROTO)
+            CASE(OP_NET)
+            CASE(OP_LNUM)
+            CASE(OP_LLAYER)
+            CASE(OP_LIP)
+#undef CASE
+        default:
+            p = put_value(p, fmt, c, OP_GENERIC, f, json);
+            break;
         }
-        p = put_text(p, pl->text + c->key, c->klen);
-        p = put_value(p, fmt, c, op, f, json);
-        c++;
     }
+    if (k < n) /* the trailing zero run */
+        p = put_text(p, pl->text + col[k].z, col[n].z - col[k].z);
     return p;
 }
 
@@ -1885,7 +1972,8 @@ static inline __attribute__((always_inline)) int format_kv(fk_buf_t *b, const fc
         b->error = fmt->error;
         return -1;
     }
-    char *start = fk_buf_reserve(b, fmt->bound);
+    /* the common case inline: the block has room (fk_buf_reserve's first test) */
+    char *start = b->cap - b->len >= fmt->bound ? b->data + b->len : fk_buf_reserve(b, fmt->bound);
     if (!start)
         return -1;
     const fc_plan_t *pl = &fmt->plan[json];
@@ -1893,28 +1981,9 @@ static inline __attribute__((always_inline)) int format_kv(fk_buf_t *b, const fc
 
     if (json)
         *p++ = '{';
-    for (unsigned i = 0; i < pl->ngrp; i++) {
-        const fc_pgroup_t *g = &pl->grp[i];
-        switch (g->op) {
-#define CASE(o)                                   \
-    case o:                                       \
-        p = put_group(p, fmt, pl, g, o, f, json); \
-        break;
-            CASE(OP_NUM)
-            CASE(OP_FLOWTYPE)
-            CASE(OP_IP)
-            CASE(OP_MAC)
-            CASE(OP_ETYPE)
-            CASE(OP_PROTO)
-            CASE(OP_NET)
-            CASE(OP_LNUM)
-            CASE(OP_LLAYER)
-            CASE(OP_LIP)
-#undef CASE
-        default:
-            p = put_group(p, fmt, pl, g, OP_GENERIC, f, json);
-            break;
-        }
+    for (unsigned first = 0; first < pl->ncol; first += 64) {
+        unsigned n = pl->ncol - first < 64 ? pl->ncol - first : 64;
+        p = put_cols(p, fmt, pl, first, n, f, json);
     }
     /* The last separator: '}' in JSON ("{}" when nothing printed), dropped in text. */
     if (json) {

@@ -156,7 +156,33 @@ static const char hexdig[] = "0123456789abcdef";
 #define R256(M)   R64(M, 0), R64(M, 64), R64(M, 128), R64(M, 192)
 
 const char fk_dec3[256][4] = {R256(D3)};
+#define D3LEN(n) (uint8_t)(2 + ((n) >= 10) + ((n) >= 100))
+const uint8_t fk_dec3len[256] = {R256(D3LEN)};
 const char fk_hex2[256][2] = {R256(X2)};
+/*
+ * fk_ip6_zrun: for each mask of zero groups, the longest run of 2 or more
+ * (the first of equal ones) as start << 4 | length, 0x80 for none.  Made by
+ * the rule of RFC 5952 4.2.1-4.2.3 (a script's output; test_core checks every
+ * mask against a direct search).
+ */
+const uint8_t fk_ip6_zrun[256] = {
+    0x80, 0x80, 0x80, 0x02, 0x80, 0x80, 0x12, 0x03, 0x80, 0x80, 0x80, 0x02, 0x22, 0x22, 0x13, 0x04,
+    0x80, 0x80, 0x80, 0x02, 0x80, 0x80, 0x12, 0x03, 0x32, 0x32, 0x32, 0x02, 0x23, 0x23, 0x14, 0x05,
+    0x80, 0x80, 0x80, 0x02, 0x80, 0x80, 0x12, 0x03, 0x80, 0x80, 0x80, 0x02, 0x22, 0x22, 0x13, 0x04,
+    0x42, 0x42, 0x42, 0x02, 0x42, 0x42, 0x12, 0x03, 0x33, 0x33, 0x33, 0x33, 0x24, 0x24, 0x15, 0x06,
+    0x80, 0x80, 0x80, 0x02, 0x80, 0x80, 0x12, 0x03, 0x80, 0x80, 0x80, 0x02, 0x22, 0x22, 0x13, 0x04,
+    0x80, 0x80, 0x80, 0x02, 0x80, 0x80, 0x12, 0x03, 0x32, 0x32, 0x32, 0x02, 0x23, 0x23, 0x14, 0x05,
+    0x52, 0x52, 0x52, 0x02, 0x52, 0x52, 0x12, 0x03, 0x52, 0x52, 0x52, 0x02, 0x22, 0x22, 0x13, 0x04,
+    0x43, 0x43, 0x43, 0x43, 0x43, 0x43, 0x43, 0x03, 0x34, 0x34, 0x34, 0x34, 0x25, 0x25, 0x16, 0x07,
+    0x80, 0x80, 0x80, 0x02, 0x80, 0x80, 0x12, 0x03, 0x80, 0x80, 0x80, 0x02, 0x22, 0x22, 0x13, 0x04,
+    0x80, 0x80, 0x80, 0x02, 0x80, 0x80, 0x12, 0x03, 0x32, 0x32, 0x32, 0x02, 0x23, 0x23, 0x14, 0x05,
+    0x80, 0x80, 0x80, 0x02, 0x80, 0x80, 0x12, 0x03, 0x80, 0x80, 0x80, 0x02, 0x22, 0x22, 0x13, 0x04,
+    0x42, 0x42, 0x42, 0x02, 0x42, 0x42, 0x12, 0x03, 0x33, 0x33, 0x33, 0x33, 0x24, 0x24, 0x15, 0x06,
+    0x62, 0x62, 0x62, 0x02, 0x62, 0x62, 0x12, 0x03, 0x62, 0x62, 0x62, 0x02, 0x22, 0x22, 0x13, 0x04,
+    0x62, 0x62, 0x62, 0x02, 0x62, 0x62, 0x12, 0x03, 0x32, 0x32, 0x32, 0x02, 0x23, 0x23, 0x14, 0x05,
+    0x53, 0x53, 0x53, 0x53, 0x53, 0x53, 0x53, 0x03, 0x53, 0x53, 0x53, 0x53, 0x53, 0x53, 0x13, 0x04,
+    0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x44, 0x35, 0x35, 0x35, 0x35, 0x26, 0x26, 0x17, 0x08,
+};
 #define DD2(n)                                         \
     {                                                  \
         (char)('0' + (n) / 10), (char)('0' + (n) % 10) \
@@ -165,37 +191,46 @@ const char fk_hex2[256][2] = {R256(X2)};
 const char fk_dec2[100][2] = {R100(DD2)};
 
 /*
- * The digits above the last 8 of recently written numbers, per thread:
- * nanosecond timestamps (19-20 digits) dominate the long numbers formatters
- * write, and those of one export datagram share their leading digits (all of
- * them for its receive time).  Direct-mapped, 4 entries; a pure function of
- * the key, so a stale entry can only miss.
+ * Recently written long numbers, per thread: nanosecond timestamps (19-20
+ * digits) dominate the long numbers formatters write.  Those of one export
+ * datagram share their leading digits (the flow start and end times) or
+ * all of them (the receive time, the same for every record of a datagram).
+ * An entry holds the text of one value v >= 10^8; the digits above its last
+ * 8 are reused for any value with the same v / 10^8, the whole text for v
+ * itself.  Direct-mapped on a hash of v / 10^8 (16 entries, so the 3
+ * timestamps of a record seldom share one); a pure function of the key, so
+ * a stale entry can only miss.
  */
 typedef struct hicache_st {
-    uint64_t hi; /* v / 10^8 whose text is in s; 0: empty (hi >= 1 here) */
-    uint8_t len;
-    char s[23]; /* at most 12 digits, padded so it copies as 16 bytes */
+    uint64_t v;  /* the value whose text is in s; 0: empty (v >= 10^8 here) */
+    uint64_t hi; /* v / 10^8: its digits are s[0..hlen) */
+    uint8_t hlen, len;
+    char s[30]; /* at most 20 digits, padded so it copies as a fixed 20 bytes */
 } hicache_t;
-static __thread hicache_t hicache[4];
+static __thread hicache_t hicache[16];
 
 char *fk__put_u64_big(char *p, uint64_t v)
 {
     uint64_t hi = v / 100000000;
-    uint32_t lo = (uint32_t)(v % 100000000);
-    hicache_t *c = &hicache[hi & 3];
-    if (c->hi != hi) {
-        char *e;
-        if (hi < 100000000) {
-            e = fk__put_small(c->s, (uint32_t)hi);
-        } else {
-            e = fk__put_small(c->s, (uint32_t)(hi / 100000000)); /* <= 1844 */
-            e = fk__put_digits8(e, (uint32_t)(hi % 100000000));
+    hicache_t *c = &hicache[(hi * 0x9E3779B97F4A7C15ULL) >> 60];
+    if (c->v != v) {
+        if (c->hi != hi) {
+            char *e;
+            if (hi < 100000000) {
+                e = fk__put_small(c->s, (uint32_t)hi);
+            } else {
+                e = fk__put_small(c->s, (uint32_t)(hi / 100000000)); /* <= 1844 */
+                e = fk__put_digits8(e, (uint32_t)(hi % 100000000));
+            }
+            c->hlen = (uint8_t)(e - c->s);
+            c->hi = hi;
         }
-        c->len = (uint8_t)(e - c->s);
-        c->hi = hi;
+        fk__put_digits8(c->s + c->hlen, (uint32_t)(v - hi * 100000000));
+        c->len = (uint8_t)(c->hlen + 8);
+        c->v = v;
     }
-    memcpy(p, c->s, 16);
-    return fk__put_digits8(p + c->len, lo);
+    memcpy(p, c->s, FK_U64_ROOM); /* 9-20 digits, then scratch */
+    return p + c->len;
 }
 
 void fk_buf_hex(fk_buf_t *b, const uint8_t *p, size_t n)

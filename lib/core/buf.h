@@ -74,16 +74,19 @@ void fk_buf_json_str(fk_buf_t *b, const char *s, size_t n);
 #define FK_IP4_ROOM 16 /* fk_put_ip4: "255.255.255.255" and one scratch byte */
 #define FK_MAC_ROOM 18 /* fk_put_mac48: "aa:bb:cc:dd:ee:ff" and one scratch byte */
 
-extern const char fk_dec3[256][4]; /* "0." ... "255.": an octet and a dot */
-extern const char fk_hex2[256][2]; /* "00" ... "ff" */
+extern const char fk_dec3[256][4];    /* "0." ... "255.": an octet and a dot */
+extern const char fk_hex2[256][2];    /* "00" ... "ff" */
+extern const uint8_t fk_dec3len[256]; /* strlen of fk_dec3[o]: 2, 3 or 4 */
 
 /* A little-endian 64-bit word in native order (the SWAR code computes in LE lanes). */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define FK__LE64(x) __builtin_bswap64(x)
 #define FK__LE32(x) __builtin_bswap32(x)
+#define FK__BE64(x) (x)
 #else
 #define FK__LE64(x) (x)
 #define FK__LE32(x) (x)
+#define FK__BE64(x) __builtin_bswap64(x) /* a big-endian (network order) word */
 #endif
 
 /*
@@ -161,12 +164,16 @@ static inline __attribute__((always_inline)) char *fk_put_u64(char *p, uint64_t 
 /* Dotted-quad IPv4 "a.b.c.d" of 4 network-order bytes. Room: FK_IP4_ROOM. */
 static inline char *fk_put_ip4(char *p, const uint8_t a[4])
 {
-    for (int i = 0; i < 4; i++) {
-        unsigned o = a[i];
-        __builtin_memcpy(p, fk_dec3[o], 4);
-        p += 2 + (o >= 10) + (o >= 100); /* digits and the dot */
-    }
-    return p - 1; /* the last dot is scratch */
+    /* each octet: its digits and a dot as one 4-byte store, its length by a
+     * load (not two compares); written out, as compilers at -O2 keep the loop */
+    __builtin_memcpy(p, fk_dec3[a[0]], 4);
+    p += fk_dec3len[a[0]];
+    __builtin_memcpy(p, fk_dec3[a[1]], 4);
+    p += fk_dec3len[a[1]];
+    __builtin_memcpy(p, fk_dec3[a[2]], 4);
+    p += fk_dec3len[a[2]];
+    __builtin_memcpy(p, fk_dec3[a[3]], 4);
+    return p + fk_dec3len[a[3]] - 1; /* the last dot is scratch */
 }
 
 /* The low 48 bits of v as "aa:bb:cc:dd:ee:ff" (first byte = bits 47..40). Room: FK_MAC_ROOM. */
@@ -190,13 +197,62 @@ static inline char *fk_put_hex(char *p, const uint8_t *s, size_t n)
 /* v (< 0x10000) in lower-case hex without leading zeros, "0" for 0 (one IPv6 group). Room: 4. */
 static inline char *fk_put_hex16(char *p, unsigned v)
 {
-    const char *h = fk_hex2[(v >> 8) & 0xff], *l = fk_hex2[v & 0xff];
-    uint32_t u = (uint32_t)(uint8_t)h[0] | (uint32_t)(uint8_t)h[1] << 8 |
-                 (uint32_t)(uint8_t)l[0] << 16 | (uint32_t)(uint8_t)l[1] << 24;
-    unsigned skip = v >= 0x1000 ? 0 : v >= 0x100 ? 1 : v >= 0x10 ? 2 : 3;
+    uint16_t h, l;
+    __builtin_memcpy(&h, fk_hex2[(v >> 8) & 0xff], 2);
+    __builtin_memcpy(&l, fk_hex2[v & 0xff], 2);
+    uint32_t u = FK__LE32((uint32_t)h | (uint32_t)l << 16); /* the 4 digits in memory order */
+    /* leading zero digits: 4 - ceil(bits / 4), one for 0 (v | 1 has 1 bit) */
+    unsigned skip = ((unsigned)__builtin_clz((uint32_t)v | 1) - 16) >> 2;
     u = FK__LE32(u >> (8 * skip));
     __builtin_memcpy(p, &u, 4);
     return p + 4 - skip;
+}
+
+/*
+ * RFC 5952 section 4.2: the longest run of two or more zero groups (the
+ * first of equal runs) is the one "::" replaces.  Indexed by the mask of zero
+ * groups (bit i: group i is 0): start << 4 | length, 0x80 when no run.
+ */
+extern const uint8_t fk_ip6_zrun[256];
+
+#define FK_IP6_ROOM 40 /* fk_put_ip6: 39 characters and one scratch byte */
+
+/*
+ * 16 network-order bytes as RFC 5952 text: lower-case hex groups without
+ * leading zeros, the longest zero run (2 groups or more) as "::".  Every
+ * address is printed as IPv6 (no dotted tail: ::ffff:a.b.c.d and ::a.b.c.d
+ * are the callers' choice).  Room: FK_IP6_ROOM.
+ */
+static inline char *fk_put_ip6(char *p, const uint8_t a[16])
+{
+    unsigned g[8], z = 0;
+    uint64_t w[2];
+    __builtin_memcpy(w, a, 16);
+    w[0] = FK__BE64(w[0]);
+    w[1] = FK__BE64(w[1]);
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) { /* two word loads, not 16 byte loads */
+        g[i] = (unsigned)(w[i >> 2] >> (48 - 16 * (i & 3))) & 0xffff;
+        z |= (unsigned)(g[i] == 0) << i;
+    }
+    unsigned run = fk_ip6_zrun[z], zs = run >> 4, ze = zs + (run & 15), i;
+    /* each group is followed by ':'; the run adds one ':' (two at the start) */
+    for (i = 0; i < zs; i++) {
+        p = fk_put_hex16(p, g[i]);
+        *p++ = ':';
+    }
+    if (zs < 8) {
+        if (zs == 0)
+            *p++ = ':';
+        *p++ = ':';
+        if (ze == 8)
+            return p; /* ends with the run: "...::" */
+    }
+    for (i = ze; i < 8; i++) {
+        p = fk_put_hex16(p, g[i]);
+        *p++ = ':';
+    }
+    return p - 1; /* the last ':' is scratch */
 }
 
 #endif /* FK_BUF_H */

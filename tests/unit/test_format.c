@@ -20,6 +20,7 @@
  * The expected values were written from those rules by hand, not captured
  * from this code.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -542,6 +543,43 @@ static void test_network(void **state)
     f.src_as = 16;
     expect_text1(&f, "src_as", FC_R_NETWORK, "src_as=invalid Prefix");
     expect_text1(&f, "bytes", FC_R_NETWORK, "bytes=unknown");
+}
+
+/*
+ * "network" at every prefix length, IPv4 and IPv6, against the prefix
+ * masked bit by bit and printed by snprintf / inet_ntop (the addresses are
+ * chosen so netip's and inet_ntop's texts agree: no ::/96 forms).
+ */
+static void test_network_every_length(void **state)
+{
+    (void)state;
+    fc_flow_t f;
+    char want[96];
+    memset(&f, 0, sizeof(f));
+    f.src_addr = ip4(203, 0, 113, 255);
+    for (uint32_t bits = 0; bits <= 32; bits++) {
+        uint8_t m[4];
+        for (unsigned i = 0; i < 4; i++) {
+            unsigned keep = bits > 8 * i ? bits - 8 * i : 0;
+            m[i] = keep >= 8 ? f.src_addr.a[i] : (uint8_t)(f.src_addr.a[i] & (0xff00u >> keep));
+        }
+        snprintf(want, sizeof(want), "src_net=%u.%u.%u.%u/%u", m[0], m[1], m[2], m[3], bits);
+        f.src_net = bits;
+        expect_text1(&f, "src_net", -1, want);
+    }
+    f.dst_addr = ip6(0x2001, 0xdb8, 0xabcd, 0x12, 0xffff, 0x8001, 0xfffe, 0x7fff);
+    for (uint32_t bits = 0; bits <= 128; bits++) {
+        uint8_t m[16];
+        char t[INET6_ADDRSTRLEN];
+        for (unsigned i = 0; i < 16; i++) {
+            unsigned keep = bits > 8 * i ? bits - 8 * i : 0;
+            m[i] = keep >= 8 ? f.dst_addr.a[i] : (uint8_t)(f.dst_addr.a[i] & (0xff00u >> keep));
+        }
+        assert_non_null(inet_ntop(AF_INET6, m, t, sizeof(t)));
+        snprintf(want, sizeof(want), "dst_net=%s/%u", t, bits);
+        f.dst_net = bits;
+        expect_text1(&f, "dst_net", -1, want);
+    }
 }
 
 static void test_proto_etype_icmp_names(void **state)
@@ -1663,6 +1701,7 @@ int main(void)
         cmocka_unit_test(test_list_clamped),
         cmocka_unit_test(test_ip_text),
         cmocka_unit_test(test_network),
+        cmocka_unit_test(test_network_every_length),
         cmocka_unit_test(test_proto_etype_icmp_names),
         cmocka_unit_test(test_renderers_by_type),
         cmocka_unit_test(test_datetime_edges),
