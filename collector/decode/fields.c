@@ -5,6 +5,7 @@
  * so: a sampling rate carried by a data record is kept, samplingPacketSpace
  * (306) is used, flowStart/EndSysUpTime (22/23) work for IPFIX too.
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,14 +375,32 @@ struct fc_nfplan_st {
 
 /* Whether fc_nf_apply does anything with the element: asked of fc_nf_apply
  * itself (on a scratch record, with an IPFIX context that has an init time,
- * so that the sysUpTime elements answer), so that no list repeats its cases. */
-static bool nf_knows(uint32_t pen, uint16_t id)
+ * so that the sysUpTime elements answer), so that no list repeats its cases.
+ * Answers for ids below 256, where all of its cases are, are kept. */
+static bool nf_probe(uint32_t pen, uint16_t id)
 {
     static const uint8_t one[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     fc_flow_t f;
     fc_nfctx_t cx = {10, 0, 1, 1, false, false, 0, 0};
     memset(&f, 0, sizeof(f));
     return fc_nf_apply(&f, &cx, pen, id, one, 8) != FC_NF_NONE;
+}
+
+static bool nf_known[256];
+static pthread_once_t nf_known_once = PTHREAD_ONCE_INIT;
+
+static void nf_known_init(void)
+{
+    for (unsigned id = 0; id < 256; id++)
+        nf_known[id] = nf_probe(0, (uint16_t)id);
+}
+
+static bool nf_knows(uint32_t pen, uint16_t id)
+{
+    if (pen || id >= 256)
+        return nf_probe(pen, id);
+    pthread_once(&nf_known_once, nf_known_init);
+    return nf_known[id];
 }
 
 /* The fc_columns index of the column at offset `off`, -1 if none. */

@@ -315,35 +315,9 @@ static uint64_t live_ops(uint64_t zero_cols)
     return live;
 }
 
-int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
+/* Every field, group by group (records without a zero-column promise). */
+static uint8_t *put_groups(uint8_t *p, const char *base)
 {
-    (void)fmt; /* GoFlow2's bin output ignores the formatter section */
-    pthread_once(&ops_once, ops_init);
-
-    /*
-     * The message is written at start + 2; its length prefix then takes 1 byte
-     * (< 128, the message moves back one byte) or 2 (< 16384).  The list
-     * capacities of record.h keep msg_max near 2 KB.
-     */
-    _Static_assert(FC_MAX_ASPATH + FC_MAX_COMMUNITIES + FC_MAX_MPLS + FC_MAX_LAYERS + FC_MAX_SRV6 <
-                       400,
-                   "list capacities grew: check that msg_max stays below 16384");
-    if (!msg_max)
-        return -1;
-    uint8_t *start = (uint8_t *)fk_buf_reserve(b, msg_max + 2 + 16);
-    if (!start)
-        return -1;
-    uint8_t *body = start + 2, *p = body;
-    const char *base = (const char *)f;
-
-    if (f->zero_cols) {
-        /* Only the fields the decoder may have set (a NetFlow v9 template
-         * sets a third of them), in field-number order. */
-        _Static_assert(FC_NPROTO_COLUMNS <= 64, "ops fit a 64-bit set");
-        for (uint64_t m = live_ops(f->zero_cols); m; m &= m - 1)
-            p = put_op(p, &ops[__builtin_ctzll(m)], base);
-        goto custom;
-    }
     for (unsigned gi = 0; gi < ngroups; gi++) {
         const binop_t *o = &ops[groups[gi].first], *end = o + groups[gi].n;
         switch (groups[gi].cls) {
@@ -382,8 +356,39 @@ int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
             break;
         }
     }
+    return p;
+}
 
-custom:
+int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
+{
+    (void)fmt; /* GoFlow2's bin output ignores the formatter section */
+    pthread_once(&ops_once, ops_init);
+
+    /*
+     * The message is written at start + 2; its length prefix then takes 1 byte
+     * (< 128, the message moves back one byte) or 2 (< 16384).  The list
+     * capacities of record.h keep msg_max near 2 KB.
+     */
+    _Static_assert(FC_MAX_ASPATH + FC_MAX_COMMUNITIES + FC_MAX_MPLS + FC_MAX_LAYERS + FC_MAX_SRV6 <
+                       400,
+                   "list capacities grew: check that msg_max stays below 16384");
+    if (!msg_max)
+        return -1;
+    uint8_t *start = (uint8_t *)fk_buf_reserve(b, msg_max + 2 + 16);
+    if (!start)
+        return -1;
+    uint8_t *body = start + 2, *p = body;
+    const char *base = (const char *)f;
+
+    if (f->zero_cols) {
+        /* Only the fields the decoder may have set (a NetFlow v9 template
+         * sets a third of them), in field-number order. */
+        _Static_assert(FC_NPROTO_COLUMNS <= 64, "ops fit a 64-bit set");
+        for (uint64_t m = live_ops(f->zero_cols); m; m &= m - 1)
+            p = put_op(p, &ops[__builtin_ctzll(m)], base);
+    } else {
+        p = put_groups(p, base);
+    }
     /*
      * Custom fields (mapping file formatter.protobuf), as GoFlow2 writes
      * them: appended to the message's unknown fields while decoding, which
