@@ -5,6 +5,9 @@
  */
 #include "extras.h"
 
+#include <string.h>
+
+#include "../decode/decode.h"
 #include "../decode/registry.h"
 
 /* Upper bound of what one extra value can print (for one up-front reserve). */
@@ -16,6 +19,9 @@ static size_t value_bound(const fc_xval_t *x)
     return 64 + 6 * (size_t)x->len + 26 * (size_t)x->len + 320;
 }
 
+/* A literal's bytes at p (its size known at compile time: one fixed copy). */
+#define PUT_LIT(p, lit) (__builtin_memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
+
 int fc__format_extras(fk_buf_t *b, const fc_flow_t *f, int json)
 {
     size_t bound = 64;
@@ -24,13 +30,17 @@ int fc__format_extras(fk_buf_t *b, const fc_flow_t *f, int json)
     for (uint16_t i = 0; i < f->n_extras; i++)
         bound += value_bound(&f->extras[i]);
     /* Reserve first: in FILE mode a reserve may flush, and the object's '}'
-     * must still be in the buffer to be moved. */
+     * must still be in the buffer to be moved.  Everything below is written
+     * into the reserved room directly (writers that take a pointer); values
+     * of other types go through the registry's buffer writers, b->len synced
+     * around them. */
     if (!fk_buf_reserve(b, bound))
         return -1;
     if (json && (b->len == 0 || b->data[b->len - 1] != '}'))
         return 0; /* not right after a JSON object (flushed): nothing to extend */
     if (json)
         b->len--; /* reopen the object */
+    char *p = b->data + b->len;
     for (uint16_t i = 0; i < f->n_extras; i++) {
         const fc_xval_t *x = &f->extras[i];
         const fc_regent_t *r = x->reg == FC_XREG_UNKNOWN ? NULL : fc_registry_at(x->reg);
@@ -39,56 +49,73 @@ int fc__format_extras(fk_buf_t *b, const fc_flow_t *f, int json)
             continue;
         }
         if (json) {
-            if (b->data[b->len - 1] != '{')
-                fk_buf_putc(b, ',');
+            if (p[-1] != '{')
+                *p++ = ',';
             if (r->jkey) {
-                fk_buf_put(b, r->jkey, r->jkey_len);
+                memcpy(p, r->jkey, r->jkey_len);
+                p += r->jkey_len;
             } else {
-                fk_buf_putc(b, '"');
-                fk_buf_puts(b, r->f->json);
-                fk_buf_put(b, "\":", 2);
+                size_t n = strlen(r->f->json);
+                *p++ = '"';
+                memcpy(p, r->f->json, n);
+                p = PUT_LIT(p + n, "\":");
             }
         } else {
-            fk_buf_putc(b, ' ');
-            fk_buf_puts(b, r->f->json);
-            fk_buf_putc(b, '=');
+            size_t n = strlen(r->f->json);
+            *p++ = ' ';
+            memcpy(p, r->f->json, n);
+            p += n;
+            *p++ = '=';
         }
-        fc_registry_value(b, x, json);
+        switch ((fk_ftype_t)r->f->type) {
+        case FK_T_U8:
+        case FK_T_U16:
+        case FK_T_U32:
+        case FK_T_U64: /* the most common extra value: as fc_registry_value prints it */
+            p = fk_put_u64(p, fc_be_uint(x->p, x->len));
+            break;
+        default:
+            b->len = (size_t)(p - b->data);
+            fc_registry_value(b, x, json);
+            p = b->data + b->len;
+            break;
+        }
     }
     if (unknown) {
         unsigned k = 0;
         if (json) {
-            if (b->data[b->len - 1] != '{')
-                fk_buf_putc(b, ',');
-            fk_buf_puts(b, "\"unknown_elements\":[");
+            if (p[-1] != '{')
+                *p++ = ',';
+            p = PUT_LIT(p, "\"unknown_elements\":[");
         } else {
-            fk_buf_puts(b, " unknown_elements=[");
+            p = PUT_LIT(p, " unknown_elements=[");
         }
         for (uint16_t i = 0; i < f->n_extras; i++) {
             const fc_xval_t *x = &f->extras[i];
             if (x->reg != FC_XREG_UNKNOWN && fc_registry_at(x->reg))
                 continue;
             if (k++)
-                fk_buf_putc(b, ',');
+                *p++ = ',';
             if (json) {
-                fk_buf_puts(b, "{\"pen\":");
-                fk_buf_u64(b, x->pen);
-                fk_buf_puts(b, ",\"id\":");
-                fk_buf_u64(b, x->id);
-                fk_buf_puts(b, ",\"hex\":\"");
-                fk_buf_hex(b, x->p, x->len);
-                fk_buf_put(b, "\"}", 2);
+                p = PUT_LIT(p, "{\"pen\":");
+                p = fk_put_u64(p, x->pen);
+                p = PUT_LIT(p, ",\"id\":");
+                p = fk_put_u64(p, x->id);
+                p = PUT_LIT(p, ",\"hex\":\"");
+                p = fk_put_hex(p, x->p, x->len);
+                p = PUT_LIT(p, "\"}");
             } else {
-                fk_buf_u64(b, x->pen);
-                fk_buf_putc(b, ':');
-                fk_buf_u64(b, x->id);
-                fk_buf_putc(b, ':');
-                fk_buf_hex(b, x->p, x->len);
+                p = fk_put_u64(p, x->pen);
+                *p++ = ':';
+                p = fk_put_u64(p, x->id);
+                *p++ = ':';
+                p = fk_put_hex(p, x->p, x->len);
             }
         }
-        fk_buf_putc(b, ']');
+        *p++ = ']';
     }
     if (json)
-        fk_buf_putc(b, '}');
+        *p++ = '}';
+    b->len = (size_t)(p - b->data);
     return b->error ? -1 : 0;
 }
