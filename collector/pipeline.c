@@ -818,8 +818,23 @@ static int open_socket(const fc_listen_t *lc, fk_err_t *e)
         int zero = 0;
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
     }
-    int rcvbuf = 8 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    /* The receive buffer absorbs bursts while the receiver is busy (it is
+     * the only queue when receivers decode inline).  SO_RCVBUFFORCE passes
+     * net.core.rmem_max with CAP_NET_ADMIN; otherwise the kernel clamps the
+     * request to it, and a small limit is reported once. */
+    int rcvbuf = 32 << 20;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+        int got = 0;
+        socklen_t gl = sizeof(got);
+        static int warned;
+        if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0 && got < (4 << 20) &&
+            !__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+            fk_info("-listen %s: UDP receive buffer %d bytes (net.core.rmem_max); bursts "
+                    "beyond it are dropped (and counted): raise it with "
+                    "sysctl -w net.core.rmem_max=33554432",
+                    lc->uri, got);
+    }
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
         int b = errno;
         close(fd);
