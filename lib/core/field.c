@@ -747,6 +747,21 @@ void fk_fields_csv_row(fk_buf_t *b, const fk_field_t *const *fields, const void 
     }
 }
 
+void fk_fields_csv_segs(fk_buf_t *b, const fk_field_t *const *fields, const void *const *bases,
+                        const fk_csv_seg_t *seg, size_t nseg)
+{
+    char *d;
+
+    for (size_t i = 0; i < nseg; i++) {
+        if (seg[i].n && (d = room(b, seg[i].n)) != NULL) {
+            memcpy(d, seg[i].s, seg[i].n);
+            b->len += seg[i].n;
+        }
+        if (seg[i].col >= 0)
+            put_plain(b, fields[seg[i].col], bases[seg[i].base], 0);
+    }
+}
+
 void fk_field_text(fk_buf_t *b, const fk_field_t *f, const void *base)
 {
     put_plain(b, f, base, 1);
