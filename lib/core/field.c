@@ -342,7 +342,7 @@ static void put2(char *d, unsigned v)
  * (TIME_FIRST/TIME_LAST, pstats' packet times) mostly share their second.
  */
 #define TIME_LEN 26
-static size_t fmt_time_us(char *o, uint64_t ns)
+static inline __attribute__((always_inline)) size_t fmt_time_us(char *o, uint64_t ns)
 {
     static _Thread_local uint64_t last_s = UINT64_MAX;
     static _Thread_local char last[19];
@@ -753,7 +753,12 @@ void fk_fields_csv_segs(fk_buf_t *b, const fk_field_t *const *fields, const void
     char *d;
 
     for (size_t i = 0; i < nseg; i++) {
-        if (seg[i].n && (d = room(b, seg[i].n)) != NULL) {
+        if (seg[i].n == 1) { /* a separator alone: most segments */
+            if ((d = room(b, 1)) != NULL) {
+                *d = seg[i].s[0];
+                b->len++;
+            }
+        } else if (seg[i].n && (d = room(b, seg[i].n)) != NULL) {
             memcpy(d, seg[i].s, seg[i].n);
             b->len += seg[i].n;
         }
