@@ -23,27 +23,30 @@ enum fp_end_reason {
 };
 
 typedef struct fp_flow_st {
-    uint8_t src_ip[16];     /* IPv4 stored IPv4-mapped */
+    uint8_t src_ip[16]; /* IPv4 stored IPv4-mapped */
     uint8_t dst_ip[16];
-    uint64_t time_first;    /* ns since the epoch, first packet (either direction) */
-    uint64_t time_last;     /* ns since the epoch, last packet (either direction) */
-    uint64_t bytes;         /* IP-layer bytes SRC -> DST (IP header included) */
-    uint64_t bytes_rev;     /* IP-layer bytes DST -> SRC */
+    uint64_t time_first;     /* ns since the epoch, first packet (either direction) */
+    uint64_t time_last;      /* ns since the epoch, last packet (either direction) */
+    uint64_t bytes;          /* IP-layer bytes SRC -> DST (IP header included) */
+    uint64_t bytes_rev;      /* IP-layer bytes DST -> SRC */
     uint64_t link_bit_field; /* exporter link identification (UniRec LINK_BIT_FIELD) */
-    uint64_t hash;          /* flow-key hash, direction independent unless split */
+    uint64_t hash;           /* flow-key hash, direction independent unless split */
     uint32_t packets;
     uint32_t packets_rev;
-    uint8_t src_mac[6];     /* from the first packet */
+    uint8_t src_mac[6]; /* from the first packet */
     uint8_t dst_mac[6];
-    uint16_t src_port;      /* TCP/UDP/SCTP ports; 0 for other protocols */
+    uint16_t src_port; /* TCP/UDP/SCTP ports; 0 for other protocols */
     uint16_t dst_port;
-    uint16_t vlan_id;       /* part of the key only when a plugin asks (vlan) */
-    uint8_t proto;          /* IP protocol number */
-    uint8_t ip_version;     /* 4 or 6 */
-    uint8_t tcp_flags;      /* OR of the flags seen SRC -> DST */
-    uint8_t tcp_flags_rev;  /* OR of the flags seen DST -> SRC */
-    uint8_t dir_bit_field;  /* UniRec DIR_BIT_FIELD: input direction bits */
-    uint8_t end_reason;     /* enum fp_end_reason, set when the flow is exported */
+    uint16_t vlan_id;      /* part of the key only when a plugin asks (vlan) */
+    uint8_t proto;         /* IP protocol number */
+    uint8_t ip_version;    /* 4 or 6 */
+    uint8_t tcp_flags;     /* OR of the flags seen SRC -> DST */
+    uint8_t tcp_flags_rev; /* OR of the flags seen DST -> SRC */
+    uint8_t dir_bit_field; /* UniRec DIR_BIT_FIELD: input direction bits */
+    uint8_t end_reason;    /* enum fp_end_reason, set when the flow is exported */
+    uint64_t hooks_done;   /* cache-private: bit i set = plugin i's update hooks
+                              answered FP_HOOK_DONE for this flow (plugin.h);
+                              zeroed with the flow, never exported */
 } fp_flow_t;
 
 /* The basic fields every output prints (flow.c says in which order and why). */

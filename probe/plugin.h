@@ -21,6 +21,14 @@
  *                    (the packet may be counted as reverse), starts at the
  *                    old flow's TIME_LAST, and gets post_create with the
  *                    packet's direction.
+ *   FP_HOOK_DONE     carry on, and this plugin's pre_update and post_update
+ *                    are no-ops for the rest of this flow: the cache stops
+ *                    calling them (and reading the plugin's slab for them)
+ *                    until the flow is exported.  A flow re-created by a
+ *                    flush, or a new flow in the slot, calls them again.
+ *                    Only an optimisation: a plugin returns it only where
+ *                    every later call would change nothing and return OK.
+ *                    pre_export, records and record are still called.
  */
 #ifndef FP_PLUGIN_H
 #define FP_PLUGIN_H
@@ -33,13 +41,14 @@
 #include "../lib/packet/packet.h"
 #include "flow.h"
 
-#define FP_PLUGIN_ABI 1
+#define FP_PLUGIN_ABI  1
 #define FP_MAX_PLUGINS 64 /* enabled plugin instances per probe */
 
 enum {
     FP_HOOK_OK = 0,
     FP_HOOK_FLUSH = 1,
     FP_HOOK_FLUSH_REINSERT = 2,
+    FP_HOOK_DONE = 3,
 };
 
 /* Plugin flags. */
@@ -55,15 +64,15 @@ typedef struct fp_hookpkt_st {
 } fp_hookpkt_t;
 
 typedef struct fp_plugin_st {
-    uint32_t abi;                 /* FP_PLUGIN_ABI */
-    const char *name;             /* the -p NAME */
-    const char *summary;          /* one line for -h process */
-    const fk_optspec_t *options;  /* accepted keys; NULL = none */
-    const fk_field_t *fields;     /* exported fields, IPFIX template order */
+    uint32_t abi;                /* FP_PLUGIN_ABI */
+    const char *name;            /* the -p NAME */
+    const char *summary;         /* one line for -h process */
+    const fk_optspec_t *options; /* accepted keys; NULL = none */
+    const fk_field_t *fields;    /* exported fields, IPFIX template order */
     size_t nfields;
-    size_t record_size;           /* sizeof the record struct `fields` refer to */
-    size_t state_size;            /* per-flow slab bytes (0 = none) */
-    uint32_t flags;               /* FP_PLUGIN_* */
+    size_t record_size; /* sizeof the record struct `fields` refer to */
+    size_t state_size;  /* per-flow slab bytes (0 = none) */
+    uint32_t flags;     /* FP_PLUGIN_* */
 
     /* Parse options; *ctx is the plugin's private context (may stay NULL). 0 / -1. */
     int (*init)(void **ctx, const fk_opts_t *opts, fk_err_t *e);
@@ -105,7 +114,7 @@ typedef struct fp_plugin_st {
 typedef struct fp_plugin_inst_st {
     const fp_plugin_t *p;
     void *ctx;
-    size_t state_off; /* byte offset of the slab from the start of the flow slot */
+    size_t state_off;  /* byte offset of the slab from the start of the flow slot */
     void *zero_record; /* record_size zero bytes, printed when a flow has no record */
 } fp_plugin_inst_t;
 

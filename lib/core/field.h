@@ -95,30 +95,45 @@ typedef struct fk_field_st {
 #define FK__ELEM(S, m)         sizeof(((S *)0)->m[0])
 #define FK__CHECK_EL(S, m, sz) (0 * sizeof(char[(FK__ELEM(S, m) == (sz)) ? 1 : -1]))
 
-#define FK_FIELD_SCALAR(T, sz, S, m, NAME, JSON, PEN, IE, FL)                                     \
-    {NAME, JSON, PEN, IE, T, FL, FK__OFF(S, m, sz), 0, 0}
+#define FK_FIELD_SCALAR(T, sz, S, m, NAME, JSON, PEN, IE, FL) \
+    {                                                         \
+        NAME, JSON, PEN, IE, T, FL, FK__OFF(S, m, sz), 0, 0   \
+    }
 
-#define FK_U8(S, m, NAME, JSON, PEN, IE, FL)  FK_FIELD_SCALAR(FK_T_U8, 1, S, m, NAME, JSON, PEN, IE, FL)
-#define FK_I8(S, m, NAME, JSON, PEN, IE, FL)  FK_FIELD_SCALAR(FK_T_I8, 1, S, m, NAME, JSON, PEN, IE, FL)
-#define FK_U16(S, m, NAME, JSON, PEN, IE, FL) FK_FIELD_SCALAR(FK_T_U16, 2, S, m, NAME, JSON, PEN, IE, FL)
-#define FK_U32(S, m, NAME, JSON, PEN, IE, FL) FK_FIELD_SCALAR(FK_T_U32, 4, S, m, NAME, JSON, PEN, IE, FL)
-#define FK_U64(S, m, NAME, JSON, PEN, IE, FL) FK_FIELD_SCALAR(FK_T_U64, 8, S, m, NAME, JSON, PEN, IE, FL)
-#define FK_FLT(S, m, NAME, JSON, PEN, IE, FL)                                                       \
+#define FK_U8(S, m, NAME, JSON, PEN, IE, FL) \
+    FK_FIELD_SCALAR(FK_T_U8, 1, S, m, NAME, JSON, PEN, IE, FL)
+#define FK_I8(S, m, NAME, JSON, PEN, IE, FL) \
+    FK_FIELD_SCALAR(FK_T_I8, 1, S, m, NAME, JSON, PEN, IE, FL)
+#define FK_U16(S, m, NAME, JSON, PEN, IE, FL) \
+    FK_FIELD_SCALAR(FK_T_U16, 2, S, m, NAME, JSON, PEN, IE, FL)
+#define FK_U32(S, m, NAME, JSON, PEN, IE, FL) \
+    FK_FIELD_SCALAR(FK_T_U32, 4, S, m, NAME, JSON, PEN, IE, FL)
+#define FK_U64(S, m, NAME, JSON, PEN, IE, FL) \
+    FK_FIELD_SCALAR(FK_T_U64, 8, S, m, NAME, JSON, PEN, IE, FL)
+#define FK_FLT(S, m, NAME, JSON, PEN, IE, FL) \
     FK_FIELD_SCALAR(FK_T_FLOAT, 4, S, m, NAME, JSON, PEN, IE, FL)
-#define FK_DBL(S, m, NAME, JSON, PEN, IE, FL)                                                       \
+#define FK_DBL(S, m, NAME, JSON, PEN, IE, FL) \
     FK_FIELD_SCALAR(FK_T_DOUBLE, 8, S, m, NAME, JSON, PEN, IE, FL)
-#define FK_TIME(S, m, NAME, JSON, PEN, IE, FL)                                                      \
+#define FK_TIME(S, m, NAME, JSON, PEN, IE, FL) \
     FK_FIELD_SCALAR(FK_T_TIME, 8, S, m, NAME, JSON, PEN, IE, FL)
-#define FK_MAC(S, m, NAME, JSON, PEN, IE, FL) FK_FIELD_SCALAR(FK_T_MAC, 6, S, m, NAME, JSON, PEN, IE, FL)
-#define FK_IP(S, m, NAME, JSON, PEN, IE, FL)  FK_FIELD_SCALAR(FK_T_IP, 16, S, m, NAME, JSON, PEN, IE, FL)
-#define FK_STR(S, m, NAME, JSON, PEN, IE, FL)                                                       \
-    {NAME, JSON, PEN, IE, FK_T_STR, FL, (uint16_t)offsetof(S, m), 0, (uint16_t)FK__MSIZE(S, m)}
-#define FK_BYTES(S, m, cnt, NAME, JSON, PEN, IE, FL)                                                \
-    {NAME, JSON, PEN, IE, FK_T_BYTES, FL, (uint16_t)(offsetof(S, m) + FK__CHECK_EL(S, m, 1)),       \
-     FK__OFF(S, cnt, 2), (uint16_t)FK__MSIZE(S, m)}
-#define FK_ARRAY(T, esz, S, m, cnt, NAME, JSON, PEN, IE, FL)                                        \
-    {NAME, JSON, PEN, IE, T, FL, (uint16_t)(offsetof(S, m) + FK__CHECK_EL(S, m, esz)),              \
-     FK__OFF(S, cnt, 2), (uint16_t)(FK__MSIZE(S, m) / (esz))}
+#define FK_MAC(S, m, NAME, JSON, PEN, IE, FL) \
+    FK_FIELD_SCALAR(FK_T_MAC, 6, S, m, NAME, JSON, PEN, IE, FL)
+#define FK_IP(S, m, NAME, JSON, PEN, IE, FL) \
+    FK_FIELD_SCALAR(FK_T_IP, 16, S, m, NAME, JSON, PEN, IE, FL)
+#define FK_STR(S, m, NAME, JSON, PEN, IE, FL)                                                     \
+    {                                                                                             \
+        NAME, JSON, PEN, IE, FK_T_STR, FL, (uint16_t)offsetof(S, m), 0, (uint16_t)FK__MSIZE(S, m) \
+    }
+#define FK_BYTES(S, m, cnt, NAME, JSON, PEN, IE, FL)                                             \
+    {                                                                                            \
+        NAME, JSON, PEN, IE, FK_T_BYTES, FL, (uint16_t)(offsetof(S, m) + FK__CHECK_EL(S, m, 1)), \
+            FK__OFF(S, cnt, 2), (uint16_t)FK__MSIZE(S, m)                                        \
+    }
+#define FK_ARRAY(T, esz, S, m, cnt, NAME, JSON, PEN, IE, FL)                              \
+    {                                                                                     \
+        NAME, JSON, PEN, IE, T, FL, (uint16_t)(offsetof(S, m) + FK__CHECK_EL(S, m, esz)), \
+            FK__OFF(S, cnt, 2), (uint16_t)(FK__MSIZE(S, m) / (esz))                       \
+    }
 
 /* True for the array types (FK_T_A_*). */
 static inline int fk_ftype_is_array(fk_ftype_t t)
@@ -177,6 +192,26 @@ typedef struct fk_text_st {
  */
 void fk_fields_csv_row(fk_buf_t *b, const fk_field_t *const *fields, const void *const *bases,
                        const fk_text_t *fixed, size_t n);
+
+/*
+ * One step of a precompiled CSV row: fixed text (separators, and the texts
+ * of columns whose record is absent, merged), then, when col >= 0, field
+ * fields[col] formatted from the struct bases[base].
+ */
+typedef struct fk_csv_seg_st {
+    const char *s;
+    uint32_t n;
+    int32_t col; /* -1: text only (the row's end) */
+    uint32_t base;
+} fk_csv_seg_t;
+
+/*
+ * A CSV row from segments (fk_csv_seg_t): the same bytes fk_fields_csv_row
+ * writes when the segments were built from its columns, separators and
+ * fixed texts, with each run of fixed columns one copy.
+ */
+void fk_fields_csv_segs(fk_buf_t *b, const fk_field_t *const *fields, const void *const *bases,
+                        const fk_csv_seg_t *seg, size_t nseg);
 
 /*
  * The most buffer room any of the three writers asks for at once for field

@@ -110,7 +110,8 @@ int fp_cache_cfg_apply(fp_cache_cfg_t *cfg, const fk_opts_t *o, fk_err_t *e)
         }
     }
     if (cfg->line_exp > cfg->size_exp)
-        return fk_errf(e, "cache: line size 2^%u is larger than the cache 2^%u; lower l= or raise s=",
+        return fk_errf(e,
+                       "cache: line size 2^%u is larger than the cache 2^%u; lower l= or raise s=",
                        cfg->line_exp, cfg->size_exp);
     return 0;
 }
@@ -119,7 +120,8 @@ int fp_cache_cfg_apply(fp_cache_cfg_t *cfg, const fk_opts_t *o, fk_err_t *e)
 typedef struct fp_hook_st {
     int (*fn)(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp);
     void *ctx;
-    size_t off; /* the plugin's slab offset in a flow slot */
+    size_t off;   /* the plugin's slab offset in a flow slot */
+    uint64_t bit; /* the plugin's bit in fp_flow_t.hooks_done (0 past 64 plugins) */
 } fp_hook_t;
 
 enum { HOOK_POST_CREATE, HOOK_PRE_UPDATE, HOOK_POST_UPDATE, HOOK_COUNT };
@@ -249,7 +251,8 @@ static int plan_hooks(fp_cache_t *c)
 
         for (int h = 0; h < HOOK_COUNT; h++)
             if (fns[h])
-                c->hooks[h][c->nhooks[h]++] = (fp_hook_t){fns[h], c->plugins[i].ctx, off};
+                c->hooks[h][c->nhooks[h]++] =
+                    (fp_hook_t){fns[h], c->plugins[i].ctx, off, i < 64 ? 1ULL << i : 0};
         if (p->pre_create)
             c->pre_create[c->npre_create++] = i;
         if (p->pre_export)
@@ -413,16 +416,31 @@ static void export_slot(fp_cache_t *c, uint32_t slot, uint8_t reason)
 static uint8_t idle_reason(const fp_flow_t *f)
 {
     return ((f->tcp_flags | f->tcp_flags_rev) & (FK_TCP_FIN | FK_TCP_RST)) ? FP_END_EOF
-                                                                          : FP_END_INACTIVE;
+                                                                           : FP_END_INACTIVE;
 }
 
-static int run_hooks(fp_cache_t *c, fp_flow_t *f, const fp_hookpkt_t *hp, int which)
+/*
+ * Call hook `which` of every plugin that has it; the strongest request wins
+ * (FP_HOOK_OK < FLUSH < FLUSH_REINSERT).  An update hook answering
+ * FP_HOOK_DONE is not called again for this flow (post_create's answer
+ * counts as OK: its flow may still be updated).
+ */
+static inline __attribute__((always_inline)) int run_hooks(fp_cache_t *c, fp_flow_t *f,
+                                                           const fp_hookpkt_t *hp, int which)
 {
     const fp_hook_t *h = c->hooks[which];
+    uint64_t done = which == HOOK_POST_CREATE ? 0 : f->hooks_done;
     int ret = FP_HOOK_OK;
 
     for (size_t i = 0, n = c->nhooks[which]; i < n; i++) {
+        if (done & h[i].bit)
+            continue;
         int r = h[i].fn(h[i].ctx, f, (uint8_t *)f + h[i].off, hp);
+        if (r == FP_HOOK_DONE) {
+            if (which != HOOK_POST_CREATE)
+                f->hooks_done |= h[i].bit;
+            continue;
+        }
         if (r > ret)
             ret = r;
     }

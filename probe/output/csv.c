@@ -8,6 +8,7 @@
  * name; then variable-size fields by name).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "output.h"
 
@@ -18,7 +19,62 @@ typedef struct csv_out_st {
     const void **bases;        /* scratch: the struct each column reads, per row */
     fk_text_t *empty;          /* per plugin column: its text for an empty record */
     fk_buf_t empty_buf;        /* where those texts live */
+    struct csv_plan_st *plans; /* per set of plugins with a record in the row
+                                  (bit k: plugin k), built on first use; NULL
+                                  with more than CSV_PLAN_PLUGINS plugins */
 } csv_out_t;
+
+/*
+ * A row's shape compiled: which columns are formatted and, between them, the
+ * fixed text (separators and the empty-record texts of plugins without a
+ * record in the row) as one copy per run.  A row carries at most a few
+ * plugins' records, so most of its plugin columns are such runs.
+ */
+#define CSV_PLAN_PLUGINS 8 /* 256 shapes at most */
+typedef struct csv_plan_st {
+    fk_csv_seg_t *seg; /* NULL: not built yet */
+    size_t nseg;
+    char *text;
+} csv_plan_t;
+
+/* The plan for rows whose plugins with a record are `mask`, or NULL (no memory). */
+static const csv_plan_t *csv_plan(csv_out_t *x, unsigned mask)
+{
+    const fp_textout_t *t = &x->t;
+    csv_plan_t *pl = &x->plans[mask];
+    size_t cap = t->ncols + 1, tl = 0, start = 0, ns = 0;
+
+    if (pl->seg)
+        return pl;
+    for (size_t i = 0; i < t->ncols; i++)
+        cap += x->empty[i].n;
+    pl->text = malloc(cap);
+    pl->seg = malloc((t->ncols + 1) * sizeof(*pl->seg));
+    if (!pl->text || !pl->seg) {
+        free(pl->text);
+        free(pl->seg);
+        pl->text = NULL;
+        pl->seg = NULL;
+        return NULL;
+    }
+    for (size_t i = 0; i < t->ncols; i++) {
+        int k = t->cols[i].plugin;
+        if (i)
+            pl->text[tl++] = ',';
+        if (k < 0 || ((mask >> k) & 1)) {
+            pl->seg[ns++] = (fk_csv_seg_t){pl->text + start, (uint32_t)(tl - start), (int32_t)i,
+                                           (uint32_t)(k + 1)};
+            start = tl;
+        } else {
+            memcpy(pl->text + tl, x->empty[i].s, x->empty[i].n);
+            tl += x->empty[i].n;
+        }
+    }
+    pl->text[tl++] = '\n';
+    pl->seg[ns++] = (fk_csv_seg_t){pl->text + start, (uint32_t)(tl - start), -1, 0};
+    pl->nseg = ns;
+    return pl;
+}
 
 /*
  * Each plugin column's text for a flow without that plugin's record (its
@@ -122,6 +178,10 @@ static int csv_open(void **ctx, const fk_opts_t *o, const fp_schema_t *s, fk_err
         return fk_errf(e, "csv: out of memory");
     }
 
+    if (t->schema->nplugins <= CSV_PLAN_PLUGINS)
+        x->plans = calloc((size_t)1 << t->schema->nplugins, sizeof(*x->plans));
+    /* (without plans, rows take the column-by-column path) */
+
     csv_header(t);
     *ctx = x;
     return 0;
@@ -150,12 +210,20 @@ static int csv_write(void *ctx, const fp_flow_t *flow)
          * column); NULL where the plugin has none: its columns then print
          * their empty-record text. */
         const void *base[FP_MAX_PLUGINS + 1];
+        unsigned mask = 0;
         base[0] = flow;
         for (size_t k = 0; k < t->schema->nplugins && k < FP_MAX_PLUGINS; k++) {
             const fp_plugin_inst_t *pi = &t->schema->plugins[k];
             base[k + 1] = t->sel[k] && r < nrec[k]
                               ? pi->p->record(pi->ctx, flow, fp_plugin_state(pi, flow), r)
                               : NULL;
+            if (base[k + 1])
+                mask |= 1u << (k & 31);
+        }
+        const csv_plan_t *pl = x->plans ? csv_plan(x, mask) : NULL;
+        if (pl) {
+            fk_fields_csv_segs(&t->buf, x->fields, base, pl->seg, pl->nseg);
+            continue;
         }
         for (size_t i = 0; i < t->ncols; i++)
             x->bases[i] = base[t->cols[i].plugin + 1];
@@ -167,7 +235,15 @@ static int csv_write(void *ctx, const fp_flow_t *flow)
 static int csv_close(void *ctx, fk_err_t *e)
 {
     csv_out_t *x = ctx;
+    size_t nplans = x->plans ? (size_t)1 << x->t.schema->nplugins : 0;
     int rc = fp_textout_close(&x->t, "csv", e);
+    if (x->plans) {
+        for (size_t m = 0; m < nplans; m++) {
+            free(x->plans[m].seg);
+            free(x->plans[m].text);
+        }
+        free(x->plans);
+    }
     free(x->fields);
     free(x->bases);
     free(x->empty);

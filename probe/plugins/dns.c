@@ -411,6 +411,10 @@ static int dns_post_update(void *ctx, fp_flow_t *flow, void *state, const fp_hoo
 {
     (void)ctx;
     (void)flow;
+    /* The ports are part of the flow key: a flow without port 53 never gets
+     * one, so the cache need not offer dns its later packets. */
+    if (hp->pkt->src_port != FK_DNS_PORT && hp->pkt->dst_port != FK_DNS_PORT)
+        return FP_HOOK_DONE;
     return dns_packet(state, hp->pkt);
 }
 

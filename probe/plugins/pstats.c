@@ -149,9 +149,13 @@ static int pstats_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_
 
 static int pstats_post_update(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp)
 {
+    const pstats_state_t *s = state;
+
     (void)flow;
     pstats_update((uintptr_t)ctx, state, hp);
-    return FP_HOOK_OK;
+    /* Full: later packets can change only the previous-packet memory, which
+     * serves skipdup's test of packets that would not be recorded anyway. */
+    return s->r.count >= PSTATS_MAX ? FP_HOOK_DONE : FP_HOOK_OK;
 }
 
 static unsigned pstats_records(void *ctx, const fp_flow_t *flow, const void *state)

@@ -790,8 +790,11 @@ static int quic_packet(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt
     quic_state_t *st = state;
     quic_work_t w;
 
+    /* As quic_step would say, without its 6 kB of scratch.  The protocol is
+     * part of the flow key: the cache need not offer this flow's later
+     * packets (FP_HOOK_DONE; from post_create it means OK). */
     if (hp->pkt->ip_proto != QUIC_PROTO_UDP)
-        return FP_HOOK_OK; /* as quic_step would say, without its 6 kB of scratch */
+        return FP_HOOK_DONE;
 
     w.cr = NULL;
     w.cr_handle = 0;

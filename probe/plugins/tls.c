@@ -291,9 +291,13 @@ static int tls_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_hoo
 
 static int tls_pre_update(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp)
 {
+    const tls_state_t *st = state;
+
     (void)flow;
     tls_packet(ctx, state, hp->pkt, hp->rev);
-    return FP_HOOK_OK;
+    /* After the ServerHello every later packet is ignored (tls_packet's
+     * first test): the cache may stop offering them. */
+    return st->has && st->sh_parsed ? FP_HOOK_DONE : FP_HOOK_OK;
 }
 
 static void tls_pre_export(void *ctx, fp_flow_t *flow, void *state)

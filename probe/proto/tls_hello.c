@@ -367,12 +367,12 @@ static fk_cursor_t hello_sigalgs(const fk_tls_hello_t *h, bool ipfixprobe)
  */
 #define JA3_ACC 1024
 typedef struct ja3_out_st {
-    char *buf;   /* string output, or NULL */
-    size_t cap;  /* at most this many bytes kept in buf */
-    size_t len;  /* bytes handed on so far (the full length, as snprintf counts) */
+    char *buf;  /* string output, or NULL */
+    size_t cap; /* at most this many bytes kept in buf */
+    size_t len; /* bytes handed on so far (the full length, as snprintf counts) */
     EVP_MD_CTX *md;
     int err;
-    size_t n;    /* bytes waiting in acc */
+    size_t n; /* bytes waiting in acc */
     char acc[JA3_ACC];
 } ja3_out_t;
 
@@ -395,36 +395,60 @@ static inline void ja3_char(ja3_out_t *o, char c)
     o->acc[o->n++] = c;
 }
 
-/* A 16-bit value in decimal, straight into acc. */
+/* "00".."99": two digits per entry. */
+static const char ja3_d2[] = "00010203040506070809101112131415161718192021222324252627282930313233"
+                             "34353637383940414243444546474849505152535455565758596061626364656667"
+                             "6869707172737475767778798081828384858687888990919293949596979899";
+
+/*
+ * A 16-bit value in decimal, straight into acc: two digits per table entry
+ * (divisions by constants are multiplies), no digit loop.  A JA3 text is
+ * a hundred or so of these numbers, one per cipher, extension and group.
+ */
 static inline void ja3_num(ja3_out_t *o, unsigned v)
 {
-    char t[5];
-    size_t k = 0;
+    char *d;
 
-    if (o->n + sizeof(t) > sizeof(o->acc))
+    if (o->n + 5 > sizeof(o->acc))
         ja3_flush(o);
-    do {
-        t[k++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v && k < sizeof(t));
-    while (k)
-        o->acc[o->n++] = t[--k];
+    d = o->acc + o->n;
+    v &= 0xffff;
+    if (v < 10) {
+        d[0] = (char)('0' + v);
+        o->n += 1;
+    } else if (v < 100) {
+        memcpy(d, ja3_d2 + 2 * v, 2);
+        o->n += 2;
+    } else if (v < 1000) {
+        d[0] = (char)('0' + v / 100);
+        memcpy(d + 1, ja3_d2 + 2 * (v % 100), 2);
+        o->n += 3;
+    } else if (v < 10000) {
+        memcpy(d, ja3_d2 + 2 * (v / 100), 2);
+        memcpy(d + 2, ja3_d2 + 2 * (v % 100), 2);
+        o->n += 4;
+    } else {
+        d[0] = (char)('0' + v / 10000);
+        v %= 10000;
+        memcpy(d + 1, ja3_d2 + 2 * (v / 100), 2);
+        memcpy(d + 3, ja3_d2 + 2 * (v % 100), 2);
+        o->n += 5;
+    }
 }
 
-/* A '-' separated list of 16-bit (wide) or 8-bit values, GREASE dropped when asked. */
+/*
+ * A '-' separated list of 16-bit (wide) or 8-bit values, GREASE dropped when
+ * asked.  Read straight from the cursor's bytes: whole values only, as far
+ * as the cursor reaches (a trailing odd byte of a wide list is ignored).
+ */
 static void ja3_list(ja3_out_t *o, fk_cursor_t l, bool wide, bool nogrease)
 {
+    const uint8_t *p = l.p;
+    size_t left = fk_cur_left(&l), step = wide ? 2 : 1;
     bool first = true;
 
-    while (fk_cur_has(&l, wide ? 2 : 1)) {
-        uint16_t v;
-        uint8_t b;
-        if (wide) {
-            fk_cur_be16(&l, &v);
-        } else {
-            fk_cur_u8(&l, &b);
-            v = b;
-        }
+    for (size_t i = 0; left - i >= step; i += step) {
+        uint16_t v = wide ? (uint16_t)((uint16_t)p[i] << 8 | p[i + 1]) : p[i];
         if (nogrease && fk_tls_is_grease(v))
             continue;
         if (!first)
@@ -586,7 +610,15 @@ static char ja4_alpn_char_ipfixprobe(uint8_t byte, bool high)
  */
 static bool ja4_feed(EVP_MD_CTX *md, const uint16_t *v, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
+    /* Lower-case hex of every byte value, two characters each. */
+    static const char hx[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+                             "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+                             "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+                             "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+                             "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+                             "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+                             "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+                             "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
     char t[5 * 128];
     size_t k = 0;
 
@@ -598,10 +630,9 @@ static bool ja4_feed(EVP_MD_CTX *md, const uint16_t *v, size_t n)
         }
         if (i)
             t[k++] = ',';
-        t[k++] = hex[v[i] >> 12];
-        t[k++] = hex[(v[i] >> 8) & 15];
-        t[k++] = hex[(v[i] >> 4) & 15];
-        t[k++] = hex[v[i] & 15];
+        memcpy(t + k, hx + 2 * (v[i] >> 8), 2);
+        memcpy(t + k + 2, hx + 2 * (v[i] & 0xff), 2);
+        k += 4;
     }
     return k == 0 || EVP_DigestUpdate(md, t, k) == 1;
 }

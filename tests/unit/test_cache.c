@@ -13,7 +13,7 @@
 #include "lib/core/field.h"
 #include "probe/cache/cache.h"
 
-#define SEC 1000000000ULL
+#define SEC  1000000000ULL
 #define MAXF 256
 
 /* Flows the cache exported, copied out (the cache reuses the memory). */
@@ -260,7 +260,7 @@ typedef struct tstate_st {
     uint32_t rev_packets;
 } tstate_t;
 
-static int g_flush_on_len; /* pre_update: REINSERT when a packet has this length */
+static int g_flush_on_len;   /* pre_update: REINSERT when a packet has this length */
 static int g_post_flush_len; /* post_update: FLUSH when a packet has this length */
 static int g_pre_creates;
 
@@ -726,13 +726,100 @@ static void test_hook_tables(void **state)
     fp_cache_free(c);
 }
 
+/*
+ * FP_HOOK_DONE: an update hook that answers it is not called again for that
+ * flow (the other plugins' hooks still are), post_create's DONE means OK,
+ * and a re-created flow starts with every hook on again.
+ */
+static int g_done_calls[3];
+
+static int d0_pre_update(void *ctx, fp_flow_t *f, void *st, const fp_hookpkt_t *hp)
+{
+    (void)ctx;
+    (void)f;
+    (void)st;
+    g_done_calls[0]++;
+    /* done from the third update on; a 300-byte packet asks for a flush */
+    if (hp->pkt->ip_len == 300)
+        return FP_HOOK_FLUSH;
+    return g_done_calls[0] >= 2 ? FP_HOOK_DONE : FP_HOOK_OK;
+}
+
+static int d0_post_update(void *ctx, fp_flow_t *f, void *st, const fp_hookpkt_t *hp)
+{
+    (void)ctx;
+    (void)f;
+    (void)st;
+    (void)hp;
+    g_done_calls[1]++;
+    return FP_HOOK_OK;
+}
+
+static int d1_post_create(void *ctx, fp_flow_t *f, void *st, const fp_hookpkt_t *hp)
+{
+    (void)ctx;
+    (void)f;
+    (void)st;
+    (void)hp;
+    return FP_HOOK_DONE; /* counts as OK; updates still come */
+}
+
+static int d1_post_update(void *ctx, fp_flow_t *f, void *st, const fp_hookpkt_t *hp)
+{
+    (void)ctx;
+    (void)f;
+    (void)st;
+    (void)hp;
+    g_done_calls[2]++;
+    return FP_HOOK_OK;
+}
+
+static void test_hook_done(void **state)
+{
+    (void)state;
+    static const fp_plugin_t d0 = {.abi = FP_PLUGIN_ABI,
+                                   .name = "d0",
+                                   .state_size = 8,
+                                   .pre_update = d0_pre_update,
+                                   .post_update = d0_post_update};
+    static const fp_plugin_t d1 = {.abi = FP_PLUGIN_ABI,
+                                   .name = "d1",
+                                   .state_size = 8,
+                                   .post_create = d1_post_create,
+                                   .post_update = d1_post_update};
+    fp_plugin_inst_t pl[2] = {{.p = &d0}, {.p = &d1}};
+
+    memset(g_done_calls, 0, sizeof(g_done_calls));
+    fp_cache_t *c = new_cache(NULL, pl, 2);
+    for (int i = 0; i < 6; i++) /* 1 create + 5 updates */
+        put(c, mk(6, 1, 1, 2, 2, 1 * SEC + (uint64_t)i, 100, 0));
+    /* d0's pre_update: called twice (OK, then DONE), then never; its
+     * post_update ran once, for the update before DONE. */
+    assert_int_equal(g_done_calls[0], 2);
+    assert_int_equal(g_done_calls[1], 1);
+    assert_int_equal(g_done_calls[2], 5); /* d1 is not affected */
+    /* A 300-byte packet would flush -- but d0 is done for this flow. */
+    put(c, mk(6, 1, 1, 2, 2, 1 * SEC + 6, 300, 0));
+    assert_int_equal(g_done_calls[0], 2);
+    assert_int_equal(g_nout, 0);
+    fp_cache_flush(c);
+    assert_int_equal(g_nout, 1);
+    assert_int_equal(g_out[0].packets, 7);
+
+    /* The next flow in the slot (the record is reused) gets every hook again. */
+    put(c, mk(6, 1, 1, 2, 2, 2 * SEC, 100, 0));
+    put(c, mk(6, 1, 1, 2, 2, 2 * SEC + 1, 300, 0)); /* d0 flushes this time */
+    assert_int_equal(g_done_calls[0], 3);
+    assert_int_equal(g_nout, 2);
+    fp_cache_free(c);
+}
+
 static void test_cfg_errors(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        "cache;s=3",  "cache;s=99",   "cache;l=11",   "cache;a=0",      "cache;i=x",
-        "cache;S=1",  "cache;size",   "cache;fe=maybe", "cache;fs=0",   "cache;bogus=1",
-        "cache;s=4;l=5",
+        "cache;s=3",  "cache;s=99",     "cache;l=11", "cache;a=0",     "cache;i=x",     "cache;S=1",
+        "cache;size", "cache;fe=maybe", "cache;fs=0", "cache;bogus=1", "cache;s=4;l=5",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         fp_cache_cfg_t cfg;
@@ -760,6 +847,7 @@ int main(void)
         cmocka_unit_test(test_state_zero),
         cmocka_unit_test(test_flow_copy),
         cmocka_unit_test(test_hook_tables),
+        cmocka_unit_test(test_hook_done),
         cmocka_unit_test(test_cfg_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

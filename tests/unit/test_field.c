@@ -425,6 +425,31 @@ static void test_csv_row(void **state)
         fk_buf_putc(&b, '\n');
         assert_int_equal(a.len, b.len);
         assert_memory_equal(a.data, b.data, a.len);
+
+        /* The same row as segments (fk_fields_csv_segs, what csv.c compiles
+         * per row shape): fixed columns and separators merged into runs. */
+        static char text[NFIELDS * 8 + 2];
+        fk_csv_seg_t seg[NFIELDS + 1];
+        const void *rb[2] = {&r[0], &r[1]};
+        size_t tl = 0, start = 0, ns = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                text[tl++] = ',';
+            if (bases[i]) {
+                seg[ns++] = (fk_csv_seg_t){text + start, (uint32_t)(tl - start), (int32_t)i,
+                                           bases[i] == &r[0] ? 0u : 1u};
+                start = tl;
+            } else {
+                memcpy(text + tl, fixed[i].s, fixed[i].n);
+                tl += fixed[i].n;
+            }
+        }
+        text[tl++] = '\n';
+        seg[ns++] = (fk_csv_seg_t){text + start, (uint32_t)(tl - start), -1, 0};
+        reset(&a);
+        fk_fields_csv_segs(&a, fields, rb, seg, ns);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.data, b.data, a.len);
     }
     fk_buf_free(&a);
     fk_buf_free(&b);

@@ -26,6 +26,7 @@
 #include "lib/packet/packet.h"
 #include "probe/cache/cache.h"
 #include "probe/plugin.h"
+#include "probe/plugins/httpline.h"
 
 #define SEC    1000000000ULL
 #define MS     1000000ULL
@@ -477,6 +478,37 @@ static void test_http_hostile(void **state)
     }
 }
 
+/*
+ * fp_hl_crlf (word-at-a-time scan) against the definition it implements:
+ * ipfixprobe's strnstr(p, "\r\n", n), which stops at a NUL byte.  Every
+ * length up to 40 (the tail loop and the 8-byte steps, matches in every
+ * byte lane) over an alphabet of CR, LF, NUL and two ordinary bytes.
+ */
+static const uint8_t *crlf_model(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n && p[i]; i++)
+        if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
+            return p + i;
+    return NULL;
+}
+
+static void test_http_crlf_scan(void **state)
+{
+    (void)state;
+    static const uint8_t alpha[] = {'\r', '\n', 0, 'a', ' '};
+    uint8_t buf[48];
+
+    srand(11);
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(rand() % 41);
+        /* Mostly ordinary bytes, so matches land anywhere in a long run. */
+        for (size_t i = 0; i < n; i++)
+            buf[i] = rand() % 4 ? 'a' : alpha[rand() % 5];
+        buf[n] = '\r'; /* past the end: must not be taken as a match */
+        assert_ptr_equal(fp_hl_crlf(buf, buf + n), crlf_model(buf, n));
+    }
+}
+
 /* ------------------------------------------------------------------ rtsp */
 
 static const char describe[] = "DESCRIBE rtsp://media.example/tfm RTSP/1.0\r\n"
@@ -657,9 +689,9 @@ int main(void)
         cmocka_unit_test(test_http_exchange),  cmocka_unit_test(test_http_reinsert),
         cmocka_unit_test(test_http_detection), cmocka_unit_test(test_http_quirks),
         cmocka_unit_test(test_http_truncated), cmocka_unit_test(test_http_hostile),
-        cmocka_unit_test(test_rtsp_exchange),  cmocka_unit_test(test_rtsp_reinsert),
-        cmocka_unit_test(test_rtsp_quirks),    cmocka_unit_test(test_rtsp_truncated),
-        cmocka_unit_test(test_rtsp_hostile),
+        cmocka_unit_test(test_http_crlf_scan), cmocka_unit_test(test_rtsp_exchange),
+        cmocka_unit_test(test_rtsp_reinsert),  cmocka_unit_test(test_rtsp_quirks),
+        cmocka_unit_test(test_rtsp_truncated), cmocka_unit_test(test_rtsp_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -446,6 +446,17 @@ static void test_tls_hello_reader(void **state)
     assert_int_equal(h.n_ext, 0);
     assert_int_equal(fk_tls_ja3_string(&h, s, sizeof(s)), strlen("769,4865-4866,,,"));
     assert_string_equal(s, "769,4865-4866,,,");
+    {
+        /* Every decimal width at its edges (JA3 numbers are formatted by table). */
+        static const uint16_t widths[] = {0, 9, 10, 99, 100, 999, 1000, 9999, 10000, 65535};
+        static uint8_t buf[512];
+        fk_tls_hello_t h2;
+        char s2[128];
+        size_t n2 = hello(buf, sizeof(buf), 1, 0x0303, widths, 10, NULL, SIZE_MAX, true);
+        assert_int_equal(fk_tls_hello_parse(&h2, buf, n2, true), FK_TLS_OK);
+        fk_tls_ja3_string(&h2, s2, sizeof(s2));
+        assert_string_equal(s2, "771,0-9-10-99-100-999-1000-9999-10000-65535,,,");
+    }
     assert_int_equal(fk_tls_ja4(&h, 't', 0, NULL, ja4), 0);
     /* FoxIO: no extensions gives twelve zeros. */
     sha12("1301,1302", want);
