@@ -17,6 +17,7 @@
 #include "../lib/core/opts.h"
 #include "mapping.h"
 #include "decode/persist.h"
+#include "decode/registry.h"
 #include "http.h"
 #include "metrics.h"
 #include "pipeline.h"
@@ -541,6 +542,9 @@ int main(int argc, char **argv)
         if (cfg.produce == FC_PRODUCE_RAW)
             fk_warn("-mapping: -produce raw writes datagrams, not records: the mapping is unused");
     }
+    /* Extra values (IPFIX elements beyond FlowMessage) print only in JSON and
+     * text; protobuf has no place for them, so they are not collected. */
+    fc_extras_use(cfg.format != FC_FMT_BIN || g_mapping);
     /* The message key (GoFlow2's formatter.key, until a mapping file sets it). */
     bool hashing;
     if (flag_bool("transport.kafka.hashing", &hashing) < 0)

@@ -479,7 +479,7 @@ fc_nfplan_t *fc_nf_plan_new(const fk_ipfix_tmpl_t *t, uint8_t version)
             s.off2 = d->off2;
             switch (d->kind) {
             case NF_U32:
-                s.op = d->off2     ? P_U32_2
+                s.op = d->off2        ? P_U32_2
                        : ie->len == 1 ? P_U32_1
                        : ie->len == 2 ? P_U32_2B
                        : ie->len == 4 ? P_U32_4
@@ -613,20 +613,22 @@ void fc_nf_plan_run(const fc_nfplan_t *pl, const fk_ipfix_tmpl_t *t, fc_flow_t *
                 else
                     f->time_flow_end_ns = ns;
                 cx->have_time = true;
-            } else {
+            } else if (fc_extras_wanted()) {
                 fc_extras_add(f, &t->f[s->idx], p, len);
             }
             break;
         case P_EXTRA_REG:
-            fc_extras_add_reg(f, &t->f[s->idx], s->reg, p, len);
+            if (fc_extras_wanted())
+                fc_extras_add_reg(f, &t->f[s->idx], s->reg, p, len);
             break;
         case P_APPLY:
             if (fc_nf_apply(f, cx, t->f[s->idx].pen, t->f[s->idx].id, p, len) != FC_NF_COLUMN &&
-                pl->version == 10)
+                pl->version == 10 && fc_extras_wanted())
                 fc_extras_add(f, &t->f[s->idx], p, len);
             break;
         default: /* P_EXTRA */
-            fc_extras_add(f, &t->f[s->idx], p, len);
+            if (fc_extras_wanted())
+                fc_extras_add(f, &t->f[s->idx], p, len);
             break;
         }
     }

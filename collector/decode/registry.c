@@ -203,6 +203,13 @@ int fc_registry_find(uint32_t pen, uint16_t id, bool list, uint16_t tlen, size_t
 
 /* ------------------------------------------------------------ extra values */
 
+bool fc__extras_off;
+
+void fc_extras_use(bool on)
+{
+    fc__extras_off = !on;
+}
+
 void fc_extras_begin(fc_flow_t *f, bool first)
 {
     if (first)

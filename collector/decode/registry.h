@@ -86,6 +86,19 @@ void fc_extras_add_reg(fc_flow_t *f, const fk_ipfix_ie_t *ie, int reg, const uin
  */
 void fc_extras_begin(fc_flow_t *f, bool first);
 
+/*
+ * Whether records collect extra values at all (default yes).  Only the JSON
+ * and text formats print them; with -format bin and no mapping file the
+ * collector turns them off, and template plans skip the elements that would
+ * only have become extra values.  Set before decoding threads start.
+ */
+void fc_extras_use(bool on);
+extern bool fc__extras_off;
+static inline bool fc_extras_wanted(void)
+{
+    return !fc__extras_off;
+}
+
 /* Extra values dropped so far for lack of room, over all threads. */
 uint64_t fc_extras_dropped(void);
 
