@@ -263,6 +263,19 @@ static inline uint8_t *put_packed(uint8_t *p, const binop_t *o, const char *base
     return p;
 }
 
+/* A repeated bytes field of addresses: every element written (even an empty one). */
+static inline uint8_t *put_addr_list(uint8_t *p, const binop_t *o, const char *base)
+{
+    uint16_t n;
+    memcpy(&n, base + o->cnt_off, 2);
+    if (n > o->cap)
+        n = o->cap;
+    const fc_addr_t *e = (const fc_addr_t *)(const void *)(base + o->off);
+    for (unsigned k = 0; k < n; k++)
+        p = put_bytes(p, o, &e[k]);
+    return p;
+}
+
 /* One field of any class (the path for records with a zero-column promise). */
 static inline uint8_t *put_op(uint8_t *p, const binop_t *o, const char *base)
 {
@@ -283,16 +296,8 @@ static inline uint8_t *put_op(uint8_t *p, const binop_t *o, const char *base)
         return put_packed(p, o, base, 0);
     case CL_LIST_ENUM:
         return put_packed(p, o, base, 1);
-    default: {
-        uint16_t n;
-        memcpy(&n, base + o->cnt_off, 2);
-        if (n > o->cap)
-            n = o->cap;
-        const fc_addr_t *e = (const fc_addr_t *)(const void *)(base + o->off);
-        for (unsigned k = 0; k < n; k++)
-            p = put_bytes(p, o, &e[k]);
-        return p;
-    }
+    default:
+        return put_addr_list(p, o, base);
     }
 }
 
@@ -344,15 +349,8 @@ static uint8_t *put_groups(uint8_t *p, const char *base)
                 p = put_packed(p, o, base, 1);
             break;
         default: /* CL_LIST_ADDR: repeated bytes, every element written (even an empty one) */
-            for (; o < end; o++) {
-                uint16_t n;
-                memcpy(&n, base + o->cnt_off, 2);
-                if (n > o->cap)
-                    n = o->cap;
-                const fc_addr_t *e = (const fc_addr_t *)(const void *)(base + o->off);
-                for (unsigned k = 0; k < n; k++)
-                    p = put_bytes(p, o, &e[k]);
-            }
+            for (; o < end; o++)
+                p = put_addr_list(p, o, base);
             break;
         }
     }
