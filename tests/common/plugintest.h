@@ -8,11 +8,14 @@
 #ifndef FK_TEST_PLUGINTEST_H
 #define FK_TEST_PLUGINTEST_H
 
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/core/buf.h"
 #include "lib/core/field.h"
 #include "lib/core/opts.h"
+#include "lib/packet/packet.h"
 #include "probe/cache/cache.h"
 #include "probe/plugin.h"
 
@@ -60,7 +63,7 @@ static uint64_t u64(size_t flow, const char *name)
 
 static const char *csv(size_t flow, const char *name)
 {
-    static char out[1024];
+    static char out[4 * MAXREC + 64];
     fk_buf_t b;
 
     assert_int_equal(fk_buf_init(&b, NULL, 64), 0);
@@ -73,13 +76,93 @@ static const char *csv(size_t flow, const char *name)
 }
 
 /*
- * Enable the plugin named by `arg` ("NAME" or "NAME;key=value;...", whose
- * options go to its init) as g_pi and make a default cache that exports to
- * `cb` (usually collect).
+ * A raw IPv4 frame between 10.0.0.1:cport (the client) and 10.0.0.2:sport,
+ * client -> server when `fwd`: TCP (proto 6; a 20-byte header with
+ * `tcp_flags` and a 0xff00 window) or UDP (17; length field `ulen`, 0 = the
+ * true one) carrying `pay`.  It goes through the real parser as captured to
+ * `cap` bytes (0 = all), from a heap block of exactly that size so that ASan
+ * sees any read past the capture, and to the cache when it has a flow key.
+ * Returns whether it had one.
  */
-static inline fp_cache_t *pt_start(const char *arg, fp_export_fn cb)
+static inline bool pt_put4(fp_cache_t *c, int fwd, uint16_t cport, uint16_t sport, uint8_t proto,
+                           uint8_t tcp_flags, const void *pay, size_t n, size_t cap, unsigned ulen,
+                           uint64_t t)
 {
-    fp_cache_cfg_t cfg;
+    static uint8_t f[65535];
+    size_t hl = proto == 6 ? 40 : 28, total = hl + n;
+    uint16_t sp = fwd ? cport : sport, dp = fwd ? sport : cport;
+    fk_packet_t pkt;
+
+    assert_true(total <= sizeof(f)); /* the IPv4 total length */
+    memset(f, 0, hl);
+    f[0] = 0x45;
+    f[2] = (uint8_t)(total >> 8);
+    f[3] = (uint8_t)total;
+    f[8] = 64;
+    f[9] = proto;
+    f[12] = f[16] = 10;
+    f[15] = fwd ? 1 : 2;
+    f[19] = fwd ? 2 : 1;
+    f[20] = (uint8_t)(sp >> 8);
+    f[21] = (uint8_t)sp;
+    f[22] = (uint8_t)(dp >> 8);
+    f[23] = (uint8_t)dp;
+    if (proto == 6) {
+        f[32] = 5 << 4;
+        f[33] = tcp_flags;
+        f[34] = 0xff;
+    } else {
+        unsigned u = ulen ? ulen : (unsigned)(8 + n);
+        f[24] = (uint8_t)(u >> 8);
+        f[25] = (uint8_t)u;
+    }
+    if (n)
+        memcpy(f + hl, pay, n);
+    size_t len = cap ? cap : total;
+    uint8_t *copy = malloc(len);
+    assert_non_null(copy);
+    memcpy(copy, f, len);
+    fk_packet_parse(&pkt, FK_LINK_RAW, copy, (uint32_t)len, (uint32_t)total, t);
+    bool key = fk_packet_has_key(&pkt);
+    if (key)
+        fp_cache_put(c, &pkt);
+    free(copy);
+    return key;
+}
+
+/* A string field as stored in the record (what IPFIX and JSON carry): NUL
+ * terminated within its capacity. */
+static inline const char *str(size_t flow, const char *name)
+{
+    const fk_field_t *f = field(name);
+
+    assert_int_equal(f->type, FK_T_STR);
+    assert_non_null(memchr(g_rec[flow] + f->off, 0, f->cap));
+    return (const char *)(g_rec[flow] + f->off);
+}
+
+/* A field's CSV text without its quotes. */
+static inline const char *csv_text(size_t flow, const char *name)
+{
+    static char out[4 * MAXREC + 64];
+    const char *s = csv(flow, name);
+    size_t n = strlen(s);
+    assert_true(n >= 2 && s[0] == '"' && s[n - 1] == '"' && n - 2 < sizeof(out));
+    memcpy(out, s + 1, n - 2); /* strip the CSV quotes */
+    out[n - 2] = 0;
+    return out;
+}
+
+/*
+ * Enable the plugin named by `arg` ("NAME" or "NAME;key=value;...", whose
+ * options go to its init) as g_pi and make a cache with `cfg` (NULL: the
+ * default) that exports to `cb` (usually collect).  The cache's records
+ * start as garbage (0xff), as an earlier flow's leftovers would be: a plugin
+ * whose partial state_zero lets stale state show fails its tests.
+ */
+static inline fp_cache_t *pt_start_cfg(const char *arg, fp_export_fn cb, const fp_cache_cfg_t *cfg)
+{
+    fp_cache_cfg_t def;
     fk_opts_t o;
     fk_err_t e;
 
@@ -92,10 +175,19 @@ static inline fp_cache_t *pt_start(const char *arg, fp_export_fn cb)
         assert_int_equal(g_pi.p->init(&g_pi.ctx, &o, &e), 0);
     fk_opts_free(&o);
     g_nout = 0;
-    fp_cache_cfg_default(&cfg);
-    fp_cache_t *c = fp_cache_new(&cfg, &g_pi, 1, cb, NULL, &e);
+    if (!cfg) {
+        fp_cache_cfg_default(&def);
+        cfg = &def;
+    }
+    fp_cache_t *c = fp_cache_new(cfg, &g_pi, 1, cb, NULL, &e);
     assert_non_null(c);
+    fp_cache_poison(c, 0xff);
     return c;
+}
+
+static inline fp_cache_t *pt_start(const char *arg, fp_export_fn cb)
+{
+    return pt_start_cfg(arg, cb, NULL);
 }
 
 /* Export what the cache still holds, free it, release the plugin's context. */

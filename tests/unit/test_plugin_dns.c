@@ -45,29 +45,15 @@ static void collect_all(void *arg, fp_flow_t *flow)
 
 static fp_cache_t *start(const char *name)
 {
-    fp_cache_cfg_t cfg;
-    fk_err_t e;
-
-    memset(&g_pi, 0, sizeof(g_pi));
-    g_pi.p = fp_plugin_find(name);
-    assert_non_null(g_pi.p);
-    assert_int_equal(g_pi.p->abi, FP_PLUGIN_ABI);
-    assert_true(g_pi.p->record_size <= sizeof(g_all[0][0]));
-    g_nout = 0;
     memset(g_all, 0, sizeof(g_all));
-    fp_cache_cfg_default(&cfg);
-    fp_cache_t *c = fp_cache_new(&cfg, &g_pi, 1, collect_all, NULL, &e);
-    assert_non_null(c);
-    /* Slabs start as garbage (an earlier flow's leftovers): the plugin's
-     * partial state_zero must never let them show. */
-    fp_cache_poison(c, 0xff);
+    fp_cache_t *c = pt_start(name, collect_all);
+    assert_true(g_pi.p->record_size <= sizeof(g_all[0][0]));
     return c;
 }
 
 static void finish(fp_cache_t *c)
 {
-    fp_cache_flush(c);
-    fp_cache_free(c);
+    pt_finish(c);
 }
 
 /* DNS_RDATA of flow k as a C string (it is text, or binary shown raw). */

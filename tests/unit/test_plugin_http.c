@@ -39,29 +39,15 @@
 
 static fp_cache_t *start(const char *name)
 {
-    fp_cache_cfg_t cfg;
-    fk_err_t e;
-
-    memset(&g_pi, 0, sizeof(g_pi));
-    g_pi.p = fp_plugin_find(name);
-    assert_non_null(g_pi.p);
-    assert_int_equal(g_pi.p->abi, FP_PLUGIN_ABI);
+    fp_cache_t *c = pt_start(name, collect);
     assert_null(g_pi.p->init); /* no options, no context */
     assert_null(g_pi.p->options);
-    g_nout = 0;
-    fp_cache_cfg_default(&cfg);
-    fp_cache_t *c = fp_cache_new(&cfg, &g_pi, 1, collect, NULL, &e);
-    assert_non_null(c);
-    /* Slabs start as garbage (an earlier flow's leftovers): the plugin's
-     * partial state_zero must never let them show. */
-    fp_cache_poison(c, 0xff);
     return c;
 }
 
 static void finish(fp_cache_t *c)
 {
-    fp_cache_flush(c);
-    fp_cache_free(c);
+    pt_finish(c);
 }
 
 /*
@@ -118,16 +104,6 @@ static void put(fp_cache_t *c, int fwd, const void *pay, size_t n, uint64_t t)
 static void put_s(fp_cache_t *c, int fwd, const char *s, uint64_t t)
 {
     put(c, fwd, s, strlen(s), t);
-}
-
-/* A string field of kept record `flow`, read raw (csv() would drop control bytes). */
-static const char *str(size_t flow, const char *name)
-{
-    const fk_field_t *f = field(name);
-
-    assert_int_equal(f->type, FK_T_STR);
-    assert_non_null(memchr(g_rec[flow] + f->off, 0, f->cap));
-    return (const char *)(g_rec[flow] + f->off);
 }
 
 /* Run one payload as the only packet of a fresh flow; return its record count. */

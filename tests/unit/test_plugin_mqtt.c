@@ -38,38 +38,11 @@ static void finish(fp_cache_t *c)
 }
 
 /* A raw IPv4/TCP frame 10.0.0.1:40000 <-> 10.0.0.2:1883 carrying `pay`. */
-static uint8_t g_frame[2048];
 
 static void put_tr(fp_cache_t *c, int fwd, const void *pay, size_t n, size_t trunc, uint64_t t)
 {
-    uint8_t *f = g_frame;
-    size_t total = 40 + n;
-    fk_packet_t pkt;
-
-    assert_true(total <= sizeof(g_frame));
-    memset(f, 0, 40);
-    f[0] = 0x45;
-    f[2] = (uint8_t)(total >> 8);
-    f[3] = (uint8_t)total;
-    f[8] = 64;
-    f[9] = 6;
-    f[12] = f[16] = 10;
-    f[15] = fwd ? 1 : 2;
-    f[19] = fwd ? 2 : 1;
-    uint16_t sp = fwd ? 40000 : 1883, dp = fwd ? 1883 : 40000;
-    f[20] = (uint8_t)(sp >> 8);
-    f[21] = (uint8_t)sp;
-    f[22] = (uint8_t)(dp >> 8);
-    f[23] = (uint8_t)dp;
-    f[32] = 5 << 4;
-    f[33] = FK_TCP_ACK | 0x08; /* ACK PSH */
-    f[34] = 0xff;
-    if (n)
-        memcpy(f + 40, pay, n);
-    size_t cap = trunc ? trunc : total;
-    fk_packet_parse(&pkt, FK_LINK_RAW, f, (uint32_t)cap, (uint32_t)total, t);
-    assert_true(fk_packet_has_key(&pkt));
-    fp_cache_put(c, &pkt);
+    assert_true(
+        pt_put4(c, fwd, 40000, 1883, 6, FK_TCP_ACK | 0x08 /* ACK PSH */, pay, n, trunc, 0, t));
 }
 
 static void put(fp_cache_t *c, int fwd, const void *pay, size_t n, uint64_t t)

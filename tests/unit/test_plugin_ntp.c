@@ -38,32 +38,7 @@ static void finish(fp_cache_t *c)
 static void put(fp_cache_t *c, uint16_t sport, uint16_t dport, const uint8_t *pay, size_t paylen,
                 size_t trunc, uint64_t t)
 {
-    static uint8_t f[256];
-    size_t total = 28 + paylen;
-    fk_packet_t pkt;
-
-    assert_true(total <= sizeof(f));
-    memset(f, 0, total);
-    f[0] = 0x45;
-    f[2] = (uint8_t)(total >> 8);
-    f[3] = (uint8_t)total;
-    f[8] = 64;
-    f[9] = 17;
-    f[12] = f[16] = 10;
-    f[15] = 1;
-    f[19] = 2;
-    f[20] = (uint8_t)(sport >> 8);
-    f[21] = (uint8_t)sport;
-    f[22] = (uint8_t)(dport >> 8);
-    f[23] = (uint8_t)dport;
-    f[24] = (uint8_t)((8 + paylen) >> 8);
-    f[25] = (uint8_t)(8 + paylen);
-    if (paylen)
-        memcpy(f + 28, pay, paylen);
-    size_t cap = trunc ? trunc : total;
-    fk_packet_parse(&pkt, FK_LINK_RAW, f, (uint32_t)cap, (uint32_t)total, t);
-    assert_true(fk_packet_has_key(&pkt));
-    fp_cache_put(c, &pkt);
+    assert_true(pt_put4(c, 1, sport, dport, 17, 0, pay, paylen, trunc, 0, t));
 }
 
 /* leap 0, version 4, mode 4 (server), stratum 2, poll 6, precision -20. */

@@ -44,29 +44,12 @@
 
 static fp_cache_t *start(const char *arg)
 {
-    fp_cache_cfg_t cfg;
-    fk_opts_t o;
-    fk_err_t e;
-
-    memset(&g_pi, 0, sizeof(g_pi));
-    g_pi.p = fp_plugin_find("osquery");
-    assert_non_null(g_pi.p);
-    assert_int_equal(g_pi.p->abi, FP_PLUGIN_ABI);
-    assert_int_equal(fk_opts_parse(arg, &o, &e), 0);
-    assert_int_equal(g_pi.p->init(&g_pi.ctx, &o, &e), 0);
-    fk_opts_free(&o);
-    g_nout = 0;
-    fp_cache_cfg_default(&cfg);
-    fp_cache_t *c = fp_cache_new(&cfg, &g_pi, 1, collect, NULL, &e);
-    assert_non_null(c);
-    return c;
+    return pt_start(arg, collect);
 }
 
 static void finish(fp_cache_t *c)
 {
-    fp_cache_flush(c);
-    fp_cache_free(c);
-    g_pi.p->fini(g_pi.ctx);
+    pt_finish(c);
 }
 
 static void v4(uint8_t ip[16], const char *s)

@@ -49,43 +49,9 @@ static uint64_t g_t = 1 * SEC;
  */
 static void put_cap(fp_cache_t *c, int fwd, const uint8_t *pay, size_t n, size_t cap)
 {
-    static uint8_t f[2048];
-    size_t hl = g_proto == 6 ? 40 : 28, total = hl + n;
-    uint16_t sp = fwd ? CLIENT_PORT : SERVER_PORT, dp = fwd ? SERVER_PORT : CLIENT_PORT;
-    fk_packet_t pkt;
-
-    assert_true(total <= sizeof(f));
-    memset(f, 0, hl);
-    f[0] = 0x45;
-    f[2] = (uint8_t)(total >> 8);
-    f[3] = (uint8_t)total;
-    f[8] = 64;
-    f[9] = g_proto;
-    f[12] = f[16] = 10;
-    f[15] = fwd ? 1 : 2;
-    f[19] = fwd ? 2 : 1;
-    f[20] = (uint8_t)(sp >> 8);
-    f[21] = (uint8_t)sp;
-    f[22] = (uint8_t)(dp >> 8);
-    f[23] = (uint8_t)dp;
-    if (g_proto == 6) {
-        f[32] = 5 << 4;
-        f[33] = FK_TCP_ACK;
-    } else {
-        f[24] = (uint8_t)((8 + n) >> 8);
-        f[25] = (uint8_t)(8 + n);
-    }
-    if (n)
-        memcpy(f + hl, pay, n);
-    size_t len = cap ? cap : total;
-    uint8_t *copy = malloc(len);
-    assert_non_null(copy);
-    memcpy(copy, f, len);
-    fk_packet_parse(&pkt, FK_LINK_RAW, copy, (uint32_t)len, (uint32_t)total, g_t);
+    assert_true(
+        pt_put4(c, fwd, CLIENT_PORT, SERVER_PORT, g_proto, FK_TCP_ACK, pay, n, cap, 0, g_t));
     g_t += 1000000;
-    assert_true(fk_packet_has_key(&pkt));
-    fp_cache_put(c, &pkt);
-    free(copy);
 }
 
 static void put(fp_cache_t *c, int fwd, const uint8_t *pay, size_t n)

@@ -170,43 +170,8 @@ static size_t seal_initial(uint8_t *out, const initial_t *in, const uint8_t *pla
 /* ------------------------------------------------------------------------ */
 /* A QUIC ClientHello (handshake message, no record header).                 */
 
-typedef struct bld_st {
-    uint8_t b[8192];
-    size_t n;
-} bld_t;
-
-static void put8(bld_t *w, unsigned v)
-{
-    assert_true(w->n < sizeof(w->b));
-    w->b[w->n++] = (uint8_t)v;
-}
-
-static void put16(bld_t *w, unsigned v)
-{
-    put8(w, v >> 8);
-    put8(w, v);
-}
-
-static void putn(bld_t *w, const void *p, size_t n)
-{
-    assert_true(w->n + n <= sizeof(w->b));
-    memcpy(w->b + w->n, p, n);
-    w->n += n;
-}
-
-static size_t len16(bld_t *w)
-{
-    size_t at = w->n;
-    put16(w, 0);
-    return at;
-}
-
-static void len16_end(bld_t *w, size_t at)
-{
-    size_t n = w->n - at - 2;
-    w->b[at] = (uint8_t)(n >> 8);
-    w->b[at + 1] = (uint8_t)n;
-}
+#define BLD_CAP 8192
+#include "tests/common/bytebuild.h"
 
 /* The ALPN and transport parameters bodies the reference hello carries. */
 static const uint8_t ALPN_H3[] = {0, 3, 2, 'h', '3'};
@@ -287,31 +252,14 @@ static size_t crypto_frames(uint8_t *out, uint64_t off, const uint8_t *data, siz
 static fp_cache_t *start(void)
 {
     fp_cache_cfg_t cfg;
-    fk_opts_t o;
-    fk_err_t e;
-
-    memset(&g_pi, 0, sizeof(g_pi));
-    g_pi.p = fp_plugin_find("quic");
-    assert_non_null(g_pi.p);
-    assert_int_equal(fk_opts_parse("quic", &o, &e), 0);
-    assert_int_equal(g_pi.p->init(&g_pi.ctx, &o, &e), 0);
-    fk_opts_free(&o);
-    g_nout = 0;
     fp_cache_cfg_default(&cfg);
     cfg.size_exp = 12;
-    fp_cache_t *c = fp_cache_new(&cfg, &g_pi, 1, collect, NULL, &e);
-    assert_non_null(c);
-    /* Slabs start as garbage (an earlier flow's leftovers): the plugin's
-     * partial state_zero must never let them show. */
-    fp_cache_poison(c, 0xff);
-    return c;
+    return pt_start_cfg("quic", collect, &cfg);
 }
 
 static void finish(fp_cache_t *c)
 {
-    fp_cache_flush(c);
-    fp_cache_free(c);
-    g_pi.p->fini(g_pi.ctx);
+    pt_finish(c);
 }
 
 /* IPv4 10.0.0.1:port <-> 10.0.0.2:443, UDP (or TCP), `cap` bytes captured when nonzero. */
@@ -360,17 +308,6 @@ static void put_pkt(fp_cache_t *c, int fwd, uint16_t port, bool tcp, const void 
 static void put(fp_cache_t *c, int fwd, const void *pay, size_t n, uint64_t t)
 {
     put_pkt(c, fwd, CPORT, false, pay, n, 0, t);
-}
-
-static const char *str(size_t flow, const char *name)
-{
-    static char out[300];
-    const char *s = csv(flow, name);
-    size_t n = strlen(s);
-    assert_true(n >= 2 && n - 2 < sizeof(out));
-    memcpy(out, s + 1, n - 2);
-    out[n - 2] = 0;
-    return out;
 }
 
 static const uint8_t DCID_A[8] = {0xd3, 0xe8, 0xe0, 0x60, 0x49, 0xa4, 0xf6, 0xb2};
@@ -462,8 +399,8 @@ static void test_quic_initial(void **state)
 
     assert_int_equal(g_nout, 1);
     assert_int_equal(g_nrec[0], 1);
-    assert_string_equal(str(0, "QUIC_SNI"), "www.example.org");
-    assert_string_equal(str(0, "QUIC_USER_AGENT"), "TestAgent/1.0");
+    assert_string_equal(csv_text(0, "QUIC_SNI"), "www.example.org");
+    assert_string_equal(csv_text(0, "QUIC_USER_AGENT"), "TestAgent/1.0");
     assert_int_equal(u64(0, "QUIC_VERSION"), 1);
     assert_int_equal(u64(0, "QUIC_CLIENT_VERSION"), 1);
     assert_int_equal(u64(0, "QUIC_TOKEN_LENGTH"), 3);
@@ -507,7 +444,7 @@ static void test_quic_split_hello(void **state)
         finish(c);
         assert_int_equal(g_nrec[0], 1);
         assert_int_equal(u64(0, "QUIC_CH_PARSED"), 1);
-        assert_string_equal(str(0, "QUIC_SNI"), "split.example");
+        assert_string_equal(csv_text(0, "QUIC_SNI"), "split.example");
         assert_string_equal(csv(0, "QUIC_PACKETS"), "[129|129]");
         assert_string_equal(csv(0, "QUIC_OSCID"), "d3e8e06049a4f6b2");
     }
@@ -525,8 +462,8 @@ static void test_quic_bad_tag(void **state)
     finish(c);
     assert_int_equal(g_nrec[0], 1);
     assert_int_equal(u64(0, "QUIC_CH_PARSED"), 0);
-    assert_string_equal(str(0, "QUIC_SNI"), "");
-    assert_string_equal(str(0, "QUIC_USER_AGENT"), "");
+    assert_string_equal(csv_text(0, "QUIC_SNI"), "");
+    assert_string_equal(csv_text(0, "QUIC_USER_AGENT"), "");
     assert_string_equal(csv(0, "QUIC_TLS_EXT_TYPE"), "[]");
     assert_string_equal(csv(0, "QUIC_TLS_EXT"), "");
     assert_string_equal(csv(0, "QUIC_OSCID"), "");
@@ -547,7 +484,7 @@ static void test_quic_cid_lengths(void **state)
     put(c, 1, g_dgram, n, 1 * SEC);
     finish(c);
     assert_int_equal(u64(0, "QUIC_CH_PARSED"), 1);
-    assert_string_equal(str(0, "QUIC_SNI"), "empty.example");
+    assert_string_equal(csv_text(0, "QUIC_SNI"), "empty.example");
     assert_string_equal(csv(0, "QUIC_OSCID"), "");
 
     static uint8_t big[32];
@@ -715,7 +652,7 @@ static void test_quic_version_negotiation(void **state)
     assert_string_equal(csv(0, "QUIC_PACKETS"), "[129|144]");
     assert_int_equal(u64(0, "QUIC_VERSION"), 0);
     assert_int_equal(u64(0, "QUIC_CLIENT_VERSION"), 1);
-    assert_string_equal(str(0, "QUIC_SNI"), "www.example.org");
+    assert_string_equal(csv_text(0, "QUIC_SNI"), "www.example.org");
     assert_string_equal(csv(1, "QUIC_PACKETS"), "[129]");
 }
 
@@ -792,7 +729,7 @@ static void test_quic_retry(void **state)
     assert_string_equal(csv(0, "QUIC_RETRY_SCID"), "b0b1b2b3b4b5b6b7");
     assert_int_equal(u64(0, "QUIC_TOKEN_LENGTH"), 20);
     assert_string_equal(csv(0, "QUIC_OSCID"), "d3e8e06049a4f6b2");
-    assert_string_equal(str(0, "QUIC_SNI"),
+    assert_string_equal(csv_text(0, "QUIC_SNI"),
                         "www.example.org"); /* the answer to a Retry adds nothing */
     assert_int_equal(u64(0, "QUIC_MULTIPLEXED"), 0);
     assert_int_equal(u64(0, "QUIC_CH_PARSED"), 1);
@@ -814,7 +751,7 @@ static void test_quic_multiplexed(void **state)
     put(c, 1, g_dgram, n, 1 * SEC + 2);
     finish(c);
     assert_int_equal(u64(0, "QUIC_MULTIPLEXED"), 1);
-    assert_string_equal(str(0, "QUIC_SNI"), "a.example");
+    assert_string_equal(csv_text(0, "QUIC_SNI"), "a.example");
     assert_string_equal(csv(0, "QUIC_OSCID"), "d3e8e06049a4f6b2");
 }
 
@@ -859,7 +796,7 @@ static void test_quic_versions(void **state)
         finish(c);
         assert_int_equal(u64(0, "QUIC_CH_PARSED"), 1);
         assert_int_equal(u64(0, "QUIC_VERSION"), vers[i]);
-        assert_string_equal(str(0, "QUIC_SNI"), "v.example");
+        assert_string_equal(csv_text(0, "QUIC_SNI"), "v.example");
         assert_string_equal(csv(0, "QUIC_PACKETS"), "[129]");
     }
 }

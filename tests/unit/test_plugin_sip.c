@@ -42,7 +42,6 @@ static void finish(fp_cache_t *c)
 /* Transport and ports of the frames put() builds; ulen != 0 overrides the UDP length. */
 static uint8_t g_proto = 17;
 static uint16_t g_aport = 5060, g_bport = 5060, g_ulen;
-static uint8_t g_frame[40 + 65000];
 
 /*
  * A raw IPv4 UDP or TCP frame 10.0.0.1:aport -> 10.0.0.2:bport (or back when
@@ -50,39 +49,8 @@ static uint8_t g_frame[40 + 65000];
  */
 static void put_tr(fp_cache_t *c, int fwd, const void *pay, size_t n, size_t trunc, uint64_t t)
 {
-    uint8_t *f = g_frame;
-    size_t hl = g_proto == 6 ? 40 : 28, total = hl + n;
-    uint16_t sp = fwd ? g_aport : g_bport, dp = fwd ? g_bport : g_aport;
-    fk_packet_t pkt;
-
-    assert_true(total <= sizeof(g_frame) && total <= 65535);
-    memset(f, 0, hl);
-    f[0] = 0x45;
-    f[2] = (uint8_t)(total >> 8);
-    f[3] = (uint8_t)total;
-    f[8] = 64;
-    f[9] = g_proto;
-    f[12] = f[16] = 10;
-    f[15] = fwd ? 1 : 2;
-    f[19] = fwd ? 2 : 1;
-    f[20] = (uint8_t)(sp >> 8);
-    f[21] = (uint8_t)sp;
-    f[22] = (uint8_t)(dp >> 8);
-    f[23] = (uint8_t)dp;
-    if (g_proto == 6) {
-        f[32] = 5 << 4;
-        f[33] = FK_TCP_ACK | 0x08;
-        f[34] = 0xff;
-    } else {
-        uint16_t ul = g_ulen ? g_ulen : (uint16_t)(8 + n);
-        f[24] = (uint8_t)(ul >> 8);
-        f[25] = (uint8_t)ul;
-    }
-    if (n)
-        memcpy(f + hl, pay, n);
-    fk_packet_parse(&pkt, FK_LINK_RAW, f, (uint32_t)(trunc ? trunc : total), (uint32_t)total, t);
-    assert_true(fk_packet_has_key(&pkt));
-    fp_cache_put(c, &pkt);
+    assert_true(
+        pt_put4(c, fwd, g_aport, g_bport, g_proto, FK_TCP_ACK | 0x08, pay, n, trunc, g_ulen, t));
 }
 
 static void put(fp_cache_t *c, int fwd, const char *s, uint64_t t)
@@ -103,19 +71,6 @@ static unsigned one_n(const void *pay, size_t n, size_t trunc)
 static unsigned one(const char *s)
 {
     return one_n(s, strlen(s), 0);
-}
-
-/* A CSV string value without its quotes, for short assertions. */
-static const char *str(const char *name)
-{
-    static char v[1024];
-    const char *q = csv(0, name);
-    size_t n = strlen(q);
-
-    assert_true(n >= 2 && q[0] == '"' && q[n - 1] == '"');
-    memcpy(v, q + 1, n - 2);
-    v[n - 2] = 0;
-    return v;
 }
 
 /* Padding header that matches no field, so short messages reach 64 bytes. */
@@ -244,7 +199,7 @@ static void test_sip_msg_types(void **state)
         assert_int_equal(one(buf), 1);
         assert_int_equal(u64(0, "SIP_MSG_TYPE"), ok[i].type);
         if (ok[i].type < 99)
-            assert_string_equal(str("SIP_REQUEST_URI"), "sip:a@b");
+            assert_string_equal(csv_text(0, "SIP_REQUEST_URI"), "sip:a@b");
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(buf, sizeof(buf), "%s%s", bad[i], PAD);
@@ -275,13 +230,13 @@ static void test_sip_header_forms(void **state)
                          "CSEQ: 7 REGISTER\r\n"
                          "cseq: 8 REGISTER\r\n"),
                      1);
-    assert_string_equal(str("SIP_CALLING_PARTY"), "SIP:Upper@x");
-    assert_string_equal(str("SIP_CALLED_PARTY"), "sip:to2@x");
-    assert_string_equal(str("SIP_VIA"), "SIP/2.0/UDP h1;SIP/2.0/UDP h2");
-    assert_string_equal(str("SIP_CALL_ID"), "id-two");
-    assert_string_equal(str("SIP_USER_AGENT"), "ua");
-    assert_string_equal(str("SIP_CSEQ"), "8 REGISTER");
-    assert_string_equal(str("SIP_REQUEST_URI"), "sip:reg");
+    assert_string_equal(csv_text(0, "SIP_CALLING_PARTY"), "SIP:Upper@x");
+    assert_string_equal(csv_text(0, "SIP_CALLED_PARTY"), "sip:to2@x");
+    assert_string_equal(csv_text(0, "SIP_VIA"), "SIP/2.0/UDP h1;SIP/2.0/UDP h2");
+    assert_string_equal(csv_text(0, "SIP_CALL_ID"), "id-two");
+    assert_string_equal(csv_text(0, "SIP_USER_AGENT"), "ua");
+    assert_string_equal(csv_text(0, "SIP_CSEQ"), "8 REGISTER");
+    assert_string_equal(csv_text(0, "SIP_REQUEST_URI"), "sip:reg");
 }
 
 /* ipfixprobe's parsing quirks, reproduced. */
@@ -294,31 +249,31 @@ static void test_sip_quirks(void **state)
                          "From: sip:100@1.1.1.1\r\n"
                          "To: sip:bob@example\r\n" PAD),
                      1);
-    assert_string_equal(str("SIP_CALLING_PARTY"), "sip");
-    assert_string_equal(str("SIP_CALLED_PARTY"), "sip:bob@example");
+    assert_string_equal(csv_text(0, "SIP_CALLING_PARTY"), "sip");
+    assert_string_equal(csv_text(0, "SIP_CALLED_PARTY"), "sip:bob@example");
 
     /* "Call-Info" is taken for Call-ID (its first four bytes are CALL). */
     assert_int_equal(one("INVITE sip:a@b SIP/2.0\r\n"
                          "Call-ID: abc\r\n"
                          "Call-Info: <http://x/y>\r\n" PAD),
                      1);
-    assert_string_equal(str("SIP_CALL_ID"), "o: <http://x/y");
+    assert_string_equal(csv_text(0, "SIP_CALL_ID"), "o: <http://x/y");
 
     /* A URI after an earlier ':' runs past its line: 3 bytes here (" a:"),
      * CR LF "Vi" -- the CSV drops CR and LF. */
     assert_int_equal(one("INVITE sip:a@b SIP/2.0\r\n" PAD "From: a:b sip:x@y\r\n"
                          "Via: z\r\n"),
                      1);
-    assert_string_equal(str("SIP_CALLING_PARTY"), "sip:x@yVi");
+    assert_string_equal(csv_text(0, "SIP_CALLING_PARTY"), "sip:x@yVi");
     /* ... but never past the payload. */
     assert_int_equal(one("INVITE sip:a@b SIP/2.0\r\n" PAD "From: a:b sip:x@y"), 1);
-    assert_string_equal(str("SIP_CALLING_PARTY"), "sip:x@y");
+    assert_string_equal(csv_text(0, "SIP_CALLING_PARTY"), "sip:x@y");
 
     /* No SIP URI: the field is left empty; a later From with one fills it. */
     assert_int_equal(one("INVITE sip:a@b SIP/2.0\r\n"
                          "From: <tel:+123>\r\n" PAD),
                      1);
-    assert_string_equal(str("SIP_CALLING_PARTY"), "");
+    assert_string_equal(csv_text(0, "SIP_CALLING_PARTY"), "");
 
     /* A line of one byte ends the header walk (here before CSeq). */
     assert_int_equal(one("INVITE sip:a@b SIP/2.0\r\n"
@@ -326,21 +281,21 @@ static void test_sip_quirks(void **state)
                          "\n"
                          "CSeq: 9 INVITE\r\n" PAD),
                      1);
-    assert_string_equal(str("SIP_CALL_ID"), "x1");
-    assert_string_equal(str("SIP_CSEQ"), "");
+    assert_string_equal(csv_text(0, "SIP_CALL_ID"), "x1");
+    assert_string_equal(csv_text(0, "SIP_CSEQ"), "");
 
     /* A value is cut at ';' after trimming; leading/trailing punctuation goes. */
     assert_int_equal(one("INVITE <sip:a@b> SIP/2.0\r\n"
                          "User-Agent: ((UA;v=1))\r\n"
                          "CSeq: ;5\r\n" PAD),
                      1);
-    assert_string_equal(str("SIP_REQUEST_URI"), "sip:a@b");
-    assert_string_equal(str("SIP_USER_AGENT"), "UA");
-    assert_string_equal(str("SIP_CSEQ"), "5");
+    assert_string_equal(csv_text(0, "SIP_REQUEST_URI"), "sip:a@b");
+    assert_string_equal(csv_text(0, "SIP_USER_AGENT"), "UA");
+    assert_string_equal(csv_text(0, "SIP_CSEQ"), "5");
 
     /* A first line without a second word: no Request-URI. */
     assert_int_equal(one("INVITE\r\n" PAD), 1);
-    assert_string_equal(str("SIP_REQUEST_URI"), "");
+    assert_string_equal(csv_text(0, "SIP_REQUEST_URI"), "");
 }
 
 static unsigned status(const char *line)
@@ -415,8 +370,8 @@ static void test_sip_truncation(void **state)
         if (!r)
             continue;
         assert_int_equal(u64(0, "SIP_MSG_TYPE"), 1);
-        assert_string_equal(str("SIP_REQUEST_URI"), "sip:bob@b.example");
-        assert_true(strlen(str("SIP_VIA")) < 128);
+        assert_string_equal(csv_text(0, "SIP_REQUEST_URI"), "sip:bob@b.example");
+        assert_true(strlen(csv_text(0, "SIP_VIA")) < 128);
     }
     check_invite(0);
 }
@@ -448,22 +403,23 @@ static void test_sip_long_fields(void **state)
     assert_int_equal(one_n(big, sizeof(big), 0), 1);
     memset(want, 'c', 127);
     want[127] = 0;
-    assert_string_equal(str("SIP_CALL_ID"), want);
+    assert_string_equal(csv_text(0, "SIP_CALL_ID"), want);
 
     memset(big, 'u', sizeof(big));
     memcpy(big, "INVITE ", 7);
     assert_int_equal(one_n(big, sizeof(big), 0), 1);
-    assert_int_equal(strlen(str("SIP_REQUEST_URI")), 127);
-    assert_string_equal(str("SIP_CALL_ID"), "");
+    assert_int_equal(strlen(csv_text(0, "SIP_REQUEST_URI")), 127);
+    assert_string_equal(csv_text(0, "SIP_CALL_ID"), "");
 
     /* Via fills up: whole values while they fit, then a cut one, then none. */
     off = (size_t)snprintf(big, sizeof(big), "INVITE sip:a@b SIP/2.0\r\n");
     for (int i = 1; i <= 10; i++)
         off += (size_t)snprintf(big + off, sizeof(big) - off, "Via: SIP/2.0/UDP host-%02d\r\n", i);
     assert_int_equal(one_n(big, off, 0), 1);
-    assert_string_equal(str("SIP_VIA"), "SIP/2.0/UDP host-01;SIP/2.0/UDP host-02;SIP/2.0/UDP "
-                                        "host-03;SIP/2.0/UDP host-04;SIP/2.0/UDP host-05;SIP/2.0/"
-                                        "UDP host-06;SIP/2.0");
+    assert_string_equal(csv_text(0, "SIP_VIA"),
+                        "SIP/2.0/UDP host-01;SIP/2.0/UDP host-02;SIP/2.0/UDP "
+                        "host-03;SIP/2.0/UDP host-04;SIP/2.0/UDP host-05;SIP/2.0/"
+                        "UDP host-06;SIP/2.0");
 
     /* 126 bytes, then a second Via: only its ';' fits. */
     off = (size_t)snprintf(big, sizeof(big), "INVITE sip:a@b SIP/2.0\r\nVia: ");
@@ -474,7 +430,7 @@ static void test_sip_long_fields(void **state)
     memset(want, 'v', 126);
     want[126] = ';';
     want[127] = 0;
-    assert_string_equal(str("SIP_VIA"), want);
+    assert_string_equal(csv_text(0, "SIP_VIA"), want);
 
     /* A name whose fixed skip passes its line end: an empty value. */
     assert_int_equal(one("INVITE sip:a@b SIP/2.0\r\n"
@@ -483,14 +439,14 @@ static void test_sip_long_fields(void **state)
                          "User\r\n"
                          "From\r\n" PAD),
                      1);
-    assert_string_equal(str("SIP_CALL_ID"), "");
-    assert_string_equal(str("SIP_USER_AGENT"), "");
-    assert_string_equal(str("SIP_CALLING_PARTY"), "");
+    assert_string_equal(csv_text(0, "SIP_CALL_ID"), "");
+    assert_string_equal(csv_text(0, "SIP_USER_AGENT"), "");
+    assert_string_equal(csv_text(0, "SIP_CALLING_PARTY"), "");
 
     /* No LF at all: only the first line is read. */
     assert_int_equal(one("INVITE sip:x SIP/2.0 Call-ID: nope CSeq: 1 INVITE " PAD), 1);
-    assert_string_equal(str("SIP_REQUEST_URI"), "sip:x");
-    assert_string_equal(str("SIP_CALL_ID"), "");
+    assert_string_equal(csv_text(0, "SIP_REQUEST_URI"), "sip:x");
+    assert_string_equal(csv_text(0, "SIP_CALL_ID"), "");
 }
 
 int main(void)

@@ -32,25 +32,15 @@
 static fp_cache_t *start(void)
 {
     fp_cache_cfg_t cfg;
-    fk_err_t e;
-
-    memset(&g_pi, 0, sizeof(g_pi));
-    g_pi.p = fp_plugin_find("ssadetector");
-    assert_non_null(g_pi.p);
-    assert_int_equal(g_pi.p->abi, FP_PLUGIN_ABI);
-    g_nout = 0;
     fp_cache_cfg_default(&cfg);
     cfg.active_s = 100000; /* long sessions stay one flow */
     cfg.inactive_s = 100000;
-    fp_cache_t *c = fp_cache_new(&cfg, &g_pi, 1, collect, NULL, &e);
-    assert_non_null(c);
-    return c;
+    return pt_start_cfg("ssadetector", collect, &cfg);
 }
 
 static void finish(fp_cache_t *c)
 {
-    fp_cache_flush(c);
-    fp_cache_free(c);
+    pt_finish(c);
 }
 
 /*
@@ -60,36 +50,10 @@ static void finish(fp_cache_t *c)
  */
 static void put_cap(fp_cache_t *c, int fwd, size_t n, size_t cap, uint64_t t)
 {
-    static uint8_t f[2048];
-    size_t total = 40 + n;
-    uint16_t sp = fwd ? 40000 : 443, dp = fwd ? 443 : 40000;
-    fk_packet_t pkt;
-
-    assert_true(total <= sizeof(f));
-    memset(f, 0xa5, total);
-    memset(f, 0, 40);
-    f[0] = 0x45;
-    f[2] = (uint8_t)(total >> 8);
-    f[3] = (uint8_t)total;
-    f[8] = 64;
-    f[9] = 6;
-    f[12] = f[16] = 10;
-    f[15] = fwd ? 1 : 2;
-    f[19] = fwd ? 2 : 1;
-    f[20] = (uint8_t)(sp >> 8);
-    f[21] = (uint8_t)sp;
-    f[22] = (uint8_t)(dp >> 8);
-    f[23] = (uint8_t)dp;
-    f[32] = 5 << 4;
-    f[33] = FK_TCP_ACK | 0x08;
-    size_t len = cap ? cap : total;
-    uint8_t *copy = malloc(len);
-    assert_non_null(copy);
-    memcpy(copy, f, len);
-    fk_packet_parse(&pkt, FK_LINK_RAW, copy, (uint32_t)len, (uint32_t)total, t);
-    assert_true(fk_packet_has_key(&pkt));
-    fp_cache_put(c, &pkt);
-    free(copy);
+    static uint8_t pay[2048];
+    assert_true(n <= sizeof(pay));
+    memset(pay, 0xa5, n);
+    assert_true(pt_put4(c, fwd, 40000, 443, 6, FK_TCP_ACK | 0x08, pay, n, cap, 0, t));
 }
 
 static uint64_t g_t;

@@ -24,84 +24,17 @@
 
 #define SEC    1000000000ULL
 #define MAXF   64
-#define RECMAX 2048
-
-/* The plugin under test and what the cache exported (one record per flow). */
-static fp_plugin_inst_t g_pi;
-static size_t g_nout;
-static unsigned g_nrec[MAXF];
-static uint8_t g_rec[MAXF][RECMAX];
-static fp_flow_t g_flow[MAXF];
-
-static void collect(void *arg, fp_flow_t *flow)
-{
-    const void *st = fp_plugin_state(&g_pi, flow);
-
-    (void)arg;
-    assert_true(g_nout < MAXF);
-    assert_true(g_pi.p->record_size <= RECMAX);
-    g_nrec[g_nout] = g_pi.p->records(g_pi.ctx, flow, st);
-    memset(g_rec[g_nout], 0, RECMAX);
-    if (g_nrec[g_nout])
-        memcpy(g_rec[g_nout], g_pi.p->record(g_pi.ctx, flow, st, 0), g_pi.p->record_size);
-    g_flow[g_nout++] = *flow;
-}
-
-static const fk_field_t *field(const char *name)
-{
-    for (size_t i = 0; i < g_pi.p->nfields; i++)
-        if (strcmp(g_pi.p->fields[i].name, name) == 0)
-            return &g_pi.p->fields[i];
-    fail_msg("no field %s", name);
-    return NULL;
-}
-
-static uint64_t u64(size_t flow, const char *name)
-{
-    return fk_field_u64(field(name), g_rec[flow], 0);
-}
-
-/* The raw string stored in the record (what IPFIX and JSON carry). */
-static const char *str(size_t flow, const char *name)
-{
-    return (const char *)g_rec[flow] + field(name)->off;
-}
-
-/* The CSV form (non-printables dropped, quoted). */
-static const char *csv(size_t flow, const char *name)
-{
-    static char out[RECMAX];
-    fk_buf_t b;
-
-    assert_int_equal(fk_buf_init(&b, NULL, 64), 0);
-    fk_field_csv(&b, field(name), g_rec[flow]);
-    assert_true(b.len < sizeof(out));
-    memcpy(out, b.data, b.len);
-    out[b.len] = 0;
-    fk_buf_free(&b);
-    return out;
-}
+#define MAXREC 2048
+#include "tests/common/plugintest.h"
 
 static fp_cache_t *start(void)
 {
-    fp_cache_cfg_t cfg;
-    fk_err_t e;
-
-    memset(&g_pi, 0, sizeof(g_pi));
-    g_pi.p = fp_plugin_find("ssdp");
-    assert_non_null(g_pi.p);
-    assert_int_equal(g_pi.p->abi, FP_PLUGIN_ABI);
-    g_nout = 0;
-    fp_cache_cfg_default(&cfg);
-    fp_cache_t *c = fp_cache_new(&cfg, &g_pi, 1, collect, NULL, &e);
-    assert_non_null(c);
-    return c;
+    return pt_start("ssdp", collect);
 }
 
 static void finish(fp_cache_t *c)
 {
-    fp_cache_flush(c);
-    fp_cache_free(c);
+    pt_finish(c);
 }
 
 #define V6  1 /* put() flags */
@@ -207,7 +140,7 @@ static void direct(const void *pay, size_t n, uint8_t ipver)
     pkt.payload_len = (uint32_t)n;
     assert_int_equal(g_pi.p->post_create(g_pi.ctx, &flow, st, &hp), FP_HOOK_OK);
     g_nrec[0] = g_pi.p->records(g_pi.ctx, &flow, st);
-    memset(g_rec[0], 0, RECMAX);
+    memset(g_rec[0], 0, MAXREC);
     memcpy(g_rec[0], g_pi.p->record(g_pi.ctx, &flow, st, 0), g_pi.p->record_size);
     free(st);
     free(buf);

@@ -39,34 +39,12 @@
 /* Start a cache with plugin `arg` ("pstats;skipdup"), its options parsed as -p does. */
 static fp_cache_t *start(const char *arg)
 {
-    fp_cache_cfg_t cfg;
-    fk_opts_t o;
-    fk_err_t e;
-
-    memset(&g_pi, 0, sizeof(g_pi));
-    assert_int_equal(fk_opts_parse(arg, &o, &e), 0);
-    g_pi.p = fp_plugin_find(o.name);
-    assert_non_null(g_pi.p);
-    assert_int_equal(g_pi.p->abi, FP_PLUGIN_ABI);
-    if (g_pi.p->init)
-        assert_int_equal(g_pi.p->init(&g_pi.ctx, &o, &e), 0);
-    fk_opts_free(&o);
-    g_nout = 0;
-    fp_cache_cfg_default(&cfg);
-    fp_cache_t *c = fp_cache_new(&cfg, &g_pi, 1, collect, NULL, &e);
-    assert_non_null(c);
-    /* Slabs start as garbage (an earlier flow's leftovers): the plugin's
-     * partial state_zero must never let them show. */
-    fp_cache_poison(c, 0xff);
-    return c;
+    return pt_start(arg, collect);
 }
 
 static void finish(fp_cache_t *c)
 {
-    fp_cache_flush(c);
-    fp_cache_free(c);
-    if (g_pi.p->fini)
-        g_pi.p->fini(g_pi.ctx);
+    pt_finish(c);
 }
 
 /* 0 when plugin `arg` accepts its options, else -1 (and a message). */

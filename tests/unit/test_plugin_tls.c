@@ -38,45 +38,8 @@
 /* ------------------------------------------------------------------------ */
 /* Building hellos.                                                          */
 
-typedef struct bld_st {
-    uint8_t b[70000];
-    size_t n;
-} bld_t;
-
-static void put8(bld_t *w, unsigned v)
-{
-    assert_true(w->n < sizeof(w->b));
-    w->b[w->n++] = (uint8_t)v;
-}
-
-static void put16(bld_t *w, unsigned v)
-{
-    put8(w, v >> 8);
-    put8(w, v);
-}
-
-static void putn(bld_t *w, const void *p, size_t n)
-{
-    assert_true(w->n + n <= sizeof(w->b));
-    if (n)
-        memcpy(w->b + w->n, p, n);
-    w->n += n;
-}
-
-/* Reserve a 16-bit length; len16_end() fills it with the bytes written since. */
-static size_t len16(bld_t *w)
-{
-    size_t at = w->n;
-    put16(w, 0);
-    return at;
-}
-
-static void len16_end(bld_t *w, size_t at)
-{
-    size_t n = w->n - at - 2;
-    w->b[at] = (uint8_t)(n >> 8);
-    w->b[at + 1] = (uint8_t)n;
-}
+#define BLD_CAP 70000
+#include "tests/common/bytebuild.h"
 
 typedef struct ext_st {
     uint16_t type;
@@ -258,32 +221,14 @@ static void md5hex(const char *s, char out[33])
 static fp_cache_t *start(const char *arg)
 {
     fp_cache_cfg_t cfg;
-    fk_opts_t o;
-    fk_err_t e;
-
-    memset(&g_pi, 0, sizeof(g_pi));
-    g_pi.p = fp_plugin_find("tls");
-    assert_non_null(g_pi.p);
-    assert_int_equal(g_pi.p->abi, FP_PLUGIN_ABI);
-    assert_int_equal(fk_opts_parse(arg, &o, &e), 0);
-    assert_int_equal(g_pi.p->init(&g_pi.ctx, &o, &e), 0);
-    fk_opts_free(&o);
-    g_nout = 0;
     fp_cache_cfg_default(&cfg);
     cfg.size_exp = 14; /* room for the tests' flows, quick to set up */
-    fp_cache_t *c = fp_cache_new(&cfg, &g_pi, 1, collect, NULL, &e);
-    assert_non_null(c);
-    /* Slabs start as garbage (an earlier flow's leftovers): the plugin's
-     * partial state_zero must never let them show. */
-    fp_cache_poison(c, 0xff);
-    return c;
+    return pt_start_cfg(arg, collect, &cfg);
 }
 
 static void finish(fp_cache_t *c)
 {
-    fp_cache_flush(c);
-    fp_cache_free(c);
-    g_pi.p->fini(g_pi.ctx);
+    pt_finish(c);
 }
 
 /*
@@ -345,17 +290,6 @@ static void put(fp_cache_t *c, int fwd, const void *pay, size_t n, uint64_t t)
     put_pkt(c, fwd, 40000, false, fwd ? 1000 : 5000, pay, n, 0, t);
 }
 
-static const char *str(size_t flow, const char *name)
-{
-    static char out[300];
-    const char *s = csv(flow, name);
-    size_t n = strlen(s);
-    assert_true(n >= 2 && n - 2 < sizeof(out));
-    memcpy(out, s + 1, n - 2); /* strip the CSV quotes */
-    out[n - 2] = 0;
-    return out;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Tests.                                                                    */
 
@@ -377,12 +311,12 @@ static void test_tls_handshake(void **state)
     assert_int_equal(g_nout, 1);
     assert_int_equal(g_nrec[0], 1);
     assert_int_equal(u64(0, "TLS_VERSION"), 0x0304); /* the ServerHello's selection */
-    assert_string_equal(str(0, "TLS_SNI"), "example.com");
-    assert_string_equal(str(0, "TLS_ALPN"), "h2");
+    assert_string_equal(csv_text(0, "TLS_SNI"), "example.com");
+    assert_string_equal(csv_text(0, "TLS_ALPN"), "h2");
     md5hex(g_ja3, md5);
     assert_string_equal(csv(0, "TLS_JA3"), md5);
     expect_ja4(want, sizeof(want), "t13d411h2", g_ja4_ciphers, g_ja4_exts);
-    assert_string_equal(str(0, "TLS_JA4"), want);
+    assert_string_equal(csv_text(0, "TLS_JA4"), want);
     assert_string_equal(csv(0, "TLS_EXT_TYPE"), "[6682|0|23|10|11|13|16|43|51|19018|21]");
     assert_string_equal(csv(0, "TLS_EXT_LEN"), "[0|16|0|8|2|8|14|7|6|1|10]");
 }
@@ -399,9 +333,9 @@ static void test_tls_ja4_foxio(void **state)
     finish(c);
     assert_int_equal(g_nrec[0], 1);
     expect_ja4(want, sizeof(want), "t13d0409h2", g_ja4_ciphers, g_ja4_exts);
-    assert_string_equal(str(0, "TLS_JA4"), want);
+    assert_string_equal(csv_text(0, "TLS_JA4"), want);
     assert_int_equal(u64(0, "TLS_VERSION"), 0x0303); /* no ServerHello */
-    assert_string_equal(str(0, "TLS_ALPN"), "");
+    assert_string_equal(csv_text(0, "TLS_ALPN"), "");
 }
 
 /* The hello reader and fingerprints on their own, including the JA3 string. */
@@ -501,10 +435,10 @@ static void test_tls_second_client_hello(void **state)
     finish(c);
 
     assert_int_equal(g_nrec[0], 1);
-    assert_string_equal(str(0, "TLS_SNI"), "second.example");
+    assert_string_equal(csv_text(0, "TLS_SNI"), "second.example");
     assert_int_equal(u64(0, "TLS_VERSION"), 0x0302);
     assert_string_equal(csv(0, "TLS_EXT_TYPE"), "[6682|0|23|10|11|13|16|43|51|19018|21]");
-    assert_memory_equal(str(0, "TLS_JA4"), "t11d11", 6);
+    assert_memory_equal(csv_text(0, "TLS_JA4"), "t11d11", 6);
 }
 
 /*
@@ -530,8 +464,8 @@ static void test_tls_order(void **state)
 
     assert_int_equal(g_nout, 1);
     assert_int_equal(g_nrec[0], 1);
-    assert_string_equal(str(0, "TLS_SNI"), "example.com");
-    assert_string_equal(str(0, "TLS_ALPN"), "http/1.1");
+    assert_string_equal(csv_text(0, "TLS_SNI"), "example.com");
+    assert_string_equal(csv_text(0, "TLS_ALPN"), "http/1.1");
     assert_int_equal(u64(0, "TLS_VERSION"), 0x0303);
 
     /* Only a ServerHello: no record at all. */
@@ -567,9 +501,9 @@ static void test_tls_names(void **state)
         put_pkt(c, 1, 40000, i == 2, 1, g_ch, n, 0, 1 * SEC);
         finish(c);
         assert_int_equal(g_nrec[0], 1);
-        assert_string_equal(str(0, "TLS_SNI"), want[i]);
+        assert_string_equal(csv_text(0, "TLS_SNI"), want[i]);
         /* A list with a name, even an empty or too long one, means "d". */
-        assert_memory_equal(str(0, "TLS_JA4"), i == 2 ? "q12d11" : "t12d11", 6);
+        assert_memory_equal(csv_text(0, "TLS_JA4"), i == 2 ? "q12d11" : "t12d11", 6);
     }
 }
 
@@ -596,7 +530,7 @@ static void test_tls_many(void **state)
         assert_int_equal(fk_field_u64(ft, g_rec[0], (size_t)i), 1000 + i);
         assert_int_equal(fk_field_u64(fl, g_rec[0], (size_t)i), i % 3);
     }
-    assert_memory_equal(str(0, "TLS_JA4"), "t12i9999", 8);
+    assert_memory_equal(csv_text(0, "TLS_JA4"), "t12i9999", 8);
 }
 
 /* Hellos split over TCP segments are reassembled, in order, with retransmissions. */
@@ -638,10 +572,10 @@ static void test_tls_reassembly(void **state)
         uint16_t port = g_flow[i].src_port;
         if (port == 40000) {
             assert_int_equal(g_nrec[i], 1);
-            assert_string_equal(str(i, "TLS_SNI"), "split.example");
-            assert_string_equal(str(i, "TLS_ALPN"), "h2");
+            assert_string_equal(csv_text(i, "TLS_SNI"), "split.example");
+            assert_string_equal(csv_text(i, "TLS_ALPN"), "h2");
             assert_int_equal(u64(i, "TLS_VERSION"), 0x0304);
-            assert_memory_equal(str(i, "TLS_JA4"), "t12d99200_", 10);
+            assert_memory_equal(csv_text(i, "TLS_JA4"), "t12d99200_", 10);
         } else {
             assert_int_equal(g_nrec[i], 0);
         }
@@ -741,7 +675,7 @@ static void test_tls_lying_lengths(void **state)
     put(c, 1, mut, n, 1 * SEC);
     finish(c);
     assert_int_equal(g_nrec[0], 1);
-    assert_string_equal(str(0, "TLS_SNI"), "");
+    assert_string_equal(csv_text(0, "TLS_SNI"), "");
     assert_string_equal(csv(0, "TLS_EXT_TYPE"), "[6682]");
     /* The server_name list longer than its extension: no names. */
     memcpy(mut, g_ch, n);

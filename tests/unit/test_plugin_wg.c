@@ -49,43 +49,7 @@ static void finish(fp_cache_t *c)
 static void put_raw(fp_cache_t *c, int fwd, uint16_t sport, uint8_t proto, const uint8_t *pay,
                     size_t n, size_t cap, unsigned ulen, uint64_t t)
 {
-    static uint8_t f[2048];
-    size_t hl = proto == 6 ? 40 : 28, total = hl + n;
-    uint16_t sp = fwd ? sport : B_PORT, dp = fwd ? B_PORT : sport;
-    fk_packet_t pkt;
-
-    assert_true(total <= sizeof(f));
-    memset(f, 0, hl);
-    f[0] = 0x45;
-    f[2] = (uint8_t)(total >> 8);
-    f[3] = (uint8_t)total;
-    f[8] = 64;
-    f[9] = proto;
-    f[12] = f[16] = 10;
-    f[15] = fwd ? 1 : 2;
-    f[19] = fwd ? 2 : 1;
-    f[20] = (uint8_t)(sp >> 8);
-    f[21] = (uint8_t)sp;
-    f[22] = (uint8_t)(dp >> 8);
-    f[23] = (uint8_t)dp;
-    if (proto == 6) {
-        f[32] = 5 << 4;
-        f[33] = FK_TCP_ACK;
-    } else {
-        unsigned u = ulen ? ulen : (unsigned)(8 + n);
-        f[24] = (uint8_t)(u >> 8);
-        f[25] = (uint8_t)u;
-    }
-    if (n)
-        memcpy(f + hl, pay, n);
-    size_t len = cap ? cap : total;
-    uint8_t *copy = malloc(len);
-    assert_non_null(copy);
-    memcpy(copy, f, len);
-    fk_packet_parse(&pkt, FK_LINK_RAW, copy, (uint32_t)len, (uint32_t)total, t);
-    if (fk_packet_has_key(&pkt))
-        fp_cache_put(c, &pkt);
-    free(copy);
+    pt_put4(c, fwd, sport, B_PORT, proto, FK_TCP_ACK, pay, n, cap, ulen, t);
 }
 
 static void put(fp_cache_t *c, int fwd, const uint8_t *pay, size_t n, uint64_t t)

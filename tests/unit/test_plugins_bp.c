@@ -19,47 +19,35 @@
 #include "probe/cache/cache.h"
 #include "probe/plugin.h"
 
-#define SEC 1000000000ULL
+#define SEC  1000000000ULL
 #define MAXF 16
 
 #include "tests/common/plugintest.h"
 
 static fp_cache_t *start(const char *plugin)
 {
-    fp_cache_cfg_t cfg;
-    fk_err_t e;
-
-    memset(&g_pi, 0, sizeof(g_pi));
-    g_pi.p = fp_plugin_find(plugin);
-    assert_non_null(g_pi.p);
-    assert_int_equal(g_pi.p->abi, FP_PLUGIN_ABI);
-    g_nout = 0;
-    fp_cache_cfg_default(&cfg);
-    fp_cache_t *c = fp_cache_new(&cfg, &g_pi, 1, collect, NULL, &e);
-    assert_non_null(c);
-    return c;
+    return pt_start(plugin, collect);
 }
 
 static void finish(fp_cache_t *c)
 {
-    fp_cache_flush(c);
-    fp_cache_free(c);
+    pt_finish(c);
 }
 
 /* ---- raw IPv4 frames (LINKTYPE_RAW) ---- */
 
 typedef struct {
-    uint8_t fwd;        /* 1: 10.0.0.1:1000 -> 10.0.0.2:80, 0: the reverse */
-    uint8_t proto;      /* 6 or 17 */
+    uint8_t fwd;   /* 1: 10.0.0.1:1000 -> 10.0.0.2:80, 0: the reverse */
+    uint8_t proto; /* 6 or 17 */
     uint8_t ttl;
-    uint8_t ipflags;    /* 3 bits: reserved, DF, MF */
+    uint8_t ipflags; /* 3 bits: reserved, DF, MF */
     uint8_t tcpflags;
     uint16_t win;
     const uint8_t *opt; /* TCP option bytes (padded to 4 by the caller) */
     size_t optlen;
-    size_t paylen;      /* payload bytes, filled with (i + seed) */
+    size_t paylen; /* payload bytes, filled with (i + seed) */
     uint8_t seed;
-    size_t trunc;       /* capture only this many bytes when non-zero */
+    size_t trunc; /* capture only this many bytes when non-zero */
 } pk_t;
 
 static uint8_t g_frame[2048];
@@ -110,7 +98,8 @@ static void put(fp_cache_t *c, const pk_t *k, uint64_t t)
 /* ---- basicplus ---- */
 
 /* MSS 1460, SACK permitted, timestamps, NOP, window scale 7. */
-static const uint8_t syn_opt[] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
+static const uint8_t syn_opt[] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0,
+                                  0, 1, 0,    0,    0, 0, 1, 3,  3, 7};
 static const uint8_t synack_opt[] = {2, 4, 0x05, 0x78, 1, 1, 4, 2};
 static const uint8_t ts_opt[] = {1, 1, 8, 10, 0, 0, 0, 2, 0, 0, 0, 1};
 
@@ -118,15 +107,40 @@ static void test_basicplus_handshake(void **state)
 {
     (void)state;
     fp_cache_t *c = start("basicplus");
-    pk_t syn = {.fwd = 1, .proto = 6, .ttl = 64, .ipflags = 2, .tcpflags = FK_TCP_SYN,
-                .win = 64240, .opt = syn_opt, .optlen = sizeof(syn_opt)};
-    pk_t synack = {.fwd = 0, .proto = 6, .ttl = 50, .ipflags = 2,
-                   .tcpflags = FK_TCP_SYN | FK_TCP_ACK, .win = 65160, .opt = synack_opt,
+    pk_t syn = {.fwd = 1,
+                .proto = 6,
+                .ttl = 64,
+                .ipflags = 2,
+                .tcpflags = FK_TCP_SYN,
+                .win = 64240,
+                .opt = syn_opt,
+                .optlen = sizeof(syn_opt)};
+    pk_t synack = {.fwd = 0,
+                   .proto = 6,
+                   .ttl = 50,
+                   .ipflags = 2,
+                   .tcpflags = FK_TCP_SYN | FK_TCP_ACK,
+                   .win = 65160,
+                   .opt = synack_opt,
                    .optlen = sizeof(synack_opt)};
-    pk_t ack = {.fwd = 1, .proto = 6, .ttl = 70, .ipflags = 0, .tcpflags = FK_TCP_ACK,
-                .win = 502, .opt = ts_opt, .optlen = sizeof(ts_opt), .paylen = 10};
-    pk_t data = {.fwd = 0, .proto = 6, .ttl = 55, .ipflags = 0, .tcpflags = FK_TCP_ACK,
-                 .win = 509, .opt = ts_opt, .optlen = sizeof(ts_opt), .paylen = 20};
+    pk_t ack = {.fwd = 1,
+                .proto = 6,
+                .ttl = 70,
+                .ipflags = 0,
+                .tcpflags = FK_TCP_ACK,
+                .win = 502,
+                .opt = ts_opt,
+                .optlen = sizeof(ts_opt),
+                .paylen = 10};
+    pk_t data = {.fwd = 0,
+                 .proto = 6,
+                 .ttl = 55,
+                 .ipflags = 0,
+                 .tcpflags = FK_TCP_ACK,
+                 .win = 509,
+                 .opt = ts_opt,
+                 .optlen = sizeof(ts_opt),
+                 .paylen = 20};
     pk_t low = {.fwd = 0, .proto = 6, .ttl = 3, .tcpflags = FK_TCP_ACK, .win = 1};
 
     put(c, &syn, 1 * SEC);
@@ -159,10 +173,24 @@ static void test_basicplus_reference_bits(void **state)
 {
     (void)state;
     fp_cache_t *c = start("basicplus");
-    pk_t a = {.fwd = 1, .proto = 6, .ttl = 64, .ipflags = 2, .tcpflags = 0x18, .win = 229,
-              .opt = ts_opt, .optlen = sizeof(ts_opt), .paylen = 77};
-    pk_t b = {.fwd = 0, .proto = 6, .ttl = 41, .ipflags = 2, .tcpflags = 0x18, .win = 279,
-              .opt = ts_opt, .optlen = sizeof(ts_opt), .paylen = 200};
+    pk_t a = {.fwd = 1,
+              .proto = 6,
+              .ttl = 64,
+              .ipflags = 2,
+              .tcpflags = 0x18,
+              .win = 229,
+              .opt = ts_opt,
+              .optlen = sizeof(ts_opt),
+              .paylen = 77};
+    pk_t b = {.fwd = 0,
+              .proto = 6,
+              .ttl = 41,
+              .ipflags = 2,
+              .tcpflags = 0x18,
+              .win = 279,
+              .opt = ts_opt,
+              .optlen = sizeof(ts_opt),
+              .paylen = 200};
     put(c, &a, 1 * SEC);
     put(c, &b, 1 * SEC + 1);
     finish(c);
@@ -178,15 +206,19 @@ static void test_basicplus_reference_bits(void **state)
 static void test_basicplus_hostile_options(void **state)
 {
     (void)state;
-    static const uint8_t badlen[] = {2, 1, 0x05, 0xb4};     /* MSS with length 1 */
-    static const uint8_t overrun[] = {1, 8, 40, 0};          /* TS claiming 40 bytes */
-    static const uint8_t eol[] = {0, 2, 4, 0x05};            /* EOL first: rest ignored */
+    static const uint8_t badlen[] = {2, 1, 0x05, 0xb4};           /* MSS with length 1 */
+    static const uint8_t overrun[] = {1, 8, 40, 0};               /* TS claiming 40 bytes */
+    static const uint8_t eol[] = {0, 2, 4, 0x05};                 /* EOL first: rest ignored */
     static const uint8_t highkind[] = {63, 2, 70, 2, 1, 1, 1, 0}; /* kinds 63 and 70 */
     fp_cache_t *c = start("basicplus");
     pk_t none = {.fwd = 1, .proto = 6, .ttl = 1, .tcpflags = FK_TCP_SYN, .win = 7};
     put(c, &none, 1 * SEC);
-    pk_t r1 = {.fwd = 0, .proto = 6, .ttl = 2, .tcpflags = FK_TCP_SYN | FK_TCP_ACK,
-               .opt = badlen, .optlen = sizeof(badlen)};
+    pk_t r1 = {.fwd = 0,
+               .proto = 6,
+               .ttl = 2,
+               .tcpflags = FK_TCP_SYN | FK_TCP_ACK,
+               .opt = badlen,
+               .optlen = sizeof(badlen)};
     put(c, &r1, 1 * SEC + 1);
     finish(c);
     assert_int_equal(g_nout, 1);
@@ -201,7 +233,11 @@ static void test_basicplus_hostile_options(void **state)
     size_t lens[] = {sizeof(overrun), sizeof(eol), sizeof(highkind)};
     for (size_t i = 0; i < 3; i++) {
         c = start("basicplus");
-        pk_t p = {.fwd = 1, .proto = 6, .ttl = 9, .tcpflags = FK_TCP_SYN, .opt = opts[i],
+        pk_t p = {.fwd = 1,
+                  .proto = 6,
+                  .ttl = 9,
+                  .tcpflags = FK_TCP_SYN,
+                  .opt = opts[i],
                   .optlen = lens[i]};
         put(c, &p, 1 * SEC);
         finish(c);
@@ -237,8 +273,14 @@ static void test_basicplus_udp_and_truncated(void **state)
                      0);
 
     c = start("basicplus");
-    pk_t t = {.fwd = 1, .proto = 6, .ttl = 5, .tcpflags = FK_TCP_SYN, .win = 3,
-              .opt = syn_opt, .optlen = sizeof(syn_opt), .trunc = 20 + 20 + 2};
+    pk_t t = {.fwd = 1,
+              .proto = 6,
+              .ttl = 5,
+              .tcpflags = FK_TCP_SYN,
+              .win = 3,
+              .opt = syn_opt,
+              .optlen = sizeof(syn_opt),
+              .trunc = 20 + 20 + 2};
     /* Whether the parser keeps a TCP header whose options are cut off is its
      * business; the plugin must just not read past what it was given. */
     put(c, &t, 1 * SEC);
