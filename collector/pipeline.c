@@ -578,29 +578,6 @@ static void dq_close(dqueue_t *q)
 
 /* ------------------------------------------------------------ threads */
 
-static void sockaddr_to(const struct sockaddr_storage *ss, fc_addr_t *a, uint16_t *port)
-{
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    memset(a, 0, sizeof(*a));
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-        a->len = 4;
-        memcpy(a->a, &in->sin_addr, 4);
-        *port = ntohs(in->sin_port);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-        /* IPv4-mapped sources are IPv4 exporters (GoFlow2 PR #493). */
-        if (memcmp(&in6->sin6_addr, mapped, 12) == 0) {
-            a->len = 4;
-            memcpy(a->a, (const uint8_t *)&in6->sin6_addr + 12, 4);
-        } else {
-            a->len = 16;
-            memcpy(a->a, &in6->sin6_addr, 16);
-        }
-        *port = ntohs(in6->sin6_port);
-    }
-}
-
 typedef struct rx_arg_st {
     listener_t *l;
     int fd;
@@ -698,7 +675,7 @@ static void *rx_main(void *arg)
             s->dg.data = s->buf;
             s->dg.len = msgs[i].msg_len;
             s->dg.received_ns = t;
-            sockaddr_to(&from[i], &s->dg.src, &s->dg.src_port);
+            fc_listen_peer(&from[i], &s->dg.src, &s->dg.src_port);
             received++;
             if (inl)
                 continue;
@@ -973,7 +950,7 @@ static int register_listener(pipe_t *p, const fc_listen_t *lc, int fd)
     if (!p->cfg->metrics)
         return -1;
     if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-        sockaddr_to(&ss, &a, &port);
+        fc_listen_peer(&ss, &a, &port);
         if (a.len)
             inet_ntop(a.len == 4 ? AF_INET : AF_INET6, a.a, ip, sizeof(ip));
     }

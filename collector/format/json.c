@@ -1137,20 +1137,6 @@ static char *put_mac(char *p, uint64_t v)
     return fk_put_mac48(p, v);
 }
 
-/* Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 /*
  * Go's time.Unix(sec, nsec).UTC().Format(time.RFC3339Nano): the year as at
  * least 4 digits (a '-' before negative ones), fraction without trailing
@@ -1165,7 +1151,7 @@ static char *put_time(char *p, int64_t sec, uint32_t nsec)
     }
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    fk_civil_from_days(days, &y, &m, &d);
     uint64_t uy = y < 0 ? (uint64_t)0 - (uint64_t)y : (uint64_t)y;
     if (y < 0)
         *p++ = '-';

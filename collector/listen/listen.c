@@ -3,7 +3,9 @@
  */
 #include "listen.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -185,4 +187,27 @@ void fc_listen_free(fc_listen_t *l, size_t n)
     for (size_t i = 0; l && i < n; i++)
         free(l[i].pcap);
     free(l);
+}
+
+void fc_listen_peer(const struct sockaddr_storage *ss, fc_addr_t *a, uint16_t *port)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    memset(a, 0, sizeof(*a));
+    *port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)ss;
+        a->len = 4;
+        memcpy(a->a, &in->sin_addr, 4);
+        *port = ntohs(in->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)ss;
+        if (memcmp(&in6->sin6_addr, mapped, 12) == 0) { /* an IPv4 exporter */
+            a->len = 4;
+            memcpy(a->a, (const uint8_t *)&in6->sin6_addr + 12, 4);
+        } else {
+            a->len = 16;
+            memcpy(a->a, &in6->sin6_addr, 16);
+        }
+        *port = ntohs(in6->sin6_port);
+    }
 }

@@ -49,6 +49,14 @@ typedef struct fc_listen_st {
 } fc_listen_t;
 
 /*
+ * A socket address as the exporter address of the record: IPv4, IPv6, and
+ * IPv4-mapped IPv6 (from a dual-stack socket) as IPv4 (GoFlow2 PR #493).
+ * Other families give an absent address and port 0.
+ */
+struct sockaddr_storage;
+void fc_listen_peer(const struct sockaddr_storage *ss, fc_addr_t *a, uint16_t *port);
+
+/*
  * Parse a comma-separated list of URIs into *out (array of *n, free with
  * fc_listen_free).  0, or -1 with a message naming the bad URI.
  */

@@ -208,29 +208,6 @@ struct fc_tcp_st {
     uint64_t refused; /* connections over FC_TCP_MAX_CONNS */
 };
 
-static void peer_of(const struct sockaddr_storage *ss, fc_addr_t *a, uint16_t *port)
-{
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    memset(a, 0, sizeof(*a));
-    *port = 0;
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-        a->len = 4;
-        memcpy(a->a, &in->sin_addr, 4);
-        *port = ntohs(in->sin_port);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-        if (memcmp(&in6->sin6_addr, mapped, 12) == 0) { /* an IPv4 exporter */
-            a->len = 4;
-            memcpy(a->a, (const uint8_t *)&in6->sin6_addr + 12, 4);
-        } else {
-            a->len = 16;
-            memcpy(a->a, &in6->sin6_addr, 16);
-        }
-        *port = ntohs(in6->sin6_port);
-    }
-}
-
 fc_tcp_t *fc_tcp_open(const fc_listen_t *l, fk_err_t *e)
 {
     struct addrinfo hints, *res = NULL;
@@ -396,7 +373,7 @@ void fc_tcp_run(fc_tcp_t *t, volatile sig_atomic_t *stop, const fc_tcp_cb_t *cb)
                     continue;
                 }
                 c->fd = fd;
-                peer_of(&ss, &c->peer, &c->port);
+                fc_listen_peer(&ss, &c->peer, &c->port);
                 t->nconns++;
                 if (cb->open)
                     cb->open(cb->arg, &c->peer, c->port);

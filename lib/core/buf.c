@@ -274,7 +274,7 @@ void fk_buf_ip(fk_buf_t *b, const uint8_t addr[16])
  * Days since 1970-01-01 to a civil date (proleptic Gregorian), after Howard
  * Hinnant's days_from_civil inverse; avoids gmtime_r's locale and lock cost.
  */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void fk_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -305,7 +305,7 @@ void fk_buf_time_us(fk_buf_t *b, uint64_t ns)
     int64_t y;
     unsigned m, d;
 
-    civil_from_days(days, &y, &m, &d);
+    fk_civil_from_days(days, &y, &m, &d);
     if (y < 0 || y > 9999)
         y = 9999; /* not reachable for 64-bit ns timestamps before year 2554 */
     char *o = fk_buf_reserve(b, 26);

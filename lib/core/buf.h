@@ -106,6 +106,10 @@ static inline uint64_t fk__digits8(uint32_t n)
 }
 
 /* v >= 10^8 in decimal (fk_put_u64's long path, out of line). */
+/* Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+ * civil_from_days): the writers of times here, in field.c and the collector. */
+void fk_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+
 char *fk__put_u64_big(char *p, uint64_t v);
 
 /* 10 <= n < 10^8 without leading zeros: one 8-byte store. */

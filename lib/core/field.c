@@ -315,21 +315,6 @@ static size_t fmt_mac(char *d, const uint8_t m[6])
     return 17;
 }
 
-/* Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm, as buf.c). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yy + (*m <= 2);
-}
-
 static void put2(char *d, unsigned v)
 {
     d[0] = g_dec2[2 * v];
@@ -352,7 +337,7 @@ static inline __attribute__((always_inline)) size_t fmt_time_us(char *o, uint64_
     if (secs != last_s) {
         int64_t y;
         unsigned m, d, sod = (unsigned)(secs % 86400);
-        civil_from_days((int64_t)(secs / 86400), &y, &m, &d);
+        fk_civil_from_days((int64_t)(secs / 86400), &y, &m, &d);
         if (y < 0 || y > 9999)
             y = 9999; /* as buf.c; not reachable for 64-bit ns */
         put2(last, (unsigned)(y / 100));

@@ -480,6 +480,23 @@ static inline uint32_t take_record(fp_cache_t *c)
     return r;
 }
 
+/* A flow (new or re-created) in `slot` from its first packet: the slot
+ * marked busy, counted, and post_create run (a plugin may end it at once). */
+static void flow_started(fp_cache_t *c, uint32_t slot, uint32_t tag, fp_flow_t *f,
+                         const fp_hookpkt_t *hp)
+{
+    c->slot[slot].tag = tag;
+    c->slot[slot].last_s = (uint32_t)secs(hp->pkt->ts_ns);
+    c->st.created++;
+    if (++c->st.flows > c->st.peak_flows)
+        c->st.peak_flows = c->st.flows;
+
+    if (c->nhooks[HOOK_POST_CREATE] && run_hooks(c, f, hp, HOOK_POST_CREATE) != FP_HOOK_OK) {
+        c->st.end_plugin++;
+        export_slot(c, slot, FP_END_FORCED);
+    }
+}
+
 /* Start a flow in an empty slot from its first packet. */
 static void create_in(fp_cache_t *c, uint32_t slot, uint32_t tag, uint64_t hash,
                       const fk_packet_t *pkt)
@@ -509,16 +526,7 @@ static void create_in(fp_cache_t *c, uint32_t slot, uint32_t tag, uint64_t hash,
     f->bytes = pkt->ip_len;
     f->tcp_flags = pkt->tcp_flags;
 
-    c->slot[slot].tag = tag;
-    c->slot[slot].last_s = (uint32_t)secs(pkt->ts_ns);
-    c->st.created++;
-    if (++c->st.flows > c->st.peak_flows)
-        c->st.peak_flows = c->st.flows;
-
-    if (c->nhooks[HOOK_POST_CREATE] && run_hooks(c, f, &hp, HOOK_POST_CREATE) != FP_HOOK_OK) {
-        c->st.end_plugin++;
-        export_slot(c, slot, FP_END_FORCED);
-    }
+    flow_started(c, slot, tag, f, &hp);
 }
 
 /*
@@ -567,16 +575,7 @@ static void reinsert_in(fp_cache_t *c, uint32_t slot, const fp_hookpkt_t *hp)
         f->tcp_flags = pkt->tcp_flags;
     }
 
-    c->slot[slot].tag = tag;
-    c->slot[slot].last_s = (uint32_t)secs(pkt->ts_ns);
-    c->st.created++;
-    if (++c->st.flows > c->st.peak_flows)
-        c->st.peak_flows = c->st.flows;
-
-    if (c->nhooks[HOOK_POST_CREATE] && run_hooks(c, f, hp, HOOK_POST_CREATE) != FP_HOOK_OK) {
-        c->st.end_plugin++;
-        export_slot(c, slot, FP_END_FORCED);
-    }
+    flow_started(c, slot, tag, f, hp);
 }
 
 /* Move slot `from` to `to` (to < from) within a row, shifting the ones between down. */

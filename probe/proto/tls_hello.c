@@ -53,6 +53,7 @@
 #include <openssl/evp.h>
 
 #include "../../lib/core/field.h"
+#include "quic_initial.h"
 
 /* ------------------------------------------------------------------------ */
 /* Parsing.                                                                  */
@@ -254,23 +255,6 @@ bool fk_tls_selected_version(const fk_tls_hello_t *h, uint16_t *version)
     return (h->has & FK_TLS_HAS_VERSIONS) && fk_cur_be16(&e, version);
 }
 
-/* QUIC variable-length integer (RFC 9000 16). */
-static bool hello_varint(fk_cursor_t *c, uint64_t *v)
-{
-    uint8_t b;
-
-    if (!fk_cur_peek_u8(c, 0, &b))
-        return false;
-    size_t n = (size_t)1 << (b >> 6);
-    if (!fk_cur_has(c, n))
-        return false;
-    *v = b & 0x3f;
-    for (size_t i = 1; i < n; i++)
-        *v = *v << 8 | c->p[i];
-    c->p += n;
-    return true;
-}
-
 bool fk_tls_quic_user_agent(const fk_tls_hello_t *h, size_t maxlen, const uint8_t **ua,
                             size_t *ualen)
 {
@@ -282,7 +266,7 @@ bool fk_tls_quic_user_agent(const fk_tls_hello_t *h, size_t maxlen, const uint8_
     if (!(h->has & FK_TLS_HAS_QUIC_TP))
         return false;
     /* Every draft's parameters are read as RFC 9000 18 varints, as ipfixprobe does. */
-    while (hello_varint(&e, &id) && hello_varint(&e, &len)) {
+    while (fk_quic_varint(&e, &id) && fk_quic_varint(&e, &len)) {
         if (len > fk_cur_left(&e) || !fk_cur_sub(&e, (size_t)len, &val))
             return false;
         if (id == FK_QUIC_TP_GOOGLE_USER_AGENT && len <= maxlen) {
