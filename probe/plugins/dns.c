@@ -254,8 +254,9 @@ static bool dns_rdata(dns_out_t *o, const fk_dns_msg_t *m, const fk_dns_rr_t *rr
         /* Shown raw, length octets included, as ipfixprobe does. */
         dns_put(o, m->p + off, rr->rdlength);
         return true;
-    case FK_DNS_DS:
-        /* RFC 4034 5.1: KEY TAG, ALGORITHM, DIGEST TYPE, DIGEST (not shown). */
+    case FK_DNS_DS:     /* RFC 4034 5.1: KEY TAG, ALGORITHM, DIGEST TYPE, DIGEST */
+    case FK_DNS_DNSKEY: /* RFC 4034 2.1: FLAGS, PROTOCOL, ALGORITHM, PUBLIC KEY */
+        /* the 16-bit and two 8-bit numbers; the key or digest is not shown */
         if (!fk_cur_copy(&c, b, 4))
             return false;
         dns_putu(o, fk_load_be16(b));
@@ -287,17 +288,6 @@ static bool dns_rdata(dns_out_t *o, const fk_dns_msg_t *m, const fk_dns_rr_t *rr
         /* Not shown, but ipfixprobe abandons the message when it is unreadable. */
         return fk_dns_name(m, off + 18, tmp, 0, &n) == FK_DNS_OK;
     }
-    case FK_DNS_DNSKEY:
-        /* RFC 4034 2.1: FLAGS, PROTOCOL, ALGORITHM, PUBLIC KEY (not shown). */
-        if (!fk_cur_copy(&c, b, 4))
-            return false;
-        dns_putu(o, fk_load_be16(b));
-        dns_puts(o, " ");
-        dns_putu(o, b[2]);
-        dns_puts(o, " ");
-        dns_putu(o, b[3]);
-        dns_puts(o, " <key>");
-        return true;
     default:
         dns_puts(o, "(not_impl)");
         return true;
