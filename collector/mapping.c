@@ -473,7 +473,7 @@ static int load_formatter(ld_t *l, yaml_node_t *n)
 /* The destination called `name`: a column that can hold a decoded value, or a custom field. */
 static int get_dest(ld_t *l, yaml_node_t *n, dest_t *d)
 {
-    const char *name;
+    const char *name = NULL; /* gcc -O3 cannot see get_str set it */
     if (!n)
         return fail(l, NULL, "a mapping entry has no destination");
     if (get_str(l, n, "destination", &name) < 0)
@@ -521,7 +521,7 @@ static int get_endian(ld_t *l, yaml_node_t *a, yaml_node_t *b, uint8_t *little)
     *little = 0;
     for (int i = 0; i < 2; i++) {
         yaml_node_t *n = i ? b : a;
-        const char *s;
+        const char *s = NULL;
         if (!n)
             continue;
         if (get_str(l, n, i ? "endianness" : "endian", &s) < 0)
