@@ -53,6 +53,14 @@ enum {
 
 /* Plugin flags. */
 #define FP_PLUGIN_KEY_VLAN 0x01 /* the VLAN id becomes part of the flow key */
+/*
+ * The plugin's pre_update and post_update have nothing to do with a packet
+ * that carries no L4 payload (payload_len == 0): they neither change the
+ * slab nor answer anything but FP_HOOK_OK for it.  The cache then does not
+ * call them (nor prefetch the slab) for such packets -- on TCP nearly half
+ * of all packets are bare ACKs.  post_create is always called.
+ */
+#define FP_PLUGIN_PAYLOAD_HOOKS 0x02
 
 /*
  * The direction of the packet relative to the flow, set by the cache before

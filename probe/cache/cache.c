@@ -166,8 +166,13 @@ struct fp_cache_st {
     fp_zero_t *zero; /* what create zeroes: the flow and each slab's
                         state_zero bytes, adjacent ranges merged */
     size_t nzero;
-    size_t *hot; /* slab offsets an updated flow reads: prefetched */
+    size_t *hot; /* slab offsets an updated flow reads: prefetched; those of
+                    FP_PLUGIN_PAYLOAD_HOOKS plugins last */
     size_t nhot;
+    size_t nhot_bare;               /* hot[0, nhot_bare): what a packet without payload reads */
+    uint64_t bare_skip;             /* hooks_done bits of FP_PLUGIN_PAYLOAD_HOOKS plugins */
+    uint64_t hook_bits[HOOK_COUNT]; /* every bit on that hook's list; ~0 when a
+                                       plugin past the 64th has it (never all done) */
     bool key_vlan;
     fp_export_fn export_fn;
     void *export_arg;
@@ -261,8 +266,22 @@ static int plan_hooks(fp_cache_t *c)
             plan_zero(c, off, p->state_zero < p->state_size ? p->state_zero : p->state_size);
         else
             plan_zero(c, off, p->state_size);
-        if (p->state_size && (p->pre_update || p->post_update))
-            c->hot[c->nhot++] = off;
+        for (int h = HOOK_PRE_UPDATE; h < HOOK_COUNT; h++)
+            if (fns[h])
+                c->hook_bits[h] |= i < 64 ? 1ULL << i : ~0ULL;
+        if ((p->flags & FP_PLUGIN_PAYLOAD_HOOKS) && i < 64)
+            c->bare_skip |= 1ULL << i;
+    }
+    /* Hot slabs: those every packet may read first, then the payload-only ones. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            const fp_plugin_t *p = c->plugins[i].p;
+            bool bare = (p->flags & FP_PLUGIN_PAYLOAD_HOOKS) && i < 64;
+            if (p->state_size && (p->pre_update || p->post_update) && bare == (pass == 1))
+                c->hot[c->nhot++] = c->plugins[i].state_off;
+        }
+        if (pass == 0)
+            c->nhot_bare = c->nhot;
     }
     return 0;
 }
@@ -429,8 +448,14 @@ static inline __attribute__((always_inline)) int run_hooks(fp_cache_t *c, fp_flo
                                                            const fp_hookpkt_t *hp, int which)
 {
     const fp_hook_t *h = c->hooks[which];
-    uint64_t done = which == HOOK_POST_CREATE ? 0 : f->hooks_done;
+    uint64_t done = 0;
     int ret = FP_HOOK_OK;
+
+    if (which != HOOK_POST_CREATE) {
+        done = f->hooks_done | (hp->pkt->payload_len ? 0 : c->bare_skip);
+        if ((done & c->hook_bits[which]) == c->hook_bits[which])
+            return FP_HOOK_OK; /* nobody left to call for this packet */
+    }
 
     for (size_t i = 0, n = c->nhooks[which]; i < n; i++) {
         if (done & h[i].bit)
@@ -771,7 +796,7 @@ void fp_cache_put_batch(fp_cache_t *c, fk_packet_t *pkts, size_t n)
                 __builtin_prefetch(r);
                 __builtin_prefetch(r + 64);
                 /* The slab flags each plugin's update hook reads first. */
-                for (size_t k = 0; k < c->nhot; k++)
+                for (size_t k = 0, nk = pkts[i].payload_len ? c->nhot : c->nhot_bare; k < nk; k++)
                     __builtin_prefetch(r + c->hot[k]);
                 break;
             }

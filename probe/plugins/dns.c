@@ -426,6 +426,7 @@ static const void *dns_record(void *ctx, const fp_flow_t *flow, const void *stat
 const fp_plugin_t fp_plugin_dns = {
     .abi = FP_PLUGIN_ABI,
     .name = "dns",
+    .flags = FP_PLUGIN_PAYLOAD_HOOKS, /* no payload, no DNS message (and no port change) */
     .summary = "DNS (port 53, UDP and TCP): id, rcode, first question, first answer's data, EDNS0 "
                "payload size and DO bit; one record per DNS message",
     .fields = dns_fields,

@@ -376,6 +376,7 @@ static const void *http_record(void *ctx, const fp_flow_t *flow, const void *sta
 const fp_plugin_t fp_plugin_http = {
     .abi = FP_PLUGIN_ABI,
     .name = "http",
+    .flags = FP_PLUGIN_PAYLOAD_HOOKS, /* a bare segment is neither request nor response */
     .summary = "HTTP request method, host, URL, user agent, referer; response status, content "
                "type, server, Set-Cookie names",
     .fields = http_fields,

@@ -327,6 +327,7 @@ static const void *tls_record(void *ctx, const fp_flow_t *flow, const void *stat
 const fp_plugin_t fp_plugin_tls = {
     .abi = FP_PLUGIN_ABI,
     .name = "tls",
+    .flags = FP_PLUGIN_PAYLOAD_HOOKS, /* tls_packet returns at once without payload */
     .summary =
         "TLS ClientHello/ServerHello: SNI, ALPN, version, JA3, JA4, extension types and lengths",
     .options = tls_opts,

@@ -814,6 +814,76 @@ static void test_hook_done(void **state)
     fp_cache_free(c);
 }
 
+/* FP_PLUGIN_PAYLOAD_HOOKS: update hooks skip packets without payload; post_create does not. */
+static int g_bare_calls[4]; /* payload-only plugin: create, pre, post; other plugin: pre */
+static int bare_post_create(void *ctx, fp_flow_t *f, void *st, const fp_hookpkt_t *hp)
+{
+    (void)ctx, (void)f, (void)st, (void)hp;
+    g_bare_calls[0]++;
+    return FP_HOOK_OK;
+}
+static int bare_pre_update(void *ctx, fp_flow_t *f, void *st, const fp_hookpkt_t *hp)
+{
+    (void)ctx, (void)f, (void)st;
+    assert_true(hp->pkt->payload_len > 0);
+    g_bare_calls[1]++;
+    return FP_HOOK_OK;
+}
+static int bare_post_update(void *ctx, fp_flow_t *f, void *st, const fp_hookpkt_t *hp)
+{
+    (void)ctx, (void)f, (void)st;
+    assert_true(hp->pkt->payload_len > 0);
+    g_bare_calls[2]++;
+    return FP_HOOK_OK;
+}
+static int every_pre_update(void *ctx, fp_flow_t *f, void *st, const fp_hookpkt_t *hp)
+{
+    (void)ctx, (void)f, (void)st, (void)hp;
+    g_bare_calls[3]++;
+    return FP_HOOK_OK;
+}
+
+static void test_payload_hooks(void **state)
+{
+    (void)state;
+    static const fp_plugin_t pay = {.abi = FP_PLUGIN_ABI,
+                                    .name = "pay",
+                                    .flags = FP_PLUGIN_PAYLOAD_HOOKS,
+                                    .state_size = 8,
+                                    .post_create = bare_post_create,
+                                    .pre_update = bare_pre_update,
+                                    .post_update = bare_post_update};
+    static const fp_plugin_t every = {
+        .abi = FP_PLUGIN_ABI, .name = "every", .state_size = 8, .pre_update = every_pre_update};
+    static const uint8_t data[4] = {1, 2, 3, 4};
+    fp_plugin_inst_t pl[2] = {{.p = &every}, {.p = &pay}};
+
+    memset(g_bare_calls, 0, sizeof(g_bare_calls));
+    fp_cache_t *c = new_cache(NULL, pl, 2);
+    /* A bare SYN creates the flow: post_create runs all the same. */
+    put(c, mk(6, 1, 1, 2, 2, 1 * SEC, 40, FK_TCP_SYN));
+    assert_int_equal(g_bare_calls[0], 1);
+    /* Bare ACKs and segments with data, interleaved, through both put paths. */
+    for (int i = 0; i < 8; i++) {
+        fk_packet_t p = mk(6, 1, 1, 2, 2, 1 * SEC + 1 + (uint64_t)i, 40, FK_TCP_ACK);
+        if (i % 2) {
+            p.payload = data;
+            p.payload_len = sizeof(data);
+        }
+        if (i < 4)
+            put(c, p);
+        else
+            fp_cache_put_batch(c, &p, 1);
+    }
+    assert_int_equal(g_bare_calls[1], 4); /* only the four with payload */
+    assert_int_equal(g_bare_calls[2], 4);
+    assert_int_equal(g_bare_calls[3], 8); /* the other plugin sees every packet */
+    fp_cache_flush(c);
+    assert_int_equal(g_nout, 1);
+    assert_int_equal(g_out[0].packets, 9); /* the packets count, called or not */
+    fp_cache_free(c);
+}
+
 static void test_cfg_errors(void **state)
 {
     (void)state;
@@ -848,6 +918,7 @@ int main(void)
         cmocka_unit_test(test_flow_copy),
         cmocka_unit_test(test_hook_tables),
         cmocka_unit_test(test_hook_done),
+        cmocka_unit_test(test_payload_hooks),
         cmocka_unit_test(test_cfg_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
