@@ -122,6 +122,16 @@ static void http_clear(http_state_t *s)
  */
 static inline const uint8_t *http_space(const uint8_t *p, const uint8_t *lim)
 {
+#if defined(__SSE2__)
+    const __m128i sp = _mm_set1_epi8(' ');
+    while (lim - p >= 16) {
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), sp));
+        if (m)
+            return p + __builtin_ctz(m);
+        p += 16;
+    }
+#endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     while (lim - p >= 8) {
         uint64_t x;
