@@ -455,9 +455,9 @@ static void test_http_hostile(void **state)
 }
 
 /*
- * fp_hl_crlf (word-at-a-time scan) against the definition it implements:
+ * fp_hl_crlf (16-byte SSE2 and 8-byte word steps) against the definition it implements:
  * ipfixprobe's strnstr(p, "\r\n", n), which stops at a NUL byte.  Every
- * length up to 40 (the tail loop and the 8-byte steps, matches in every
+ * length up to 40 (the tail loop, both step sizes, matches in every
  * byte lane) over an alphabet of CR, LF, NUL and two ordinary bytes.
  */
 static const uint8_t *crlf_model(const uint8_t *p, size_t n)
