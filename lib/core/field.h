@@ -232,6 +232,14 @@ size_t fk_field_room(const fk_field_t *f);
 /* Decimal. */
 size_t fk_fmt_u64(char *out, uint64_t v);
 
+/*
+ * printf("%f", v) exactly, for finite |v| below about 9.2e12 (v * 10^6 <
+ * 2^63); 0 (nothing written) for the rest, which the caller prints with
+ * printf.  At most FK_FMT_F6_MAX bytes.
+ */
+#define FK_FMT_F6_MAX 21 /* "-9223372036854.775807" */
+size_t fk_fmt_f6(char *out, double v);
+
 /* An IPv6 address exactly as glibc's inet_ntop(AF_INET6) prints it (RFC 5952 4.2). */
 size_t fk_fmt_ip6(char *out, const uint8_t a[16]);
 

@@ -19,9 +19,10 @@ typedef struct csv_out_st {
     const void **bases;        /* scratch: the struct each column reads, per row */
     fk_text_t *empty;          /* per plugin column: its text for an empty record */
     fk_buf_t empty_buf;        /* where those texts live */
-    struct csv_plan_st *plans; /* per set of plugins with a record in the row
-                                  (bit k: plugin k), built on first use; NULL
-                                  with more than CSV_PLAN_PLUGINS plugins */
+    struct csv_plan_st *plans; /* CSV_PLAN_SLOTS row shapes, hashed by the set
+                                  of plugins with a record in the row (bit k:
+                                  plugin k), each built on first use */
+    size_t nplans;             /* shapes built: at most CSV_PLAN_MAX */
 } csv_out_t;
 
 /*
@@ -30,22 +31,37 @@ typedef struct csv_out_st {
  * record in the row) as one copy per run.  A row carries at most a few
  * plugins' records, so most of its plugin columns are such runs.
  */
-#define CSV_PLAN_PLUGINS 8 /* 256 shapes at most */
+#define CSV_PLAN_SLOTS 512 /* open addressing, at most half full */
+#define CSV_PLAN_MAX                                       \
+    256 /* shapes kept; rows of any further shape take the \
+           column-by-column path (27 plugins seen on one   \
+           capture make a few dozen) */
 typedef struct csv_plan_st {
+    uint64_t key;      /* the shape's plugin set + 1; 0: free slot */
     fk_csv_seg_t *seg; /* NULL: not built yet */
     size_t nseg;
     char *text;
 } csv_plan_t;
 
-/* The plan for rows whose plugins with a record are `mask`, or NULL (no memory). */
-static const csv_plan_t *csv_plan(csv_out_t *x, unsigned mask)
+/* The plan for rows whose plugins with a record are `mask`, or NULL (table full, no memory). */
+static const csv_plan_t *csv_plan(csv_out_t *x, uint64_t mask)
 {
     const fp_textout_t *t = &x->t;
-    csv_plan_t *pl = &x->plans[mask];
-    size_t cap = t->ncols + 1, tl = 0, start = 0, ns = 0;
+    size_t h = (size_t)((mask + 1) * 0x9e3779b97f4a7c15ULL >> 40), cap = t->ncols + 1, tl = 0,
+           start = 0, ns = 0;
+    csv_plan_t *pl;
 
-    if (pl->seg)
-        return pl;
+    for (;; h++) {
+        pl = &x->plans[h & (CSV_PLAN_SLOTS - 1)];
+        if (pl->key == mask + 1)
+            return pl->seg ? pl : NULL;
+        if (pl->key == 0)
+            break;
+    }
+    if (x->nplans >= CSV_PLAN_MAX)
+        return NULL;
+    x->nplans++;
+    pl->key = mask + 1; /* a shape that cannot be built stays NULL: column path */
     for (size_t i = 0; i < t->ncols; i++)
         cap += x->empty[i].n;
     pl->text = malloc(cap);
@@ -178,8 +194,7 @@ static int csv_open(void **ctx, const fk_opts_t *o, const fp_schema_t *s, fk_err
         return fk_errf(e, "csv: out of memory");
     }
 
-    if (t->schema->nplugins <= CSV_PLAN_PLUGINS)
-        x->plans = calloc((size_t)1 << t->schema->nplugins, sizeof(*x->plans));
+    x->plans = calloc(CSV_PLAN_SLOTS, sizeof(*x->plans));
     /* (without plans, rows take the column-by-column path) */
 
     csv_header(t);
@@ -210,7 +225,7 @@ static int csv_write(void *ctx, const fp_flow_t *flow)
          * column); NULL where the plugin has none: its columns then print
          * their empty-record text. */
         const void *base[FP_MAX_PLUGINS + 1];
-        unsigned mask = 0;
+        uint64_t mask = 0;
         base[0] = flow;
         for (size_t k = 0; k < t->schema->nplugins && k < FP_MAX_PLUGINS; k++) {
             const fp_plugin_inst_t *pi = &t->schema->plugins[k];
@@ -218,7 +233,7 @@ static int csv_write(void *ctx, const fp_flow_t *flow)
                               ? pi->p->record(pi->ctx, flow, fp_plugin_state(pi, flow), r)
                               : NULL;
             if (base[k + 1])
-                mask |= 1u << (k & 31);
+                mask |= 1ULL << k; /* k < FP_MAX_PLUGINS = 64 */
         }
         const csv_plan_t *pl = x->plans ? csv_plan(x, mask) : NULL;
         if (pl) {
@@ -235,7 +250,7 @@ static int csv_write(void *ctx, const fp_flow_t *flow)
 static int csv_close(void *ctx, fk_err_t *e)
 {
     csv_out_t *x = ctx;
-    size_t nplans = x->plans ? (size_t)1 << x->t.schema->nplugins : 0;
+    size_t nplans = x->plans ? CSV_PLAN_SLOTS : 0;
     int rc = fp_textout_close(&x->t, "csv", e);
     if (x->plans) {
         for (size_t m = 0; m < nplans; m++) {

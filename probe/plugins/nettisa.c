@@ -118,7 +118,8 @@ static void nettisa_update(nettisa_state_t *s, const fp_flow_t *flow, const fk_p
         r->min = len;
     if (len > r->max)
         r->max = len;
-    r->root_mean_square += pow(len, 2);
+    /* pow(len, 2) of a 16-bit length is exact, so is the product (< 2^32). */
+    r->root_mean_square += (double)len * len;
     r->average_dispersion += fabsf(variation);
     r->kurtosis += pow(variation, 4);
     r->mean_scaled_time += ((float)(now_us - first_us) - r->mean_scaled_time) / (float)n;

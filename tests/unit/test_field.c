@@ -548,16 +548,80 @@ static void test_record_clear_copy(void **state)
     fk_buf_free(&b);
 }
 
+/*
+ * fk_fmt_f6 against glibc's printf("%f") itself: random bit patterns (all
+ * exponents: subnormals, huge values, NaN and infinities must fall back),
+ * random floats widened to double (what FK_T_FLOAT prints), values near the
+ * 2^63 / 10^6 limit, and exact ties (odd multiples of 2^-7 .. 2^-20 scaled
+ * so the seventh decimal is exactly 5), which printf rounds to even.
+ */
+static void f6_check(double v)
+{
+    char want[512], got[FK_FMT_F6_MAX + 1];
+    size_t n = fk_fmt_f6(got, v);
+
+    snprintf(want, sizeof(want), "%f", v);
+    if (n == 0) {
+        /* Only out of range: not finite, or |v| * 10^6 at 2^63 or beyond. */
+        assert_true(v != v || v - v != 0 || v >= 9.2e12 || v <= -9.2e12);
+        return;
+    }
+    got[n] = 0;
+    if (strcmp(got, want) != 0)
+        fail_msg("fk_fmt_f6(%a) = \"%s\", printf says \"%s\"", v, got, want);
+}
+
+static void test_fmt_f6(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    static const double edge[] = {0.0,
+                                  -0.0,
+                                  0.5e-6,
+                                  0.4999999e-6,
+                                  1e-7,
+                                  0.0078125,
+                                  0.0234375,
+                                  1.0000005,
+                                  2.5e-6,
+                                  3.5e-6,
+                                  123456.7890125,
+                                  9.2e12,
+                                  -9.2e12,
+                                  9223372036854.775,
+                                  1e300,
+                                  4.9e-324,
+                                  -1.5,
+                                  1e15};
+
+    for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++)
+        f6_check(edge[i]);
+    for (int i = 0; i < 100000; i++) {
+        double d;
+        float f;
+        uint32_t w;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+        memcpy(&d, &x, sizeof(d));
+        f6_check(d);
+        w = (uint32_t)(x >> 11);
+        memcpy(&f, &w, sizeof(f));
+        f6_check((double)f);
+        /* Magnitudes a flow statistic has: 1e-9 .. 1e12, both signs. */
+        f6_check((double)(int64_t)(x >> 20) / (double)(1ULL << (x % 50)));
+        /* Exact ties: k / 2^s with the seventh decimal a 5 (s = 7 .. 20). */
+        unsigned sh = 7 + (unsigned)(x % 14);
+        f6_check((double)((x >> 8) % 100000000) * 15625.0 / (double)(1ULL << sh) / 1e6);
+        f6_check((double)(((x >> 8) % 1000) * 2 + 1) / (double)(1ULL << sh));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fmt_u64),
-        cmocka_unit_test(test_fmt_ip6),
-        cmocka_unit_test(test_writers_match_reference),
-        cmocka_unit_test(test_time_sequence),
-        cmocka_unit_test(test_csv_row),
-        cmocka_unit_test(test_room_no_flush),
-        cmocka_unit_test(test_record_clear_copy),
+        cmocka_unit_test(test_fmt_u64),       cmocka_unit_test(test_fmt_ip6),
+        cmocka_unit_test(test_fmt_f6),        cmocka_unit_test(test_writers_match_reference),
+        cmocka_unit_test(test_time_sequence), cmocka_unit_test(test_csv_row),
+        cmocka_unit_test(test_room_no_flush), cmocka_unit_test(test_record_clear_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
