@@ -6,16 +6,22 @@
 # no-plugin run, and the spread of the K runs (worst / best - 1: how noisy
 # the machine was). Numbers are reported, never judged.
 #
-# usage: bench/plugins.sh [--packets N] [--runs K]
+# With --instructions, each set runs once under valgrind's callgrind instead
+# and the table gives instructions executed (deterministic: for hosts too
+# noisy to time; it overstates OpenSSL's digests, which the CPU accelerates).
+#
+# usage: bench/plugins.sh [--packets N] [--runs K] [--instructions]
 set -euo pipefail
 
 PACKETS=5000000
 RUNS=3
+INSTR=0
 while (($#)); do
     case "$1" in
     --packets) PACKETS=${2:?}; shift 2 ;;
     --runs) RUNS=${2:?}; shift 2 ;;
-    -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --instructions) INSTR=1; RUNS=1; shift ;;
+    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "plugins.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
 done
@@ -45,13 +51,24 @@ SETS=(
 )
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) CPUs"
-echo "workload: $PCAP ($PACKETS packets); best of $RUNS runs, pinned to CPU 0, output csv to /dev/null"
+if ((INSTR)); then echo "workload: $PCAP ($PACKETS packets); callgrind instruction counts, output csv to /dev/null"; else echo "workload: $PCAP ($PACKETS packets); best of $RUNS runs, pinned to CPU 0, output csv to /dev/null"; fi
 declare -A CPU RSS WORST
 base=""
 for entry in "${SETS[@]}"; do
     name=${entry%%|*}
     read -ra args <<<"${entry#*|}"
     for ((i = 1; i <= RUNS; i++)); do
+        if ((INSTR)); then
+            command -v valgrind >/dev/null || { echo "plugins.sh: --instructions needs valgrind" >&2; exit 1; }
+            valgrind --tool=callgrind --callgrind-out-file=/dev/null "$PROBE" -i "pcap;file=$PCAP" \
+                "${args[@]}" -o 'csv;file=/dev/null' >/dev/null 2>"$TMP/err" ||
+                { echo "  $name failed:"; tail -3 "$TMP/err"; continue 2; }
+            # "Collected : N" instructions (in M), in place of CPU seconds.
+            cpu=$(awk '/Collected :/ { printf "%.1f", $NF / 1e6 }' "$TMP/err")
+            printf '  %-32s %s M instructions\n' "$name" "$cpu"
+            CPU[$name]=$cpu RSS[$name]=0 WORST[$name]=$cpu
+            continue
+        fi
         /usr/bin/time -f '%U %S %M' -o "$TMP/time" taskset -c 0 "$PROBE" -i "pcap;file=$PCAP" \
             "${args[@]}" -o 'csv;file=/dev/null' >/dev/null 2>"$TMP/err" ||
             { echo "  $name failed:"; tail -3 "$TMP/err"; continue 2; }
@@ -70,6 +87,17 @@ for entry in "${SETS[@]}"; do
 done
 
 echo
+if ((INSTR)); then
+    echo "| plugins | instructions | per packet | vs no plugins |"
+    echo "|---|---:|---:|---:|"
+    for entry in "${SETS[@]}"; do
+        name=${entry%%|*}
+        [[ -n ${CPU[$name]:-} ]] || { echo "| $name | failed | | |"; continue; }
+        awk -v n="$name" -v c="${CPU[$name]}" -v p="$PACKETS" -v b="$base" 'BEGIN {
+            printf "| %s | %.1f M | %.0f | %.2f |\n", n, c, c * 1e6 / p, b / c }'
+    done
+    exit 0
+fi
 echo "| plugins | CPU s | packets/s per core | vs no plugins | peak RSS MiB | run spread |"
 echo "|---|---:|---:|---:|---:|---:|"
 for entry in "${SETS[@]}"; do
