@@ -454,7 +454,12 @@ static void ja3_emit(const fk_tls_hello_t *h, ja3_out_t *o)
     if (h->type == FK_TLS_CLIENT_HELLO)
         ja3_list(o, h->ciphers, true, true);
     ja3_char(o, ',');
-    while (fk_tls_ext_next(&x, &type, &body)) {
+    /* The parse kept every extension type when there are few (the usual
+     * case): read them there rather than walking the block again. */
+    for (size_t i = 0; h->n_ext == h->n_kept ? i < h->n_kept : fk_tls_ext_next(&x, &type, &body);
+         i++) {
+        if (h->n_ext == h->n_kept)
+            type = h->ext_type[i];
         if (fk_tls_is_grease(type))
             continue;
         if (!first)
@@ -695,7 +700,11 @@ int fk_tls_ja4(const fk_tls_hello_t *h, char proto, unsigned flags, fk_hello_cry
         if (!fk_tls_is_grease(v) && ncs < JA4_MAX_VALUES)
             cs[ncs++] = v;
     l = h->exts;
-    while (fk_tls_ext_next(&l, &type, &body)) {
+    /* As in ja3_emit: the parse's list of types when it holds them all. */
+    for (size_t i = 0; h->n_ext == h->n_kept ? i < h->n_kept : fk_tls_ext_next(&l, &type, &body);
+         i++) {
+        if (h->n_ext == h->n_kept)
+            type = h->ext_type[i];
         if (fk_tls_is_grease(type)) {
             ncount += ipx; /* ipfixprobe counts every extension */
             continue;
