@@ -45,16 +45,22 @@
 #define TLS_PROTO_TCP 6
 #define TLS_PROTO_UDP 17
 
+/*
+ * Outputs read the record through tls_fields, so the member order is free:
+ * what every copy and clear touches (counts, JA3, JA4, the extension lists,
+ * the heads of the two names) sits in the first few cache lines, and the
+ * long tails of the names last.
+ */
 typedef struct tls_record_st {
     uint16_t version; /* ClientHello legacy_version, then the ServerHello's selection */
     uint16_t ja3_len; /* 16 once a ClientHello was read */
     uint16_t n_ext;   /* entries in ext_type and ext_len */
     uint8_t ja3[16];  /* MD5 of the JA3 string */
+    char ja4[FK_TLS_JA4_LEN + 1];
     uint16_t ext_type[FK_TLS_EXT_MAX];
     uint16_t ext_len[FK_TLS_EXT_MAX];
     char sni[TLS_STR_CAP];
     char alpn[TLS_STR_CAP];
-    char ja4[FK_TLS_JA4_LEN + 1];
 } tls_record_t;
 
 /*
