@@ -390,7 +390,7 @@ static const char ja3_d2[] = "00010203040506070809101112131415161718192021222324
  * (divisions by constants are multiplies), no digit loop.  A JA3 text is
  * a hundred or so of these numbers, one per cipher, extension and group.
  */
-static inline void ja3_num(ja3_out_t *o, unsigned v)
+static inline __attribute__((always_inline)) void ja3_num(ja3_out_t *o, unsigned v)
 {
     char *d;
 
