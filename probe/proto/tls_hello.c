@@ -628,10 +628,26 @@ static char ja4_alpn_char_ipfixprobe(uint8_t byte, bool high)
 }
 
 /*
- * Feed "xxxx,yyyy,..." (lower-case hex, in the order given) of n values to a
- * digest, in blocks of text rather than one update per value.
+ * JA4 hash text on its way to a digest: gathered here and handed on in as
+ * few updates as it takes (usually one per hash: each EVP_DigestUpdate
+ * costs more than the few dozen bytes it hashes).
  */
-static bool ja4_feed(EVP_MD_CTX *md, const uint16_t *v, size_t n)
+typedef struct ja4_text_st {
+    EVP_MD_CTX *md;
+    bool ok;  /* every update so far succeeded */
+    size_t k; /* bytes waiting in t */
+    char t[5 * 128];
+} ja4_text_t;
+
+static void ja4_flush(ja4_text_t *x)
+{
+    if (x->k && EVP_DigestUpdate(x->md, x->t, x->k) != 1)
+        x->ok = false;
+    x->k = 0;
+}
+
+/* "xxxx,yyyy,..." (lower-case hex, in the order given) of n values. */
+static void ja4_list(ja4_text_t *x, const uint16_t *v, size_t n)
 {
     /* Lower-case hex of every byte value, two characters each. */
     static const char hx[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -642,27 +658,21 @@ static bool ja4_feed(EVP_MD_CTX *md, const uint16_t *v, size_t n)
                              "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
                              "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
                              "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
-    char t[5 * 128];
-    size_t k = 0;
 
     for (size_t i = 0; i < n; i++) {
-        if (k + 5 > sizeof(t)) {
-            if (EVP_DigestUpdate(md, t, k) != 1)
-                return false;
-            k = 0;
-        }
+        if (x->k + 5 > sizeof(x->t))
+            ja4_flush(x);
         if (i)
-            t[k++] = ',';
-        memcpy(t + k, hx + 2 * (v[i] >> 8), 2);
-        memcpy(t + k + 2, hx + 2 * (v[i] & 0xff), 2);
-        k += 4;
+            x->t[x->k++] = ',';
+        memcpy(x->t + x->k, hx + 2 * (v[i] >> 8), 2);
+        memcpy(x->t + x->k + 2, hx + 2 * (v[i] & 0xff), 2);
+        x->k += 4;
     }
-    return k == 0 || EVP_DigestUpdate(md, t, k) == 1;
 }
 
 /*
  * SHA-256 of list1 ["_" list2], the first 6 bytes in lower-case hex into
- * out[12] (no NUL).  The text is streamed into the digest, never built.
+ * out[12] (no NUL).  The text goes to the digest in blocks, never built whole.
  */
 static int ja4_hash12(EVP_MD_CTX *md, const uint16_t *a, size_t na, bool sep, const uint16_t *b,
                       size_t nb, char *out)
@@ -670,10 +680,22 @@ static int ja4_hash12(EVP_MD_CTX *md, const uint16_t *a, size_t na, bool sep, co
     static const char hex[] = "0123456789abcdef";
     uint8_t d[EVP_MAX_MD_SIZE];
     unsigned dn = 0;
+    ja4_text_t x;
 
-    if (EVP_DigestInit_ex2(md, NULL, NULL) != 1 || !ja4_feed(md, a, na) ||
-        (sep && (EVP_DigestUpdate(md, "_", 1) != 1 || !ja4_feed(md, b, nb))) ||
-        EVP_DigestFinal_ex(md, d, &dn) != 1 || dn < 6)
+    if (EVP_DigestInit_ex2(md, NULL, NULL) != 1)
+        return -1;
+    x.md = md;
+    x.ok = true;
+    x.k = 0;
+    ja4_list(&x, a, na);
+    if (sep) {
+        if (x.k == sizeof(x.t))
+            ja4_flush(&x);
+        x.t[x.k++] = '_';
+        ja4_list(&x, b, nb);
+    }
+    ja4_flush(&x);
+    if (!x.ok || EVP_DigestFinal_ex(md, d, &dn) != 1 || dn < 6)
         return -1;
     for (int i = 0; i < 6; i++) {
         out[2 * i] = hex[d[i] >> 4];
