@@ -166,9 +166,9 @@ size_t fp_plugins_layout(fp_plugin_inst_t *plugins, size_t n);
  * for a plugin without state_zero; for one with it, the first state_zero
  * bytes, plus, of each record records() announces, what its field table
  * reads (fk_record_copy, or the instance's copy plan, which copies the same
- * bytes).  Most flows carry
- * one plugin's record at most, and most of a record's strings are short, so
- * this copies a small part of the slot (and leaves the rest of dst as it was).
+ * bytes).  Most flows carry one plugin's record at most, and most of a
+ * record's strings are short, so this copies a small part of the slot (and
+ * leaves the rest of dst as it was).
  */
 void fp_flow_copy(void *dst, const fp_flow_t *flow, const fp_plugin_inst_t *plugins, size_t n);
 

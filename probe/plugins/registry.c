@@ -86,9 +86,9 @@ static int copy_range_cmp(const void *a, const void *b)
 /*
  * The copy plan of one plugin's record: its fixed-size fields and the
  * counts of its BYTES and array fields as byte runs (adjacent ones merged:
- * a record's scalars usually sit together), then one step
- * per string and per counted field.  Returns false when the table needs
- * more than FP_COPY_OPS steps or has a field the plan cannot express (the
+ * a record's scalars usually sit together), then one step per string and
+ * per counted field.  Types fk_record_copy ignores are left out as well.
+ * Returns false when the table needs more than FP_COPY_OPS steps (the
  * instance is then copied by fk_record_copy).
  */
 static bool copy_plan(fp_plugin_inst_t *pi)
