@@ -743,6 +743,48 @@ static void test_tls_random(void **state)
     assert_memory_equal(ja4, "t12d0499", 8); /* type 0 is there, empty */
 }
 
+/*
+ * Long lists: the JA3 and JA4 texts pass their buffers (1024 and 640
+ * bytes) several times over; the digests still equal those of the whole
+ * text hashed at once, with and without a pooled context set.
+ */
+static void test_tls_long_lists(void **state)
+{
+    (void)state;
+    static uint16_t ciphers[400];
+    static char text[400 * 6 + 64], s[400 * 6 + 64];
+    char want[13], ja4[FK_TLS_JA4_LEN + 1], mdw[33], mdh[33];
+    uint8_t md[16];
+    fk_tls_hello_t h;
+    size_t k = 0;
+
+    /* Descending and GREASE-free: JA4 sorts them, JA3 keeps wire order. */
+    for (size_t i = 0; i < 400; i++)
+        ciphers[i] = (uint16_t)(0xc000 - 3 * i);
+    size_t n = hello(g_ch, sizeof(g_ch), 1, 0x0303, ciphers, 400, NULL, SIZE_MAX, true);
+    assert_int_equal(fk_tls_hello_parse(&h, g_ch, n, true), FK_TLS_OK);
+    for (size_t i = 400; i-- > 0;)
+        k += (size_t)snprintf(text + k, sizeof(text) - k, "%s%04x", k ? "," : "", ciphers[i]);
+    sha12(text, want);
+    fk_hello_pool_t *p = fk_hello_pool_new(1, 0, true);
+    assert_non_null(p);
+    for (int pooled = 0; pooled < 2; pooled++) {
+        uint32_t c = pooled ? fk_hello_pool_claim(p) : 0;
+        fk_hello_crypto_t *cr = fk_hello_pool_crypto(p, c);
+        assert_int_equal(fk_tls_ja4(&h, 't', 0, cr, ja4), 0);
+        assert_memory_equal(ja4 + 11, want, 12);
+        /* JA3: the MD5 of the text fk_tls_ja3_string gives (itself checked above). */
+        assert_true(fk_tls_ja3_string(&h, s, sizeof(s)) > 2000);
+        md5hex(s, mdw);
+        assert_int_equal(fk_tls_ja3_md5(&h, cr, md), 0);
+        for (int i = 0; i < 16; i++)
+            snprintf(mdh + 2 * i, 3, "%02x", md[i]);
+        assert_string_equal(mdh, mdw);
+        fk_hello_pool_release(p, c);
+    }
+    fk_hello_pool_free(p);
+}
+
 /* A claim and release from another thread: the handle it got (0: none). */
 static void *pool_other_thread(void *arg)
 {
@@ -858,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_tls_truncated),
         cmocka_unit_test(test_tls_lying_lengths),
         cmocka_unit_test(test_tls_random),
+        cmocka_unit_test(test_tls_long_lists),
         cmocka_unit_test(test_tls_pool),
         cmocka_unit_test(test_tls_options),
     };
