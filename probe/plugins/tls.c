@@ -45,16 +45,22 @@
 #define TLS_PROTO_TCP 6
 #define TLS_PROTO_UDP 17
 
+/*
+ * Outputs read the record through tls_fields, so the member order is free:
+ * what every copy and clear touches (counts, JA3, JA4, the extension lists,
+ * the heads of the two names) sits in the first few cache lines, and the
+ * long tails of the names last.
+ */
 typedef struct tls_record_st {
     uint16_t version; /* ClientHello legacy_version, then the ServerHello's selection */
     uint16_t ja3_len; /* 16 once a ClientHello was read */
     uint16_t n_ext;   /* entries in ext_type and ext_len */
     uint8_t ja3[16];  /* MD5 of the JA3 string */
+    char ja4[FK_TLS_JA4_LEN + 1];
     uint16_t ext_type[FK_TLS_EXT_MAX];
     uint16_t ext_len[FK_TLS_EXT_MAX];
     char sni[TLS_STR_CAP];
     char alpn[TLS_STR_CAP];
-    char ja4[FK_TLS_JA4_LEN + 1];
 } tls_record_t;
 
 /*
@@ -256,14 +262,27 @@ static void tls_rb_more(tls_ctx_t *x, tls_state_t *st, const fk_packet_t *pkt)
     tls_rb_drop(x, st);
 }
 
+/*
+ * What tls_packet does with a packet that is not a handshake record and
+ * continues no reassembly: nothing (fk_tls_hello_parse says UNSUPPORTED from
+ * the first two bytes).  Most payloads offered are such, so the hooks decide
+ * it here, inline, before calling tls_packet (whose hello on the stack makes
+ * every call dear).
+ */
+static inline bool tls_skip(const tls_state_t *st, const fk_packet_t *pkt)
+{
+    const uint8_t *p = pkt->payload;
+
+    /* A packet without payload changes nothing (not even a reassembly). */
+    if (!p || pkt->payload_len == 0)
+        return true;
+    return !st->rb && pkt->payload_len >= 5 && (p[0] != FK_TLS_CT_HANDSHAKE || p[1] != 3);
+}
+
 static void tls_packet(tls_ctx_t *x, tls_state_t *st, const fk_packet_t *pkt, uint8_t rev)
 {
     fk_tls_hello_t h;
 
-    /* A packet without payload changes nothing (not even a reassembly):
-     * decided before the flow's state is touched. */
-    if (!pkt->payload || pkt->payload_len == 0)
-        return;
     if (st->has && st->sh_parsed)
         return; /* ipfixprobe: nothing after the ServerHello */
     if (st->rb) {
@@ -285,7 +304,8 @@ static void tls_packet(tls_ctx_t *x, tls_state_t *st, const fk_packet_t *pkt, ui
 static int tls_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp)
 {
     (void)flow;
-    tls_packet(ctx, state, hp->pkt, hp->rev);
+    if (!tls_skip(state, hp->pkt))
+        tls_packet(ctx, state, hp->pkt, hp->rev);
     return FP_HOOK_OK;
 }
 
@@ -294,7 +314,8 @@ static int tls_pre_update(void *ctx, fp_flow_t *flow, void *state, const fp_hook
     const tls_state_t *st = state;
 
     (void)flow;
-    tls_packet(ctx, state, hp->pkt, hp->rev);
+    if (!tls_skip(st, hp->pkt))
+        tls_packet(ctx, state, hp->pkt, hp->rev);
     /* After the ServerHello every later packet is ignored (tls_packet's
      * first test): the cache may stop offering them. */
     return st->has && st->sh_parsed ? FP_HOOK_DONE : FP_HOOK_OK;

@@ -45,6 +45,7 @@
  */
 #include "tls_hello.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,7 +390,7 @@ static const char ja3_d2[] = "00010203040506070809101112131415161718192021222324
  * (divisions by constants are multiplies), no digit loop.  A JA3 text is
  * a hundred or so of these numbers, one per cipher, extension and group.
  */
-static inline void ja3_num(ja3_out_t *o, unsigned v)
+static inline __attribute__((always_inline)) void ja3_num(ja3_out_t *o, unsigned v)
 {
     char *d;
 
@@ -453,7 +454,12 @@ static void ja3_emit(const fk_tls_hello_t *h, ja3_out_t *o)
     if (h->type == FK_TLS_CLIENT_HELLO)
         ja3_list(o, h->ciphers, true, true);
     ja3_char(o, ',');
-    while (fk_tls_ext_next(&x, &type, &body)) {
+    /* The parse kept every extension type when there are few (the usual
+     * case): read them there rather than walking the block again. */
+    for (size_t i = 0; h->n_ext == h->n_kept ? i < h->n_kept : fk_tls_ext_next(&x, &type, &body);
+         i++) {
+        if (h->n_ext == h->n_kept)
+            type = h->ext_type[i];
         if (fk_tls_is_grease(type))
             continue;
         if (!first)
@@ -485,14 +491,48 @@ size_t fk_tls_ja3_string(const fk_tls_hello_t *h, char *out, size_t cap)
     return o.len;
 }
 
-/* A digest context of `c` (MD5 or SHA-256), or a fresh one in *tmp (freed by the caller). */
+/*
+ * The algorithms, fetched from the default provider once per process.
+ * EVP_sha256() and friends are legacy descriptors: every context initialised
+ * with one fetches the provider's implementation again (tens of thousands of
+ * instructions, each time a context set is made).  They are never freed: the
+ * static pointers keep them reachable until exit.
+ */
+static struct {
+    EVP_MD *sha256, *md5;
+    EVP_CIPHER *ecb, *gcm;
+} g_alg;
+static pthread_once_t g_alg_once = PTHREAD_ONCE_INIT;
+
+static void hello_alg_fetch(void)
+{
+    g_alg.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    g_alg.md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+    g_alg.ecb = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
+    g_alg.gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+}
+
+/* True when every algorithm could be fetched. */
+static bool hello_alg(void)
+{
+    return pthread_once(&g_alg_once, hello_alg_fetch) == 0 && g_alg.sha256 && g_alg.md5 &&
+           g_alg.ecb && g_alg.gcm;
+}
+
+/*
+ * A digest context of `c` (MD5 or SHA-256), or a fresh one in *tmp (freed by
+ * the caller), bound to its algorithm either way: each digest then starts
+ * with EVP_DigestInit_ex2(md, NULL, NULL), which reuses what the context
+ * holds instead of looking the algorithm up.
+ */
 static EVP_MD_CTX *hello_md(fk_hello_crypto_t *c, bool md5, EVP_MD_CTX **tmp)
 {
     *tmp = NULL;
     if (c && (md5 ? c->md5 : c->md))
         return md5 ? c->md5 : c->md;
-    *tmp = EVP_MD_CTX_new();
-    return *tmp;
+    if (!hello_alg() || !(*tmp = EVP_MD_CTX_new()))
+        return NULL;
+    return EVP_DigestInit_ex2(*tmp, md5 ? g_alg.md5 : g_alg.sha256, NULL) == 1 ? *tmp : NULL;
 }
 
 int fk_tls_ja3_md5(const fk_tls_hello_t *h, fk_hello_crypto_t *c, uint8_t out[16])
@@ -507,8 +547,7 @@ int fk_tls_ja3_md5(const fk_tls_hello_t *h, fk_hello_crypto_t *c, uint8_t out[16
     o.md = md;
     o.err = 0;
     o.n = 0;
-    /* A pooled context is bound to MD5 already: a NULL type restarts it as it is. */
-    if (md && EVP_DigestInit_ex(md, tmp ? EVP_md5() : NULL, NULL) == 1) {
+    if (md && EVP_DigestInit_ex2(md, NULL, NULL) == 1) {
         ja3_emit(h, &o);
         if (!o.err && EVP_DigestFinal_ex(md, out, &n) == 1 && n == 16)
             rc = 0;
@@ -589,10 +628,26 @@ static char ja4_alpn_char_ipfixprobe(uint8_t byte, bool high)
 }
 
 /*
- * Feed "xxxx,yyyy,..." (lower-case hex, in the order given) of n values to a
- * digest, in blocks of text rather than one update per value.
+ * JA4 hash text on its way to a digest: gathered here and handed on in as
+ * few updates as it takes (usually one per hash: each EVP_DigestUpdate
+ * costs more than the few dozen bytes it hashes).
  */
-static bool ja4_feed(EVP_MD_CTX *md, const uint16_t *v, size_t n)
+typedef struct ja4_text_st {
+    EVP_MD_CTX *md;
+    bool ok;  /* every update so far succeeded */
+    size_t k; /* bytes waiting in t */
+    char t[5 * 128];
+} ja4_text_t;
+
+static void ja4_flush(ja4_text_t *x)
+{
+    if (x->k && EVP_DigestUpdate(x->md, x->t, x->k) != 1)
+        x->ok = false;
+    x->k = 0;
+}
+
+/* "xxxx,yyyy,..." (lower-case hex, in the order given) of n values. */
+static void ja4_list(ja4_text_t *x, const uint16_t *v, size_t n)
 {
     /* Lower-case hex of every byte value, two characters each. */
     static const char hx[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -603,38 +658,44 @@ static bool ja4_feed(EVP_MD_CTX *md, const uint16_t *v, size_t n)
                              "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
                              "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
                              "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
-    char t[5 * 128];
-    size_t k = 0;
 
     for (size_t i = 0; i < n; i++) {
-        if (k + 5 > sizeof(t)) {
-            if (EVP_DigestUpdate(md, t, k) != 1)
-                return false;
-            k = 0;
-        }
+        if (x->k + 5 > sizeof(x->t))
+            ja4_flush(x);
         if (i)
-            t[k++] = ',';
-        memcpy(t + k, hx + 2 * (v[i] >> 8), 2);
-        memcpy(t + k + 2, hx + 2 * (v[i] & 0xff), 2);
-        k += 4;
+            x->t[x->k++] = ',';
+        memcpy(x->t + x->k, hx + 2 * (v[i] >> 8), 2);
+        memcpy(x->t + x->k + 2, hx + 2 * (v[i] & 0xff), 2);
+        x->k += 4;
     }
-    return k == 0 || EVP_DigestUpdate(md, t, k) == 1;
 }
 
 /*
  * SHA-256 of list1 ["_" list2], the first 6 bytes in lower-case hex into
- * out[12] (no NUL).  The text is streamed into the digest, never built.
+ * out[12] (no NUL).  The text goes to the digest in blocks, never built whole.
  */
-static int ja4_hash12(EVP_MD_CTX *md, bool bound, const uint16_t *a, size_t na, bool sep,
-                      const uint16_t *b, size_t nb, char *out)
+static int ja4_hash12(EVP_MD_CTX *md, const uint16_t *a, size_t na, bool sep, const uint16_t *b,
+                      size_t nb, char *out)
 {
     static const char hex[] = "0123456789abcdef";
     uint8_t d[EVP_MAX_MD_SIZE];
     unsigned dn = 0;
+    ja4_text_t x;
 
-    if (EVP_DigestInit_ex(md, bound ? NULL : EVP_sha256(), NULL) != 1 || !ja4_feed(md, a, na) ||
-        (sep && (EVP_DigestUpdate(md, "_", 1) != 1 || !ja4_feed(md, b, nb))) ||
-        EVP_DigestFinal_ex(md, d, &dn) != 1 || dn < 6)
+    if (EVP_DigestInit_ex2(md, NULL, NULL) != 1)
+        return -1;
+    x.md = md;
+    x.ok = true;
+    x.k = 0;
+    ja4_list(&x, a, na);
+    if (sep) {
+        if (x.k == sizeof(x.t))
+            ja4_flush(&x);
+        x.t[x.k++] = '_';
+        ja4_list(&x, b, nb);
+    }
+    ja4_flush(&x);
+    if (!x.ok || EVP_DigestFinal_ex(md, d, &dn) != 1 || dn < 6)
         return -1;
     for (int i = 0; i < 6; i++) {
         out[2 * i] = hex[d[i] >> 4];
@@ -661,7 +722,11 @@ int fk_tls_ja4(const fk_tls_hello_t *h, char proto, unsigned flags, fk_hello_cry
         if (!fk_tls_is_grease(v) && ncs < JA4_MAX_VALUES)
             cs[ncs++] = v;
     l = h->exts;
-    while (fk_tls_ext_next(&l, &type, &body)) {
+    /* As in ja3_emit: the parse's list of types when it holds them all. */
+    for (size_t i = 0; h->n_ext == h->n_kept ? i < h->n_kept : fk_tls_ext_next(&l, &type, &body);
+         i++) {
+        if (h->n_ext == h->n_kept)
+            type = h->ext_type[i];
         if (fk_tls_is_grease(type)) {
             ncount += ipx; /* ipfixprobe counts every extension */
             continue;
@@ -740,7 +805,7 @@ int fk_tls_ja4(const fk_tls_hello_t *h, char proto, unsigned flags, fk_hello_cry
     ja4_sort(cs, ncs);
     if (ncs == 0)
         memset(out + n, '0', 12);
-    else if (ja4_hash12(md, !tmp, cs, ncs, false, NULL, 0, out + n) < 0)
+    else if (ja4_hash12(md, cs, ncs, false, NULL, 0, out + n) < 0)
         goto done;
     out[n + 12] = '_';
 
@@ -748,7 +813,7 @@ int fk_tls_ja4(const fk_tls_hello_t *h, char proto, unsigned flags, fk_hello_cry
     ja4_sort(ex, nex);
     if (nex == 0 && !ipx)
         memset(out + n + 13, '0', 12);
-    else if (ja4_hash12(md, !tmp, ex, nex, ipx || nsa, sa, nsa, out + n + 13) < 0)
+    else if (ja4_hash12(md, ex, nex, ipx || nsa, sa, nsa, out + n + 13) < 0)
         goto done;
     out[n + 25] = 0;
     rc = 0;
@@ -764,23 +829,29 @@ done:
 
 int fk_hello_crypto_init(fk_hello_crypto_t *c)
 {
-    EVP_MD_CTX *md = EVP_MD_CTX_new(), *md5 = EVP_MD_CTX_new();
-    EVP_CIPHER_CTX *ecb = EVP_CIPHER_CTX_new();
-    EVP_CIPHER_CTX *gcm = EVP_CIPHER_CTX_new();
+    EVP_MD_CTX *md = NULL, *md5 = NULL;
+    EVP_CIPHER_CTX *ecb = NULL, *gcm = NULL;
     static const uint8_t zero[16];
 
-    /* Bind each cipher context to its algorithm once; later calls pass only keys. */
-    if (!md || !md5 || !ecb || !gcm || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
-        EVP_DigestInit_ex(md5, EVP_md5(), NULL) != 1 ||
-        EVP_EncryptInit_ex(ecb, EVP_aes_128_ecb(), NULL, zero, NULL) != 1 ||
+    memset(c, 0, sizeof(*c));
+    if (!hello_alg())
+        return -1;
+    md = EVP_MD_CTX_new();
+    md5 = EVP_MD_CTX_new();
+    ecb = EVP_CIPHER_CTX_new();
+    gcm = EVP_CIPHER_CTX_new();
+    /* Bind each context to its algorithm once; later calls pass only keys
+     * (ciphers) or nothing (digests). */
+    if (!md || !md5 || !ecb || !gcm || EVP_DigestInit_ex2(md, g_alg.sha256, NULL) != 1 ||
+        EVP_DigestInit_ex2(md5, g_alg.md5, NULL) != 1 ||
+        EVP_EncryptInit_ex2(ecb, g_alg.ecb, zero, NULL, NULL) != 1 ||
         EVP_CIPHER_CTX_set_padding(ecb, 0) != 1 ||
-        EVP_DecryptInit_ex(gcm, EVP_aes_128_gcm(), NULL, NULL, NULL) != 1 ||
+        EVP_DecryptInit_ex2(gcm, g_alg.gcm, NULL, NULL, NULL) != 1 ||
         EVP_CIPHER_CTX_ctrl(gcm, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL) != 1) {
         EVP_MD_CTX_free(md);
         EVP_MD_CTX_free(md5);
         EVP_CIPHER_CTX_free(ecb);
         EVP_CIPHER_CTX_free(gcm);
-        memset(c, 0, sizeof(*c));
         return -1;
     }
     c->md = md;
@@ -804,12 +875,44 @@ void fk_hello_crypto_fini(fk_hello_crypto_t *c)
 struct fk_hello_pool_st {
     unsigned n;
     size_t size;           /* bytes per buffer (buffer pools) */
+    uint64_t id;           /* never reused: names the pool in hello_own */
     atomic_uchar *busy;    /* 1 while claimed */
-    atomic_uint next;      /* where the next claim starts looking */
-    atomic_uint used;      /* slots claimed */
+    atomic_uint next;      /* where the next buffer claim starts looking */
     uint8_t *bufs;         /* n * size bytes (buffer pools) */
-    fk_hello_crypto_t *cr; /* n sets (crypto pools) */
+    fk_hello_crypto_t *cr; /* n sets (crypto pools), each made by its first claim */
 };
+
+/*
+ * Crypto sets are claimed for one call, once per ClientHello or QUIC
+ * Initial, and a locked instruction per claim and release costs more than
+ * it seems: it waits for the worker's pending stores (flow slots, ring
+ * slots) to drain.  So a thread keeps the first set it claims from a pool
+ * (its busy flag stays set) and later claims and releases of that pool by
+ * the thread only mark it in use here, with no atomic operation.  A claim
+ * while the thread's own set is in use (nested) takes another set the
+ * ordinary way.  A thread's set is not given back when the thread ends (the
+ * pool cannot know): it stays busy until the pool is freed, which bounds a
+ * pool to `n` threads over its life before claims fail (callers then make a
+ * set for the call).  Entries name pools by id, so a freed pool's entries
+ * never match a later pool at the same address.
+ */
+#define HELLO_OWN 4 /* pools a thread keeps a set of (the tls and quic plugins') */
+typedef struct hello_own_st {
+    uint64_t id; /* pool id, 0: unused entry */
+    uint32_t handle;
+    bool in_use;
+} hello_own_t;
+static _Thread_local hello_own_t hello_own[HELLO_OWN];
+static _Thread_local unsigned hello_own_next;
+static atomic_uint_fast64_t hello_pool_ids = 1;
+
+static hello_own_t *hello_owned(const fk_hello_pool_t *p)
+{
+    for (unsigned i = 0; i < HELLO_OWN; i++)
+        if (hello_own[i].id == p->id)
+            return &hello_own[i];
+    return NULL;
+}
 
 fk_hello_pool_t *fk_hello_pool_new(unsigned n, size_t size, bool crypto)
 {
@@ -819,20 +922,20 @@ fk_hello_pool_t *fk_hello_pool_new(unsigned n, size_t size, bool crypto)
         goto fail;
     p->n = n;
     p->size = crypto ? 0 : size;
+    p->id = atomic_fetch_add_explicit(&hello_pool_ids, 1, memory_order_relaxed);
     p->busy = calloc(n, sizeof(*p->busy));
     if (!p->busy)
         goto fail;
     for (unsigned i = 0; i < n; i++)
         atomic_init(&p->busy[i], 0);
     atomic_init(&p->next, 0);
-    atomic_init(&p->used, 0);
     if (crypto) {
+        /* The sets are made as they are first claimed (most runs use one per
+         * worker); the algorithms are checked now so that a pool that cannot
+         * work is refused up front. */
         p->cr = calloc(n, sizeof(*p->cr));
-        if (!p->cr)
+        if (!p->cr || !hello_alg())
             goto fail;
-        for (unsigned i = 0; i < n; i++)
-            if (fk_hello_crypto_init(&p->cr[i]) < 0)
-                goto fail;
     } else {
         if (size == 0 || size > SIZE_MAX / n)
             goto fail;
@@ -859,38 +962,63 @@ void fk_hello_pool_free(fk_hello_pool_t *p)
     free(p);
 }
 
-uint32_t fk_hello_pool_claim(fk_hello_pool_t *p)
+/* Take a free slot, scanning from `start`: its handle, or 0 when all are taken. */
+static uint32_t hello_take(fk_hello_pool_t *p, unsigned start)
 {
-    /* Crypto sets are claimed for one call: a thread starts where it last
-     * succeeded, so one worker keeps reusing one set (warm in its cache);
-     * buffers are held for long, so claims start round-robin. */
-    static _Thread_local unsigned hint;
-    unsigned start;
-
-    if (!p)
-        return 0;
-    start = p->cr ? hint : atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
     for (unsigned k = 0; k < p->n; k++) {
         unsigned i = (start + k) % p->n;
         unsigned char expect = 0;
         if (atomic_load_explicit(&p->busy[i], memory_order_relaxed) == 0 &&
             atomic_compare_exchange_strong_explicit(&p->busy[i], &expect, 1, memory_order_acquire,
-                                                    memory_order_relaxed)) {
-            atomic_fetch_add_explicit(&p->used, 1, memory_order_relaxed);
-            if (p->cr)
-                hint = i;
+                                                    memory_order_relaxed))
             return i + 1;
-        }
     }
     return 0;
 }
 
+uint32_t fk_hello_pool_claim(fk_hello_pool_t *p)
+{
+    hello_own_t *o;
+    uint32_t h;
+
+    if (!p)
+        return 0;
+    if (!p->cr) /* buffers are held for long: claims start round-robin */
+        return hello_take(p, atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed));
+    o = hello_owned(p);
+    if (o && !o->in_use) {
+        o->in_use = true;
+        return o->handle;
+    }
+    h = hello_take(p, o ? o->handle : 0);
+    if (!h)
+        return 0;
+    /* The slot is this thread's alone now (the acquire above orders a set
+     * made by an earlier owner before this read). */
+    if (!p->cr[h - 1].md && fk_hello_crypto_init(&p->cr[h - 1]) < 0) {
+        atomic_store_explicit(&p->busy[h - 1], 0, memory_order_release);
+        return 0;
+    }
+    if (!o) {
+        o = &hello_own[hello_own_next++ % HELLO_OWN];
+        o->id = p->id;
+        o->handle = h;
+        o->in_use = true;
+    }
+    return h;
+}
+
 void fk_hello_pool_release(fk_hello_pool_t *p, uint32_t handle)
 {
+    hello_own_t *o;
+
     if (!p || handle == 0 || handle > p->n)
         return;
-    if (atomic_exchange_explicit(&p->busy[handle - 1], 0, memory_order_release))
-        atomic_fetch_sub_explicit(&p->used, 1, memory_order_relaxed);
+    if (p->cr && (o = hello_owned(p)) && o->handle == handle) {
+        o->in_use = false; /* the thread keeps it (see hello_own) */
+        return;
+    }
+    atomic_store_explicit(&p->busy[handle - 1], 0, memory_order_release);
 }
 
 uint8_t *fk_hello_pool_buf(fk_hello_pool_t *p, uint32_t handle)
@@ -914,6 +1042,11 @@ fk_hello_crypto_t *fk_hello_pool_crypto(fk_hello_pool_t *p, uint32_t handle)
 
 unsigned fk_hello_pool_used(const fk_hello_pool_t *p)
 {
-    return p ? atomic_load_explicit(&((fk_hello_pool_t *)(uintptr_t)p)->used, memory_order_relaxed)
-             : 0;
+    unsigned used = 0;
+
+    /* Counted when asked (tests, statistics) rather than kept by every claim
+     * and release: that would be two more locked instructions per call. */
+    for (unsigned i = 0; p && i < p->n; i++)
+        used += atomic_load_explicit(&p->busy[i], memory_order_relaxed) != 0;
+    return used;
 }

@@ -205,16 +205,27 @@ typedef struct fk_hello_crypto_st {
     void *gcm; /* EVP_CIPHER_CTX *, initialised for AES-128-GCM decryption */
 } fk_hello_crypto_t;
 
-/* Create / destroy one set.  fk_hello_crypto_init returns 0 or -1 (then nothing is held). */
+/*
+ * Create / destroy one set.  fk_hello_crypto_init returns 0 or -1 (then
+ * nothing is held).  The algorithms are fetched from OpenSSL's default
+ * provider once per process and shared by all sets.
+ */
 int fk_hello_crypto_init(fk_hello_crypto_t *c);
 void fk_hello_crypto_fini(fk_hello_crypto_t *c);
 
 /*
  * A pool of `n` equal objects shared by threads: reassembly buffers of `size`
  * bytes (fk_hello_pool_new with crypto = false) or crypto context sets (crypto
- * = true).  Claims and releases are single atomic operations; a claim scans
- * for a free slot and fails (returns 0) when all are taken.  Handles are
- * 1-based so that a zeroed per-flow state means "holds nothing".
+ * = true).  A buffer claim is one compare-and-swap on a free slot (scanning
+ * round-robin) and fails (returns 0) when all are taken; a release is one
+ * store.  Crypto sets are made on their first claim, and a thread keeps the
+ * first set it claims: its later claims and releases of that pool touch no
+ * shared memory (a nested claim gets another set the buffer way).  A set is
+ * kept until the pool is freed, even past its thread's end, so over a pool's
+ * life at most `n` threads get one; claims then fail and callers pass NULL
+ * contexts (a set made for the call).  Handles are 1-based so that a zeroed
+ * per-flow state means "holds nothing".  fk_hello_pool_new returns NULL when
+ * out of memory or when OpenSSL lacks an algorithm (crypto pools).
  */
 typedef struct fk_hello_pool_st fk_hello_pool_t;
 
@@ -227,7 +238,7 @@ uint8_t *fk_hello_pool_buf(fk_hello_pool_t *p, uint32_t handle);
 size_t fk_hello_pool_size(const fk_hello_pool_t *p);
 /* Context set of a claimed handle (crypto pools). */
 fk_hello_crypto_t *fk_hello_pool_crypto(fk_hello_pool_t *p, uint32_t handle);
-/* Slots currently claimed (for tests and statistics). */
+/* Slots currently claimed, crypto sets kept by threads included (tests, statistics). */
 unsigned fk_hello_pool_used(const fk_hello_pool_t *p);
 
 #endif /* FK_TLS_HELLO_H */

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -663,6 +664,94 @@ static void test_flow_copy(void **state)
     fp_cache_free(c);
 }
 
+/*
+ * The copy plans fp_plugins_layout compiles (fp_flow_copy) copy exactly what
+ * fk_record_copy copies, for the field table of every compiled-in plugin:
+ * records of random bytes with strings ending anywhere or nowhere and counts
+ * past their capacity, copied both ways into slots poisoned alike.
+ */
+static unsigned plan_records(void *ctx, const fp_flow_t *f, const void *st)
+{
+    (void)ctx;
+    (void)f;
+    return ((const uint8_t *)st)[0];
+}
+
+static const void *plan_record(void *ctx, const fp_flow_t *f, const void *st, unsigned i)
+{
+    (void)ctx;
+    (void)f;
+    (void)i;
+    return (const uint8_t *)st + 8;
+}
+
+static uint32_t plan_rand(uint32_t *x)
+{
+    *x = *x * 1103515245u + 12345u;
+    return *x >> 8;
+}
+
+static void test_flow_copy_plan(void **state)
+{
+    (void)state;
+    uint32_t seed = 1;
+
+    for (size_t pi = 0; fp_plugins[pi]; pi++) {
+        const fp_plugin_t *real = fp_plugins[pi];
+        if (!real->nfields || !real->record_size)
+            continue;
+        fp_plugin_t synth = {
+            .abi = FP_PLUGIN_ABI,
+            .name = real->name,
+            .fields = real->fields,
+            .nfields = real->nfields,
+            .record_size = real->record_size,
+            .state_size = 8 + real->record_size,
+            .state_zero = 8,
+            .records = plan_records,
+            .record = plan_record,
+        };
+        fp_plugin_inst_t plan = {.p = &synth}, ref;
+        size_t size = fp_plugins_layout(&plan, 1);
+        /* Every table compiled in fits a plan: the fast path is the one tested. */
+        assert_int_equal(plan.copy_planned, 1);
+        ref = plan;
+        ref.copy_planned = 0; /* copied by fk_record_copy */
+        uint8_t *src = malloc(size), *a = malloc(size), *b = malloc(size);
+        assert_non_null(src);
+        assert_non_null(a);
+        assert_non_null(b);
+        for (int round = 0; round < 300; round++) {
+            uint8_t *rec = src + plan.state_off + 8;
+            for (size_t i = 0; i < size; i++)
+                src[i] = (uint8_t)plan_rand(&seed);
+            src[plan.state_off] = (uint8_t)(round % 5 != 0); /* some flows have no record */
+            for (size_t f = 0; f < real->nfields; f++) {
+                const fk_field_t *fd = &real->fields[f];
+                fk_ftype_t t = (fk_ftype_t)fd->type;
+                uint32_t r = plan_rand(&seed);
+                if (t == FK_T_STR && r % 4 != 0) {
+                    /* a NUL somewhere (often early), else none at all */
+                    size_t at = r % 8 == 1 ? 0 : plan_rand(&seed) % fd->cap;
+                    rec[fd->off + (r % 3 == 0 ? at % 24 % fd->cap : at)] = 0;
+                } else if (t == FK_T_BYTES || fk_ftype_is_array(t)) {
+                    uint16_t n = (uint16_t)(plan_rand(&seed) % (fd->cap + 4u));
+                    memcpy(rec + fd->cnt_off, &n, sizeof(n));
+                }
+            }
+            memset(a, 0xcc, size);
+            memset(b, 0xcc, size);
+            fp_flow_copy(a, (const fp_flow_t *)(void *)src, &plan, 1);
+            fp_flow_copy(b, (const fp_flow_t *)(void *)src, &ref, 1);
+            if (memcmp(a, b, size) != 0)
+                fail_msg("plugin %s: the copy plan differs from fk_record_copy", real->name);
+        }
+        free(src);
+        free(a);
+        free(b);
+    }
+}
+
 /* Hooks only reach the plugins that have them, each with its own slab. */
 static int g_calls[2][3];
 static const void *g_hook_state[2];
@@ -916,6 +1005,7 @@ int main(void)
         cmocka_unit_test(test_vlan_key),
         cmocka_unit_test(test_state_zero),
         cmocka_unit_test(test_flow_copy),
+        cmocka_unit_test(test_flow_copy_plan),
         cmocka_unit_test(test_hook_tables),
         cmocka_unit_test(test_hook_done),
         cmocka_unit_test(test_payload_hooks),

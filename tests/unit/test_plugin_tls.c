@@ -10,6 +10,7 @@
  * truncation at every length, lengths that lie in every vector, oversized
  * names and lists, random bytes.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -742,7 +743,60 @@ static void test_tls_random(void **state)
     assert_memory_equal(ja4, "t12d0499", 8); /* type 0 is there, empty */
 }
 
-/* The pool: claims until empty, releases, double release harmless. */
+/*
+ * Long lists: the JA3 and JA4 texts pass their buffers (1024 and 640
+ * bytes) several times over; the digests still equal those of the whole
+ * text hashed at once, with and without a pooled context set.
+ */
+static void test_tls_long_lists(void **state)
+{
+    (void)state;
+    static uint16_t ciphers[400];
+    static char text[400 * 6 + 64], s[400 * 6 + 64];
+    char want[13], ja4[FK_TLS_JA4_LEN + 1], mdw[33], mdh[33];
+    uint8_t md[16];
+    fk_tls_hello_t h;
+    size_t k = 0;
+
+    /* Descending and GREASE-free: JA4 sorts them, JA3 keeps wire order. */
+    for (size_t i = 0; i < 400; i++)
+        ciphers[i] = (uint16_t)(0xc000 - 3 * i);
+    size_t n = hello(g_ch, sizeof(g_ch), 1, 0x0303, ciphers, 400, NULL, SIZE_MAX, true);
+    assert_int_equal(fk_tls_hello_parse(&h, g_ch, n, true), FK_TLS_OK);
+    for (size_t i = 400; i-- > 0;)
+        k += (size_t)snprintf(text + k, sizeof(text) - k, "%s%04x", k ? "," : "", ciphers[i]);
+    sha12(text, want);
+    fk_hello_pool_t *p = fk_hello_pool_new(1, 0, true);
+    assert_non_null(p);
+    for (int pooled = 0; pooled < 2; pooled++) {
+        uint32_t c = pooled ? fk_hello_pool_claim(p) : 0;
+        fk_hello_crypto_t *cr = fk_hello_pool_crypto(p, c);
+        assert_int_equal(fk_tls_ja4(&h, 't', 0, cr, ja4), 0);
+        assert_memory_equal(ja4 + 11, want, 12);
+        /* JA3: the MD5 of the text fk_tls_ja3_string gives (itself checked above). */
+        assert_true(fk_tls_ja3_string(&h, s, sizeof(s)) > 2000);
+        md5hex(s, mdw);
+        assert_int_equal(fk_tls_ja3_md5(&h, cr, md), 0);
+        for (int i = 0; i < 16; i++)
+            snprintf(mdh + 2 * i, 3, "%02x", md[i]);
+        assert_string_equal(mdh, mdw);
+        fk_hello_pool_release(p, c);
+    }
+    fk_hello_pool_free(p);
+}
+
+/* A claim and release from another thread: the handle it got (0: none). */
+static void *pool_other_thread(void *arg)
+{
+    fk_hello_pool_t *p = arg;
+    uint32_t h = fk_hello_pool_claim(p);
+
+    fk_hello_pool_release(p, h);
+    return (void *)(uintptr_t)h;
+}
+
+/* The pools: claims until empty, releases, double release harmless; crypto
+ * sets kept by the thread that first claims them. */
 static void test_tls_pool(void **state)
 {
     (void)state;
@@ -768,6 +822,47 @@ static void test_tls_pool(void **state)
     a = fk_hello_pool_claim(p);
     assert_non_null(fk_hello_pool_crypto(p, a));
     assert_null(fk_hello_pool_buf(p, a));
+    /* A thread keeps its first set: released, it stays busy and comes back. */
+    fk_hello_pool_release(p, a);
+    assert_int_equal(fk_hello_pool_used(p), 1);
+    assert_int_equal(fk_hello_pool_claim(p), a);
+    /* Claimed again while in use (nested): another set, given back for real. */
+    b = fk_hello_pool_claim(p);
+    assert_true(b && b != a);
+    assert_non_null(fk_hello_pool_crypto(p, b));
+    assert_int_equal(fk_hello_pool_used(p), 2);
+    fk_hello_pool_release(p, b);
+    assert_int_equal(fk_hello_pool_used(p), 1);
+    /* Another thread gets the other set and keeps it; a third finds none. */
+    pthread_t th;
+    void *got;
+    assert_int_equal(pthread_create(&th, NULL, pool_other_thread, p), 0);
+    assert_int_equal(pthread_join(th, &got), 0);
+    assert_true((uintptr_t)got && (uintptr_t)got != a);
+    assert_int_equal(fk_hello_pool_used(p), 2);
+    assert_int_equal(pthread_create(&th, NULL, pool_other_thread, p), 0);
+    assert_int_equal(pthread_join(th, &got), 0);
+    assert_int_equal((uintptr_t)got, 0);
+    fk_hello_pool_release(p, a);
+    /* Pool and call-made contexts give the same digests, reused or not. */
+    {
+        fk_tls_hello_t h;
+        size_t n = client_hello(g_ch, sizeof(g_ch), "example.com", "h2");
+        uint8_t m0[16], m1[16];
+        char j0[FK_TLS_JA4_LEN + 1], j1[FK_TLS_JA4_LEN + 1];
+        assert_int_equal(fk_tls_hello_parse(&h, g_ch, n, true), FK_TLS_OK);
+        assert_int_equal(fk_tls_ja3_md5(&h, NULL, m0), 0);
+        assert_int_equal(fk_tls_ja4(&h, 't', 0, NULL, j0), 0);
+        for (int i = 0; i < 3; i++) {
+            uint32_t c = fk_hello_pool_claim(p);
+            assert_int_equal(c, a);
+            assert_int_equal(fk_tls_ja3_md5(&h, fk_hello_pool_crypto(p, c), m1), 0);
+            assert_int_equal(fk_tls_ja4(&h, 't', 0, fk_hello_pool_crypto(p, c), j1), 0);
+            fk_hello_pool_release(p, c);
+            assert_memory_equal(m0, m1, 16);
+            assert_string_equal(j0, j1);
+        }
+    }
     fk_hello_pool_free(p);
     assert_null(fk_hello_pool_new(0, 16, false));
 }
@@ -805,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_tls_truncated),
         cmocka_unit_test(test_tls_lying_lengths),
         cmocka_unit_test(test_tls_random),
+        cmocka_unit_test(test_tls_long_lists),
         cmocka_unit_test(test_tls_pool),
         cmocka_unit_test(test_tls_options),
     };
