@@ -163,12 +163,16 @@ static inline unsigned varint_len(uint64_t v)
     return (unsigned)(64 - __builtin_clzll(v | 1) + 6) / 7;
 }
 
-/* The low 56 bits of v as eight 7-bit groups, one per byte, least significant first. */
+/*
+ * The low 56 bits of v as eight 7-bit groups, one per byte, least significant
+ * first: halves of 28 bits to the two 32-bit lanes, then 14 bits to each
+ * 16-bit lane, then 7 to each byte (three shift-and-merge steps, not eight).
+ */
 static inline uint64_t spread7(uint64_t v)
 {
-    return (v & 0x7fULL) | (v << 1 & 0x7f00ULL) | (v << 2 & 0x7f0000ULL) |
-           (v << 3 & 0x7f000000ULL) | (v << 4 & 0x7f00000000ULL) | (v << 5 & 0x7f0000000000ULL) |
-           (v << 6 & 0x7f000000000000ULL) | (v << 7 & 0x7f00000000000000ULL);
+    v = (v & 0x000000000fffffffULL) | (v << 4 & 0x0fffffff00000000ULL);
+    v = (v & 0x00003fff00003fffULL) | (v << 2 & 0x3fff00003fff0000ULL);
+    return (v & 0x007f007f007f007fULL) | (v << 1 & 0x7f007f007f007f00ULL);
 }
 
 /* Eight bytes in memory order from a little-endian word. */
@@ -276,56 +280,19 @@ static inline uint8_t *put_addr_list(uint8_t *p, const binop_t *o, const char *b
     return p;
 }
 
-/* One field of any class (the path for records with a zero-column promise). */
-static inline uint8_t *put_op(uint8_t *p, const binop_t *o, const char *base)
-{
-    switch (o->cls) {
-    case CL_SCALAR: {
-        uint64_t u = (ld64(base + o->at) >> o->sh) & o->mask;
-        if (u) {
-            p = put_tag(p, o);
-            p = put_varint(p, u);
-        }
-        return p;
-    }
-    case CL_ADDR:
-        if (((const fc_addr_t *)(const void *)(base + o->off))->len)
-            p = put_bytes(p, o, (const fc_addr_t *)(const void *)(base + o->off));
-        return p;
-    case CL_LIST:
-        return put_packed(p, o, base, 0);
-    case CL_LIST_ENUM:
-        return put_packed(p, o, base, 1);
-    default:
-        return put_addr_list(p, o, base);
-    }
-}
+/* A list of encoding steps in field-number order and its runs of one class. */
+typedef struct binprog_st {
+    const binop_t *ops;
+    const bingroup_t *groups;
+    unsigned ngroups;
+} binprog_t;
 
-/*
- * The ops (bits in field-number order) that a record with the decoder's
- * promise `zero_cols` (record.h) may have set.  Records of one template share
- * the promise, so the last answer is kept per thread.
- */
-static uint64_t live_ops(uint64_t zero_cols)
+/* Every step of the list, run by run (a class is picked once per run). */
+static uint8_t *put_groups(uint8_t *p, const binprog_t *pr, const char *base)
 {
-    static __thread uint64_t last_zc, last_live;
-    if (zero_cols == last_zc && last_zc)
-        return last_live;
-    uint64_t live = 0;
-    for (unsigned i = 0; i < nops; i++)
-        if (!(zero_cols >> ops[i].col & 1))
-            live |= 1ULL << i;
-    last_zc = zero_cols;
-    last_live = live;
-    return live;
-}
-
-/* Every field, group by group (records without a zero-column promise). */
-static uint8_t *put_groups(uint8_t *p, const char *base)
-{
-    for (unsigned gi = 0; gi < ngroups; gi++) {
-        const binop_t *o = &ops[groups[gi].first], *end = o + groups[gi].n;
-        switch (groups[gi].cls) {
+    for (unsigned gi = 0; gi < pr->ngroups; gi++) {
+        const binop_t *o = &pr->ops[pr->groups[gi].first], *end = o + pr->groups[gi].n;
+        switch (pr->groups[gi].cls) {
         case CL_SCALAR: /* proto3: a zero scalar is not written */
             for (; o < end; o++) {
                 uint64_t u = (ld64(base + o->at) >> o->sh) & o->mask;
@@ -357,6 +324,37 @@ static uint8_t *put_groups(uint8_t *p, const char *base)
     return p;
 }
 
+/*
+ * The steps that a record with the decoder's promise `zero_cols` (record.h)
+ * may have set, copied into a list of their own with its own runs: the
+ * columns a template can set are scattered over FlowMessage's field numbers,
+ * but those that are live mostly follow one another (a NetFlow v9 template's
+ * live scalars make a handful of runs), so the class is picked per run, not
+ * per field.  Records of one template share the promise, so the last list is
+ * kept per thread.
+ */
+static const binprog_t *live_prog(uint64_t zero_cols)
+{
+    static __thread uint64_t last_zc;
+    static __thread binop_t lops[FC_NPROTO_COLUMNS];
+    static __thread bingroup_t lgroups[FC_NPROTO_COLUMNS];
+    static __thread binprog_t prog;
+    if (zero_cols == last_zc && prog.ops)
+        return &prog;
+    unsigned n = 0, ng = 0;
+    for (unsigned i = 0; i < nops; i++) {
+        if (zero_cols >> ops[i].col & 1)
+            continue;
+        if (ng == 0 || lgroups[ng - 1].cls != ops[i].cls)
+            lgroups[ng++] = (bingroup_t){(uint8_t)n, 0, ops[i].cls};
+        lgroups[ng - 1].n++;
+        lops[n++] = ops[i];
+    }
+    last_zc = zero_cols;
+    prog = (binprog_t){lops, lgroups, ng};
+    return &prog;
+}
+
 int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
 {
     (void)fmt; /* GoFlow2's bin output ignores the formatter section */
@@ -381,11 +379,10 @@ int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
     if (f->zero_cols) {
         /* Only the fields the decoder may have set (a NetFlow v9 template
          * sets a third of them), in field-number order. */
-        _Static_assert(FC_NPROTO_COLUMNS <= 64, "ops fit a 64-bit set");
-        for (uint64_t m = live_ops(f->zero_cols); m; m &= m - 1)
-            p = put_op(p, &ops[__builtin_ctzll(m)], base);
+        p = put_groups(p, live_prog(f->zero_cols), base);
     } else {
-        p = put_groups(p, base);
+        const binprog_t all = {ops, groups, ngroups};
+        p = put_groups(p, &all, base);
     }
     /*
      * Custom fields (mapping file formatter.protobuf), as GoFlow2 writes
