@@ -528,15 +528,18 @@ void fc_nf_plan_free(fc_nfplan_t *pl)
     free(pl);
 }
 
-void fc_nf_plan_run(const fc_nfplan_t *pl, const fk_ipfix_tmpl_t *t, fc_flow_t *f, fc_nfctx_t *cx,
-                    const uint8_t *rec, const fk_ipfix_value_t *v)
+/* The plan's steps; `by_values` is a constant in each of the two copies
+ * fc_nf_plan_run makes, so that the fixed-offset loop asks nothing per step. */
+static inline __attribute__((always_inline)) void
+plan_steps(const fc_nfplan_t *pl, const fk_ipfix_tmpl_t *t, fc_flow_t *f, fc_nfctx_t *cx,
+           const uint8_t *rec, const fk_ipfix_value_t *v, const bool by_values)
 {
-    f->zero_cols = pl->zero_cols;
     for (const nf_step_t *s = pl->step, *end = s + pl->n; s < end; s++) {
-        /* v9: fixed offsets into the record; IPFIX: the reader's values
-         * (variable-length fields move the ones after them) */
-        const uint8_t *p = v ? v[s->idx].p : rec + s->at;
-        size_t len = v ? v[s->idx].len : s->len;
+        /* v9 and fixed-length IPFIX: fixed offsets into the record; other
+         * IPFIX: the reader's values (variable-length fields move the ones
+         * after them) */
+        const uint8_t *p = by_values ? v[s->idx].p : rec + s->at;
+        size_t len = by_values ? v[s->idx].len : s->len;
         switch (s->op) {
         case P_U32_1:
             put32(f, s->off, p[0]);
@@ -632,6 +635,16 @@ void fc_nf_plan_run(const fc_nfplan_t *pl, const fk_ipfix_tmpl_t *t, fc_flow_t *
             break;
         }
     }
+}
+
+void fc_nf_plan_run(const fc_nfplan_t *pl, const fk_ipfix_tmpl_t *t, fc_flow_t *f, fc_nfctx_t *cx,
+                    const uint8_t *rec, const fk_ipfix_value_t *v)
+{
+    f->zero_cols = pl->zero_cols;
+    if (v)
+        plan_steps(pl, t, f, cx, NULL, v, true);
+    else
+        plan_steps(pl, t, f, cx, rec, NULL, false);
 }
 
 uint64_t fc_nf_options_rate(const fk_ipfix_tmpl_t *t, const fk_ipfix_value_t *v, size_t n)

@@ -47,7 +47,8 @@ typedef struct binop_st {
 } binop_t;
 
 typedef struct bingroup_st {
-    uint8_t first, n, cls;
+    const binop_t *o, *end; /* the steps of the run */
+    unsigned cls;
 } bingroup_t;
 
 static binop_t ops[FC_NPROTO_COLUMNS];
@@ -55,6 +56,7 @@ static bingroup_t groups[FC_NPROTO_COLUMNS];
 static unsigned nops, ngroups;
 static size_t msg_max; /* worst-case message size */
 static pthread_once_t ops_once = PTHREAD_ONCE_INIT;
+static int ops_ready; /* set (release) when ops_init is done: the per-record test */
 
 static unsigned kind_class(unsigned kind)
 {
@@ -146,8 +148,8 @@ static void ops_init(void)
             break;
         }
         if (ngroups == 0 || groups[ngroups - 1].cls != cls)
-            groups[ngroups++] = (bingroup_t){(uint8_t)i, 0, (uint8_t)cls};
-        groups[ngroups - 1].n++;
+            groups[ngroups++] = (bingroup_t){o, o, cls};
+        groups[ngroups - 1].end++;
     }
     nops = n;
     /* custom values (record.h fc_cval_t): a tag of up to 5 bytes (numbers
@@ -156,6 +158,7 @@ static void ops_init(void)
     /* 2 bytes of length prefix hold up to 16383; the tag store writes 2 bytes. */
     if (msg_max + 2 >= 16384)
         msg_max = 0; /* fc_format_bin then refuses every record (cannot happen, see below) */
+    __atomic_store_n(&ops_ready, 1, __ATOMIC_RELEASE);
 }
 
 static inline unsigned varint_len(uint64_t v)
@@ -280,19 +283,17 @@ static inline uint8_t *put_addr_list(uint8_t *p, const binop_t *o, const char *b
     return p;
 }
 
-/* A list of encoding steps in field-number order and its runs of one class. */
+/* Runs of encoding steps, in field-number order. */
 typedef struct binprog_st {
-    const binop_t *ops;
-    const bingroup_t *groups;
-    unsigned ngroups;
+    const bingroup_t *groups, *end;
 } binprog_t;
 
 /* Every step of the list, run by run (a class is picked once per run). */
 static uint8_t *put_groups(uint8_t *p, const binprog_t *pr, const char *base)
 {
-    for (unsigned gi = 0; gi < pr->ngroups; gi++) {
-        const binop_t *o = &pr->ops[pr->groups[gi].first], *end = o + pr->groups[gi].n;
-        switch (pr->groups[gi].cls) {
+    for (const bingroup_t *g = pr->groups; g < pr->end; g++) {
+        const binop_t *o = g->o, *end = g->end;
+        switch (g->cls) {
         case CL_SCALAR: /* proto3: a zero scalar is not written */
             for (; o < end; o++) {
                 uint64_t u = (ld64(base + o->at) >> o->sh) & o->mask;
@@ -339,30 +340,32 @@ static const binprog_t *live_prog(uint64_t zero_cols)
     static __thread binop_t lops[FC_NPROTO_COLUMNS];
     static __thread bingroup_t lgroups[FC_NPROTO_COLUMNS];
     static __thread binprog_t prog;
-    if (zero_cols == last_zc && prog.ops)
+    if (zero_cols == last_zc && prog.groups)
         return &prog;
     unsigned n = 0, ng = 0;
     for (unsigned i = 0; i < nops; i++) {
         if (zero_cols >> ops[i].col & 1)
             continue;
         if (ng == 0 || lgroups[ng - 1].cls != ops[i].cls)
-            lgroups[ng++] = (bingroup_t){(uint8_t)n, 0, ops[i].cls};
-        lgroups[ng - 1].n++;
+            lgroups[ng++] = (bingroup_t){&lops[n], &lops[n], ops[i].cls};
+        lgroups[ng - 1].end++;
         lops[n++] = ops[i];
     }
     last_zc = zero_cols;
-    prog = (binprog_t){lops, lgroups, ng};
+    prog = (binprog_t){lgroups, lgroups + ng};
     return &prog;
 }
 
 int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
 {
     (void)fmt; /* GoFlow2's bin output ignores the formatter section */
-    pthread_once(&ops_once, ops_init);
+    if (!__atomic_load_n(&ops_ready, __ATOMIC_ACQUIRE))
+        pthread_once(&ops_once, ops_init);
 
     /*
-     * The message is written at start + 2; its length prefix then takes 1 byte
-     * (< 128, the message moves back one byte) or 2 (< 16384).  The list
+     * The message is written at start + 1, for a length prefix of 1 byte
+     * (< 128: most flows, a v9 or IPFIX record is about 90 bytes); a longer
+     * message moves on one byte for its prefix of 2 (< 16384).  The list
      * capacities of record.h keep msg_max near 2 KB.
      */
     _Static_assert(FC_MAX_ASPATH + FC_MAX_COMMUNITIES + FC_MAX_MPLS + FC_MAX_LAYERS + FC_MAX_SRV6 <
@@ -373,7 +376,7 @@ int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
     uint8_t *start = (uint8_t *)fk_buf_reserve(b, msg_max + 2 + 16);
     if (!start)
         return -1;
-    uint8_t *body = start + 2, *p = body;
+    uint8_t *body = start + 1, *p = body;
     const char *base = (const char *)f;
 
     if (f->zero_cols) {
@@ -381,7 +384,7 @@ int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
          * sets a third of them), in field-number order. */
         p = put_groups(p, live_prog(f->zero_cols), base);
     } else {
-        const binprog_t all = {ops, groups, ngroups};
+        const binprog_t all = {groups, groups + ngroups};
         p = put_groups(p, &all, base);
     }
     /*
@@ -411,10 +414,10 @@ int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
     size_t len = (size_t)(p - body);
     assert(len <= msg_max); /* the reserve covered the message */
     if (len < 128) {
-        start[1] = (uint8_t)len;
-        memmove(start, start + 1, len + 1);
+        start[0] = (uint8_t)len;
         b->len += len + 1;
     } else {
+        memmove(start + 2, body, len);
         start[0] = (uint8_t)(len | 0x80);
         start[1] = (uint8_t)(len >> 7);
         b->len += len + 2;
