@@ -25,13 +25,14 @@ enum { WT_VARINT = 0, WT_LEN = 2 };
 /*
  * The proto columns of fc_columns compiled once into encoding steps, sorted
  * by field number: offsets copied for locality, tags pre-encoded.  Steps of
- * one class in a row form a group, so the encoder picks the class once per
- * group instead of once per field (a per-field indirect jump costs more than
- * encoding a zero field, which is skipping it).  In field-number order
- * FlowMessage's scalars mostly follow one another (fields 13 to 38 are 26
- * scalars), so the 50 fields make about a dozen groups.
+ * one class in a row form a group (a run), so the encoder picks the class
+ * once per run instead of once per field (a per-field indirect jump costs
+ * more than encoding a zero field, which is skipping it).  Scalars and single
+ * addresses share a class for this (both are skipped on one 8-byte load and
+ * mask: the value, the address's length byte), so in field-number order the
+ * 50 fields make a few runs: scalars and addresses, then the lists.
  */
-enum { CL_SCALAR, CL_ADDR, CL_LIST, CL_LIST_ENUM, CL_LIST_ADDR };
+enum { CL_SCALAR, CL_SCALAR_SH, CL_ADDR, CL_LIST, CL_LIST_ENUM, CL_LIST_ADDR };
 
 typedef struct binop_st {
     uint8_t cls;      /* CL_* */
@@ -39,6 +40,7 @@ typedef struct binop_st {
     uint16_t at;      /* scalars: an 8-byte window of fc_flow_t holding the value ... */
     uint8_t sh;       /* ... shifted right by sh bits ... */
     uint8_t tlen;     /* (bytes of tag[] used, 1 or 2) */
+    uint8_t run;      /* the class of the run it goes in (CL_SCALAR: an address too) */
     uint64_t mask;    /* ... and masked: the value (1, 4 or 8 bytes wide) */
     uint16_t off;     /* value (first element) in fc_flow_t */
     uint16_t cnt_off; /* lists: their count */
@@ -112,13 +114,29 @@ static void ops_init(void)
         unsigned cls = kind_class(c->kind);
         unsigned wt = cls == CL_SCALAR ? WT_VARINT : WT_LEN;
         unsigned tag = (unsigned)c->pb << 3 | wt; /* pb < 2048: at most 2 varint bytes */
-        o->cls = (uint8_t)cls;
         o->col = order[i];
         o->off = c->off;
         o->cnt_off = c->cnt_off;
         o->cap = c->cap;
-        if (cls == CL_SCALAR)
+        if (cls == CL_SCALAR) {
             scalar_window(o, c->off, c->kind == FC_K_ENUM8 ? 1 : c->kind == FC_K_U32 ? 4 : 8);
+            /* The scalars lie in the first part of fc_flow_t, far from its
+             * end, so on a little-endian host each window starts at its
+             * value: no shift, a load and a mask.  Otherwise a class of its
+             * own with the shift. */
+            if (o->sh)
+                cls = CL_SCALAR_SH;
+        }
+        o->cls = (uint8_t)cls;
+        o->run = (uint8_t)cls;
+        if (cls == CL_ADDR) {
+            /* An address is absent when its length byte (fc_addr_t.len) is
+             * zero: tested as a 1-byte scalar, it joins the scalars' runs and
+             * only a present one asks its class. */
+            scalar_window(o, c->off + offsetof(fc_addr_t, len), 1);
+            if (!o->sh)
+                o->run = CL_SCALAR;
+        }
         if (tag < 0x80) {
             o->tag[0] = (uint8_t)tag;
             o->tag[1] = 0;
@@ -147,8 +165,8 @@ static void ops_init(void)
         default:
             break;
         }
-        if (ngroups == 0 || groups[ngroups - 1].cls != cls)
-            groups[ngroups++] = (bingroup_t){o, o, cls};
+        if (ngroups == 0 || groups[ngroups - 1].cls != o->run)
+            groups[ngroups++] = (bingroup_t){o, o, o->run};
         groups[ngroups - 1].end++;
     }
     nops = n;
@@ -204,12 +222,15 @@ static inline __attribute__((always_inline)) uint8_t *put_varint(uint8_t *p, uin
         p[1] = (uint8_t)(v >> 7);
         return p + 2;
     }
-    unsigned n = varint_len(v); /* 3 .. 10 */
-    if (n <= 8) {
-        /* continuation bits on the first n - 1 bytes */
-        store_le64(p, spread7(v) | (0x8080808080808080ULL & ((1ULL << (8 * (n - 1))) - 1)));
-        return p + n;
+    if (!(v >> 56)) {
+        /* 3 to 8 bytes: as many as the spread value has (h: its top bit);
+         * continuation bits on the bytes below the top one */
+        uint64_t s = spread7(v);
+        unsigned h = 63 - (unsigned)__builtin_clzll(s); /* s > 0x7f: v >= 0x4000 */
+        store_le64(p, s | (0x8080808080808080ULL & ((1ULL << (h & 56)) - 1)));
+        return p + (h >> 3) + 1;
     }
+    /* 9 or 10 bytes (nanosecond timestamps are 9) */
     store_le64(p, spread7(v) | 0x8080808080808080ULL);
     v >>= 56;
     if (v < 0x80) {
@@ -294,7 +315,20 @@ static uint8_t *put_groups(uint8_t *p, const binprog_t *pr, const char *base)
     for (const bingroup_t *g = pr->groups; g < pr->end; g++) {
         const binop_t *o = g->o, *end = g->end;
         switch (g->cls) {
-        case CL_SCALAR: /* proto3: a zero scalar is not written */
+        case CL_SCALAR: /* proto3: a zero scalar is not written; nor is an absent address */
+            for (; o < end; o++) {
+                uint64_t u = ld64(base + o->at) & o->mask;
+                if (!u)
+                    continue;
+                if (o->cls == CL_ADDR) {
+                    p = put_bytes(p, o, (const fc_addr_t *)(const void *)(base + o->off));
+                    continue;
+                }
+                p = put_tag(p, o);
+                p = put_varint(p, u);
+            }
+            break;
+        case CL_SCALAR_SH:
             for (; o < end; o++) {
                 uint64_t u = (ld64(base + o->at) >> o->sh) & o->mask;
                 if (u) {
@@ -346,8 +380,8 @@ static const binprog_t *live_prog(uint64_t zero_cols)
     for (unsigned i = 0; i < nops; i++) {
         if (zero_cols >> ops[i].col & 1)
             continue;
-        if (ng == 0 || lgroups[ng - 1].cls != ops[i].cls)
-            lgroups[ng++] = (bingroup_t){&lops[n], &lops[n], ops[i].cls};
+        if (ng == 0 || lgroups[ng - 1].cls != ops[i].run)
+            lgroups[ng++] = (bingroup_t){&lops[n], &lops[n], ops[i].run};
         lgroups[ng - 1].end++;
         lops[n++] = ops[i];
     }
@@ -373,7 +407,10 @@ int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
                    "list capacities grew: check that msg_max stays below 16384");
     if (!msg_max)
         return -1;
-    uint8_t *start = (uint8_t *)fk_buf_reserve(b, msg_max + 2 + 16);
+    size_t need = msg_max + 2 + 16;
+    uint8_t *start = b->cap - b->len >= need
+                         ? (uint8_t *)b->data + b->len /* fk_buf_reserve's answer */
+                         : (uint8_t *)fk_buf_reserve(b, need);
     if (!start)
         return -1;
     uint8_t *body = start + 1, *p = body;
