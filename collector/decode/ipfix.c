@@ -50,8 +50,9 @@ static int put(void *store, uint32_t odid, const fk_ipfix_tmpl_t *t)
 
 static const fk_ipfix_store_ops_t ops = {lookup, put};
 
-/* The fields every record of the message gets, before its own. */
-static void record_start(ictx_t *c, fc_flow_t *f, uint32_t odid, fc_nfctx_t *cx)
+/* The fields every record of the message gets, before its own; `extras`:
+ * the record may get extra values (registry.h), in this thread's scratch. */
+static void record_start(ictx_t *c, fc_flow_t *f, uint32_t odid, fc_nfctx_t *cx, bool extras)
 {
     c->k.domain = odid;
     if (!c->init_known || c->init_odid != odid) { /* one lookup per domain and datagram */
@@ -65,8 +66,10 @@ static void record_start(ictx_t *c, fc_flow_t *f, uint32_t odid, fc_nfctx_t *cx)
     f->sequence_num = c->hdr.sequence;
     f->sampler_address = c->dg->src;
     f->observation_domain_id = odid;
-    fc_extras_begin(f, c->first);
-    c->first = false;
+    if (extras) {
+        fc_extras_begin(f, c->first);
+        c->first = false;
+    }
 }
 
 /* The header's defaults for what the record did not say; the record out. */
@@ -93,7 +96,9 @@ static int on_fixed(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t, const ui
     fc_flow_t f;
     fc_nfctx_t cx;
     fc_flow_clear(&f);
-    record_start(c, &f, odid, &cx);
+    /* a plan adds extra values only when they are wanted (none with -format
+     * bin): else the record keeps fc_flow_clear's none */
+    record_start(c, &f, odid, &cx, fc_extras_wanted());
     fc_nf_plan_run(c->plan, t, &f, &cx, rec, NULL);
     return record_end(c, &f, &cx);
 }
@@ -128,7 +133,7 @@ static int on_record(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t, const f
         fc_flow_clear(&f);
     else
         memset(&f, 0, sizeof(f));
-    record_start(c, &f, odid, &cx);
+    record_start(c, &f, odid, &cx, true);
     if (plan)
         /* fixed-length records: offsets from the first value, as v9 */
         fc_nf_plan_run(plan, t, &f, &cx, t->fixed_len ? v[0].p : NULL, t->fixed_len ? NULL : v);

@@ -364,18 +364,17 @@ static uint8_t *put_groups(uint8_t *p, const binprog_t *pr, const char *base)
  * may have set, copied into a list of their own with its own runs: the
  * columns a template can set are scattered over FlowMessage's field numbers,
  * but those that are live mostly follow one another (a NetFlow v9 template's
- * live scalars make a handful of runs), so the class is picked per run, not
- * per field.  Records of one template share the promise, so the last list is
+ * live scalars and addresses make one run), so the class is picked per run,
+ * not per field.  Records of one template share the promise, so the last list is
  * kept per thread.
  */
-static const binprog_t *live_prog(uint64_t zero_cols)
+static __thread uint64_t live_zc;
+static __thread binprog_t live;
+
+static const binprog_t *live_build(uint64_t zero_cols)
 {
-    static __thread uint64_t last_zc;
     static __thread binop_t lops[FC_NPROTO_COLUMNS];
     static __thread bingroup_t lgroups[FC_NPROTO_COLUMNS];
-    static __thread binprog_t prog;
-    if (zero_cols == last_zc && prog.groups)
-        return &prog;
     unsigned n = 0, ng = 0;
     for (unsigned i = 0; i < nops; i++) {
         if (zero_cols >> ops[i].col & 1)
@@ -385,9 +384,15 @@ static const binprog_t *live_prog(uint64_t zero_cols)
         lgroups[ng - 1].end++;
         lops[n++] = ops[i];
     }
-    last_zc = zero_cols;
-    prog = (binprog_t){lgroups, lgroups + ng};
-    return &prog;
+    live_zc = zero_cols;
+    live = (binprog_t){lgroups, lgroups + ng};
+    return &live;
+}
+
+/* The list for the promise: the last one when it is the same (inline, per record). */
+static inline const binprog_t *live_prog(uint64_t zero_cols)
+{
+    return zero_cols == live_zc && live.groups ? &live : live_build(zero_cols);
 }
 
 int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
