@@ -347,8 +347,12 @@ enum {
     P_MAC,
     P_V9_START, /* v9 FIRST_SWITCHED / LAST_SWITCHED (sysUptime ms) */
     P_V9_END,
+    P_V9_START4, /* ... of 4 bytes, as RFC 3954 8 gives them (the load needs no length test) */
+    P_V9_END4,
     P_MS_START, /* flowStart/EndMilliseconds (152/153) */
     P_MS_END,
+    P_MS_START8, /* ... of 8 bytes, as RFC 7011's dateTimeMilliseconds (6.1.8) */
+    P_MS_END8,
     P_IPVER,          /* ipVersion (60): etype */
     P_IPFIX_UP_START, /* IPFIX flowStart/EndSysUpTime (22/21): with the exporter's */
     P_IPFIX_UP_END,   /* init time absolute, else an extra value (fc_nf_apply's PARTIAL) */
@@ -447,8 +451,9 @@ static uint64_t plan_zero_cols(const fc_nfplan_t *pl)
         if (s->op == P_APPLY)
             return 0;
         if (s->op == P_EXTRA || s->op == P_EXTRA_REG || s->op == P_IPVER || s->op == P_V9_START ||
-            s->op == P_V9_END || s->op == P_MS_START || s->op == P_MS_END ||
-            s->op == P_IPFIX_UP_START || s->op == P_IPFIX_UP_END)
+            s->op == P_V9_END || s->op == P_V9_START4 || s->op == P_V9_END4 ||
+            s->op == P_MS_START || s->op == P_MS_END || s->op == P_MS_START8 ||
+            s->op == P_MS_END8 || s->op == P_IPFIX_UP_START || s->op == P_IPFIX_UP_END)
             continue; /* extras, etype and times: none, or in `always` */
         int c = column_at(s->off), c2 = s->off2 ? column_at(s->off2) : 0;
         if (c < 0 || c2 < 0)
@@ -501,9 +506,11 @@ fc_nfplan_t *fc_nf_plan_new(const fk_ipfix_tmpl_t *t, uint8_t version)
                 break;
             }
         } else if (ie->pen == 0 && fixed && version == 9 && (ie->id == 21 || ie->id == 22)) {
-            s.op = ie->id == 22 ? P_V9_START : P_V9_END;
+            s.op = ie->len == 4 ? (ie->id == 22 ? P_V9_START4 : P_V9_END4)
+                                : (ie->id == 22 ? P_V9_START : P_V9_END);
         } else if (ie->pen == 0 && fixed && (ie->id == 152 || ie->id == 153)) {
-            s.op = ie->id == 152 ? P_MS_START : P_MS_END;
+            s.op = ie->len == 8 ? (ie->id == 152 ? P_MS_START8 : P_MS_END8)
+                                : (ie->id == 152 ? P_MS_START : P_MS_END);
         } else if (ie->pen == 0 && ie->id == 60) {
             s.op = P_IPVER;
         } else if (ie->pen == 0 && version == 10 && (ie->id == 21 || ie->id == 22)) {
@@ -512,7 +519,9 @@ fc_nfplan_t *fc_nf_plan_new(const fk_ipfix_tmpl_t *t, uint8_t version)
             if (version == 9)
                 continue; /* fc_nf_apply would ignore it; v9 records keep no extras */
             int reg = fc_extras_reg(ie);
-            if (reg == FC_EXTRAS_SKIP)
+            /* only an extra value: no step when records keep none
+             * (fc_extras_use is set before the first template comes) */
+            if (reg == FC_EXTRAS_SKIP || !fc_extras_wanted())
                 continue;
             s.op = reg == FC_EXTRAS_NO_REG ? P_EXTRA : P_EXTRA_REG;
             s.reg = (int16_t)(reg < 0 ? -1 : reg);
@@ -589,6 +598,22 @@ plan_steps(const fc_nfplan_t *pl, const fk_ipfix_tmpl_t *t, fc_flow_t *f, fc_nfc
             break;
         case P_V9_END:
             f->time_flow_end_ns = uptime_ns(cx, (uint32_t)be_value(p, len));
+            cx->have_time = true;
+            break;
+        case P_V9_START4:
+            f->time_flow_start_ns = uptime_ns(cx, (uint32_t)be_value(p, 4));
+            cx->have_time = true;
+            break;
+        case P_V9_END4:
+            f->time_flow_end_ns = uptime_ns(cx, (uint32_t)be_value(p, 4));
+            cx->have_time = true;
+            break;
+        case P_MS_START8:
+            f->time_flow_start_ns = be_value(p, 8) * 1000000ULL;
+            cx->have_time = true;
+            break;
+        case P_MS_END8:
+            f->time_flow_end_ns = be_value(p, 8) * 1000000ULL;
             cx->have_time = true;
             break;
         case P_MS_START:

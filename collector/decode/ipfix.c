@@ -52,7 +52,8 @@ static const fk_ipfix_store_ops_t ops = {lookup, put};
 
 /* The fields every record of the message gets, before its own; `extras`:
  * the record may get extra values (registry.h), in this thread's scratch. */
-static void record_start(ictx_t *c, fc_flow_t *f, uint32_t odid, fc_nfctx_t *cx, bool extras)
+static inline __attribute__((always_inline)) void
+record_start(ictx_t *c, fc_flow_t *f, uint32_t odid, fc_nfctx_t *cx, bool extras)
 {
     c->k.domain = odid;
     if (!c->init_known || c->init_odid != odid) { /* one lookup per domain and datagram */
@@ -73,7 +74,8 @@ static void record_start(ictx_t *c, fc_flow_t *f, uint32_t odid, fc_nfctx_t *cx,
 }
 
 /* The header's defaults for what the record did not say; the record out. */
-static int record_end(ictx_t *c, fc_flow_t *f, const fc_nfctx_t *cx)
+static inline __attribute__((always_inline)) int record_end(ictx_t *c, fc_flow_t *f,
+                                                            const fc_nfctx_t *cx)
 {
     if (!cx->have_rate)
         f->sampling_rate = c->rate;
