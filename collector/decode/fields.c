@@ -340,6 +340,11 @@ enum {
     P_U64,   /* NF_U64, any length */
     P_U64_4, /* ... of 4 or 8 bytes */
     P_U64_8,
+    P_U32_1_X2, /* two of the same fixed-width op on adjacent fields: off, then off2 */
+    P_U32_2B_X2,
+    P_U32_4_X2,
+    P_U64_4_X2,
+    P_U64_8_X2,
     P_ADDR4, /* NF_ADDR(_ET), 4 or 16 bytes */
     P_ADDR4_ET,
     P_ADDR16,
@@ -463,6 +468,36 @@ static uint64_t plan_zero_cols(const fc_nfplan_t *pl)
     return proto & ~written;
 }
 
+/*
+ * Steps of one fixed-width op on adjacent template fields (the next field's
+ * value starts where this one's ends) merged into one step of its _X2 op:
+ * templates list their counters and ports in pairs (bytes and packets,
+ * source and destination), and a step costs its dispatch more than its load.
+ * Writes keep template order (off, then off2), as fc_nf_apply's would.
+ */
+static void plan_pairs(fc_nfplan_t *pl)
+{
+    uint16_t n = 0;
+    for (uint16_t i = 0; i < pl->n; i++) {
+        nf_step_t s = pl->step[i];
+        const nf_step_t *b = i + 1 < pl->n ? &pl->step[i + 1] : NULL;
+        uint8_t x2 = s.op == P_U32_1    ? P_U32_1_X2
+                     : s.op == P_U32_2B ? P_U32_2B_X2
+                     : s.op == P_U32_4  ? P_U32_4_X2
+                     : s.op == P_U64_4  ? P_U64_4_X2
+                     : s.op == P_U64_8  ? P_U64_8_X2
+                                        : 0;
+        if (x2 && b && b->op == s.op && b->idx == s.idx + 1 && b->at == s.at + s.len && !s.off2 &&
+            !b->off2) {
+            s.op = x2;
+            s.off2 = b->off;
+            i++;
+        }
+        pl->step[n++] = s;
+    }
+    pl->n = n;
+}
+
 fc_nfplan_t *fc_nf_plan_new(const fk_ipfix_tmpl_t *t, uint8_t version)
 {
     if (t->options || t->nfields == 0)
@@ -528,6 +563,7 @@ fc_nfplan_t *fc_nf_plan_new(const fk_ipfix_tmpl_t *t, uint8_t version)
         }
         pl->step[pl->n++] = s;
     }
+    plan_pairs(pl);
     pl->zero_cols = plan_zero_cols(pl);
     return pl;
 }
@@ -564,6 +600,27 @@ plan_steps(const fc_nfplan_t *pl, const fk_ipfix_tmpl_t *t, fc_flow_t *f, fc_nfc
             break;
         case P_U64_8:
             put64(f, s->off, be_value(p, 8));
+            break;
+        /* pairs (plan_pairs): the second value follows the first */
+        case P_U32_1_X2:
+            put32(f, s->off, p[0]);
+            put32(f, s->off2, p[1]);
+            break;
+        case P_U32_2B_X2:
+            put32(f, s->off, be_value(p, 2));
+            put32(f, s->off2, be_value(p + 2, 2));
+            break;
+        case P_U32_4_X2:
+            put32(f, s->off, be_value(p, 4));
+            put32(f, s->off2, be_value(p + 4, 4));
+            break;
+        case P_U64_4_X2:
+            put64(f, s->off, be_value(p, 4));
+            put64(f, s->off2, be_value(p + 4, 4));
+            break;
+        case P_U64_8_X2:
+            put64(f, s->off, be_value(p, 8));
+            put64(f, s->off2, be_value(p + 8, 8));
             break;
         case P_U32:
             put32(f, s->off, be_value(p, len));
