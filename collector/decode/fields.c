@@ -345,7 +345,10 @@ enum {
     P_U32_4_X2,
     P_U64_4_X2,
     P_U64_8_X2,
-    P_ADDR4, /* NF_ADDR(_ET), 4 or 16 bytes */
+    P_ADDR4_ET_X2, /* source then destination address (or any two), adjacent */
+    P_ADDR16_ET_X2,
+    P_V9_TIMES4, /* P_V9_START4 then P_V9_END4 on adjacent fields */
+    P_ADDR4,     /* NF_ADDR(_ET), 4 or 16 bytes */
     P_ADDR4_ET,
     P_ADDR16,
     P_ADDR16_ET,
@@ -457,8 +460,9 @@ static uint64_t plan_zero_cols(const fc_nfplan_t *pl)
             return 0;
         if (s->op == P_EXTRA || s->op == P_EXTRA_REG || s->op == P_IPVER || s->op == P_V9_START ||
             s->op == P_V9_END || s->op == P_V9_START4 || s->op == P_V9_END4 ||
-            s->op == P_MS_START || s->op == P_MS_END || s->op == P_MS_START8 ||
-            s->op == P_MS_END8 || s->op == P_IPFIX_UP_START || s->op == P_IPFIX_UP_END)
+            s->op == P_V9_TIMES4 || s->op == P_MS_START || s->op == P_MS_END ||
+            s->op == P_MS_START8 || s->op == P_MS_END8 || s->op == P_IPFIX_UP_START ||
+            s->op == P_IPFIX_UP_END)
             continue; /* extras, etype and times: none, or in `always` */
         int c = column_at(s->off), c2 = s->off2 ? column_at(s->off2) : 0;
         if (c < 0 || c2 < 0)
@@ -471,8 +475,9 @@ static uint64_t plan_zero_cols(const fc_nfplan_t *pl)
 /*
  * Steps of one fixed-width op on adjacent template fields (the next field's
  * value starts where this one's ends) merged into one step of its _X2 op:
- * templates list their counters and ports in pairs (bytes and packets,
- * source and destination), and a step costs its dispatch more than its load.
+ * templates list their counters, ports and addresses in pairs (bytes and
+ * packets, source and destination), and v9 templates the flow's start and
+ * end (P_V9_TIMES4); a step costs its dispatch more than its load.
  * Writes keep template order (off, then off2), as fc_nf_apply's would.
  */
 static void plan_pairs(fc_nfplan_t *pl)
@@ -481,16 +486,21 @@ static void plan_pairs(fc_nfplan_t *pl)
     for (uint16_t i = 0; i < pl->n; i++) {
         nf_step_t s = pl->step[i];
         const nf_step_t *b = i + 1 < pl->n ? &pl->step[i + 1] : NULL;
-        uint8_t x2 = s.op == P_U32_1    ? P_U32_1_X2
-                     : s.op == P_U32_2B ? P_U32_2B_X2
-                     : s.op == P_U32_4  ? P_U32_4_X2
-                     : s.op == P_U64_4  ? P_U64_4_X2
-                     : s.op == P_U64_8  ? P_U64_8_X2
-                                        : 0;
-        if (x2 && b && b->op == s.op && b->idx == s.idx + 1 && b->at == s.at + s.len && !s.off2 &&
-            !b->off2) {
+        uint8_t x2 = s.op == P_U32_1       ? P_U32_1_X2
+                     : s.op == P_U32_2B    ? P_U32_2B_X2
+                     : s.op == P_U32_4     ? P_U32_4_X2
+                     : s.op == P_U64_4     ? P_U64_4_X2
+                     : s.op == P_U64_8     ? P_U64_8_X2
+                     : s.op == P_ADDR4_ET  ? P_ADDR4_ET_X2
+                     : s.op == P_ADDR16_ET ? P_ADDR16_ET_X2
+                                           : 0;
+        bool next = b && b->idx == s.idx + 1 && b->at == s.at + s.len;
+        if (x2 && next && b->op == s.op && !s.off2 && !b->off2) {
             s.op = x2;
             s.off2 = b->off;
+            i++;
+        } else if (s.op == P_V9_START4 && next && b->op == P_V9_END4) {
+            s.op = P_V9_TIMES4; /* the columns are fixed: no offsets */
             i++;
         }
         pl->step[n++] = s;
@@ -621,6 +631,19 @@ plan_steps(const fc_nfplan_t *pl, const fk_ipfix_tmpl_t *t, fc_flow_t *f, fc_nfc
         case P_U64_8_X2:
             put64(f, s->off, be_value(p, 8));
             put64(f, s->off2, be_value(p + 8, 8));
+            break;
+        case P_ADDR4_ET_X2:
+            set_addr(f, addr_at(f, s->off), p, 4, true);
+            set_addr(f, addr_at(f, s->off2), p + 4, 4, true);
+            break;
+        case P_ADDR16_ET_X2:
+            set_addr(f, addr_at(f, s->off), p, 16, true);
+            set_addr(f, addr_at(f, s->off2), p + 16, 16, true);
+            break;
+        case P_V9_TIMES4:
+            f->time_flow_start_ns = uptime_ns(cx, (uint32_t)be_value(p, 4));
+            f->time_flow_end_ns = uptime_ns(cx, (uint32_t)be_value(p + 4, 4));
+            cx->have_time = true;
             break;
         case P_U32:
             put32(f, s->off, be_value(p, len));

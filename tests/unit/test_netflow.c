@@ -2378,10 +2378,28 @@ static void test_plan_equals_apply(void **state)
         t.id = 256;
         t.nfields = (uint16_t)(1 + plan_rand() % 24);
         size_t at = 0;
+        uint16_t pair_next = 0;
         for (uint16_t i = 0; i < t.nfields; i++) {
             fk_ipfix_ie_t *ie = &t.f[i];
             ie->id = ids[plan_rand() % (sizeof(ids) / sizeof(ids[0]))];
             ie->len = lens[plan_rand() % (sizeof(lens) / sizeof(lens[0]))];
+            if (pair_next) { /* the second of a pair, same length */
+                ie->id = pair_next;
+                ie->len = t.f[i - 1].len;
+                pair_next = 0;
+            } else if (i + 1 < t.nfields && plan_rand() % 4 == 0) {
+                /* a pair, as templates list their fields (fields.c
+                 * plan_pairs): source and destination, start and end, bytes
+                 * and packets, or one element twice; often their usual length */
+                static const uint16_t pairs[][3] = {{8, 12, 4},    {27, 28, 16}, {22, 21, 4},
+                                                    {1, 2, 8},     {7, 11, 2},   {10, 14, 4},
+                                                    {152, 153, 8}, {4, 6, 1}};
+                const uint16_t *pp = pairs[plan_rand() % 8];
+                ie->id = pp[0];
+                pair_next = plan_rand() % 3 ? pp[1] : pp[0];
+                if (plan_rand() % 2)
+                    ie->len = pp[2];
+            }
             if (version == 10 && plan_rand() % 8 == 0)
                 ie->pen = plan_rand() & 1 ? 8057 : 29305; /* CESNET, reverse (RFC 5103) */
             if (version == 10 && plan_rand() % 10 == 0)
