@@ -340,15 +340,27 @@ enum {
     P_U64,   /* NF_U64, any length */
     P_U64_4, /* ... of 4 or 8 bytes */
     P_U64_8,
-    P_ADDR4, /* NF_ADDR(_ET), 4 or 16 bytes */
+    P_U32_1_X2, /* two of the same fixed-width op on adjacent fields: off, then off2 */
+    P_U32_2B_X2,
+    P_U32_4_X2,
+    P_U64_4_X2,
+    P_U64_8_X2,
+    P_ADDR4_ET_X2, /* source then destination address (or any two), adjacent */
+    P_ADDR16_ET_X2,
+    P_V9_TIMES4, /* P_V9_START4 then P_V9_END4 on adjacent fields */
+    P_ADDR4,     /* NF_ADDR(_ET), 4 or 16 bytes */
     P_ADDR4_ET,
     P_ADDR16,
     P_ADDR16_ET,
     P_MAC,
     P_V9_START, /* v9 FIRST_SWITCHED / LAST_SWITCHED (sysUptime ms) */
     P_V9_END,
+    P_V9_START4, /* ... of 4 bytes, as RFC 3954 8 gives them (the load needs no length test) */
+    P_V9_END4,
     P_MS_START, /* flowStart/EndMilliseconds (152/153) */
     P_MS_END,
+    P_MS_START8, /* ... of 8 bytes, as RFC 7011's dateTimeMilliseconds (6.1.8) */
+    P_MS_END8,
     P_IPVER,          /* ipVersion (60): etype */
     P_IPFIX_UP_START, /* IPFIX flowStart/EndSysUpTime (22/21): with the exporter's */
     P_IPFIX_UP_END,   /* init time absolute, else an extra value (fc_nf_apply's PARTIAL) */
@@ -447,8 +459,10 @@ static uint64_t plan_zero_cols(const fc_nfplan_t *pl)
         if (s->op == P_APPLY)
             return 0;
         if (s->op == P_EXTRA || s->op == P_EXTRA_REG || s->op == P_IPVER || s->op == P_V9_START ||
-            s->op == P_V9_END || s->op == P_MS_START || s->op == P_MS_END ||
-            s->op == P_IPFIX_UP_START || s->op == P_IPFIX_UP_END)
+            s->op == P_V9_END || s->op == P_V9_START4 || s->op == P_V9_END4 ||
+            s->op == P_V9_TIMES4 || s->op == P_MS_START || s->op == P_MS_END ||
+            s->op == P_MS_START8 || s->op == P_MS_END8 || s->op == P_IPFIX_UP_START ||
+            s->op == P_IPFIX_UP_END)
             continue; /* extras, etype and times: none, or in `always` */
         int c = column_at(s->off), c2 = s->off2 ? column_at(s->off2) : 0;
         if (c < 0 || c2 < 0)
@@ -456,6 +470,42 @@ static uint64_t plan_zero_cols(const fc_nfplan_t *pl)
         written |= 1ULL << c | (s->off2 ? 1ULL << c2 : 0);
     }
     return proto & ~written;
+}
+
+/*
+ * Steps of one fixed-width op on adjacent template fields (the next field's
+ * value starts where this one's ends) merged into one step of its _X2 op:
+ * templates list their counters, ports and addresses in pairs (bytes and
+ * packets, source and destination), and v9 templates the flow's start and
+ * end (P_V9_TIMES4); a step costs its dispatch more than its load.
+ * Writes keep template order (off, then off2), as fc_nf_apply's would.
+ */
+static void plan_pairs(fc_nfplan_t *pl)
+{
+    uint16_t n = 0;
+    for (uint16_t i = 0; i < pl->n; i++) {
+        nf_step_t s = pl->step[i];
+        const nf_step_t *b = i + 1 < pl->n ? &pl->step[i + 1] : NULL;
+        uint8_t x2 = s.op == P_U32_1       ? P_U32_1_X2
+                     : s.op == P_U32_2B    ? P_U32_2B_X2
+                     : s.op == P_U32_4     ? P_U32_4_X2
+                     : s.op == P_U64_4     ? P_U64_4_X2
+                     : s.op == P_U64_8     ? P_U64_8_X2
+                     : s.op == P_ADDR4_ET  ? P_ADDR4_ET_X2
+                     : s.op == P_ADDR16_ET ? P_ADDR16_ET_X2
+                                           : 0;
+        bool next = b && b->idx == s.idx + 1 && b->at == s.at + s.len;
+        if (x2 && next && b->op == s.op && !s.off2 && !b->off2) {
+            s.op = x2;
+            s.off2 = b->off;
+            i++;
+        } else if (s.op == P_V9_START4 && next && b->op == P_V9_END4) {
+            s.op = P_V9_TIMES4; /* the columns are fixed: no offsets */
+            i++;
+        }
+        pl->step[n++] = s;
+    }
+    pl->n = n;
 }
 
 fc_nfplan_t *fc_nf_plan_new(const fk_ipfix_tmpl_t *t, uint8_t version)
@@ -501,9 +551,11 @@ fc_nfplan_t *fc_nf_plan_new(const fk_ipfix_tmpl_t *t, uint8_t version)
                 break;
             }
         } else if (ie->pen == 0 && fixed && version == 9 && (ie->id == 21 || ie->id == 22)) {
-            s.op = ie->id == 22 ? P_V9_START : P_V9_END;
+            s.op = ie->len == 4 ? (ie->id == 22 ? P_V9_START4 : P_V9_END4)
+                                : (ie->id == 22 ? P_V9_START : P_V9_END);
         } else if (ie->pen == 0 && fixed && (ie->id == 152 || ie->id == 153)) {
-            s.op = ie->id == 152 ? P_MS_START : P_MS_END;
+            s.op = ie->len == 8 ? (ie->id == 152 ? P_MS_START8 : P_MS_END8)
+                                : (ie->id == 152 ? P_MS_START : P_MS_END);
         } else if (ie->pen == 0 && ie->id == 60) {
             s.op = P_IPVER;
         } else if (ie->pen == 0 && version == 10 && (ie->id == 21 || ie->id == 22)) {
@@ -512,13 +564,16 @@ fc_nfplan_t *fc_nf_plan_new(const fk_ipfix_tmpl_t *t, uint8_t version)
             if (version == 9)
                 continue; /* fc_nf_apply would ignore it; v9 records keep no extras */
             int reg = fc_extras_reg(ie);
-            if (reg == FC_EXTRAS_SKIP)
+            /* only an extra value: no step when records keep none
+             * (fc_extras_use is set before the first template comes) */
+            if (reg == FC_EXTRAS_SKIP || !fc_extras_wanted())
                 continue;
             s.op = reg == FC_EXTRAS_NO_REG ? P_EXTRA : P_EXTRA_REG;
             s.reg = (int16_t)(reg < 0 ? -1 : reg);
         }
         pl->step[pl->n++] = s;
     }
+    plan_pairs(pl);
     pl->zero_cols = plan_zero_cols(pl);
     return pl;
 }
@@ -528,15 +583,18 @@ void fc_nf_plan_free(fc_nfplan_t *pl)
     free(pl);
 }
 
-void fc_nf_plan_run(const fc_nfplan_t *pl, const fk_ipfix_tmpl_t *t, fc_flow_t *f, fc_nfctx_t *cx,
-                    const uint8_t *rec, const fk_ipfix_value_t *v)
+/* The plan's steps; `by_values` is a constant in each of the two copies
+ * fc_nf_plan_run makes, so that the fixed-offset loop asks nothing per step. */
+static inline __attribute__((always_inline)) void
+plan_steps(const fc_nfplan_t *pl, const fk_ipfix_tmpl_t *t, fc_flow_t *f, fc_nfctx_t *cx,
+           const uint8_t *rec, const fk_ipfix_value_t *v, const bool by_values)
 {
-    f->zero_cols = pl->zero_cols;
     for (const nf_step_t *s = pl->step, *end = s + pl->n; s < end; s++) {
-        /* v9: fixed offsets into the record; IPFIX: the reader's values
-         * (variable-length fields move the ones after them) */
-        const uint8_t *p = v ? v[s->idx].p : rec + s->at;
-        size_t len = v ? v[s->idx].len : s->len;
+        /* v9 and fixed-length IPFIX: fixed offsets into the record; other
+         * IPFIX: the reader's values (variable-length fields move the ones
+         * after them) */
+        const uint8_t *p = by_values ? v[s->idx].p : rec + s->at;
+        size_t len = by_values ? v[s->idx].len : s->len;
         switch (s->op) {
         case P_U32_1:
             put32(f, s->off, p[0]);
@@ -552,6 +610,40 @@ void fc_nf_plan_run(const fc_nfplan_t *pl, const fk_ipfix_tmpl_t *t, fc_flow_t *
             break;
         case P_U64_8:
             put64(f, s->off, be_value(p, 8));
+            break;
+        /* pairs (plan_pairs): the second value follows the first */
+        case P_U32_1_X2:
+            put32(f, s->off, p[0]);
+            put32(f, s->off2, p[1]);
+            break;
+        case P_U32_2B_X2:
+            put32(f, s->off, be_value(p, 2));
+            put32(f, s->off2, be_value(p + 2, 2));
+            break;
+        case P_U32_4_X2:
+            put32(f, s->off, be_value(p, 4));
+            put32(f, s->off2, be_value(p + 4, 4));
+            break;
+        case P_U64_4_X2:
+            put64(f, s->off, be_value(p, 4));
+            put64(f, s->off2, be_value(p + 4, 4));
+            break;
+        case P_U64_8_X2:
+            put64(f, s->off, be_value(p, 8));
+            put64(f, s->off2, be_value(p + 8, 8));
+            break;
+        case P_ADDR4_ET_X2:
+            set_addr(f, addr_at(f, s->off), p, 4, true);
+            set_addr(f, addr_at(f, s->off2), p + 4, 4, true);
+            break;
+        case P_ADDR16_ET_X2:
+            set_addr(f, addr_at(f, s->off), p, 16, true);
+            set_addr(f, addr_at(f, s->off2), p + 16, 16, true);
+            break;
+        case P_V9_TIMES4:
+            f->time_flow_start_ns = uptime_ns(cx, (uint32_t)be_value(p, 4));
+            f->time_flow_end_ns = uptime_ns(cx, (uint32_t)be_value(p + 4, 4));
+            cx->have_time = true;
             break;
         case P_U32:
             put32(f, s->off, be_value(p, len));
@@ -586,6 +678,22 @@ void fc_nf_plan_run(const fc_nfplan_t *pl, const fk_ipfix_tmpl_t *t, fc_flow_t *
             break;
         case P_V9_END:
             f->time_flow_end_ns = uptime_ns(cx, (uint32_t)be_value(p, len));
+            cx->have_time = true;
+            break;
+        case P_V9_START4:
+            f->time_flow_start_ns = uptime_ns(cx, (uint32_t)be_value(p, 4));
+            cx->have_time = true;
+            break;
+        case P_V9_END4:
+            f->time_flow_end_ns = uptime_ns(cx, (uint32_t)be_value(p, 4));
+            cx->have_time = true;
+            break;
+        case P_MS_START8:
+            f->time_flow_start_ns = be_value(p, 8) * 1000000ULL;
+            cx->have_time = true;
+            break;
+        case P_MS_END8:
+            f->time_flow_end_ns = be_value(p, 8) * 1000000ULL;
             cx->have_time = true;
             break;
         case P_MS_START:
@@ -632,6 +740,16 @@ void fc_nf_plan_run(const fc_nfplan_t *pl, const fk_ipfix_tmpl_t *t, fc_flow_t *
             break;
         }
     }
+}
+
+void fc_nf_plan_run(const fc_nfplan_t *pl, const fk_ipfix_tmpl_t *t, fc_flow_t *f, fc_nfctx_t *cx,
+                    const uint8_t *rec, const fk_ipfix_value_t *v)
+{
+    f->zero_cols = pl->zero_cols;
+    if (v)
+        plan_steps(pl, t, f, cx, NULL, v, true);
+    else
+        plan_steps(pl, t, f, cx, rec, NULL, false);
 }
 
 uint64_t fc_nf_options_rate(const fk_ipfix_tmpl_t *t, const fk_ipfix_value_t *v, size_t n)

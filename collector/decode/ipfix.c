@@ -50,6 +50,61 @@ static int put(void *store, uint32_t odid, const fk_ipfix_tmpl_t *t)
 
 static const fk_ipfix_store_ops_t ops = {lookup, put};
 
+/* The fields every record of the message gets, before its own; `extras`:
+ * the record may get extra values (registry.h), in this thread's scratch. */
+static inline __attribute__((always_inline)) void
+record_start(ictx_t *c, fc_flow_t *f, uint32_t odid, fc_nfctx_t *cx, bool extras)
+{
+    c->k.domain = odid;
+    if (!c->init_known || c->init_odid != odid) { /* one lookup per domain and datagram */
+        c->init_ms = fc_state_init_ms(c->s, &c->k);
+        c->init_odid = odid;
+        c->init_known = true;
+    }
+    *cx = (fc_nfctx_t){10, 0, c->init_ms, c->hdr.export_time, false, false, 0, 0};
+    f->type = FC_IPFIX;
+    f->time_received_ns = c->dg->received_ns;
+    f->sequence_num = c->hdr.sequence;
+    f->sampler_address = c->dg->src;
+    f->observation_domain_id = odid;
+    if (extras) {
+        fc_extras_begin(f, c->first);
+        c->first = false;
+    }
+}
+
+/* The header's defaults for what the record did not say; the record out. */
+static inline __attribute__((always_inline)) int record_end(ictx_t *c, fc_flow_t *f,
+                                                            const fc_nfctx_t *cx)
+{
+    if (!cx->have_rate)
+        f->sampling_rate = c->rate;
+    if (!cx->have_time)
+        f->time_flow_start_ns = f->time_flow_end_ns = (uint64_t)c->hdr.export_time * 1000000000ULL;
+    c->st->records++;
+    return c->emit(c->arg, f);
+}
+
+/*
+ * A record of a fixed-length template, as its bytes: the template's plan
+ * reads the fields at their offsets (no value array).  Options records, a
+ * template without a plan and a mapping file take the value path (on_record).
+ */
+static int on_fixed(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t, const uint8_t *rec)
+{
+    ictx_t *c = arg;
+    if (t != c->plan_t || !c->plan || t->options || fc_mapping_active())
+        return FK_IPFIX_AS_VALUES;
+    fc_flow_t f;
+    fc_nfctx_t cx;
+    fc_flow_clear(&f);
+    /* a plan adds extra values only when they are wanted (none with -format
+     * bin): else the record keeps fc_flow_clear's none */
+    record_start(c, &f, odid, &cx, fc_extras_wanted());
+    fc_nf_plan_run(c->plan, t, &f, &cx, rec, NULL);
+    return record_end(c, &f, &cx);
+}
+
 static int on_record(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t, const fk_ipfix_value_t *v,
                      size_t n)
 {
@@ -71,13 +126,7 @@ static int on_record(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t, const f
         return 0;
     }
     fc_flow_t f;
-    c->k.domain = odid;
-    if (!c->init_known || c->init_odid != odid) { /* one lookup per domain and datagram */
-        c->init_ms = fc_state_init_ms(c->s, &c->k);
-        c->init_odid = odid;
-        c->init_known = true;
-    }
-    fc_nfctx_t cx = {10, 0, c->init_ms, c->hdr.export_time, false, false, 0, 0};
+    fc_nfctx_t cx;
     const fc_mapping_t *m = fc_mapping_active();
     /* The template's plan (fields.c) when this is the template it came with
      * and no mapping file reads the elements; else element by element. */
@@ -86,13 +135,7 @@ static int on_record(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t, const f
         fc_flow_clear(&f);
     else
         memset(&f, 0, sizeof(f));
-    f.type = FC_IPFIX;
-    f.time_received_ns = c->dg->received_ns;
-    f.sequence_num = c->hdr.sequence;
-    f.sampler_address = c->dg->src;
-    f.observation_domain_id = odid;
-    fc_extras_begin(&f, c->first);
-    c->first = false;
+    record_start(c, &f, odid, &cx, true);
     if (plan)
         /* fixed-length records: offsets from the first value, as v9 */
         fc_nf_plan_run(plan, t, &f, &cx, t->fixed_len ? v[0].p : NULL, t->fixed_len ? NULL : v);
@@ -114,12 +157,7 @@ static int on_record(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t, const f
         if (r != FC_NF_COLUMN)
             fc_extras_add(&f, v[i].ie, v[i].p, v[i].len);
     }
-    if (!cx.have_rate)
-        f.sampling_rate = c->rate;
-    if (!cx.have_time)
-        f.time_flow_start_ns = f.time_flow_end_ns = (uint64_t)c->hdr.export_time * 1000000000ULL;
-    c->st->records++;
-    return c->emit(c->arg, &f);
+    return record_end(c, &f, &cx);
 }
 
 int fc_ipfix_decode(const fc_dgram_t *dg, fc_emit_fn emit, void *arg, fc_state_t *s,
@@ -145,8 +183,8 @@ int fc_ipfix_decode(const fc_dgram_t *dg, fc_emit_fn emit, void *arg, fc_state_t
         c.k.domain = c.hdr.odid;
         c.rate = fc_state_sampling(s, &c.k);
         uint64_t before = is.records;
-        int r2 = fk_ipfix_decode_ex(dg->data, dg->len, FK_IPFIX_DATA, &c.hdr, &c, &ops, on_record,
-                                    &c, &is, e);
+        int r2 = fk_ipfix_decode_fixed(dg->data, dg->len, FK_IPFIX_DATA, &c.hdr, &c, &ops,
+                                       on_record, on_fixed, &c, &is, e);
         if (r2 < 0)
             rc = -1;
         c.k.domain = c.hdr.odid;

@@ -25,13 +25,14 @@ enum { WT_VARINT = 0, WT_LEN = 2 };
 /*
  * The proto columns of fc_columns compiled once into encoding steps, sorted
  * by field number: offsets copied for locality, tags pre-encoded.  Steps of
- * one class in a row form a group, so the encoder picks the class once per
- * group instead of once per field (a per-field indirect jump costs more than
- * encoding a zero field, which is skipping it).  In field-number order
- * FlowMessage's scalars mostly follow one another (fields 13 to 38 are 26
- * scalars), so the 50 fields make about a dozen groups.
+ * one class in a row form a group (a run), so the encoder picks the class
+ * once per run instead of once per field (a per-field indirect jump costs
+ * more than encoding a zero field, which is skipping it).  Scalars and single
+ * addresses share a class for this (both are skipped on one 8-byte load and
+ * mask: the value, the address's length byte), so in field-number order the
+ * 50 fields make a few runs: scalars and addresses, then the lists.
  */
-enum { CL_SCALAR, CL_ADDR, CL_LIST, CL_LIST_ENUM, CL_LIST_ADDR };
+enum { CL_SCALAR, CL_SCALAR_SH, CL_ADDR, CL_LIST, CL_LIST_ENUM, CL_LIST_ADDR };
 
 typedef struct binop_st {
     uint8_t cls;      /* CL_* */
@@ -39,6 +40,7 @@ typedef struct binop_st {
     uint16_t at;      /* scalars: an 8-byte window of fc_flow_t holding the value ... */
     uint8_t sh;       /* ... shifted right by sh bits ... */
     uint8_t tlen;     /* (bytes of tag[] used, 1 or 2) */
+    uint8_t run;      /* the class of the run it goes in (CL_SCALAR: an address too) */
     uint64_t mask;    /* ... and masked: the value (1, 4 or 8 bytes wide) */
     uint16_t off;     /* value (first element) in fc_flow_t */
     uint16_t cnt_off; /* lists: their count */
@@ -47,7 +49,8 @@ typedef struct binop_st {
 } binop_t;
 
 typedef struct bingroup_st {
-    uint8_t first, n, cls;
+    const binop_t *o, *end; /* the steps of the run */
+    unsigned cls;
 } bingroup_t;
 
 static binop_t ops[FC_NPROTO_COLUMNS];
@@ -55,6 +58,7 @@ static bingroup_t groups[FC_NPROTO_COLUMNS];
 static unsigned nops, ngroups;
 static size_t msg_max; /* worst-case message size */
 static pthread_once_t ops_once = PTHREAD_ONCE_INIT;
+static int ops_ready; /* set (release) when ops_init is done: the per-record test */
 
 static unsigned kind_class(unsigned kind)
 {
@@ -110,13 +114,29 @@ static void ops_init(void)
         unsigned cls = kind_class(c->kind);
         unsigned wt = cls == CL_SCALAR ? WT_VARINT : WT_LEN;
         unsigned tag = (unsigned)c->pb << 3 | wt; /* pb < 2048: at most 2 varint bytes */
-        o->cls = (uint8_t)cls;
         o->col = order[i];
         o->off = c->off;
         o->cnt_off = c->cnt_off;
         o->cap = c->cap;
-        if (cls == CL_SCALAR)
+        if (cls == CL_SCALAR) {
             scalar_window(o, c->off, c->kind == FC_K_ENUM8 ? 1 : c->kind == FC_K_U32 ? 4 : 8);
+            /* The scalars lie in the first part of fc_flow_t, far from its
+             * end, so on a little-endian host each window starts at its
+             * value: no shift, a load and a mask.  Otherwise a class of its
+             * own with the shift. */
+            if (o->sh)
+                cls = CL_SCALAR_SH;
+        }
+        o->cls = (uint8_t)cls;
+        o->run = (uint8_t)cls;
+        if (cls == CL_ADDR) {
+            /* An address is absent when its length byte (fc_addr_t.len) is
+             * zero: tested as a 1-byte scalar, it joins the scalars' runs and
+             * only a present one asks its class. */
+            scalar_window(o, c->off + offsetof(fc_addr_t, len), 1);
+            if (!o->sh)
+                o->run = CL_SCALAR;
+        }
         if (tag < 0x80) {
             o->tag[0] = (uint8_t)tag;
             o->tag[1] = 0;
@@ -145,9 +165,9 @@ static void ops_init(void)
         default:
             break;
         }
-        if (ngroups == 0 || groups[ngroups - 1].cls != cls)
-            groups[ngroups++] = (bingroup_t){(uint8_t)i, 0, (uint8_t)cls};
-        groups[ngroups - 1].n++;
+        if (ngroups == 0 || groups[ngroups - 1].cls != o->run)
+            groups[ngroups++] = (bingroup_t){o, o, o->run};
+        groups[ngroups - 1].end++;
     }
     nops = n;
     /* custom values (record.h fc_cval_t): a tag of up to 5 bytes (numbers
@@ -156,6 +176,7 @@ static void ops_init(void)
     /* 2 bytes of length prefix hold up to 16383; the tag store writes 2 bytes. */
     if (msg_max + 2 >= 16384)
         msg_max = 0; /* fc_format_bin then refuses every record (cannot happen, see below) */
+    __atomic_store_n(&ops_ready, 1, __ATOMIC_RELEASE);
 }
 
 static inline unsigned varint_len(uint64_t v)
@@ -163,12 +184,16 @@ static inline unsigned varint_len(uint64_t v)
     return (unsigned)(64 - __builtin_clzll(v | 1) + 6) / 7;
 }
 
-/* The low 56 bits of v as eight 7-bit groups, one per byte, least significant first. */
+/*
+ * The low 56 bits of v as eight 7-bit groups, one per byte, least significant
+ * first: halves of 28 bits to the two 32-bit lanes, then 14 bits to each
+ * 16-bit lane, then 7 to each byte (three shift-and-merge steps, not eight).
+ */
 static inline uint64_t spread7(uint64_t v)
 {
-    return (v & 0x7fULL) | (v << 1 & 0x7f00ULL) | (v << 2 & 0x7f0000ULL) |
-           (v << 3 & 0x7f000000ULL) | (v << 4 & 0x7f00000000ULL) | (v << 5 & 0x7f0000000000ULL) |
-           (v << 6 & 0x7f000000000000ULL) | (v << 7 & 0x7f00000000000000ULL);
+    v = (v & 0x000000000fffffffULL) | (v << 4 & 0x0fffffff00000000ULL);
+    v = (v & 0x00003fff00003fffULL) | (v << 2 & 0x3fff00003fff0000ULL);
+    return (v & 0x007f007f007f007fULL) | (v << 1 & 0x7f007f007f007f00ULL);
 }
 
 /* Eight bytes in memory order from a little-endian word. */
@@ -197,12 +222,15 @@ static inline __attribute__((always_inline)) uint8_t *put_varint(uint8_t *p, uin
         p[1] = (uint8_t)(v >> 7);
         return p + 2;
     }
-    unsigned n = varint_len(v); /* 3 .. 10 */
-    if (n <= 8) {
-        /* continuation bits on the first n - 1 bytes */
-        store_le64(p, spread7(v) | (0x8080808080808080ULL & ((1ULL << (8 * (n - 1))) - 1)));
-        return p + n;
+    if (!(v >> 56)) {
+        /* 3 to 8 bytes: as many as the spread value has (h: its top bit);
+         * continuation bits on the bytes below the top one */
+        uint64_t s = spread7(v);
+        unsigned h = 63 - (unsigned)__builtin_clzll(s); /* s > 0x7f: v >= 0x4000 */
+        store_le64(p, s | (0x8080808080808080ULL & ((1ULL << (h & 56)) - 1)));
+        return p + (h >> 3) + 1;
     }
+    /* 9 or 10 bytes (nanosecond timestamps are 9) */
     store_le64(p, spread7(v) | 0x8080808080808080ULL);
     v >>= 56;
     if (v < 0x80) {
@@ -276,57 +304,31 @@ static inline uint8_t *put_addr_list(uint8_t *p, const binop_t *o, const char *b
     return p;
 }
 
-/* One field of any class (the path for records with a zero-column promise). */
-static inline uint8_t *put_op(uint8_t *p, const binop_t *o, const char *base)
-{
-    switch (o->cls) {
-    case CL_SCALAR: {
-        uint64_t u = (ld64(base + o->at) >> o->sh) & o->mask;
-        if (u) {
-            p = put_tag(p, o);
-            p = put_varint(p, u);
-        }
-        return p;
-    }
-    case CL_ADDR:
-        if (((const fc_addr_t *)(const void *)(base + o->off))->len)
-            p = put_bytes(p, o, (const fc_addr_t *)(const void *)(base + o->off));
-        return p;
-    case CL_LIST:
-        return put_packed(p, o, base, 0);
-    case CL_LIST_ENUM:
-        return put_packed(p, o, base, 1);
-    default:
-        return put_addr_list(p, o, base);
-    }
-}
+/* Runs of encoding steps, in field-number order. */
+typedef struct binprog_st {
+    const bingroup_t *groups, *end;
+} binprog_t;
 
-/*
- * The ops (bits in field-number order) that a record with the decoder's
- * promise `zero_cols` (record.h) may have set.  Records of one template share
- * the promise, so the last answer is kept per thread.
- */
-static uint64_t live_ops(uint64_t zero_cols)
+/* Every step of the list, run by run (a class is picked once per run). */
+static uint8_t *put_groups(uint8_t *p, const binprog_t *pr, const char *base)
 {
-    static __thread uint64_t last_zc, last_live;
-    if (zero_cols == last_zc && last_zc)
-        return last_live;
-    uint64_t live = 0;
-    for (unsigned i = 0; i < nops; i++)
-        if (!(zero_cols >> ops[i].col & 1))
-            live |= 1ULL << i;
-    last_zc = zero_cols;
-    last_live = live;
-    return live;
-}
-
-/* Every field, group by group (records without a zero-column promise). */
-static uint8_t *put_groups(uint8_t *p, const char *base)
-{
-    for (unsigned gi = 0; gi < ngroups; gi++) {
-        const binop_t *o = &ops[groups[gi].first], *end = o + groups[gi].n;
-        switch (groups[gi].cls) {
-        case CL_SCALAR: /* proto3: a zero scalar is not written */
+    for (const bingroup_t *g = pr->groups; g < pr->end; g++) {
+        const binop_t *o = g->o, *end = g->end;
+        switch (g->cls) {
+        case CL_SCALAR: /* proto3: a zero scalar is not written; nor is an absent address */
+            for (; o < end; o++) {
+                uint64_t u = ld64(base + o->at) & o->mask;
+                if (!u)
+                    continue;
+                if (o->cls == CL_ADDR) {
+                    p = put_bytes(p, o, (const fc_addr_t *)(const void *)(base + o->off));
+                    continue;
+                }
+                p = put_tag(p, o);
+                p = put_varint(p, u);
+            }
+            break;
+        case CL_SCALAR_SH:
             for (; o < end; o++) {
                 uint64_t u = (ld64(base + o->at) >> o->sh) & o->mask;
                 if (u) {
@@ -357,14 +359,52 @@ static uint8_t *put_groups(uint8_t *p, const char *base)
     return p;
 }
 
+/*
+ * The steps that a record with the decoder's promise `zero_cols` (record.h)
+ * may have set, copied into a list of their own with its own runs: the
+ * columns a template can set are scattered over FlowMessage's field numbers,
+ * but those that are live mostly follow one another (a NetFlow v9 template's
+ * live scalars and addresses make one run), so the class is picked per run,
+ * not per field.  Records of one template share the promise, so the last list is
+ * kept per thread.
+ */
+static __thread uint64_t live_zc;
+static __thread binprog_t live;
+
+static const binprog_t *live_build(uint64_t zero_cols)
+{
+    static __thread binop_t lops[FC_NPROTO_COLUMNS];
+    static __thread bingroup_t lgroups[FC_NPROTO_COLUMNS];
+    unsigned n = 0, ng = 0;
+    for (unsigned i = 0; i < nops; i++) {
+        if (zero_cols >> ops[i].col & 1)
+            continue;
+        if (ng == 0 || lgroups[ng - 1].cls != ops[i].run)
+            lgroups[ng++] = (bingroup_t){&lops[n], &lops[n], ops[i].run};
+        lgroups[ng - 1].end++;
+        lops[n++] = ops[i];
+    }
+    live_zc = zero_cols;
+    live = (binprog_t){lgroups, lgroups + ng};
+    return &live;
+}
+
+/* The list for the promise: the last one when it is the same (inline, per record). */
+static inline const binprog_t *live_prog(uint64_t zero_cols)
+{
+    return zero_cols == live_zc && live.groups ? &live : live_build(zero_cols);
+}
+
 int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
 {
     (void)fmt; /* GoFlow2's bin output ignores the formatter section */
-    pthread_once(&ops_once, ops_init);
+    if (!__atomic_load_n(&ops_ready, __ATOMIC_ACQUIRE))
+        pthread_once(&ops_once, ops_init);
 
     /*
-     * The message is written at start + 2; its length prefix then takes 1 byte
-     * (< 128, the message moves back one byte) or 2 (< 16384).  The list
+     * The message is written at start + 1, for a length prefix of 1 byte
+     * (< 128: most flows, a v9 or IPFIX record is about 90 bytes); a longer
+     * message moves on one byte for its prefix of 2 (< 16384).  The list
      * capacities of record.h keep msg_max near 2 KB.
      */
     _Static_assert(FC_MAX_ASPATH + FC_MAX_COMMUNITIES + FC_MAX_MPLS + FC_MAX_LAYERS + FC_MAX_SRV6 <
@@ -372,20 +412,22 @@ int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
                    "list capacities grew: check that msg_max stays below 16384");
     if (!msg_max)
         return -1;
-    uint8_t *start = (uint8_t *)fk_buf_reserve(b, msg_max + 2 + 16);
+    size_t need = msg_max + 2 + 16;
+    uint8_t *start = b->cap - b->len >= need
+                         ? (uint8_t *)b->data + b->len /* fk_buf_reserve's answer */
+                         : (uint8_t *)fk_buf_reserve(b, need);
     if (!start)
         return -1;
-    uint8_t *body = start + 2, *p = body;
+    uint8_t *body = start + 1, *p = body;
     const char *base = (const char *)f;
 
     if (f->zero_cols) {
         /* Only the fields the decoder may have set (a NetFlow v9 template
          * sets a third of them), in field-number order. */
-        _Static_assert(FC_NPROTO_COLUMNS <= 64, "ops fit a 64-bit set");
-        for (uint64_t m = live_ops(f->zero_cols); m; m &= m - 1)
-            p = put_op(p, &ops[__builtin_ctzll(m)], base);
+        p = put_groups(p, live_prog(f->zero_cols), base);
     } else {
-        p = put_groups(p, base);
+        const binprog_t all = {groups, groups + ngroups};
+        p = put_groups(p, &all, base);
     }
     /*
      * Custom fields (mapping file formatter.protobuf), as GoFlow2 writes
@@ -414,10 +456,10 @@ int fc_format_bin(fk_buf_t *b, const fc_flow_t *f, const fc_format_t *fmt)
     size_t len = (size_t)(p - body);
     assert(len <= msg_max); /* the reserve covered the message */
     if (len < 128) {
-        start[1] = (uint8_t)len;
-        memmove(start, start + 1, len + 1);
+        start[0] = (uint8_t)len;
         b->len += len + 1;
     } else {
+        memmove(start + 2, body, len);
         start[0] = (uint8_t)(len | 0x80);
         start[1] = (uint8_t)(len >> 7);
         b->len += len + 2;

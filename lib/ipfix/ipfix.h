@@ -238,6 +238,27 @@ int fk_ipfix_decode_ex(const uint8_t *msg, size_t len, unsigned mode, fk_ipfix_h
                        void *arg, fk_ipfix_stats_t *st, fk_err_t *e);
 
 /*
+ * Called per data record of a fixed-length template (fk_ipfix_tmpl_t
+ * fixed_len: no variable-length field, RFC 7011 7) with the record's
+ * fixed_len bytes, the fields at the offsets the template gives them.
+ * Return 0 to go on, FK_IPFIX_AS_VALUES to have this record handed to the
+ * record function as values instead, anything else to stop.
+ */
+#define FK_IPFIX_AS_VALUES (-1)
+typedef int (*fk_ipfix_fixed_fn)(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t,
+                                 const uint8_t *rec);
+
+/*
+ * fk_ipfix_decode_ex whose fixed-length data records go to `fixed` first:
+ * a caller that reads them by offset saves the value array the reader would
+ * build per record (a pointer and a length per field).  Records of templates
+ * with variable-length fields go to `fn`, as with fk_ipfix_decode_ex.
+ */
+int fk_ipfix_decode_fixed(const uint8_t *msg, size_t len, unsigned mode, fk_ipfix_hdr_t *hdr,
+                          void *store, const fk_ipfix_store_ops_t *ops, fk_ipfix_record_fn fn,
+                          fk_ipfix_fixed_fn fixed, void *arg, fk_ipfix_stats_t *st, fk_err_t *e);
+
+/*
  * Split a stream (TCP, RFC 5655 file) into messages: returns the length of
  * the message at the start of [p, p+n), 0 when more bytes are needed, or -1
  * when the bytes cannot be an IPFIX message (version or length wrong).

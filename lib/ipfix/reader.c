@@ -102,7 +102,8 @@ static int read_template(fk_cursor_t *c, bool options, uint32_t odid, void *stor
 }
 
 static int read_data_set(fk_cursor_t *c, const fk_ipfix_tmpl_t *t, uint32_t odid,
-                         fk_ipfix_record_fn fn, void *arg, fk_ipfix_stats_t *st, fk_err_t *e)
+                         fk_ipfix_record_fn fn, fk_ipfix_fixed_fn fixed, void *arg,
+                         fk_ipfix_stats_t *st, fk_err_t *e)
 {
     static __thread fk_ipfix_value_t v[FK_IPFIX_MAX_FIELDS];
     uint32_t min = t->fixed_len;
@@ -112,21 +113,35 @@ static int read_data_set(fk_cursor_t *c, const fk_ipfix_tmpl_t *t, uint32_t odid
             min += t->f[i].len == FK_IPFIX_VARLEN ? 1 : t->f[i].len;
     }
     if (t->fixed_len) {
-        /* Fixed-length records: one bounds check per record, and the value
-         * array's element pointers and lengths are the same for every record
-         * (only the value pointers move). */
-        for (uint16_t i = 0; i < t->nfields; i++) {
-            v[i].ie = &t->f[i];
-            v[i].len = t->f[i].len;
-        }
+        /* Fixed-length records: one bounds check per record (the whole
+         * record), and fewer bytes than a record left are padding (RFC 7011
+         * 3.3.1).  The value array's element pointers and lengths are the
+         * same for every record: set once, the first time it is wanted. */
+        bool v_ready = false;
         while (fk_cur_left(c) >= min) {
-            const uint8_t *p = c->p;
+            const uint8_t *rec = c->p;
+            c->p += min;
+            st->records++;
+            if (fixed) {
+                int r = fixed(arg, odid, t, rec);
+                if (r != FK_IPFIX_AS_VALUES) {
+                    if (r)
+                        return 1;
+                    continue;
+                }
+            }
+            if (!v_ready) {
+                for (uint16_t i = 0; i < t->nfields; i++) {
+                    v[i].ie = &t->f[i];
+                    v[i].len = t->f[i].len;
+                }
+                v_ready = true;
+            }
+            const uint8_t *p = rec;
             for (uint16_t i = 0; i < t->nfields; i++) {
                 v[i].p = p;
                 p += v[i].len;
             }
-            c->p = p;
-            st->records++;
             if (fn && fn(arg, odid, t, v, t->nfields))
                 return 1;
         }
@@ -179,6 +194,13 @@ int fk_ipfix_decode(const uint8_t *msg, size_t len, void *store, const fk_ipfix_
 int fk_ipfix_decode_ex(const uint8_t *msg, size_t len, unsigned mode, fk_ipfix_hdr_t *hdr,
                        void *store, const fk_ipfix_store_ops_t *ops, fk_ipfix_record_fn fn,
                        void *arg, fk_ipfix_stats_t *st, fk_err_t *e)
+{
+    return fk_ipfix_decode_fixed(msg, len, mode, hdr, store, ops, fn, NULL, arg, st, e);
+}
+
+int fk_ipfix_decode_fixed(const uint8_t *msg, size_t len, unsigned mode, fk_ipfix_hdr_t *hdr,
+                          void *store, const fk_ipfix_store_ops_t *ops, fk_ipfix_record_fn fn,
+                          fk_ipfix_fixed_fn fixed, void *arg, fk_ipfix_stats_t *st, fk_err_t *e)
 {
     fk_cursor_t c = fk_cur_make(msg, len);
     uint16_t ver = 0, mlen = 0;
@@ -247,7 +269,7 @@ int fk_ipfix_decode_ex(const uint8_t *msg, size_t len, unsigned mode, fk_ipfix_h
                 rc = fk_errf(e, "data set %u: no template for it (yet)", sid);
                 continue;
             }
-            int r = read_data_set(&set, t, odid, fn, arg, st, e);
+            int r = read_data_set(&set, t, odid, fn, fixed, arg, st, e);
             if (r > 0)
                 return rc; /* the callback stopped us: earlier problems still count */
             if (r < 0)

@@ -5,7 +5,8 @@
  * Byte 0 picks the mode:
  *   even: the rest is a stream of messages fed to fk_ipfix_frame and
  *         fk_ipfix_decode with a template store (every value must lie inside
- *         its message);
+ *         its message), then to fk_ipfix_decode_fixed (every fixed-length
+ *         record too);
  *   odd:  the rest describes a template (field lengths from the bytes) and
  *         records; they are written with the writer, read back, and every
  *         value must come back byte-identical.
@@ -70,6 +71,17 @@ static int on_rec(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t, const fk_i
     return 0;
 }
 
+/* fk_ipfix_decode_fixed's record function: the record inside its message;
+ * every other record handed back to be read as values. */
+static int on_fixed(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t, const uint8_t *rec)
+{
+    check_t *c = arg;
+    (void)odid;
+    if (!t->fixed_len || rec < c->lo || rec + t->fixed_len > c->hi)
+        abort(); /* a record outside its message, or of a variable-length template */
+    return c->records++ % 2 ? FK_IPFIX_AS_VALUES : 0;
+}
+
 static void decode_stream(const uint8_t *p, size_t n)
 {
     static store_t st;
@@ -86,6 +98,11 @@ static void decode_stream(const uint8_t *p, size_t n)
         memcpy(copy, p, len);
         check_t c = {copy, copy + len, NULL, 0, 0, 0};
         fk_ipfix_decode(copy, len, &st, &ops, on_rec, &c, &stats, &e);
+        /* again, data sets only, fixed-length records by their bytes */
+        fk_ipfix_hdr_t hdr;
+        check_t c2 = {copy, copy + len, NULL, 0, 0, 0};
+        fk_ipfix_decode_fixed(copy, len, FK_IPFIX_DATA, &hdr, &st, &ops, on_rec, on_fixed, &c2,
+                              &stats, &e);
         free(copy);
         p += len;
         n -= len;

@@ -256,6 +256,93 @@ static void test_hostile(void **state)
     assert_int_equal(lookup(&st, 1, 0x102)->nfields, 0);
 }
 
+/* A fixed-record function: takes records 0, 2, 4 ... by their bytes, asks for
+ * the others as values; stops after `stop_at` records when set. */
+typedef struct fixed_seen_st {
+    int calls;
+    int stop_at;
+    const uint8_t *rec[8];
+    uint32_t len[8];
+} fixed_seen_t;
+
+static fixed_seen_t g_fixed;
+
+static int on_fixed(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t, const uint8_t *rec)
+{
+    (void)arg;
+    (void)odid;
+    int k = g_fixed.calls++;
+    if (k < 8) {
+        g_fixed.rec[k] = rec;
+        g_fixed.len[k] = t->fixed_len;
+    }
+    if (g_fixed.stop_at && g_fixed.calls >= g_fixed.stop_at)
+        return 1;
+    return k % 2 ? FK_IPFIX_AS_VALUES : 0;
+}
+
+/*
+ * fk_ipfix_decode_fixed: a fixed-length template's records go to the fixed
+ * function as their bytes (one after another, padding left out); a record it
+ * hands back goes to the record function as values; a template with a
+ * variable-length field goes to the record function only; a non-zero answer
+ * stops the message.
+ */
+static void test_fixed_records(void **state)
+{
+    (void)state;
+    uint8_t msg[128];
+    store_t st = {0};
+    fk_ipfix_stats_t stats = {0};
+    fk_ipfix_hdr_t hdr;
+    fk_err_t e;
+    seen_t seen = {0};
+
+    /* template 0x102: id 8 (4 bytes), id 4 (1 byte); three records and 2 bytes of padding */
+    size_t n = hex2bin("000a 0035 00000000 00000000 00000001 0002 0010 0102 0002 0008 0004"
+                       "0004 0001 0102 0015 0a000001 06 0a000002 11 0a000003 01 0000",
+                       msg);
+    assert_int_equal(msg[3], n);
+    memset(&g_fixed, 0, sizeof(g_fixed));
+    assert_int_equal(fk_ipfix_decode_fixed(msg, n, FK_IPFIX_ALL, &hdr, &st, &ops, on_rec, on_fixed,
+                                           &seen, &stats, &e),
+                     0);
+    assert_int_equal(g_fixed.calls, 3);
+    assert_int_equal(stats.records, 3);
+    for (int k = 0; k < 3; k++) {
+        assert_ptr_equal(g_fixed.rec[k], msg + 36 + 5 * k);
+        assert_int_equal(g_fixed.len[k], 5);
+    }
+    assert_int_equal(seen.records, 1); /* the second, handed back */
+    assert_int_equal(seen.last_len, 5);
+    assert_memory_equal(seen.last, "\x0a\x00\x00\x02\x11", 5);
+
+    /* stopping: the third record is not offered */
+    memset(&g_fixed, 0, sizeof(g_fixed));
+    g_fixed.stop_at = 2;
+    seen.records = 0;
+    memset(&stats, 0, sizeof(stats));
+    assert_int_equal(fk_ipfix_decode_fixed(msg, n, FK_IPFIX_ALL, &hdr, &st, &ops, on_rec, on_fixed,
+                                           &seen, &stats, &e),
+                     0);
+    assert_int_equal(g_fixed.calls, 2);
+    assert_int_equal(seen.records, 0);
+
+    /* a variable-length field: values only */
+    n = hex2bin("000a 0028 00000000 00000000 00000001 0002 000c 0103 0001 0064 ffff"
+                "0103 000c 03 414243 02 4142 00",
+                msg);
+    assert_int_equal(msg[3], n);
+    memset(&g_fixed, 0, sizeof(g_fixed));
+    seen.records = 0;
+    assert_int_equal(fk_ipfix_decode_fixed(msg, n, FK_IPFIX_ALL, &hdr, &st, &ops, on_rec, on_fixed,
+                                           &seen, &stats, &e),
+                     0);
+    assert_int_equal(g_fixed.calls, 0);
+    assert_int_equal(seen.records, 3);
+    assert_int_equal(seen.last_len, 0);
+}
+
 /* flowprobe's ipfix output, to a file: the basic IPv4 template is ipfixprobe's,
  * byte for byte (facts file, section 3), and a record decodes back. */
 static void test_output_basic_template(void **state)
@@ -531,6 +618,7 @@ int main(void)
         cmocka_unit_test(test_varlen_and_basiclist),
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_fixed_records),
         cmocka_unit_test(test_output_basic_template),
         cmocka_unit_test(test_output_plugin_fields),
         cmocka_unit_test(test_output_bad_options),

@@ -2378,10 +2378,28 @@ static void test_plan_equals_apply(void **state)
         t.id = 256;
         t.nfields = (uint16_t)(1 + plan_rand() % 24);
         size_t at = 0;
+        uint16_t pair_next = 0;
         for (uint16_t i = 0; i < t.nfields; i++) {
             fk_ipfix_ie_t *ie = &t.f[i];
             ie->id = ids[plan_rand() % (sizeof(ids) / sizeof(ids[0]))];
             ie->len = lens[plan_rand() % (sizeof(lens) / sizeof(lens[0]))];
+            if (pair_next) { /* the second of a pair, same length */
+                ie->id = pair_next;
+                ie->len = t.f[i - 1].len;
+                pair_next = 0;
+            } else if (i + 1 < t.nfields && plan_rand() % 4 == 0) {
+                /* a pair, as templates list their fields (fields.c
+                 * plan_pairs): source and destination, start and end, bytes
+                 * and packets, or one element twice; often their usual length */
+                static const uint16_t pairs[][3] = {{8, 12, 4},    {27, 28, 16}, {22, 21, 4},
+                                                    {1, 2, 8},     {7, 11, 2},   {10, 14, 4},
+                                                    {152, 153, 8}, {4, 6, 1}};
+                const uint16_t *pp = pairs[plan_rand() % 8];
+                ie->id = pp[0];
+                pair_next = plan_rand() % 3 ? pp[1] : pp[0];
+                if (plan_rand() % 2)
+                    ie->len = pp[2];
+            }
             if (version == 10 && plan_rand() % 8 == 0)
                 ie->pen = plan_rand() & 1 ? 8057 : 29305; /* CESNET, reverse (RFC 5103) */
             if (version == 10 && plan_rand() % 10 == 0)
@@ -2462,6 +2480,227 @@ static void test_plan_equals_apply(void **state)
     }
 }
 
+/* ---- IPFIX records by offset (fk_ipfix_decode_fixed) vs the value path ---- */
+
+#define FX_MAXREC 8
+
+typedef struct fxsink_st {
+    fc_flow_t f[FX_MAXREC];
+    fc_xval_t x[FX_MAXREC][24]; /* the extras, copied before the scratch is reused */
+    size_t n;
+} fxsink_t;
+
+static fxsink_t fx_got, fx_want;
+
+static void fx_keep(fxsink_t *s, const fc_flow_t *f)
+{
+    assert_true(s->n < FX_MAXREC);
+    s->f[s->n] = *f;
+    assert_true(f->n_extras <= 24);
+    if (f->n_extras)
+        memcpy(s->x[s->n], f->extras, f->n_extras * sizeof(fc_xval_t));
+    s->n++;
+}
+
+static int fx_emit(void *arg, fc_flow_t *f)
+{
+    fx_keep(arg, f);
+    return 0;
+}
+
+/* The reference: a template store of one template, and each record's values
+ * given to fc_nf_apply as ipfix.c's general path does (no options, no init
+ * time, no sampling rate known: a fresh state). */
+typedef struct fxref_st {
+    fk_ipfix_tmpl_t t;
+    bool have;
+    uint32_t export_time, seq, odid;
+} fxref_t;
+
+static const fk_ipfix_tmpl_t *fx_lookup(void *store, uint32_t odid, uint16_t id)
+{
+    fxref_t *r = store;
+    (void)odid;
+    return r->have && r->t.id == id ? &r->t : NULL;
+}
+
+static int fx_store(void *store, uint32_t odid, const fk_ipfix_tmpl_t *t)
+{
+    fxref_t *r = store;
+    (void)odid;
+    r->t = *t;
+    r->have = t->nfields > 0;
+    return 0;
+}
+
+static int fx_ref_record(void *arg, uint32_t odid, const fk_ipfix_tmpl_t *t,
+                         const fk_ipfix_value_t *v, size_t n)
+{
+    fxref_t *r = arg;
+    static fc_flow_t f;
+    memset(&f, 0, sizeof(f));
+    fc_nfctx_t cx = {10, 0, 0, r->export_time, false, false, 0, 0};
+    f.type = FC_IPFIX;
+    f.time_received_ns = RECV_NS;
+    f.sequence_num = r->seq;
+    f.sampler_address = EXP4;
+    f.observation_domain_id = odid;
+    fc_extras_begin(&f, fx_want.n == 0);
+    for (size_t i = 0; i < n; i++)
+        if (fc_nf_apply(&f, &cx, v[i].ie->pen, v[i].ie->id, v[i].p, v[i].len) != FC_NF_COLUMN)
+            fc_extras_add(&f, &t->f[i], v[i].p, v[i].len);
+    if (!cx.have_time)
+        f.time_flow_start_ns = f.time_flow_end_ns = (uint64_t)r->export_time * 1000000000ULL;
+    fx_keep(&fx_want, &f);
+    return 0;
+}
+
+/*
+ * fc_ipfix_decode reads the records of fixed-length templates by offset
+ * (fk_ipfix_decode_fixed, the template's plan on the record's bytes) and the
+ * others through the reader's values: on random templates (the elements of
+ * test_plan_equals_apply, right and wrong lengths, enterprise and
+ * variable-length fields), random records and padding after them, every
+ * record equals what fc_nf_apply makes of the reader's values, extra values
+ * included, and so do its protobuf bytes.
+ */
+static void test_ipfix_fixed_records(void **state)
+{
+    static const uint16_t ids[] = {1,  2,  4,  5,  6,   7,   8,   10,  11,  12,  14,  15,  16,
+                                   17, 21, 22, 27, 28,  29,  30,  32,  52,  56,  58,  60,  61,
+                                   62, 70, 80, 89, 136, 150, 152, 153, 160, 176, 210, 291, 1000};
+    static const uint16_t lens[] = {1, 2, 3, 4, 6, 8, 16, 5, 0, 12};
+    static fxref_t ref;
+    (void)state;
+
+    fc_state_t *s = fc_state_new(0);
+    assert_non_null(s);
+    for (int iter = 0; iter < 5000; iter++) {
+        fk_ipfix_tmpl_t *t = &ref.t;
+        memset(&ref, 0, sizeof(ref));
+        ref.export_time = 1700000000 + (uint32_t)iter;
+        ref.seq = (uint32_t)iter;
+        ref.odid = (uint32_t)(plan_rand() % 3);
+        uint16_t nf = (uint16_t)(1 + plan_rand() % 24);
+        uint16_t flen[24];
+        uint32_t fpen[24];
+        uint16_t fid[24];
+        bool var = false;
+        size_t fixed = 0;
+        for (uint16_t i = 0; i < nf; i++) {
+            fid[i] = ids[plan_rand() % (sizeof(ids) / sizeof(ids[0]))];
+            flen[i] = lens[plan_rand() % (sizeof(lens) / sizeof(lens[0]))];
+            fpen[i] = plan_rand() % 8 == 0 ? (plan_rand() & 1 ? 8057 : 29305) : 0;
+            if (plan_rand() % 10 == 0)
+                flen[i] = FK_IPFIX_VARLEN;
+            var |= flen[i] == FK_IPFIX_VARLEN;
+            fixed += flen[i] == FK_IPFIX_VARLEN ? 0 : flen[i];
+        }
+        if (!var && fixed == 0)
+            flen[0] = 4; /* a template of zero-length fields only is refused */
+
+        b_reset(&g_b);
+        b_u16(&g_b, 10);
+        b_u16(&g_b, 0); /* length, patched */
+        b_u32(&g_b, ref.export_time);
+        b_u32(&g_b, ref.seq);
+        b_u32(&g_b, ref.odid);
+        size_t ts = set_open(&g_b, FK_IPFIX_SET_TEMPLATE);
+        b_u16(&g_b, 256);
+        b_u16(&g_b, nf);
+        for (uint16_t i = 0; i < nf; i++) {
+            b_u16(&g_b, (uint16_t)(fid[i] | (fpen[i] ? 0x8000 : 0)));
+            b_u16(&g_b, flen[i]);
+            if (fpen[i])
+                b_u32(&g_b, fpen[i]);
+        }
+        set_close(&g_b, ts);
+        size_t ds = set_open(&g_b, 256);
+        size_t nrec = 1 + plan_rand() % FX_MAXREC;
+        size_t min = 0;
+        for (uint16_t i = 0; i < nf; i++)
+            min += flen[i] == FK_IPFIX_VARLEN ? 1 : flen[i];
+        for (size_t r = 0; r < nrec; r++)
+            for (uint16_t i = 0; i < nf; i++) {
+                size_t len = flen[i];
+                if (len == FK_IPFIX_VARLEN) {
+                    len = plan_rand() % 20;
+                    if (plan_rand() % 4 == 0) { /* the 3-byte length form (RFC 7011 7) */
+                        b_u8(&g_b, 255);
+                        b_u16(&g_b, (uint16_t)len);
+                    } else {
+                        b_u8(&g_b, (uint8_t)len);
+                    }
+                }
+                for (size_t k = 0; k < len; k++) {
+                    uint64_t x = plan_rand();
+                    uint8_t byte = x % 4 == 0 ? 0 : (uint8_t)(x >> 8);
+                    if (fid[i] == 60 && len == 1 && !fpen[i])
+                        byte = x & 1 ? 4 : 6;
+                    b_u8(&g_b, byte);
+                }
+            }
+        if (min > 1 && plan_rand() % 2) /* padding: fewer bytes than a record (RFC 7011 3.3.1) */
+            b_zero(&g_b, plan_rand() % min);
+        set_close(&g_b, ds);
+        b_put16(&g_b, 2, (uint16_t)g_b.n);
+
+        /* the collector: fixed-length records by offset */
+        uint8_t *msg = malloc(g_b.n);
+        assert_non_null(msg);
+        memcpy(msg, g_b.d, g_b.n);
+        fc_dgram_t dg = {msg, g_b.n, EXP4, 2055, RECV_NS};
+        fc_dstats_t st;
+        fk_err_t e;
+        memset(&st, 0, sizeof(st));
+        memset(&e, 0, sizeof(e));
+        fx_got.n = 0;
+        int rc1 = fc_ipfix_decode(&dg, fx_emit, &fx_got, s, &st, &e);
+        assert_int_equal(st.records, fx_got.n);
+
+        /* the reference: the reader's values, fc_nf_apply */
+        fk_ipfix_stats_t is;
+        memset(&is, 0, sizeof(is));
+        fx_want.n = 0;
+        int rc2 = fk_ipfix_decode(msg, g_b.n, &ref, &(fk_ipfix_store_ops_t){fx_lookup, fx_store},
+                                  fx_ref_record, &ref, &is, &e);
+        assert_int_equal(rc1, rc2);
+        assert_int_equal(fx_got.n, nrec);
+        assert_int_equal(fx_want.n, nrec);
+        assert_int_equal(t->fixed_len, var ? 0 : fixed + (flen[0] == 4 && fixed == 0 ? 4 : 0));
+
+        for (size_t r = 0; r < nrec; r++) {
+            fc_flow_t *g = &fx_got.f[r], *w = &fx_want.f[r];
+            uint64_t promise = g->zero_cols;
+            g->zero_cols = 0;
+            assert_memory_equal(w, g, offsetof(fc_flow_t, bgp_communities));
+            assert_int_equal(w->truncated_lists, g->truncated_lists);
+            assert_int_equal(w->n_extras, g->n_extras);
+            for (uint16_t k = 0; k < w->n_extras; k++) {
+                assert_ptr_equal(fx_want.x[r][k].p, fx_got.x[r][k].p);
+                assert_int_equal(fx_want.x[r][k].pen, fx_got.x[r][k].pen);
+                assert_int_equal(fx_want.x[r][k].id, fx_got.x[r][k].id);
+                assert_int_equal(fx_want.x[r][k].len, fx_got.x[r][k].len);
+                assert_int_equal(fx_want.x[r][k].reg, fx_got.x[r][k].reg);
+            }
+            /* the protobuf bytes, the decoder's zero-column promise kept */
+            g->zero_cols = promise;
+            w->n_extras = g->n_extras = 0;
+            fk_buf_t b1, b2;
+            assert_int_equal(fk_buf_init(&b1, NULL, 0), 0);
+            assert_int_equal(fk_buf_init(&b2, NULL, 0), 0);
+            assert_int_equal(fc_format_bin(&b1, w, NULL), 0);
+            assert_int_equal(fc_format_bin(&b2, g, NULL), 0);
+            assert_int_equal(b1.len, b2.len);
+            assert_memory_equal(b1.data, b2.data, b1.len);
+            fk_buf_free(&b1);
+            fk_buf_free(&b2);
+        }
+        free(msg);
+    }
+    fc_state_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2505,6 +2744,7 @@ int main(void)
         cmocka_unit_test(test_raw_ipfix_short_length),
         cmocka_unit_test(test_raw_other_versions),
         cmocka_unit_test(test_plan_equals_apply),
+        cmocka_unit_test(test_ipfix_fixed_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
