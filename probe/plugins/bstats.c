@@ -22,6 +22,7 @@
  *     record; a longer one always does, even with no bursts (empty arrays).
  * The bytes of a burst add up in 32 bits, wrapping as ipfixprobe's do.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -33,17 +34,23 @@
 #define BSTATS_MAX_GAP_US 1000000 /* MAXIMAL_INTERPKT_TIME, 1000 ms */
 
 typedef struct bstats_record_st {
+    uint16_t count[2]; /* bursts kept; the run being built is at index count (< BSTATS_MAX) */
     uint64_t start[2][BSTATS_MAX]; /* ns since the epoch; [0] SRC -> DST, [1] DST -> SRC */
     uint64_t stop[2][BSTATS_MAX];
     uint32_t pkts[2][BSTATS_MAX];
     uint32_t bytes[2][BSTATS_MAX];
-    uint16_t count[2]; /* bursts kept; the run being built is at index count (< BSTATS_MAX) */
 } bstats_record_t;
 
+/*
+ * The flags, then the record's counts: they are all the cache zeroes for a
+ * new flow (state_zero).  Every array element below a count, and the current
+ * run at index count of a started direction, is written before it is read,
+ * so the rest of the 700 bytes may hold an earlier flow's leftovers.
+ */
 typedef struct bstats_state_st {
-    bstats_record_t r;
     uint8_t started[2]; /* the direction has a run (a packet with payload was seen) */
     uint8_t has;        /* set at export: the flow carries a record */
+    bstats_record_t r;
 } bstats_state_t;
 
 /* Template order: SBI_BRST_* then DBI_BRST_*, each packets, bytes, start, stop (CESNET 1050-1057).
@@ -142,8 +149,8 @@ static void bstats_pre_export(void *ctx, fp_flow_t *flow, void *state)
         return;
     for (unsigned d = 0; d < 2; d++) {
         uint16_t i = s->r.count[d];
-        /* A direction without packets has pkts[d][0] == 0 (zeroed slab). */
-        if (i < BSTATS_MAX && s->r.pkts[d][i] >= BSTATS_MIN_PKTS)
+        /* A direction without packets has no run (its pkts[d][0] is stale). */
+        if (s->started[d] && i < BSTATS_MAX && s->r.pkts[d][i] >= BSTATS_MIN_PKTS)
             s->r.count[d]++;
     }
 }
@@ -171,6 +178,7 @@ const fp_plugin_t fp_plugin_bstats = {
     .nfields = sizeof(bstats_fields) / sizeof(bstats_fields[0]),
     .record_size = sizeof(bstats_record_t),
     .state_size = sizeof(bstats_state_t),
+    .state_zero = offsetof(bstats_state_t, r.start),
     .init = bstats_init,
     .post_create = bstats_post_create,
     .pre_update = bstats_pre_update,

@@ -37,6 +37,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +71,12 @@ typedef struct dnssd_resp_st {
     int32_t port; /* -1 until an SRV record gives one */
 } dnssd_resp_t;
 
-/* What a flow has collected so far. */
+/*
+ * What a flow has collected so far.  The three counts come first: they and
+ * the state's flag are all the cache zeroes for a new flow (state_zero), and
+ * nothing past them is read beyond what they count, so the rest of the
+ * 2.5 kB slab may hold an earlier flow's leftovers.
+ */
 typedef struct dnssd_work_st {
     uint16_t qlen;  /* bytes used in q */
     uint16_t alen;  /* bytes used in arena */
@@ -86,12 +92,17 @@ typedef struct dnssd_record_st {
     char responses[DNSSD_ROUT];
 } dnssd_record_t;
 
+/*
+ * The flag first, then the work area's counts: state_zero reaches to the
+ * end of the counts.  pre_export writes the whole record over the work
+ * area, so the record never shows leftovers either.
+ */
 typedef struct dnssd_state_st {
+    uint8_t has; /* a record is attached */
     union {
         dnssd_work_t w;   /* until pre_export */
         dnssd_record_t r; /* after it */
     } u;
-    uint8_t has; /* a record is attached */
 } dnssd_state_t;
 
 /* One whitelist line: "service,key1,key2,...". */
@@ -568,10 +579,12 @@ static int dnssd_packet(dnssd_ctx_t *x, dnssd_state_t *s, const fk_packet_t *pkt
         return FP_HOOK_OK;
     }
     /* The first readable message creates the record; an unreadable one leaves nothing. */
-    if (dnssd_parse(x, &s->u.w, pkt->payload, pkt->payload_len, tcp))
+    if (dnssd_parse(x, &s->u.w, pkt->payload, pkt->payload_len, tcp)) {
         s->has = 1;
-    else
-        memset(&s->u.w, 0, sizeof(s->u.w));
+    } else {
+        /* Empty again: what is past the counts is read only as far as they count. */
+        s->u.w.qlen = s->u.w.alen = s->u.w.nresp = 0;
+    }
     return FP_HOOK_OK;
 }
 
@@ -672,6 +685,7 @@ const fp_plugin_t fp_plugin_dnssd = {
     .nfields = sizeof(dnssd_fields) / sizeof(dnssd_fields[0]),
     .record_size = sizeof(dnssd_record_t),
     .state_size = sizeof(dnssd_state_t),
+    .state_zero = offsetof(dnssd_state_t, u.w.q),
     .init = dnssd_init,
     .fini = dnssd_fini,
     .post_create = dnssd_post_create,

@@ -25,15 +25,16 @@
  * packet's remaining length, and the topic list has a fixed capacity.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "../../lib/core/cursor.h"
 #include "../plugin.h"
 
-#define MQTT_TOPICS_CAP  512 /* bytes of "t1#t2#...", NUL included */
-#define MQTT_TC_MAX      1024
-#define MQTT_VARINT_MAX  4 /* MQTT limits the remaining length to 4 bytes */
+#define MQTT_TOPICS_CAP 512 /* bytes of "t1#t2#...", NUL included */
+#define MQTT_TC_MAX     1024
+#define MQTT_VARINT_MAX 4 /* MQTT limits the remaining length to 4 bytes */
 
 enum {
     MQTT_CONNECT = 1,
@@ -52,8 +53,12 @@ typedef struct mqtt_record_st {
     char topics[MQTT_TOPICS_CAP];
 } mqtt_record_t;
 
+/*
+ * Flags and counts first: they are all the cache zeroes for a new flow
+ * (state_zero).  rec is cleared when the flow's first packet is a CONNECT;
+ * the flows that are not MQTT never touch its 500 bytes.
+ */
 typedef struct mqtt_state_st {
-    mqtt_record_t rec; /* what record() returns: first member */
     uint8_t session_present;
     uint8_t active; /* the flow carries a record */
     uint8_t flush;  /* a DISCONNECT was seen: export after this packet */
@@ -61,10 +66,12 @@ typedef struct mqtt_state_st {
     uint16_t types; /* bit per MQTT packet type seen */
     uint16_t topics_len;
     uint32_t topic_count;
+    mqtt_record_t rec; /* what record() returns */
 } mqtt_state_t;
 
 static const fk_optspec_t mqtt_opts[] = {
-    {"tc", "topiccount", "COUNT", "export the first COUNT PUBLISH topics, '#'-separated (default 0)"},
+    {"tc", "topiccount", "COUNT",
+     "export the first COUNT PUBLISH topics, '#'-separated (default 0)"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -75,10 +82,9 @@ static const fk_field_t mqtt_fields[] = {
     FK_U8(mqtt_record_t, connection_flags, "MQTT_CONNECTION_FLAGS", "mqtt_connection_flags", 8057,
           1035, 0),
     FK_U16(mqtt_record_t, keep_alive, "MQTT_KEEP_ALIVE", "mqtt_keep_alive", 8057, 1036, 0),
-    FK_U8(mqtt_record_t, return_code, "MQTT_CONNECTION_RETURN_CODE",
-          "mqtt_connection_return_code", 8057, 1037, 0),
-    FK_U8(mqtt_record_t, publish_flags, "MQTT_PUBLISH_FLAGS", "mqtt_publish_flags", 8057, 1038,
-          0),
+    FK_U8(mqtt_record_t, return_code, "MQTT_CONNECTION_RETURN_CODE", "mqtt_connection_return_code",
+          8057, 1037, 0),
+    FK_U8(mqtt_record_t, publish_flags, "MQTT_PUBLISH_FLAGS", "mqtt_publish_flags", 8057, 1038, 0),
     FK_STR(mqtt_record_t, topics, "MQTT_TOPICS", "mqtt_topics", 8057, 1039, 0),
 };
 
@@ -233,6 +239,7 @@ static int mqtt_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_ho
     (void)flow;
     if (!pkt->payload || !mqtt_is_connect(pkt->payload, pkt->payload_len))
         return FP_HOOK_OK;
+    fk_record_clear(mqtt_fields, sizeof(mqtt_fields) / sizeof(mqtt_fields[0]), &st->rec);
     if (mqtt_parse(st, mqtt_tc(ctx), pkt->payload, pkt->payload_len)) {
         st->active = 1;
     } else {
@@ -296,6 +303,7 @@ const fp_plugin_t fp_plugin_mqtt = {
     .nfields = sizeof(mqtt_fields) / sizeof(mqtt_fields[0]),
     .record_size = sizeof(mqtt_record_t),
     .state_size = sizeof(mqtt_state_t),
+    .state_zero = offsetof(mqtt_state_t, rec),
     .init = mqtt_init,
     .post_create = mqtt_post_create,
     .pre_update = mqtt_pre_update,

@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,9 +49,14 @@ typedef struct pdns_record_st {
     char name[PDNS_NAME_CAP];
 } pdns_record_t;
 
+/*
+ * The count first: it is all the cache zeroes for a new flow (state_zero).
+ * A record is written whole (cleared first) before the count takes it in,
+ * so the records past the count may hold an earlier flow's leftovers.
+ */
 typedef struct pdns_state_st {
-    pdns_record_t r[PDNS_MAX_RECORDS];
     uint8_t n; /* records attached */
+    pdns_record_t r[PDNS_MAX_RECORDS];
 } pdns_state_t;
 
 /* In ipfixprobe's IPFIX template order (its DNS_RDATA element carries DNS_IP). */
@@ -259,6 +265,7 @@ const fp_plugin_t fp_plugin_passivedns = {
     .nfields = sizeof(pdns_fields) / sizeof(pdns_fields[0]),
     .record_size = sizeof(pdns_record_t),
     .state_size = sizeof(pdns_state_t),
+    .state_zero = offsetof(pdns_state_t, r),
     .post_create = pdns_post_create,
     .post_update = pdns_post_update,
     .records = pdns_records,

@@ -33,6 +33,7 @@
  * "not parsed" without pointer arithmetic on NULL; a failed message's fields
  * never leak into another flow (ipfixprobe reuses one scratch record).
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -48,11 +49,17 @@ typedef struct rtsp_record_st {
     uint16_t code;
 } rtsp_record_t;
 
+/*
+ * The flags come first: only they are zeroed when a flow is created
+ * (state_zero); r is cleared when a message first writes to it, so the
+ * flows that never carry RTSP never pay for its 430 bytes.
+ */
 typedef struct rtsp_state_st {
-    rtsp_record_t r; /* what record() returns */
     uint8_t has;     /* a request or response parsed: the flow carries r */
     uint8_t req;     /* r holds a parsed request */
     uint8_t resp;    /* r holds a parsed response */
+    uint8_t r_init;  /* r has been cleared for this flow */
+    rtsp_record_t r; /* what record() returns */
 } rtsp_state_t;
 
 /* Field table in the order of ipfixprobe's IPFIX template (IPFIX_RTSP_TEMPLATE). */
@@ -72,6 +79,15 @@ enum {
     RTSP_OK = 1,    /* parsed */
     RTSP_FLUSH = 2, /* a second request/response: export, then re-create */
 };
+
+/* Before the first write to r in a flow: make it read as empty. */
+static void rtsp_clear(rtsp_state_t *s)
+{
+    if (!s->r_init) {
+        fk_record_clear(rtsp_fields, sizeof(rtsp_fields) / sizeof(rtsp_fields[0]), &s->r);
+        s->r_init = 1;
+    }
+}
 
 static bool rtsp_is_request(const uint8_t *p, size_t n)
 {
@@ -105,6 +121,7 @@ static int rtsp_parse_request(rtsp_state_t *s, const uint8_t *p, size_t n)
         return RTSP_FAIL;
     if (s->req)
         return RTSP_FLUSH;
+    rtsp_clear(s);
     /* The method goes through the 64-byte scratch buffer, then into 10. */
     fp_hl_copy(name, sizeof(name), p, sp1);
     fp_hl_cut(r->method, sizeof(r->method), name);
@@ -142,6 +159,7 @@ static int rtsp_parse_response(rtsp_state_t *s, const uint8_t *p, size_t n)
         return RTSP_FAIL;
     if (s->resp)
         return RTSP_FLUSH;
+    rtsp_clear(s);
     r->code = (uint16_t)code; /* ipfixprobe stores the int in 16 bits */
 
     lf = memchr(sp2, '\n', (size_t)(end - sp2));
@@ -219,6 +237,7 @@ const fp_plugin_t fp_plugin_rtsp = {
     .nfields = sizeof(rtsp_fields) / sizeof(rtsp_fields[0]),
     .record_size = sizeof(rtsp_record_t),
     .state_size = sizeof(rtsp_state_t),
+    .state_zero = offsetof(rtsp_state_t, r),
     .post_create = rtsp_post_create,
     .pre_update = rtsp_pre_update,
     .records = rtsp_records,

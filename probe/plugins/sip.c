@@ -48,6 +48,7 @@
  * appending when not even the ';' fits).
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -84,9 +85,14 @@ typedef struct sip_record_st {
     char via[SIP_FIELD_LEN]; /* every Via value, ';'-separated */
 } sip_record_t;
 
+/*
+ * The flag first: it is all the cache zeroes for a new flow (state_zero).
+ * r is cleared when the flow's first packet turns out to be SIP; the flows
+ * that are not never touch its 900 bytes.
+ */
 typedef struct sip_state_st {
-    sip_record_t r;
     uint8_t has; /* the flow's first packet was SIP: a record is attached */
+    sip_record_t r;
 } sip_state_t;
 
 static const fk_field_t sip_fields[] = {
@@ -373,7 +379,7 @@ static int sip_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_hoo
     (void)flow;
     if (type == SIP_INVALID)
         return FP_HOOK_OK;
-    memset(&s->r, 0, sizeof(s->r));
+    fk_record_clear(sip_fields, sizeof(sip_fields) / sizeof(sip_fields[0]), &s->r);
     s->r.msg_type = type;
     sip_parse(&s->r, pkt->payload, pkt->payload_len);
     s->has = 1;
@@ -416,6 +422,7 @@ const fp_plugin_t fp_plugin_sip = {
     .nfields = sizeof(sip_fields) / sizeof(sip_fields[0]),
     .record_size = sizeof(sip_record_t),
     .state_size = sizeof(sip_state_t),
+    .state_zero = offsetof(sip_state_t, r),
     .post_create = sip_post_create,
     .pre_update = sip_pre_update,
     .records = sip_records,

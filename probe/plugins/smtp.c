@@ -48,6 +48,7 @@
  * strcmp reads one).
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -90,10 +91,16 @@ typedef struct smtp_record_st {
     char first_recipient[SMTP_STR_LEN];
 } smtp_record_t;
 
+/*
+ * The flags first: they are all the cache zeroes for a new flow
+ * (state_zero).  r is cleared when the flow's first packet to or from port
+ * 25 comes (smtp_clear); the flows that have none never touch its 800 bytes.
+ */
 typedef struct smtp_state_st {
-    smtp_record_t r;
     uint8_t has;           /* a packet parsed: the record is attached */
     uint8_t data_transfer; /* after DATA: client segments are content */
+    uint8_t r_init;        /* r has been cleared for this flow */
+    smtp_record_t r;
 } smtp_state_t;
 
 static const fk_field_t smtp_fields[] = {
@@ -281,12 +288,27 @@ static bool smtp_command(smtp_state_t *s, const uint8_t *p, size_t n)
     return true;
 }
 
+/*
+ * Before the first packet of a flow that can touch r: make it read as empty.
+ * A reply that does not parse may still set bits of r (see the top), so this
+ * comes before either parser, not when the record is attached.
+ */
+static void smtp_clear(smtp_state_t *s)
+{
+    if (!s->r_init) {
+        fk_record_clear(smtp_fields, sizeof(smtp_fields) / sizeof(smtp_fields[0]), &s->r);
+        s->r_init = 1;
+    }
+}
+
 /* Parse one packet into the flow's state; true when it parses. */
 static bool smtp_packet(smtp_state_t *s, const fk_packet_t *pkt)
 {
     const uint8_t *p = pkt->payload;
     size_t n = p ? pkt->payload_len : 0;
 
+    if (pkt->src_port == SMTP_PORT || pkt->dst_port == SMTP_PORT)
+        smtp_clear(s);
     if (pkt->src_port == SMTP_PORT)
         return smtp_reply(&s->r, p, n);
     if (pkt->dst_port == SMTP_PORT)
@@ -340,6 +362,7 @@ const fp_plugin_t fp_plugin_smtp = {
     .nfields = sizeof(smtp_fields) / sizeof(smtp_fields[0]),
     .record_size = sizeof(smtp_record_t),
     .state_size = sizeof(smtp_state_t),
+    .state_zero = offsetof(smtp_state_t, r),
     .post_create = smtp_post_create,
     .pre_update = smtp_pre_update,
     .records = smtp_records,

@@ -29,6 +29,7 @@
  *     recent in the first 3 s of 1970; flowprobe keeps 0 for "empty").
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -53,12 +54,20 @@ typedef struct ssa_record_st {
     uint8_t conf; /* SSA_CONF_LEVEL */
 } ssa_record_t;
 
+/*
+ * Flags and counts first: they are all the cache zeroes for a new flow
+ * (state_zero).  lens[] is read only as far as nlens counts, and seen[] is
+ * cleared when a flow first has a packet to look at (seen_init), so most
+ * flows -- fewer than 30 packets, or none of 60..150 octets -- never pay
+ * for its 1.5 kB.
+ */
 typedef struct ssa_state_st {
     ssa_record_t r;
     uint8_t has;                /* set at export: the flow has enough packets */
     uint8_t nlens;              /* entries of lens[] used, <= SSA_LENS_MAX */
-    uint8_t lens[SSA_LENS_MAX]; /* payload length of each pattern's last packet */
+    uint8_t seen_init;          /* seen[] has been cleared for this flow */
     uint64_t suspects;          /* patterns seen */
+    uint8_t lens[SSA_LENS_MAX]; /* payload length of each pattern's last packet */
     /* [length - SSA_MIN_LEN][direction]: capture time in us of the last
      * packet kept, 0 = none since the last pattern. */
     uint64_t seen[SSA_TABLE_SIZE][2];
@@ -91,6 +100,10 @@ static void ssa_update(ssa_state_t *s, const fk_packet_t *pkt, uint8_t rev)
     if (len < SSA_MIN_LEN || len > SSA_MAX_LEN)
         return;
     idx = len - SSA_MIN_LEN;
+    if (!s->seen_init) {
+        memset(s->seen, 0, sizeof(s->seen));
+        s->seen_init = 1;
+    }
     if (ssa_match(s, idx, !rev, now_us)) {
         memset(s->seen, 0, sizeof(s->seen));
         if (s->nlens < SSA_LENS_MAX)
@@ -171,6 +184,7 @@ const fp_plugin_t fp_plugin_ssadetector = {
     .nfields = sizeof(ssa_fields) / sizeof(ssa_fields[0]),
     .record_size = sizeof(ssa_record_t),
     .state_size = sizeof(ssa_state_t),
+    .state_zero = offsetof(ssa_state_t, lens),
     .post_update = ssa_post_update,
     .pre_export = ssa_pre_export,
     .records = ssa_records,

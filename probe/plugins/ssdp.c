@@ -37,6 +37,7 @@
  * record.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -55,13 +56,19 @@ typedef struct ssdp_record_st {
     char user_agent[SSDP_AGENT_CAP];
 } ssdp_record_t;
 
+/*
+ * The flag and the lengths first: they are all the cache zeroes for a new
+ * flow (state_zero).  rec is cleared when a flow starts to carry it (its
+ * first packet goes to port 1900); the many flows that never do leave its
+ * 1.5 kB untouched.
+ */
 typedef struct ssdp_state_st {
-    ssdp_record_t rec; /* what record() returns */
-    uint16_t nt_len;   /* strlen of each list, kept to avoid rescans */
+    uint8_t active;  /* the flow carries a record */
+    uint16_t nt_len; /* strlen of each list, kept to avoid rescans */
     uint16_t st_len;
     uint16_t server_len;
     uint16_t agent_len;
-    uint8_t active; /* the flow carries a record */
+    ssdp_record_t rec; /* what record() returns */
 } ssdp_state_t;
 
 static const fk_field_t ssdp_fields[] = {
@@ -298,6 +305,7 @@ static int ssdp_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_ho
     if (pkt->dst_port != SSDP_PORT)
         return FP_HOOK_OK;
     s->active = 1;
+    fk_record_clear(ssdp_fields, sizeof(ssdp_fields) / sizeof(ssdp_fields[0]), &s->rec);
     ssdp_parse(s, pkt->payload, pkt->payload_len, flow->ip_version);
     return FP_HOOK_OK;
 }
@@ -336,6 +344,7 @@ const fp_plugin_t fp_plugin_ssdp = {
     .nfields = sizeof(ssdp_fields) / sizeof(ssdp_fields[0]),
     .record_size = sizeof(ssdp_record_t),
     .state_size = sizeof(ssdp_state_t),
+    .state_zero = offsetof(ssdp_state_t, rec),
     .post_create = ssdp_post_create,
     .pre_update = ssdp_pre_update,
     .records = ssdp_records,

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -628,6 +629,75 @@ static void test_pdns_limits(void **state)
 
 /* ------------------------------------------------------------ the reader */
 
+/* Every field of every record of flow k, as the CSV output prints them. */
+static const char *pdns_all(size_t k)
+{
+    static char out[MAXR * 1024];
+    size_t n = 0;
+
+    out[0] = 0;
+    for (unsigned i = 0; i < g_nrec[k]; i++)
+        for (size_t f = 0; f < g_pi.p->nfields; f++)
+            n += (size_t)snprintf(out + n, sizeof(out) - n, "%s|",
+                                  csv_of(k, i, g_pi.p->fields[f].name));
+    assert_true(n < sizeof(out));
+    return out;
+}
+
+/*
+ * A flow in a record an earlier response filled (the record freed last is
+ * the next one taken): only the record count is zeroed for it, so it must
+ * give what a fresh cache gives -- no records for a flow that is not a
+ * response, and an A answer without the bytes an AAAA answer left.
+ */
+static void test_pdns_reused_record(void **state)
+{
+    dmsg_t q, big, a;
+    char fresh[2][MAXR * 1024];
+    (void)state;
+
+    d_hdr(&q, 7, 0x0100, 1, 0, 0, 0);
+    d_question(&q, "a.example", 1);
+    d_hdr(&big, 8, 0x8180, 1, 3, 0, 0);
+    d_question(&big, "a-much-longer-name.in.some.example.org", 28);
+    for (int i = 0; i < 3; i++) {
+        d_ptr(&big, 12);
+        d_rrfix(&big, 28, 1, 1000, 16);
+        d_raw(&big, "\xff\xee\xdd\xcc\xbb\xaa\x99\x88\x77\x66\x55\x44\x33\x22\x11\x01", 16);
+    }
+    d_hdr(&a, 9, 0x8180, 1, 1, 0, 0);
+    d_question(&a, "a.example", 1);
+    d_ptr(&a, 12);
+    d_rrfix(&a, 1, 1, 5, 4);
+    d_raw(&a, "\x0a\x00\x00\x07", 4);
+
+    for (int dirty = 0; dirty < 2; dirty++) {
+        for (int resp = 0; resp < 2; resp++) {
+            fp_cache_t *c = start("passivedns");
+            if (dirty) {
+                d_send(c, 17, 1, 40000, 53, big.b, big.n, -1, 1 * SEC); /* 3 records */
+                fp_cache_flush(c);
+                assert_int_equal(g_nout, 1);
+                assert_int_equal(g_nrec[0], 3);
+            }
+            size_t k = g_nout;
+            /* another flow (client port 40001): a query, or a response */
+            if (resp)
+                d_send(c, 17, 1, 40001, 53, a.b, a.n, -1, 2 * SEC);
+            else
+                d_send(c, 17, 0, 40001, 53, q.b, q.n, -1, 2 * SEC);
+            finish(c);
+            assert_int_equal(g_nout, k + 1);
+            assert_int_equal(g_nrec[k], resp ? 1 : 0);
+            if (!dirty)
+                strcpy(fresh[resp], pdns_all(k));
+            else
+                assert_string_equal(pdns_all(k), fresh[resp]);
+        }
+    }
+    assert_string_equal(fresh[1], "9|5|1|10.0.0.7|\"a.example\"|");
+}
+
 static void test_reader_direct(void **state)
 {
     (void)state;
@@ -670,6 +740,7 @@ int main(void)
         cmocka_unit_test(test_pdns_answers),
         cmocka_unit_test(test_pdns_ptr),
         cmocka_unit_test(test_pdns_limits),
+        cmocka_unit_test(test_pdns_reused_record),
         cmocka_unit_test(test_reader_direct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

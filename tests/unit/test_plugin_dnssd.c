@@ -390,6 +390,63 @@ static void test_dnssd_truncation_every_length(void **state)
     }
 }
 
+/*
+ * A flow in a record an earlier mDNS flow filled (the record freed last is
+ * the next one taken): only dnssd's flag and counts are zeroed for it, so it
+ * must read exactly as in a fresh cache -- also when its first message is
+ * unreadable and empties the counts again.
+ */
+static void run_reused(const dmsg_t *bad, const dmsg_t *q, bool dirty)
+{
+    dmsg_t r;
+
+    build_response(&r);
+    fp_cache_t *c = start("dnssd;txt");
+    fp_cache_poison(c, 0xff);
+    if (dirty) {
+        mdns(c, &r, -1, 1 * SEC); /* services, TXT strings, queries: a full arena */
+        mdns(c, q, -1, 1 * SEC);
+        fp_cache_flush(c);
+        assert_int_equal(g_nout, 1);
+        g_nout = 0;
+    }
+    /* another flow (client port 6000): the record the first one left */
+    if (bad)
+        d_send(c, 17, 0, 6000, 5353, bad->b, bad->n, -1, 2 * SEC);
+    d_send(c, 17, 0, 6000, 5353, q->b, q->n, -1, 3 * SEC);
+    finish(c);
+    assert_int_equal(g_nout, 1);
+}
+
+static void test_dnssd_reused_record(void **state)
+{
+    dmsg_t bad, q;
+    char fq[sizeof(g_q[0])], fr[sizeof(g_r[0])];
+    (void)state;
+
+    d_hdr(&bad, 0, 0, 2, 0, 0, 0); /* a readable question, then a looping one */
+    d_question(&bad, "_gone._tcp.local", 12);
+    d_ptr(&bad, (uint16_t)bad.n);
+    d_u16(&bad, 12);
+    d_u16(&bad, 1);
+    d_hdr(&q, 0, 0, 1, 0, 0, 0);
+    d_question(&q, "_ipp._tcp.local", 12);
+
+    for (int first_bad = 0; first_bad < 2; first_bad++) {
+        run_reused(first_bad ? &bad : NULL, &q, false);
+        assert_int_equal(g_nrec[0], 1);
+        assert_string_equal(g_q[0], "_ipp._tcp.local;");
+        assert_string_equal(g_r[0], "");
+        memcpy(fq, g_q[0], sizeof(fq));
+        memcpy(fr, g_r[0], sizeof(fr));
+
+        run_reused(first_bad ? &bad : NULL, &q, true);
+        assert_int_equal(g_nrec[0], 1);
+        assert_string_equal(g_q[0], fq);
+        assert_string_equal(g_r[0], fr);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_dnssd_damaged),
         cmocka_unit_test(test_dnssd_capacity),
         cmocka_unit_test(test_dnssd_truncation_every_length),
+        cmocka_unit_test(test_dnssd_reused_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -659,15 +659,74 @@ static void test_rtsp_hostile(void **state)
     }
 }
 
+/* Every field of flow k's record, as the CSV output prints them. */
+static const char *all_fields(size_t k)
+{
+    static char out[4 * MAXREC];
+    size_t n = 0;
+
+    out[0] = 0;
+    for (size_t f = 0; f < g_pi.p->nfields; f++)
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s|", csv(k, g_pi.p->fields[f].name));
+    assert_true(n < sizeof(out));
+    return out;
+}
+
+/*
+ * A flow in a record an earlier RTSP exchange filled (the record freed last
+ * is the next one taken) gives what a fresh cache gives: no record for a
+ * segment that is not RTSP, a response without the exchange's request
+ * fields or Server (which a response does not clear), a request without
+ * its response fields.
+ */
+static void test_rtsp_reused_record(void **state)
+{
+    static const char *const msgs[] = {
+        "SSH-2.0-OpenSSH_9.6\r\n",
+        "RTSP/1.0 404 NF\r\n\r\n",
+        "PLAY rtsp://h/t RTSP/1.0\r\n\r\n",
+    };
+    char fresh[3][4 * MAXREC];
+    (void)state;
+
+    for (int dirty = 0; dirty < 2; dirty++) {
+        for (int k = 0; k < 3; k++) {
+            fp_cache_t *c = start("rtsp");
+            if (dirty) {
+                g_port = 554;
+                put_s(c, 1, describe, 1 * SEC);
+                put_s(c, 0, rtsp_ok, 1 * SEC + 1);
+                fp_cache_flush(c);
+                assert_int_equal(g_nout, 1);
+                assert_string_equal(str(0, "RTSP_RESPONSE_SERVER"), "WMServer/9");
+                g_nout = 0;
+            }
+            g_port = 555; /* another flow */
+            put_s(c, k != 1, msgs[k], 2 * SEC);
+            g_port = 80;
+            finish(c);
+            assert_int_equal(g_nout, 1);
+            assert_int_equal(g_nrec[0], k ? 1 : 0);
+            if (!dirty)
+                strcpy(fresh[k], g_nrec[0] ? all_fields(0) : "");
+            else
+                assert_string_equal(g_nrec[0] ? all_fields(0) : "", fresh[k]);
+        }
+    }
+    assert_string_equal(fresh[1], "\"\"|\"\"|\"\"|404|\"\"|\"\"|");
+    assert_string_equal(fresh[2], "\"PLAY\"|\"\"|\"rtsp://h/t\"|0|\"\"|\"\"|");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_http_exchange),  cmocka_unit_test(test_http_reinsert),
-        cmocka_unit_test(test_http_detection), cmocka_unit_test(test_http_quirks),
-        cmocka_unit_test(test_http_truncated), cmocka_unit_test(test_http_hostile),
-        cmocka_unit_test(test_http_crlf_scan), cmocka_unit_test(test_rtsp_exchange),
-        cmocka_unit_test(test_rtsp_reinsert),  cmocka_unit_test(test_rtsp_quirks),
-        cmocka_unit_test(test_rtsp_truncated), cmocka_unit_test(test_rtsp_hostile),
+        cmocka_unit_test(test_http_exchange),      cmocka_unit_test(test_http_reinsert),
+        cmocka_unit_test(test_http_detection),     cmocka_unit_test(test_http_quirks),
+        cmocka_unit_test(test_http_truncated),     cmocka_unit_test(test_http_hostile),
+        cmocka_unit_test(test_http_crlf_scan),     cmocka_unit_test(test_rtsp_exchange),
+        cmocka_unit_test(test_rtsp_reinsert),      cmocka_unit_test(test_rtsp_quirks),
+        cmocka_unit_test(test_rtsp_truncated),     cmocka_unit_test(test_rtsp_hostile),
+        cmocka_unit_test(test_rtsp_reused_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

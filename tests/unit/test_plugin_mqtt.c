@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,12 +38,13 @@ static void finish(fp_cache_t *c)
     pt_finish(c);
 }
 
-/* A raw IPv4/TCP frame 10.0.0.1:40000 <-> 10.0.0.2:1883 carrying `pay`. */
+/* A raw IPv4/TCP frame 10.0.0.1:g_cport <-> 10.0.0.2:1883 carrying `pay`. */
+static uint16_t g_cport = 40000;
 
 static void put_tr(fp_cache_t *c, int fwd, const void *pay, size_t n, size_t trunc, uint64_t t)
 {
     assert_true(
-        pt_put4(c, fwd, 40000, 1883, 6, FK_TCP_ACK | 0x08 /* ACK PSH */, pay, n, trunc, 0, t));
+        pt_put4(c, fwd, g_cport, 1883, 6, FK_TCP_ACK | 0x08 /* ACK PSH */, pay, n, trunc, 0, t));
 }
 
 static void put(fp_cache_t *c, int fwd, const void *pay, size_t n, uint64_t t)
@@ -256,12 +258,73 @@ static void test_mqtt_options(void **state)
     fk_opts_free(&o);
 }
 
+/* Every field of flow k's record, as the CSV output prints them. */
+static const char *all_fields(size_t k)
+{
+    static char out[4 * MAXREC];
+    size_t n = 0;
+
+    out[0] = 0;
+    for (size_t f = 0; f < g_pi.p->nfields; f++)
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s|", csv(k, g_pi.p->fields[f].name));
+    assert_true(n < sizeof(out));
+    return out;
+}
+
+/*
+ * A flow in a record an earlier MQTT session filled (the record freed last
+ * is the next one taken) gives what a fresh cache gives: no record when its
+ * first packet is not a CONNECT, and a CONNECT's record without the
+ * session's CONNACK, flags and topics.
+ */
+static void test_mqtt_reused_record(void **state)
+{
+    char fresh[2][4 * MAXREC];
+    (void)state;
+
+    for (int dirty = 0; dirty < 2; dirty++) {
+        for (int conn = 0; conn < 2; conn++) {
+            fp_cache_t *c = start("mqtt;tc=3");
+            g_cport = 40000;
+            if (dirty) {
+                PUT(c, 1, connect4, 1 * SEC);
+                PUT(c, 0, connack_rc5, 1 * SEC + 1);
+                PUT(c, 1, pub1, 1 * SEC + 2);
+                PUT(c, 0, pub2, 1 * SEC + 3);
+                fp_cache_flush(c);
+                assert_int_equal(g_nout, 1);
+                assert_int_equal(g_nrec[0], 1);
+                g_nout = 0;
+            }
+            g_cport = 40001; /* another flow */
+            if (conn)
+                PUT(c, 1, connect4, 2 * SEC);
+            else
+                PUT(c, 1, pub1, 2 * SEC);
+            PUT(c, 1, pub3, 2 * SEC + 1);
+            g_cport = 40000;
+            finish(c);
+            assert_int_equal(g_nout, 1);
+            assert_int_equal(g_nrec[0], conn ? 1 : 0);
+            if (!dirty)
+                strcpy(fresh[conn], g_nrec[0] ? all_fields(0) : "");
+            else
+                assert_string_equal(g_nrec[0] ? all_fields(0) : "", fresh[conn]);
+        }
+    }
+    assert_string_equal(fresh[1], "10|4|2|60|0|0|\"t3#\"|");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mqtt_session),     cmocka_unit_test(test_mqtt_default_and_coalesced),
-        cmocka_unit_test(test_mqtt_not_connect), cmocka_unit_test(test_mqtt_truncated),
-        cmocka_unit_test(test_mqtt_hostile),     cmocka_unit_test(test_mqtt_options),
+        cmocka_unit_test(test_mqtt_session),
+        cmocka_unit_test(test_mqtt_default_and_coalesced),
+        cmocka_unit_test(test_mqtt_not_connect),
+        cmocka_unit_test(test_mqtt_truncated),
+        cmocka_unit_test(test_mqtt_hostile),
+        cmocka_unit_test(test_mqtt_options),
+        cmocka_unit_test(test_mqtt_reused_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -449,14 +449,67 @@ static void test_sip_long_fields(void **state)
     assert_string_equal(csv_text(0, "SIP_CALL_ID"), "");
 }
 
+/* Every field of flow k's record, as the CSV output prints them. */
+static const char *all_fields(size_t k)
+{
+    static char out[4 * MAXREC];
+    size_t n = 0;
+
+    out[0] = 0;
+    for (size_t f = 0; f < g_pi.p->nfields; f++)
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s|", csv(k, g_pi.p->fields[f].name));
+    assert_true(n < sizeof(out));
+    return out;
+}
+
+/*
+ * A flow in a record an earlier SIP flow filled (the record freed last is
+ * the next one taken) gives what a fresh cache gives: no record when its
+ * first packet is not SIP, and a response's record without the INVITE's
+ * Request-URI, User-Agent and Via.
+ */
+static void test_sip_reused_record(void **state)
+{
+    static const char other[] = "GET / HTTP/1.1\r\n" PAD "\r\n";
+    static const char resp[] = "SIP/2.0 200 OK\r\n"
+                               "i: x@y\r\n" PAD "\r\n";
+    char fresh[2][4 * MAXREC];
+    (void)state;
+
+    for (int dirty = 0; dirty < 2; dirty++) {
+        for (int sip = 0; sip < 2; sip++) {
+            fp_cache_t *c = start();
+            if (dirty) {
+                put(c, 1, invite, 1 * SEC);
+                fp_cache_flush(c);
+                assert_int_equal(g_nout, 1);
+                check_invite(0);
+                g_nout = 0;
+            }
+            g_aport = 5062; /* another flow */
+            put(c, 1, sip ? resp : other, 2 * SEC);
+            g_aport = 5060;
+            finish(c);
+            assert_int_equal(g_nout, 1);
+            assert_int_equal(g_nrec[0], sip ? 1 : 0);
+            if (!dirty)
+                strcpy(fresh[sip], g_nrec[0] ? all_fields(0) : "");
+            else
+                assert_string_equal(g_nrec[0] ? all_fields(0) : "", fresh[sip]);
+        }
+    }
+    assert_string_equal(fresh[1], "99|200|\"\"|\"\"|\"\"|\"x@y\"|\"\"|\"\"|\"\"|");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sip_dialog),     cmocka_unit_test(test_sip_late_start),
-        cmocka_unit_test(test_sip_msg_types),  cmocka_unit_test(test_sip_header_forms),
-        cmocka_unit_test(test_sip_quirks),     cmocka_unit_test(test_sip_status_codes),
-        cmocka_unit_test(test_sip_transports), cmocka_unit_test(test_sip_truncation),
-        cmocka_unit_test(test_sip_udp_length), cmocka_unit_test(test_sip_long_fields),
+        cmocka_unit_test(test_sip_dialog),        cmocka_unit_test(test_sip_late_start),
+        cmocka_unit_test(test_sip_msg_types),     cmocka_unit_test(test_sip_header_forms),
+        cmocka_unit_test(test_sip_quirks),        cmocka_unit_test(test_sip_status_codes),
+        cmocka_unit_test(test_sip_transports),    cmocka_unit_test(test_sip_truncation),
+        cmocka_unit_test(test_sip_udp_length),    cmocka_unit_test(test_sip_long_fields),
+        cmocka_unit_test(test_sip_reused_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

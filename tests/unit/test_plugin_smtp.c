@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -375,6 +376,71 @@ static void test_smtp_ports(void **state)
     assert_int_equal(ONE(0, "EHLO x\r\n"), 0);
 }
 
+/* Every field of flow k's record, as the CSV output prints them. */
+static const char *all_fields(size_t k)
+{
+    static char out[4 * MAXREC];
+    size_t n = 0;
+
+    out[0] = 0;
+    for (size_t f = 0; f < g_pi.p->nfields; f++)
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s|", csv(k, g_pi.p->fields[f].name));
+    assert_true(n < sizeof(out));
+    return out;
+}
+
+/*
+ * A flow in a record an earlier SMTP session filled (the record freed last
+ * is the next one taken; that session ended inside DATA) gives what a fresh
+ * cache gives: no record off port 25, and a reply's or a command's record
+ * without the session's counts, flags and strings.
+ */
+static void test_smtp_reused_record(void **state)
+{
+    char fresh[3][4 * MAXREC];
+    (void)state;
+
+    for (int dirty = 0; dirty < 2; dirty++) {
+        for (int kind = 0; kind < 3; kind++) {
+            fp_cache_t *c = start();
+            g_cport = 40000;
+            if (dirty) {
+                rpl(c, "220 mx SPAM\r\n");
+                cmd(c, "EHLO client.example\r\n");
+                cmd(c, "MAIL FROM:<alice@a.example>\r\n");
+                cmd(c, "RCPT TO:<bob@b.example>\r\n");
+                rpl(c, "550 no\r\n");
+                cmd(c, "DATA\r\n");
+                fp_cache_flush(c);
+                assert_int_equal(g_nout, 1);
+                assert_int_equal(g_nrec[0], 1);
+                assert_int_equal(u64(0, "SMTP_MAIL_CMD_COUNT"), 1);
+                g_nout = 0;
+            }
+            g_cport = 40001; /* another flow */
+            if (kind == 0) {
+                g_sport = 80;
+                cmd(c, "MAIL FROM:<x@y>\r\n");
+                g_sport = 25;
+            } else if (kind == 1) {
+                rpl(c, "250 ok\r\n");
+            } else {
+                cmd(c, "MAIL FROM:<x@y>\r\n");
+            }
+            g_cport = 40000;
+            finish(c);
+            assert_int_equal(g_nout, 1);
+            assert_int_equal(g_nrec[0], kind ? 1 : 0);
+            if (!dirty)
+                strcpy(fresh[kind], g_nrec[0] ? all_fields(0) : "");
+            else
+                assert_string_equal(g_nrec[0] ? all_fields(0) : "", fresh[kind]);
+        }
+    }
+    assert_string_equal(fresh[1], "0|0|0|16|1|0|0|0|\"\"|\"\"|\"\"|");
+    assert_string_equal(fresh[2], "4|1|0|0|0|0|0|0|\"\"|\"<x@y>\"|\"\"|");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -383,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_smtp_spam),          cmocka_unit_test(test_smtp_bad_replies),
         cmocka_unit_test(test_smtp_command_forms), cmocka_unit_test(test_smtp_long_lines),
         cmocka_unit_test(test_smtp_truncation),    cmocka_unit_test(test_smtp_ports),
+        cmocka_unit_test(test_smtp_reused_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

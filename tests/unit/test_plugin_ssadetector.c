@@ -43,6 +43,8 @@ static void finish(fp_cache_t *c)
     pt_finish(c);
 }
 
+static uint16_t g_cport = 40000; /* the client port: the flow */
+
 /*
  * A raw IPv4/TCP frame 10.0.0.1:40000 -> 10.0.0.2:443 (fwd) or back with `n`
  * payload octets at time t; `cap` (0 = all) bytes are captured, in a heap
@@ -53,7 +55,7 @@ static void put_cap(fp_cache_t *c, int fwd, size_t n, size_t cap, uint64_t t)
     static uint8_t pay[2048];
     assert_true(n <= sizeof(pay));
     memset(pay, 0xa5, n);
-    assert_true(pt_put4(c, fwd, 40000, 443, 6, FK_TCP_ACK | 0x08, pay, n, cap, 0, t));
+    assert_true(pt_put4(c, fwd, g_cport, 443, 6, FK_TCP_ACK | 0x08, pay, n, cap, 0, t));
 }
 
 static uint64_t g_t;
@@ -278,6 +280,50 @@ static void test_ssa_packets_per_pattern(void **state)
     }
 }
 
+/*
+ * A flow in a record an earlier flow filled (the record freed last is the
+ * next one taken) must be judged as in a fresh cache.  The earlier flow
+ * leaves three patterns and a kept 116-octet packet with a time after the
+ * new flow's packets (so it would count as recent); the new flow's first
+ * 120-octet reply would complete a third pattern with it.
+ */
+static unsigned reused_level(int dirty)
+{
+    fp_cache_t *c = start();
+
+    if (dirty) {
+        g_cport = 40000;
+        warmup(c);
+        g_t = 5000 * SEC;
+        pair(c, 116, 120, MS);
+        pair(c, 116, 120, MS);
+        pair(c, 116, 120, MS);
+        put(c, 1, 116, g_t); /* kept, never answered */
+        fp_cache_flush(c);
+        assert_int_equal(g_nout, 1);
+        assert_int_equal(u64(0, "SSA_CONF_LEVEL"), 1);
+        g_nout = 0;
+    }
+    g_cport = 40001; /* another flow */
+    warmup(c);
+    put(c, 0, 120, g_t);
+    g_t += 4 * SEC;
+    pair(c, 116, 120, MS);
+    pair(c, 116, 120, MS);
+    finish(c);
+    g_cport = 40000;
+    assert_int_equal(g_nout, 1);
+    assert_int_equal(g_nrec[0], 1);
+    return (unsigned)u64(0, "SSA_CONF_LEVEL");
+}
+
+static void test_ssa_reused_record(void **state)
+{
+    (void)state;
+    assert_int_equal(reused_level(0), 0); /* two patterns */
+    assert_int_equal(reused_level(1), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_ssa_gate),
         cmocka_unit_test(test_ssa_tiers),
         cmocka_unit_test(test_ssa_packets_per_pattern),
+        cmocka_unit_test(test_ssa_reused_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -530,13 +530,69 @@ static void test_ssdp_hostile(void **state)
     free(m);
 }
 
+/* Every field of flow k's record, as the CSV output prints them. */
+static const char *all_fields(size_t k)
+{
+    static char out[4 * MAXREC];
+    size_t n = 0;
+
+    out[0] = 0;
+    for (size_t f = 0; f < g_pi.p->nfields; f++)
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s|", csv(k, g_pi.p->fields[f].name));
+    assert_true(n < sizeof(out));
+    return out;
+}
+
+/*
+ * A flow in a record an earlier SSDP flow filled (the record freed last is
+ * the next one taken) gives what a fresh cache gives: no record when its
+ * first packet is not to port 1900, and an M-SEARCH record without the
+ * NOTIFY's lists and port.
+ */
+static void test_ssdp_reused_record(void **state)
+{
+    static const char search[] = "M-SEARCH * HTTP/1.1\r\n"
+                                 "ST: urn:x:1\r\n"
+                                 "USER-AGENT: UA\r\n"
+                                 "\r\n";
+    char fresh[2][4 * MAXREC];
+    (void)state;
+
+    for (int dirty = 0; dirty < 2; dirty++) {
+        for (int to1900 = 0; to1900 < 2; to1900++) {
+            fp_cache_t *c = start();
+            if (dirty) {
+                puts4(c, notify1, 1 * SEC); /* NT, SERVER, LOCATION port */
+                puts4(c, notify2, 2 * SEC);
+                fp_cache_flush(c);
+                assert_int_equal(g_nout, 1);
+                assert_int_equal(g_nrec[0], 1);
+                g_nout = 0;
+            }
+            /* another flow: from port 1900 (no record), or to it */
+            if (to1900)
+                put(c, 0, 50001, 1900, search, strlen(search), 0, 3 * SEC);
+            else
+                put(c, 0, 1900, 50001, search, strlen(search), 0, 3 * SEC);
+            finish(c);
+            assert_int_equal(g_nout, 1);
+            assert_int_equal(g_nrec[0], to1900 ? 1 : 0);
+            if (!dirty)
+                strcpy(fresh[to1900], g_nrec[0] ? all_fields(0) : "");
+            else
+                assert_string_equal(g_nrec[0] ? all_fields(0) : "", fresh[to1900]);
+        }
+    }
+    assert_string_equal(fresh[1], "0|\"\"|\"UA;\"|\"x:1;\"|\"\"|");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ssdp_notify),      cmocka_unit_test(test_ssdp_msearch),
         cmocka_unit_test(test_ssdp_which_flows), cmocka_unit_test(test_ssdp_location),
         cmocka_unit_test(test_ssdp_lists),       cmocka_unit_test(test_ssdp_truncated),
-        cmocka_unit_test(test_ssdp_hostile),
+        cmocka_unit_test(test_ssdp_hostile),     cmocka_unit_test(test_ssdp_reused_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -741,6 +741,52 @@ static void test_bstats_weird_times(void **state)
                         "[2016-10-28T17:07:57.125696|2016-10-28T17:08:02.625696]");
 }
 
+/*
+ * A flow in a record an earlier flow filled (the record freed last is the
+ * next one taken) gives what a fresh cache gives: the earlier flow leaves
+ * bursts in both directions (and a run of 3 reverse packets at index 0);
+ * the new flow has one forward burst and no reverse packet at all.
+ */
+static void test_bstats_reused_record(void **state)
+{
+    static const char *const names[] = {
+        "SBI_BRST_PACKETS", "SBI_BRST_BYTES", "SBI_BRST_TIME_START", "SBI_BRST_TIME_STOP",
+        "DBI_BRST_PACKETS", "DBI_BRST_BYTES", "DBI_BRST_TIME_START", "DBI_BRST_TIME_STOP"};
+    char fresh[8][256];
+    (void)state;
+
+    for (int dirty = 0; dirty < 2; dirty++) {
+        fp_cache_t *c = start("bstats");
+        if (dirty) {
+            for (unsigned b = 0; b < 4; b++)
+                for (unsigned i = 0; i < 3; i++) {
+                    udp(c, 0, 100, T0 + b * 2 * SEC + i * MS);
+                    udp(c, 1, 200, T0 + b * 2 * SEC + i * MS);
+                }
+            fp_cache_flush(c);
+            assert_int_equal(g_nout, 1);
+            assert_string_equal(csv(0, "DBI_BRST_PACKETS"), "[3|3|3|3]");
+            g_nout = 0;
+        }
+        for (unsigned i = 0; i < 4; i++) {
+            pk_t k = {.proto = 17, .sport = 1009, .paylen = 10, .t = T0 + 20 * SEC + i * MS};
+            put(c, &k);
+        }
+        finish(c);
+        assert_int_equal(g_nout, 1);
+        assert_int_equal(g_nrec[0], 1);
+        for (size_t f = 0; f < 8; f++) {
+            if (!dirty)
+                strcpy(fresh[f], csv(0, names[f]));
+            else
+                assert_string_equal(csv(0, names[f]), fresh[f]);
+        }
+    }
+    assert_string_equal(fresh[0], "[4]");
+    assert_string_equal(fresh[1], "[40]");
+    assert_string_equal(fresh[4], "[]");
+}
+
 /* ---- nettisa ------------------------------------------------------------ */
 
 /*
@@ -884,17 +930,17 @@ static void test_nettisa_weird_times(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pstats_basic),        cmocka_unit_test(test_pstats_lengths),
-        cmocka_unit_test(test_pstats_thirty),       cmocka_unit_test(test_pstats_includezeros),
-        cmocka_unit_test(test_pstats_syn_only),     cmocka_unit_test(test_pstats_skipdup),
-        cmocka_unit_test(test_pstats_weird_times),  cmocka_unit_test(test_pstats_options),
-        cmocka_unit_test(test_stats_truncated),     cmocka_unit_test(test_phists_size_bins),
-        cmocka_unit_test(test_phists_ipt_bins),     cmocka_unit_test(test_phists_includezeros),
-        cmocka_unit_test(test_phists_weird_times),  cmocka_unit_test(test_bstats_bursts),
-        cmocka_unit_test(test_bstats_short_flows),  cmocka_unit_test(test_bstats_fifteen),
-        cmocka_unit_test(test_bstats_weird_times),  cmocka_unit_test(test_nettisa_reference_flow),
-        cmocka_unit_test(test_nettisa_quirks),      cmocka_unit_test(test_nettisa_fractions),
-        cmocka_unit_test(test_nettisa_weird_times),
+        cmocka_unit_test(test_pstats_basic),           cmocka_unit_test(test_pstats_lengths),
+        cmocka_unit_test(test_pstats_thirty),          cmocka_unit_test(test_pstats_includezeros),
+        cmocka_unit_test(test_pstats_syn_only),        cmocka_unit_test(test_pstats_skipdup),
+        cmocka_unit_test(test_pstats_weird_times),     cmocka_unit_test(test_pstats_options),
+        cmocka_unit_test(test_stats_truncated),        cmocka_unit_test(test_phists_size_bins),
+        cmocka_unit_test(test_phists_ipt_bins),        cmocka_unit_test(test_phists_includezeros),
+        cmocka_unit_test(test_phists_weird_times),     cmocka_unit_test(test_bstats_bursts),
+        cmocka_unit_test(test_bstats_short_flows),     cmocka_unit_test(test_bstats_fifteen),
+        cmocka_unit_test(test_bstats_weird_times),     cmocka_unit_test(test_bstats_reused_record),
+        cmocka_unit_test(test_nettisa_reference_flow), cmocka_unit_test(test_nettisa_quirks),
+        cmocka_unit_test(test_nettisa_fractions),      cmocka_unit_test(test_nettisa_weird_times),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
