@@ -1,9 +1,10 @@
 /*
- * spsc.c - bounded single-producer single-consumer ring.
+ * spsc.c - bounded single-producer single-consumer queue of travelling buffers (spsc.h).
  */
 #include "spsc.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 /*
@@ -32,26 +33,28 @@ fk_spsc_t *fk_spsc_new(size_t entries, size_t esize)
     fk_spsc_t *r;
     size_t cap = 1;
 
-    if (entries == 0 || esize == 0)
+    if (entries == 0 || esize == 0 || entries > ((size_t)1 << 31))
         return NULL;
-    while (cap < entries) {
-        if (cap > SIZE_MAX / 2)
-            return NULL;
+    while (cap < entries)
         cap <<= 1;
-    }
     if (cap > SIZE_MAX / esize)
         return NULL;
     r = aligned_alloc(64, (sizeof(*r) + 63) & ~(size_t)63);
     if (!r)
         return NULL;
+    memset(r, 0, sizeof(*r));
     atomic_init(&r->head, 0);
     atomic_init(&r->tail, 0);
+    atomic_init(&r->fhead, 0);
     atomic_init(&r->closed, 0);
     r->cap = cap;
     r->esize = esize;
     r->data = ring_alloc(cap * esize);
-    if (!r->data) {
-        free(r);
+    r->full = malloc(cap * sizeof(*r->full));
+    r->freeq = malloc(cap * sizeof(*r->freeq));
+    r->stack = malloc(cap * sizeof(*r->stack));
+    if (!r->data || !r->full || !r->freeq || !r->stack) {
+        fk_spsc_free(r);
         return NULL;
     }
     return r;
@@ -62,22 +65,46 @@ void fk_spsc_free(fk_spsc_t *r)
     if (!r)
         return;
     free(r->data);
+    free(r->full);
+    free(r->freeq);
+    free(r->stack);
     free(r);
 }
 
 void *fk_spsc_reserve(fk_spsc_t *r)
 {
-    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    if (!r->reserved) {
+        uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+        uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
 
-    if (head - tail >= r->cap)
-        return NULL;
-    return r->data + (size_t)(head & (r->cap - 1)) * r->esize;
+        if (head - tail >= r->cap)
+            return NULL;
+        if (r->nstack == 0) {
+            /* Take back what the consumer released, oldest first, so the
+             * one released last ends on top.  Its release of `tail` came
+             * after its store of `fhead`, and we read `tail` with acquire:
+             * every buffer counted free by head - tail is in sight. */
+            uint64_t fhead = atomic_load_explicit(&r->fhead, memory_order_acquire);
+            for (; r->ftail != fhead; r->ftail++)
+                r->stack[r->nstack++] = r->freeq[r->ftail & (r->cap - 1)];
+        }
+        if (r->nstack)
+            r->cur = r->stack[--r->nstack];
+        else if (r->fresh < r->cap)
+            r->cur = r->fresh++;
+        else
+            return NULL; /* cannot happen: cap buffers, fewer than cap in use */
+        r->reserved = true;
+    }
+    return r->data + (size_t)r->cur * r->esize;
 }
 
 void fk_spsc_commit(fk_spsc_t *r)
 {
     uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+
+    r->full[head & (r->cap - 1)] = r->cur;
+    r->reserved = false;
     atomic_store_explicit(&r->head, head + 1, memory_order_release);
 }
 
@@ -93,12 +120,18 @@ void *fk_spsc_peek(fk_spsc_t *r)
 
     if (tail == head)
         return NULL;
-    return r->data + (size_t)(tail & (r->cap - 1)) * r->esize;
+    r->ccur = r->full[tail & (r->cap - 1)];
+    return r->data + (size_t)r->ccur * r->esize;
 }
 
 void fk_spsc_release(fk_spsc_t *r)
 {
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint64_t fhead = atomic_load_explicit(&r->fhead, memory_order_relaxed);
+
+    /* The buffer first, then the entry count that lets the producer count on it. */
+    r->freeq[fhead & (r->cap - 1)] = r->ccur;
+    atomic_store_explicit(&r->fhead, fhead + 1, memory_order_release);
     atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
 }
 
