@@ -494,6 +494,7 @@ typedef struct fc_pcol_st {
     uint8_t op;     /* OP_*: the value writer */
     uint8_t kz;     /* 1: the key is at z (the column's text starts with it) */
     uint8_t slot;   /* OP_NUM, 8 bytes wide: its entry in numcache */
+    int8_t zcol;    /* the fc_columns index its zero test reads, -1 none (see live_build) */
     uint16_t sel;   /* its index in fmt->sel (OP_GENERIC) */
 } fc_pcol_t;
 
@@ -508,6 +509,7 @@ typedef struct fc_plan_st {
     fc_ztest_t *zt;   /* ncol */
     uint64_t *always; /* per 64 columns: those with no zero test (always written) */
     char *text;       /* keys, then the zero-run texts, then PLAN_SLACK zero bytes */
+    uint64_t id;      /* unique per plan built (never reused): names it in live lists */
     uint16_t ncol;
 } fc_plan_t;
 
@@ -773,6 +775,12 @@ static int plan_build(fc_format_t *fmt, int json)
         pc->w8 = c && c->kind == FC_K_U64;
         pc->slot = (uint8_t)(k % NUMCACHE);
         zeroable[k] = (uint8_t)zero_test(s, &pc->zt, &pc->zmask);
+        /* the test reads the column's own bytes: a decoder's promise that
+         * the column is zero (fc_flow_t.zero_cols) answers it */
+        pc->zcol = (int8_t)(zeroable[k] && pc->zmask && c && c->kind != FC_K_VIRTUAL &&
+                                    s->cust < 0 && s->col < 64
+                                ? s->col
+                                : -1);
         if (!zeroable[k]) { /* a test that is always zero; the bitmap says "write it" */
             pc->zt = 0;
             pc->zmask = 0;
@@ -781,6 +789,8 @@ static int plan_build(fc_format_t *fmt, int json)
         np.zt[k].off = pc->zt;
         np.zt[k].mask = pc->zmask;
     }
+    static uint64_t plan_ids;
+    np.id = __atomic_add_fetch(&plan_ids, 1, __ATOMIC_RELAXED);
 
     /* Zero-run texts, in column order: a run of zero columns is contiguous. */
     for (unsigned k = 0; k < np.ncol; k++) {
@@ -1856,37 +1866,83 @@ static inline __attribute__((always_inline)) char *put_value(char *p, const fc_f
 }
 
 /*
- * The columns [first, first + n) (n <= 64) of record f that print a value:
- * bit k set for column first + k.  Branch-free: one masked load each.
+ * The n (<= 64) zero tests z of record f: bit k set when test k is not zero.
+ * Branch-free: one masked load each.
  */
-static inline uint64_t value_mask(const fc_plan_t *pl, unsigned first, unsigned n,
-                                  const fc_flow_t *f)
+static inline uint64_t value_mask(const fc_ztest_t *z, unsigned n, const fc_flow_t *f)
 {
-    const fc_ztest_t *z = pl->zt + first;
     const char *base = (const char *)f;
     uint64_t nz = 0;
     /* last column first, so each bit goes in by a shift of one */
 #pragma GCC unroll 4
     for (unsigned k = n; k-- > 0;)
         nz = nz << 1 | (uint64_t)((ld64(base + z[k].off) & z[k].mask) != 0);
-    return nz | pl->always[first / 64];
+    return nz;
 }
 
 /*
- * Columns [first, first + n) (n <= 64): each run of zero columns, and the
- * key of the column after it, is one copy; each other column is its writer.
+ * The columns a record with the decoder's promise zero_cols (record.h) may
+ * print a value for, when the plan has at most 64: those with no zero test
+ * (always written), and those whose test reads a column the promise leaves
+ * out (or nothing at all: a constant text) dropped.  A NetFlow v9 or IPFIX
+ * template sets a third of FlowMessage, so most tests go.  The columns keep
+ * their places in the plan's text: a dropped column is zero, so its zero
+ * text is what it prints, and the runs around it stay single copies.
+ * Records of one template share the promise, so the last list is kept per
+ * thread, named by the plan's id and the promise.
  */
-static inline __attribute__((always_inline)) char *put_cols(char *p, const fc_format_t *fmt,
-                                                            const fc_plan_t *pl, unsigned first,
-                                                            unsigned n, const fc_flow_t *f,
-                                                            const int json)
+typedef struct live_st {
+    uint64_t id, zc; /* the plan and the promise it was made for; id 0: none */
+    uint64_t always; /* bit i: live column i has no zero test */
+    unsigned n;
+    uint8_t col[64]; /* live column i is the plan's column col[i] */
+    fc_ztest_t zt[64];
+} live_t;
+static __thread live_t live_kv[2]; /* [0] text, [1] JSON */
+
+static const live_t *live_build(live_t *l, const fc_plan_t *pl, uint64_t zc)
+{
+    unsigned n = 0;
+    l->always = 0;
+    for (unsigned k = 0; k < pl->ncol; k++) {
+        const fc_pcol_t *c = &pl->col[k];
+        unsigned always = (unsigned)(pl->always[0] >> k & 1);
+        if (!always && (!pl->zt[k].mask || (c->zcol >= 0 && zc >> c->zcol & 1)))
+            continue; /* prints its zero text whatever the record */
+        l->always |= (uint64_t)always << n;
+        l->col[n] = (uint8_t)k;
+        l->zt[n++] = pl->zt[k];
+    }
+    l->n = n;
+    l->id = pl->id;
+    l->zc = zc;
+    return l;
+}
+
+/* The list for the promise: the last one when it is the same (inline, per record). */
+static inline const live_t *live_list(const fc_plan_t *pl, uint64_t zc, int json)
+{
+    live_t *l = &live_kv[json];
+    return l->id == pl->id && l->zc == zc ? l : live_build(l, pl, zc);
+}
+
+/*
+ * Columns [first, first + n) (n <= 64) whose bits are set in nz print a
+ * value: the columns of bit i is map[i] when map is set (a live list), else
+ * i.  Each run of zero columns, and the key of the column after it, is one
+ * copy; each other column is its writer.
+ */
+static inline __attribute__((always_inline)) char *
+put_cols(char *p, const fc_format_t *fmt, const fc_plan_t *pl, unsigned first, unsigned n,
+         uint64_t nz, const uint8_t *map, const fc_flow_t *f, const int json)
 {
     const fc_pcol_t *col = pl->col + first;
-    uint64_t nz = value_mask(pl, first, n, f);
     unsigned k = 0; /* the first column not written yet */
 
     while (nz) {
         unsigned j = (unsigned)__builtin_ctzll(nz);
+        if (map)
+            j = map[j];
         const fc_pcol_t *c = &col[j];
         nz &= nz - 1;
         if (c->kz) { /* the zero run k..j-1 (maybe empty), then the key */
@@ -1967,9 +2023,17 @@ static inline __attribute__((always_inline)) int format_kv(fk_buf_t *b, const fc
 
     if (json)
         *p++ = '{';
-    for (unsigned first = 0; first < pl->ncol; first += 64) {
-        unsigned n = pl->ncol - first < 64 ? pl->ncol - first : 64;
-        p = put_cols(p, fmt, pl, first, n, f, json);
+    if (f->zero_cols && pl->ncol <= 64) {
+        /* only the tests of the columns the decoder may have set */
+        const live_t *l = live_list(pl, f->zero_cols, json);
+        uint64_t nz = value_mask(l->zt, l->n, f) | l->always;
+        p = put_cols(p, fmt, pl, 0, pl->ncol, nz, l->col, f, json);
+    } else {
+        for (unsigned first = 0; first < pl->ncol; first += 64) {
+            unsigned n = pl->ncol - first < 64 ? pl->ncol - first : 64;
+            uint64_t nz = value_mask(pl->zt + first, n, f) | pl->always[first / 64];
+            p = put_cols(p, fmt, pl, first, n, nz, NULL, f, json);
+        }
     }
     /* The last separator: '}' in JSON ("{}" when nothing printed), dropped in text. */
     if (json) {
