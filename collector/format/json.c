@@ -1711,7 +1711,8 @@ typedef struct numcache_st {
 static __thread numcache_t numcache[NUMCACHE];
 
 /* x (>= 10^8) in decimal through the column's cache entry. Room: FK_U64_ROOM. */
-static inline char *put_u64_cached(char *p, uint64_t x, unsigned slot)
+static inline __attribute__((always_inline)) char *put_u64_cached(char *p, uint64_t x,
+                                                                  unsigned slot)
 {
     numcache_t *e = &numcache[slot];
     if (e->v != x) {
@@ -1891,18 +1892,109 @@ static inline uint64_t value_mask(const fc_ztest_t *z, unsigned n, const fc_flow
  * Records of one template share the promise, so the last list is kept per
  * thread, named by the plan's id and the promise.
  */
+#define OP_TEXT 255 /* a shape's step that is text alone */
+#define NSHAPE  4
+
+/*
+ * A shape: the steps that write a record whose live columns print a value
+ * where nz has bits, so a record of a known shape costs per printed column
+ * one copy and its writer, with no bit scan: each step is a text of the plan
+ * (the zero run before the column and its key) and the column's writer, or
+ * (OP_TEXT) the text alone.  Records of one template mostly have one shape
+ * or a few (the columns a template sets are mostly not zero).
+ */
+typedef struct step_st {
+    uint32_t text; /* in the plan's text */
+    uint16_t len;
+    uint8_t op; /* the column's writer, or OP_TEXT */
+    uint8_t col;
+} step_t;
+
+typedef struct shape_st {
+    uint64_t nz; /* the live list's bits it writes */
+    unsigned n;
+    step_t st[2 * 64 + 1]; /* a column without its key in a run takes two; the trailing run */
+} shape_t;
+
 typedef struct live_st {
     uint64_t id, zc; /* the plan and the promise it was made for; id 0: none */
     uint64_t always; /* bit i: live column i has no zero test */
     unsigned n;
     uint8_t col[64]; /* live column i is the plan's column col[i] */
     fc_ztest_t zt[64];
+    unsigned nshape, next; /* shapes made, and the one a new shape replaces */
+    unsigned misses;       /* records whose shape was not there (a new one is made every 4th) */
+    const shape_t *last;   /* the last record's shape, NULL none */
+    shape_t shape[NSHAPE];
 } live_t;
 static __thread live_t live_kv[2]; /* [0] text, [1] JSON */
 
-static const live_t *live_build(live_t *l, const fc_plan_t *pl, uint64_t zc)
+/* The steps of the record whose live columns print where nz has bits; 0, or
+ * -1 when a text is longer than a step holds (then the record is written by
+ * bit scan). */
+static int shape_build(shape_t *sh, const live_t *l, const fc_plan_t *pl, uint64_t nz)
+{
+    const fc_pcol_t *col = pl->col;
+    unsigned k = 0, n = 0; /* the first column not written yet */
+    uint32_t from, len;
+#define STEP(t, l, o, c)                                      \
+    do {                                                      \
+        if ((l) > UINT16_MAX)                                 \
+            return -1;                                        \
+        sh->st[n++] = (step_t){(t), (uint16_t)(l), (o), (c)}; \
+    } while (0)
+    sh->nz = nz;
+    while (nz) {
+        unsigned j = l->col[__builtin_ctzll(nz)];
+        const fc_pcol_t *c = &col[j];
+        nz &= nz - 1;
+        from = col[k].z;
+        if (c->kz) {
+            len = c->z + c->klen - from;
+            STEP(from, len, c->op, (uint8_t)j);
+        } else {
+            if (c->z > from)
+                STEP(from, c->z - from, OP_TEXT, 0);
+            STEP(c->key, c->klen, c->op, (uint8_t)j);
+        }
+        k = j + 1;
+    }
+    if (k < pl->ncol)
+        STEP(col[k].z, col[pl->ncol].z - col[k].z, OP_TEXT, 0);
+#undef STEP
+    sh->n = n;
+    return 0;
+}
+
+/* The shape for nz: a kept one, or one made now (on every 4th miss: records
+ * of a template whose shapes vary too much are written by bit scan); NULL
+ * then. */
+static const shape_t *shape_miss(live_t *l, const fc_plan_t *pl, uint64_t nz)
+{
+    for (unsigned i = 0; i < l->nshape; i++)
+        if (l->shape[i].nz == nz)
+            return l->last = &l->shape[i];
+    if (l->misses++ % 4)
+        return NULL;
+    shape_t *sh = &l->shape[l->next];
+    if (shape_build(sh, l, pl, nz) < 0)
+        return NULL;
+    l->next = (l->next + 1) % NSHAPE;
+    l->nshape += l->nshape < NSHAPE;
+    return l->last = sh;
+}
+
+/* The shape for nz: the last record's inline, the others in shape_miss. */
+static inline const shape_t *shape_find(live_t *l, const fc_plan_t *pl, uint64_t nz)
+{
+    return l->last && l->last->nz == nz ? l->last : shape_miss(l, pl, nz);
+}
+
+static live_t *live_build(live_t *l, const fc_plan_t *pl, uint64_t zc)
 {
     unsigned n = 0;
+    l->nshape = l->next = l->misses = 0;
+    l->last = NULL;
     l->always = 0;
     for (unsigned k = 0; k < pl->ncol; k++) {
         const fc_pcol_t *c = &pl->col[k];
@@ -1920,10 +2012,38 @@ static const live_t *live_build(live_t *l, const fc_plan_t *pl, uint64_t zc)
 }
 
 /* The list for the promise: the last one when it is the same (inline, per record). */
-static inline const live_t *live_list(const fc_plan_t *pl, uint64_t zc, int json)
+static inline live_t *live_list(const fc_plan_t *pl, uint64_t zc, int json)
 {
     live_t *l = &live_kv[json];
     return l->id == pl->id && l->zc == zc ? l : live_build(l, pl, zc);
+}
+
+/* Column c's value by its writer op (one inlined copy of each). */
+static inline __attribute__((always_inline)) char *put_op(char *p, const fc_format_t *fmt,
+                                                          const fc_pcol_t *c, unsigned op,
+                                                          const fc_flow_t *f, const int json)
+{
+    switch (op) {
+#define CASE(o)                               \
+    case o:                                   \
+        p = put_value(p, fmt, c, o, f, json); \
+        break;
+        CASE(OP_NUM)
+        CASE(OP_FLOWTYPE)
+        CASE(OP_IP)
+        CASE(OP_MAC)
+        CASE(OP_ETYPE)
+        CASE(OP_PROTO)
+        CASE(OP_NET)
+        CASE(OP_LNUM)
+        CASE(OP_LLAYER)
+        CASE(OP_LIP)
+#undef CASE
+    default:
+        p = put_value(p, fmt, c, OP_GENERIC, f, json);
+        break;
+    }
+    return p;
 }
 
 /*
@@ -1952,29 +2072,23 @@ put_cols(char *p, const fc_format_t *fmt, const fc_plan_t *pl, unsigned first, u
             p = put_text(p, pl->text + c->key, c->klen);
         }
         k = j + 1;
-        switch (c->op) {
-#define CASE(o)                               \
-    case o:                                   \
-        p = put_value(p, fmt, c, o, f, json); \
-        break;
-            CASE(OP_NUM)
-            CASE(OP_FLOWTYPE)
-            CASE(OP_IP)
-            CASE(OP_MAC)
-            CASE(OP_ETYPE)
-            CASE(OP_PROTO)
-            CASE(OP_NET)
-            CASE(OP_LNUM)
-            CASE(OP_LLAYER)
-            CASE(OP_LIP)
-#undef CASE
-        default:
-            p = put_value(p, fmt, c, OP_GENERIC, f, json);
-            break;
-        }
+        p = put_op(p, fmt, c, c->op, f, json);
     }
     if (k < n) /* the trailing zero run */
         p = put_text(p, pl->text + col[k].z, col[n].z - col[k].z);
+    return p;
+}
+
+/* A record of a known shape: its steps. */
+static inline __attribute__((always_inline)) char *put_shape(char *p, const fc_format_t *fmt,
+                                                             const fc_plan_t *pl, const shape_t *sh,
+                                                             const fc_flow_t *f, const int json)
+{
+    for (const step_t *st = sh->st, *end = st + sh->n; st < end; st++) {
+        p = put_text(p, pl->text + st->text, st->len);
+        if (st->op != OP_TEXT)
+            p = put_op(p, fmt, &pl->col[st->col], st->op, f, json);
+    }
     return p;
 }
 
@@ -2025,9 +2139,13 @@ static inline __attribute__((always_inline)) int format_kv(fk_buf_t *b, const fc
         *p++ = '{';
     if (f->zero_cols && pl->ncol <= 64) {
         /* only the tests of the columns the decoder may have set */
-        const live_t *l = live_list(pl, f->zero_cols, json);
+        live_t *l = live_list(pl, f->zero_cols, json);
         uint64_t nz = value_mask(l->zt, l->n, f) | l->always;
-        p = put_cols(p, fmt, pl, 0, pl->ncol, nz, l->col, f, json);
+        const shape_t *sh = shape_find(l, pl, nz);
+        if (sh)
+            p = put_shape(p, fmt, pl, sh, f, json);
+        else
+            p = put_cols(p, fmt, pl, 0, pl->ncol, nz, l->col, f, json);
     } else {
         for (unsigned first = 0; first < pl->ncol; first += 64) {
             unsigned n = pl->ncol - first < 64 ? pl->ncol - first : 64;

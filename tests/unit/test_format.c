@@ -1322,6 +1322,17 @@ static void test_plan_equals_generic(void **state)
         zc = rnd_promise(&f, i % 8 ? zc : 0);
         expect_same_as_generic(&f, NULL, i & 1);
     }
+    for (int k = 0; k < 300; k++) { /* one template's records: a few shapes, repeated */
+        fc_format_t *fmt = k % 2 ? rnd_format() : NULL;
+        fc_flow_t r[5];
+        for (int i = 0; i < 5; i++) {
+            rnd_flow(&r[i]);
+            zc = rnd_promise(&r[i], i ? zc : 0);
+        }
+        for (int i = 0; i < 60; i++)
+            expect_same_as_generic(&r[rnd() % (k % 5 + 1)], fmt, i & 1);
+        fc_format_free(fmt);
+    }
     for (int k = 0; k < 300; k++) {
         fc_format_t *fmt = rnd_format();
         for (int i = 0; i < 60; i++) {
