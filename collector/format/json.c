@@ -416,6 +416,7 @@ enum {
     OP_LNUM,     /* uint32 list printed as numbers */
     OP_LLAYER,   /* LayerStack list by names */
     OP_LIP,      /* address list, "ip" */
+    OP_TEXT,     /* no value: a shape's step that is text alone (see shape_t) */
 };
 
 /* One printed field, resolved from the configuration (what plans are built from). */
@@ -1892,7 +1893,6 @@ static inline uint64_t value_mask(const fc_ztest_t *z, unsigned n, const fc_flow
  * Records of one template share the promise, so the last list is kept per
  * thread, named by the plan's id and the promise.
  */
-#define OP_TEXT 255 /* a shape's step that is text alone */
 #define NSHAPE  4
 
 /*
@@ -2039,6 +2039,8 @@ static inline __attribute__((always_inline)) char *put_op(char *p, const fc_form
         CASE(OP_LLAYER)
         CASE(OP_LIP)
 #undef CASE
+    case OP_TEXT: /* a shape's step with no value */
+        break;
     default:
         p = put_value(p, fmt, c, OP_GENERIC, f, json);
         break;
@@ -2086,8 +2088,7 @@ static inline __attribute__((always_inline)) char *put_shape(char *p, const fc_f
 {
     for (const step_t *st = sh->st, *end = st + sh->n; st < end; st++) {
         p = put_text(p, pl->text + st->text, st->len);
-        if (st->op != OP_TEXT)
-            p = put_op(p, fmt, &pl->col[st->col], st->op, f, json);
+        p = put_op(p, fmt, &pl->col[st->col], st->op, f, json);
     }
     return p;
 }
