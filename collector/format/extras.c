@@ -10,48 +10,51 @@
 #include "../decode/decode.h"
 #include "../decode/registry.h"
 
-/* Upper bound of what one extra value can print (for one up-front reserve). */
-static size_t value_bound(const fc_xval_t *x)
-{
-    /* keys are short names; a string escapes to at most 6 bytes per byte, a
-     * list element prints at most 26 (a text time), a hex byte 2; a float's
-     * "%f" at most 320 */
-    return 64 + 6 * (size_t)x->len + 26 * (size_t)x->len + 320;
-}
-
 /* A literal's bytes at p (its size known at compile time: one fixed copy). */
 #define PUT_LIT(p, lit) (__builtin_memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
 
 int fc__format_extras(fk_buf_t *b, const fc_flow_t *f, int json)
 {
-    size_t bound = 64;
-    unsigned unknown = 0;
-
-    for (uint16_t i = 0; i < f->n_extras; i++)
-        bound += value_bound(&f->extras[i]);
+    /* Upper bound of what the values can print, for one up-front reserve:
+     * per value 64 for its key (short names), 320 for a float's "%f", and
+     * per byte 6 for a string's escapes, 26 for a list element (a text time)
+     * - or 2 for a hex byte. */
+    size_t bytes = 0;
+    const fc_xval_t *xs = f->extras;
+    unsigned nx = f->n_extras, unknown = 0;
+    for (unsigned i = 0; i < nx; i++)
+        bytes += xs[i].len;
+    size_t bound = 64 + (size_t)nx * (64 + 320) + (6 + 26) * bytes;
     /* Reserve first: in FILE mode a reserve may flush, and the object's '}'
      * must still be in the buffer to be moved.  Everything below is written
      * into the reserved room directly (writers that take a pointer); values
      * of other types go through the registry's buffer writers, b->len synced
-     * around them. */
-    if (!fk_buf_reserve(b, bound))
+     * around them.  The common case inline: the block has room
+     * (fk_buf_reserve's first test). */
+    if (b->cap - b->len < bound && !fk_buf_reserve(b, bound))
         return -1;
     if (json && (b->len == 0 || b->data[b->len - 1] != '}'))
         return 0; /* not right after a JSON object (flushed): nothing to extend */
     if (json)
         b->len--; /* reopen the object */
+    size_t nreg;
+    const fc_regent_t *reg = fc_registry_all(&nreg); /* an unknown element's reg is >= nreg */
     char *p = b->data + b->len;
-    for (uint16_t i = 0; i < f->n_extras; i++) {
-        const fc_xval_t *x = &f->extras[i];
-        const fc_regent_t *r = x->reg == FC_XREG_UNKNOWN ? NULL : fc_registry_at(x->reg);
-        if (!r) {
+    for (unsigned i = 0; i < nx; i++) {
+        const fc_xval_t *x = &xs[i];
+        if (x->reg >= nreg) {
             unknown++;
             continue;
         }
+        const fc_regent_t *r = &reg[x->reg];
         if (json) {
             if (p[-1] != '{')
                 *p++ = ',';
-            if (r->jkey) {
+            if (r->jkey && r->jkey_len <= FC_JKEY_PAD) {
+                /* one block (the key's padding; the value's reserve after p) */
+                memcpy(p, r->jkey, FC_JKEY_PAD);
+                p += r->jkey_len;
+            } else if (r->jkey) {
                 memcpy(p, r->jkey, r->jkey_len);
                 p += r->jkey_len;
             } else {
@@ -90,9 +93,9 @@ int fc__format_extras(fk_buf_t *b, const fc_flow_t *f, int json)
         } else {
             p = PUT_LIT(p, " unknown_elements=[");
         }
-        for (uint16_t i = 0; i < f->n_extras; i++) {
-            const fc_xval_t *x = &f->extras[i];
-            if (x->reg != FC_XREG_UNKNOWN && fc_registry_at(x->reg))
+        for (unsigned i = 0; i < nx; i++) {
+            const fc_xval_t *x = &xs[i];
+            if (x->reg < nreg)
                 continue;
             if (k++)
                 *p++ = ',';
