@@ -1798,6 +1798,8 @@ static inline __attribute__((always_inline)) char *put_value(char *p, const fc_f
         uint32_t bits = ld32(v);
         if (a->len == 4 && bits <= 32) /* the common case inline */
             p = put_prefix4(p, a->a, bits);
+        else if (a->len == 16 && bits == 0) /* IPv6 without a mask (softflowd's): all masked */
+            p = put_mem(p, "::/0", 4);
         else
             p = put_prefix(p, a, bits);
         return close_sep(p, json);
