@@ -67,10 +67,12 @@ static inline uint64_t xkey(const fc_xval_t *x)
 /* Whether f's extras have the layout l (inline, per record). */
 static inline bool same_layout(const xlayout_t *l, const fc_flow_t *f)
 {
-    if (l->n != f->n_extras)
+    const fc_xval_t *x = f->extras;
+    unsigned n = l->n;
+    if (n != f->n_extras)
         return false;
-    for (unsigned i = 0; i < l->n; i++)
-        if (xkey(&f->extras[i]) != l->key[i] || f->extras[i].reg != l->reg[i])
+    for (unsigned i = 0; i < n; i++)
+        if (xkey(&x[i]) != l->key[i] || x[i].reg != l->reg[i])
             return false;
     return true;
 }
@@ -169,7 +171,8 @@ int fc__format_extras(fk_buf_t *b, const fc_flow_t *f, int json)
     if (b->len < 2 || b->data[b->len - 1] != '}' || b->data[b->len - 2] == '{')
         return format_general(b, f, json); /* flushed, or no column: no ',' before the first */
     char *p = b->data + b->len - 1;        /* over the object's '}' */
-    for (const xstep_t *st = l->st, *end = st + l->nstep; st < end; st++) {
+    const xstep_t *st = l->st, *end = st + l->nstep - 1; /* the last: text alone */
+    for (; st < end; st++) {
         const fc_xval_t *x = &f->extras[st->idx];
         if (st->len <= XL_BLOCK)
             memcpy(p, l->text + st->text, XL_BLOCK);
@@ -192,6 +195,11 @@ int fc__format_extras(fk_buf_t *b, const fc_flow_t *f, int json)
             break;
         }
     }
+    if (st->len <= XL_BLOCK)
+        memcpy(p, l->text + st->text, XL_BLOCK);
+    else
+        memcpy(p, l->text + st->text, st->len);
+    p += st->len;
     b->len = (size_t)(p - b->data);
     return b->error ? -1 : 0;
 }
