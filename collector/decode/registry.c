@@ -213,6 +213,15 @@ void fc_extras_use(bool on)
     fc__extras_off = !on;
 }
 
+void fc_extras_begin(fc_flow_t *f, bool first)
+{
+    if (first)
+        fc__xs.used = 0;
+    fc__xs.unknown = 0;
+    f->extras = &fc__xs.v[fc__xs.used];
+    f->n_extras = 0;
+}
+
 uint64_t fc_extras_dropped(void)
 {
     return __atomic_load_n(&g_dropped, __ATOMIC_RELAXED);

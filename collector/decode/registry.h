@@ -136,14 +136,7 @@ static inline void fc_extras_add_reg(fc_flow_t *f, const fk_ipfix_ie_t *ie, int 
  * datagram, which invalidates the extra values of every record decoded
  * before on this thread (see record.h).
  */
-static inline void fc_extras_begin(fc_flow_t *f, bool first)
-{
-    if (first)
-        fc__xs.used = 0;
-    fc__xs.unknown = 0;
-    f->extras = &fc__xs.v[fc__xs.used];
-    f->n_extras = 0;
-}
+void fc_extras_begin(fc_flow_t *f, bool first);
 
 /*
  * Whether records collect extra values at all (default yes).  Only the JSON
