@@ -32,9 +32,10 @@ enum {
     XK_VALUE
 }; /* a step's value: none, a number, hex, the registry's */
 
-#define XL_MAX   64   /* values of a layout */
-#define XL_TEXT  4096 /* bytes of its text */
-#define XL_BLOCK 32   /* texts up to this long are copied as one block (the text is padded) */
+#define XL_MAX  64   /* values of a layout */
+#define XL_TEXT 4096 /* bytes of its text */
+#define XL_BLOCK \
+    32 /* texts up to this long are one block, up to twice that two (the text is padded) */
 
 typedef struct xstep_st {
     uint16_t text, len; /* in the layout's text */
@@ -49,7 +50,7 @@ typedef struct xlayout_st {
     size_t bound; /* reserve of a record of this layout */
     unsigned nstep;
     xstep_t st[2 * XL_MAX + 1];
-    char text[XL_TEXT + XL_BLOCK];
+    char text[XL_TEXT + 2 * XL_BLOCK];
 } xlayout_t;
 static __thread xlayout_t xlayout;
 
@@ -149,7 +150,7 @@ static int compile_layout(xlayout_t *l, const fc_flow_t *f)
     STEP(XK_NONE, 0);
 #undef TEXT
 #undef STEP
-    memset(t + len, 0, XL_BLOCK);
+    memset(t + len, 0, 2 * XL_BLOCK);
     /* as format_general's: the same reserve, so the same flushes */
     l->bound = 64 + (size_t)n * (64 + 320) + (6 + 26) * bytes;
     l->nstep = ns;
@@ -176,6 +177,8 @@ int fc__format_extras(fk_buf_t *b, const fc_flow_t *f, int json)
         const fc_xval_t *x = &f->extras[st->idx];
         if (st->len <= XL_BLOCK)
             memcpy(p, l->text + st->text, XL_BLOCK);
+        else if (st->len <= 2 * XL_BLOCK) /* as an unknown element's header (40 to 60 bytes) */
+            memcpy(p, l->text + st->text, 2 * XL_BLOCK);
         else
             memcpy(p, l->text + st->text, st->len);
         p += st->len;
