@@ -1895,7 +1895,7 @@ static inline uint64_t value_mask(const fc_ztest_t *z, unsigned n, const fc_flow
  * Records of one template share the promise, so the last list is kept per
  * thread, named by the plan's id and the promise.
  */
-#define NSHAPE  4
+#define NSHAPE 4
 
 /*
  * A shape: the steps that write a record whose live columns print a value
