@@ -2052,7 +2052,7 @@ static inline __attribute__((always_inline)) char *put_op(char *p, const fc_form
 
 /*
  * Columns [first, first + n) (n <= 64) whose bits are set in nz print a
- * value: the columns of bit i is map[i] when map is set (a live list), else
+ * value: the column of bit i is map[i] when map is set (a live list), else
  * i.  Each run of zero columns, and the key of the column after it, is one
  * copy; each other column is its writer.
  */
