@@ -31,9 +31,6 @@
 
 #define REG_MAX    1024 /* fields in all tables together (the unit test checks) */
 #define HASH_SLOTS 2048 /* power of two, > 2 * REG_MAX */
-#define SCRATCH_MAX                                                     \
-    16384 /* extra values per datagram and thread (24 bytes each): more \
-           * than a 9000-byte datagram, GoFlow2's largest, can hold */
 
 static fc_regent_t g_ent[REG_MAX];
 static uint16_t g_next[REG_MAX];    /* chain: index + 1 of the next entry in the slot, 0 = end */
@@ -44,9 +41,7 @@ static int g_ready; /* atomic: set (release) once build() is done */
 
 static uint64_t g_dropped; /* atomic */
 
-static __thread fc_xval_t t_scratch[SCRATCH_MAX];
-static __thread size_t t_used;
-static __thread unsigned t_unknown; /* unknown elements of the current record */
+__thread fc_xscratch_t fc__xs;
 
 static bool is_list(const fk_field_t *f)
 {
@@ -109,7 +104,7 @@ static void build(void)
      * when records are printed. */
     for (size_t i = 0; i < g_n; i++) {
         size_t n = strlen(g_ent[i].f->json);
-        char *k = malloc(n + 4);
+        char *k = calloc(1, n + 4 + FC_JKEY_PAD); /* room for whole-block copies */
         if (!k)
             continue; /* extras.c then writes the key piece by piece */
         k[0] = '"';
@@ -138,6 +133,14 @@ const fc_regent_t *fc_registry_at(size_t i)
 {
     ready();
     return i < g_n ? &g_ent[i] : NULL;
+}
+
+const fc_regent_t *fc_registry_all(size_t *n)
+{
+    _Static_assert(REG_MAX < FC_XREG_UNKNOWN, "an unknown element's reg is past every entry");
+    ready();
+    *n = g_n;
+    return g_ent;
 }
 
 /* Can a fixed-size field of type t hold a value of `len` bytes (or, for a
@@ -213,9 +216,9 @@ void fc_extras_use(bool on)
 void fc_extras_begin(fc_flow_t *f, bool first)
 {
     if (first)
-        t_used = 0;
-    t_unknown = 0;
-    f->extras = &t_scratch[t_used];
+        fc__xs.used = 0;
+    fc__xs.unknown = 0;
+    f->extras = &fc__xs.v[fc__xs.used];
     f->n_extras = 0;
 }
 
@@ -224,23 +227,10 @@ uint64_t fc_extras_dropped(void)
     return __atomic_load_n(&g_dropped, __ATOMIC_RELAXED);
 }
 
-/* Append one extra value, its registry entry known (reg < 0: unknown). */
-static void extras_push(fc_flow_t *f, uint32_t pen, uint16_t id, int reg, const uint8_t *v,
-                        size_t len)
+void fc__extras_drop(fc_flow_t *f)
 {
-    /* The record's entries must stay contiguous in the scratch, and the
-     * scratch bounds every record of the datagram together. */
-    if (f->n_extras >= FC_MAX_EXTRAS || (reg < 0 && t_unknown >= FC_MAX_UNKNOWN) ||
-        t_used >= SCRATCH_MAX || f->extras + f->n_extras != &t_scratch[t_used]) {
-        f->truncated_lists++;
-        __atomic_fetch_add(&g_dropped, 1, __ATOMIC_RELAXED);
-        return;
-    }
-    if (reg < 0)
-        t_unknown++;
-    t_scratch[t_used++] =
-        (fc_xval_t){v, pen, id, (uint16_t)len, reg < 0 ? FC_XREG_UNKNOWN : (uint16_t)reg};
-    f->n_extras++;
+    f->truncated_lists++;
+    __atomic_fetch_add(&g_dropped, 1, __ATOMIC_RELAXED);
 }
 
 void fc_extras_add(fc_flow_t *f, const fk_ipfix_ie_t *ie, const uint8_t *v, size_t len)
@@ -268,7 +258,7 @@ void fc_extras_add(fc_flow_t *f, const fk_ipfix_ie_t *ie, const uint8_t *v, size
     } else {
         reg = fc_registry_find(pen, id, false, ie->len, len);
     }
-    extras_push(f, pen, id, reg, v, len);
+    fc__extras_push(f, pen, id, reg, v, len);
 }
 
 int fc_extras_reg(const fk_ipfix_ie_t *ie)
@@ -278,11 +268,6 @@ int fc_extras_reg(const fk_ipfix_ie_t *ie)
     if (ie->pen == 0 && ie->id == 210)
         return FC_EXTRAS_SKIP;
     return fc_registry_find(ie->pen, ie->id, false, ie->len, ie->len);
-}
-
-void fc_extras_add_reg(fc_flow_t *f, const fk_ipfix_ie_t *ie, int reg, const uint8_t *v, size_t len)
-{
-    extras_push(f, ie->pen, ie->id, reg, v, len);
 }
 
 /* ------------------------------------------------------------ values */

@@ -34,15 +34,27 @@
 typedef struct fc_regent_st {
     const fk_field_t *f; /* name, JSON name, PEN, element id, type */
     const char *plugin;  /* "basic" or the plugin's -p name */
-    const char *jkey;    /* "\"json\":" (NULL if it could not be made) */
+    const char *jkey;    /* "\"json\":" (NULL if it could not be made), then
+                          * at least FC_JKEY_PAD readable bytes after its NUL */
     uint16_t jkey_len;   /* strlen(jkey) */
 } fc_regent_t;
+
+/* Readable bytes after a jkey's end, so that a short key can be copied as
+ * one block of this size (extras.c). */
+#define FC_JKEY_PAD 32
 
 /* Entries in the registry (built on first use; thread-safe). */
 size_t fc_registry_count(void);
 
 /* Entry i (< fc_registry_count()). */
 const fc_regent_t *fc_registry_at(size_t i);
+
+/*
+ * The whole registry: entries 0 .. *n - 1 (*n < FC_XREG_UNKNOWN), built on
+ * first use and never changed after, so a caller may index it for as long
+ * as it likes (one call for many lookups).
+ */
+const fc_regent_t *fc_registry_all(size_t *n);
 
 /*
  * The entry for element (pen, id) sent with template length `tlen`
@@ -75,8 +87,48 @@ void fc_extras_add(fc_flow_t *f, const fk_ipfix_ie_t *ie, const uint8_t *v, size
 #define FC_EXTRAS_SKIP   (-2)
 #define FC_EXTRAS_NO_REG (-3)
 int fc_extras_reg(const fk_ipfix_ie_t *ie);
-void fc_extras_add_reg(fc_flow_t *f, const fk_ipfix_ie_t *ie, int reg, const uint8_t *v,
-                       size_t len);
+
+/*
+ * The thread's scratch of extra values (registry.c), here so that adding a
+ * value is inline in the plans' loop (fc_extras_add_reg: a JSON record of a
+ * softflowd template adds two).
+ */
+#define FC_XSCRATCH_MAX                                                 \
+    16384 /* extra values per datagram and thread (24 bytes each): more \
+           * than a 9000-byte datagram, GoFlow2's largest, can hold */
+typedef struct fc_xscratch_st {
+    size_t used;      /* entries of v taken (this datagram's records) */
+    unsigned unknown; /* unknown elements of the current record */
+    fc_xval_t v[FC_XSCRATCH_MAX];
+} fc_xscratch_t;
+extern __thread fc_xscratch_t fc__xs;
+
+/* A value that did not fit: counted in f->truncated_lists and fc_extras_dropped(). */
+void fc__extras_drop(fc_flow_t *f);
+
+/* Append one extra value, its registry entry known (reg < 0: unknown). */
+static inline void fc__extras_push(fc_flow_t *f, uint32_t pen, uint16_t id, int reg,
+                                   const uint8_t *v, size_t len)
+{
+    fc_xscratch_t *s = &fc__xs;
+    /* The record's entries must stay contiguous in the scratch, and the
+     * scratch bounds every record of the datagram together. */
+    if (f->n_extras >= FC_MAX_EXTRAS || (reg < 0 && s->unknown >= FC_MAX_UNKNOWN) ||
+        s->used >= FC_XSCRATCH_MAX || f->extras + f->n_extras != &s->v[s->used]) {
+        fc__extras_drop(f);
+        return;
+    }
+    s->unknown += reg < 0;
+    s->v[s->used++] =
+        (fc_xval_t){v, pen, id, (uint16_t)len, reg < 0 ? FC_XREG_UNKNOWN : (uint16_t)reg};
+    f->n_extras++;
+}
+
+static inline void fc_extras_add_reg(fc_flow_t *f, const fk_ipfix_ie_t *ie, int reg,
+                                     const uint8_t *v, size_t len)
+{
+    fc__extras_push(f, ie->pen, ie->id, reg, v, len);
+}
 
 /*
  * Start f's extra values in this thread's scratch (f->extras, n_extras = 0).

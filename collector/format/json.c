@@ -416,6 +416,7 @@ enum {
     OP_LNUM,     /* uint32 list printed as numbers */
     OP_LLAYER,   /* LayerStack list by names */
     OP_LIP,      /* address list, "ip" */
+    OP_TEXT,     /* no value: a shape's step that is text alone (see shape_t) */
 };
 
 /* One printed field, resolved from the configuration (what plans are built from). */
@@ -494,6 +495,7 @@ typedef struct fc_pcol_st {
     uint8_t op;     /* OP_*: the value writer */
     uint8_t kz;     /* 1: the key is at z (the column's text starts with it) */
     uint8_t slot;   /* OP_NUM, 8 bytes wide: its entry in numcache */
+    int8_t zcol;    /* the fc_columns index its zero test reads, -1 none (see live_build) */
     uint16_t sel;   /* its index in fmt->sel (OP_GENERIC) */
 } fc_pcol_t;
 
@@ -508,6 +510,7 @@ typedef struct fc_plan_st {
     fc_ztest_t *zt;   /* ncol */
     uint64_t *always; /* per 64 columns: those with no zero test (always written) */
     char *text;       /* keys, then the zero-run texts, then PLAN_SLACK zero bytes */
+    uint64_t id;      /* unique per plan built (never reused): names it in live lists */
     uint16_t ncol;
 } fc_plan_t;
 
@@ -773,6 +776,12 @@ static int plan_build(fc_format_t *fmt, int json)
         pc->w8 = c && c->kind == FC_K_U64;
         pc->slot = (uint8_t)(k % NUMCACHE);
         zeroable[k] = (uint8_t)zero_test(s, &pc->zt, &pc->zmask);
+        /* the test reads the column's own bytes: a decoder's promise that
+         * the column is zero (fc_flow_t.zero_cols) answers it */
+        pc->zcol = (int8_t)(zeroable[k] && pc->zmask && c && c->kind != FC_K_VIRTUAL &&
+                                    s->cust < 0 && s->col < 64
+                                ? s->col
+                                : -1);
         if (!zeroable[k]) { /* a test that is always zero; the bitmap says "write it" */
             pc->zt = 0;
             pc->zmask = 0;
@@ -781,6 +790,8 @@ static int plan_build(fc_format_t *fmt, int json)
         np.zt[k].off = pc->zt;
         np.zt[k].mask = pc->zmask;
     }
+    static uint64_t plan_ids;
+    np.id = __atomic_add_fetch(&plan_ids, 1, __ATOMIC_RELAXED);
 
     /* Zero-run texts, in column order: a run of zero columns is contiguous. */
     for (unsigned k = 0; k < np.ncol; k++) {
@@ -1701,7 +1712,8 @@ typedef struct numcache_st {
 static __thread numcache_t numcache[NUMCACHE];
 
 /* x (>= 10^8) in decimal through the column's cache entry. Room: FK_U64_ROOM. */
-static inline char *put_u64_cached(char *p, uint64_t x, unsigned slot)
+static inline __attribute__((always_inline)) char *put_u64_cached(char *p, uint64_t x,
+                                                                  unsigned slot)
 {
     numcache_t *e = &numcache[slot];
     if (e->v != x) {
@@ -1786,6 +1798,8 @@ static inline __attribute__((always_inline)) char *put_value(char *p, const fc_f
         uint32_t bits = ld32(v);
         if (a->len == 4 && bits <= 32) /* the common case inline */
             p = put_prefix4(p, a->a, bits);
+        else if (a->len == 16 && bits == 0) /* IPv6 without a mask (softflowd's): all masked */
+            p = put_mem(p, "::/0", 4);
         else
             p = put_prefix(p, a, bits);
         return close_sep(p, json);
@@ -1856,37 +1870,203 @@ static inline __attribute__((always_inline)) char *put_value(char *p, const fc_f
 }
 
 /*
- * The columns [first, first + n) (n <= 64) of record f that print a value:
- * bit k set for column first + k.  Branch-free: one masked load each.
+ * The n (<= 64) zero tests z of record f: bit k set when test k is not zero.
+ * Branch-free: one masked load each.
  */
-static inline uint64_t value_mask(const fc_plan_t *pl, unsigned first, unsigned n,
-                                  const fc_flow_t *f)
+static inline uint64_t value_mask(const fc_ztest_t *z, unsigned n, const fc_flow_t *f)
 {
-    const fc_ztest_t *z = pl->zt + first;
     const char *base = (const char *)f;
     uint64_t nz = 0;
     /* last column first, so each bit goes in by a shift of one */
 #pragma GCC unroll 4
     for (unsigned k = n; k-- > 0;)
         nz = nz << 1 | (uint64_t)((ld64(base + z[k].off) & z[k].mask) != 0);
-    return nz | pl->always[first / 64];
+    return nz;
 }
 
 /*
- * Columns [first, first + n) (n <= 64): each run of zero columns, and the
- * key of the column after it, is one copy; each other column is its writer.
+ * The columns a record with the decoder's promise zero_cols (record.h) may
+ * print a value for, when the plan has at most 64: those with no zero test
+ * (always written), and those whose test reads a column the promise leaves
+ * out (or nothing at all: a constant text) dropped.  A NetFlow v9 or IPFIX
+ * template sets a third of FlowMessage, so most tests go.  The columns keep
+ * their places in the plan's text: a dropped column is zero, so its zero
+ * text is what it prints, and the runs around it stay single copies.
+ * Records of one template share the promise, so the last list is kept per
+ * thread, named by the plan's id and the promise.
  */
-static inline __attribute__((always_inline)) char *put_cols(char *p, const fc_format_t *fmt,
-                                                            const fc_plan_t *pl, unsigned first,
-                                                            unsigned n, const fc_flow_t *f,
-                                                            const int json)
+#define NSHAPE 4
+
+/*
+ * A shape: the steps that write a record whose live columns print a value
+ * where nz has bits, so a record of a known shape costs per printed column
+ * one copy and its writer, with no bit scan: each step is a text of the plan
+ * (the zero run before the column and its key) and the column's writer, or
+ * (OP_TEXT) the text alone.  Records of one template mostly have one shape
+ * or a few (the columns a template sets are mostly not zero).
+ */
+typedef struct step_st {
+    uint32_t text; /* in the plan's text */
+    uint16_t len;
+    uint8_t op; /* the column's writer, or OP_TEXT */
+    uint8_t col;
+} step_t;
+
+typedef struct shape_st {
+    uint64_t nz; /* the live list's bits it writes */
+    unsigned n;
+    step_t st[2 * 64 + 1]; /* a column without its key in a run takes two; the trailing run */
+} shape_t;
+
+typedef struct live_st {
+    uint64_t id, zc; /* the plan and the promise it was made for; id 0: none */
+    uint64_t always; /* bit i: live column i has no zero test */
+    unsigned n;
+    uint8_t col[64]; /* live column i is the plan's column col[i] */
+    fc_ztest_t zt[64];
+    unsigned nshape, next; /* shapes made, and the one a new shape replaces */
+    unsigned misses;       /* records whose shape was not there (a new one is made every 4th) */
+    const shape_t *last;   /* the last record's shape, NULL none */
+    shape_t shape[NSHAPE];
+} live_t;
+static __thread live_t live_kv[2]; /* [0] text, [1] JSON */
+
+/* The steps of the record whose live columns print where nz has bits; 0, or
+ * -1 when a text is longer than a step holds (then the record is written by
+ * bit scan). */
+static int shape_build(shape_t *sh, const live_t *l, const fc_plan_t *pl, uint64_t nz)
+{
+    const fc_pcol_t *col = pl->col;
+    unsigned k = 0, n = 0; /* the first column not written yet */
+    uint32_t from, len;
+#define STEP(t, l, o, c)                                      \
+    do {                                                      \
+        if ((l) > UINT16_MAX)                                 \
+            return -1;                                        \
+        sh->st[n++] = (step_t){(t), (uint16_t)(l), (o), (c)}; \
+    } while (0)
+    sh->nz = nz;
+    while (nz) {
+        unsigned j = l->col[__builtin_ctzll(nz)];
+        const fc_pcol_t *c = &col[j];
+        nz &= nz - 1;
+        from = col[k].z;
+        if (c->kz) {
+            len = c->z + c->klen - from;
+            STEP(from, len, c->op, (uint8_t)j);
+        } else {
+            if (c->z > from)
+                STEP(from, c->z - from, OP_TEXT, 0);
+            STEP(c->key, c->klen, c->op, (uint8_t)j);
+        }
+        k = j + 1;
+    }
+    if (k < pl->ncol)
+        STEP(col[k].z, col[pl->ncol].z - col[k].z, OP_TEXT, 0);
+#undef STEP
+    sh->n = n;
+    return 0;
+}
+
+/* The shape for nz: a kept one, or one made now (on every 4th miss: records
+ * of a template whose shapes vary too much are written by bit scan); NULL
+ * then. */
+static const shape_t *shape_miss(live_t *l, const fc_plan_t *pl, uint64_t nz)
+{
+    for (unsigned i = 0; i < l->nshape; i++)
+        if (l->shape[i].nz == nz)
+            return l->last = &l->shape[i];
+    if (l->misses++ % 4)
+        return NULL;
+    shape_t *sh = &l->shape[l->next];
+    if (shape_build(sh, l, pl, nz) < 0)
+        return NULL;
+    l->next = (l->next + 1) % NSHAPE;
+    l->nshape += l->nshape < NSHAPE;
+    return l->last = sh;
+}
+
+/* The shape for nz: the last record's inline, the others in shape_miss. */
+static inline const shape_t *shape_find(live_t *l, const fc_plan_t *pl, uint64_t nz)
+{
+    return l->last && l->last->nz == nz ? l->last : shape_miss(l, pl, nz);
+}
+
+static live_t *live_build(live_t *l, const fc_plan_t *pl, uint64_t zc)
+{
+    unsigned n = 0;
+    l->nshape = l->next = l->misses = 0;
+    l->last = NULL;
+    l->always = 0;
+    for (unsigned k = 0; k < pl->ncol; k++) {
+        const fc_pcol_t *c = &pl->col[k];
+        unsigned always = (unsigned)(pl->always[0] >> k & 1);
+        if (!always && (!pl->zt[k].mask || (c->zcol >= 0 && zc >> c->zcol & 1)))
+            continue; /* prints its zero text whatever the record */
+        l->always |= (uint64_t)always << n;
+        l->col[n] = (uint8_t)k;
+        l->zt[n++] = pl->zt[k];
+    }
+    l->n = n;
+    l->id = pl->id;
+    l->zc = zc;
+    return l;
+}
+
+/* The list for the promise: the last one when it is the same (inline, per record). */
+static inline live_t *live_list(const fc_plan_t *pl, uint64_t zc, int json)
+{
+    live_t *l = &live_kv[json];
+    return l->id == pl->id && l->zc == zc ? l : live_build(l, pl, zc);
+}
+
+/* Column c's value by its writer op (one inlined copy of each). */
+static inline __attribute__((always_inline)) char *put_op(char *p, const fc_format_t *fmt,
+                                                          const fc_pcol_t *c, unsigned op,
+                                                          const fc_flow_t *f, const int json)
+{
+    switch (op) {
+#define CASE(o)                               \
+    case o:                                   \
+        p = put_value(p, fmt, c, o, f, json); \
+        break;
+        CASE(OP_NUM)
+        CASE(OP_FLOWTYPE)
+        CASE(OP_IP)
+        CASE(OP_MAC)
+        CASE(OP_ETYPE)
+        CASE(OP_PROTO)
+        CASE(OP_NET)
+        CASE(OP_LNUM)
+        CASE(OP_LLAYER)
+        CASE(OP_LIP)
+#undef CASE
+    case OP_TEXT: /* a shape's step with no value */
+        break;
+    default:
+        p = put_value(p, fmt, c, OP_GENERIC, f, json);
+        break;
+    }
+    return p;
+}
+
+/*
+ * Columns [first, first + n) (n <= 64) whose bits are set in nz print a
+ * value: the column of bit i is map[i] when map is set (a live list), else
+ * i.  Each run of zero columns, and the key of the column after it, is one
+ * copy; each other column is its writer.
+ */
+static inline __attribute__((always_inline)) char *
+put_cols(char *p, const fc_format_t *fmt, const fc_plan_t *pl, unsigned first, unsigned n,
+         uint64_t nz, const uint8_t *map, const fc_flow_t *f, const int json)
 {
     const fc_pcol_t *col = pl->col + first;
-    uint64_t nz = value_mask(pl, first, n, f);
     unsigned k = 0; /* the first column not written yet */
 
     while (nz) {
         unsigned j = (unsigned)__builtin_ctzll(nz);
+        if (map)
+            j = map[j];
         const fc_pcol_t *c = &col[j];
         nz &= nz - 1;
         if (c->kz) { /* the zero run k..j-1 (maybe empty), then the key */
@@ -1896,29 +2076,22 @@ static inline __attribute__((always_inline)) char *put_cols(char *p, const fc_fo
             p = put_text(p, pl->text + c->key, c->klen);
         }
         k = j + 1;
-        switch (c->op) {
-#define CASE(o)                               \
-    case o:                                   \
-        p = put_value(p, fmt, c, o, f, json); \
-        break;
-            CASE(OP_NUM)
-            CASE(OP_FLOWTYPE)
-            CASE(OP_IP)
-            CASE(OP_MAC)
-            CASE(OP_ETYPE)
-            CASE(OP_PROTO)
-            CASE(OP_NET)
-            CASE(OP_LNUM)
-            CASE(OP_LLAYER)
-            CASE(OP_LIP)
-#undef CASE
-        default:
-            p = put_value(p, fmt, c, OP_GENERIC, f, json);
-            break;
-        }
+        p = put_op(p, fmt, c, c->op, f, json);
     }
     if (k < n) /* the trailing zero run */
         p = put_text(p, pl->text + col[k].z, col[n].z - col[k].z);
+    return p;
+}
+
+/* A record of a known shape: its steps. */
+static inline __attribute__((always_inline)) char *put_shape(char *p, const fc_format_t *fmt,
+                                                             const fc_plan_t *pl, const shape_t *sh,
+                                                             const fc_flow_t *f, const int json)
+{
+    for (const step_t *st = sh->st, *end = st + sh->n; st < end; st++) {
+        p = put_text(p, pl->text + st->text, st->len);
+        p = put_op(p, fmt, &pl->col[st->col], st->op, f, json);
+    }
     return p;
 }
 
@@ -1967,9 +2140,21 @@ static inline __attribute__((always_inline)) int format_kv(fk_buf_t *b, const fc
 
     if (json)
         *p++ = '{';
-    for (unsigned first = 0; first < pl->ncol; first += 64) {
-        unsigned n = pl->ncol - first < 64 ? pl->ncol - first : 64;
-        p = put_cols(p, fmt, pl, first, n, f, json);
+    if (f->zero_cols && pl->ncol <= 64) {
+        /* only the tests of the columns the decoder may have set */
+        live_t *l = live_list(pl, f->zero_cols, json);
+        uint64_t nz = value_mask(l->zt, l->n, f) | l->always;
+        const shape_t *sh = shape_find(l, pl, nz);
+        if (sh)
+            p = put_shape(p, fmt, pl, sh, f, json);
+        else
+            p = put_cols(p, fmt, pl, 0, pl->ncol, nz, l->col, f, json);
+    } else {
+        for (unsigned first = 0; first < pl->ncol; first += 64) {
+            unsigned n = pl->ncol - first < 64 ? pl->ncol - first : 64;
+            uint64_t nz = value_mask(pl->zt + first, n, f) | pl->always[first / 64];
+            p = put_cols(p, fmt, pl, first, n, nz, NULL, f, json);
+        }
     }
     /* The last separator: '}' in JSON ("{}" when nothing printed), dropped in text. */
     if (json) {

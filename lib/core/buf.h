@@ -227,18 +227,32 @@ extern const uint8_t fk_ip6_zrun[256];
  * address is printed as IPv6 (no dotted tail: ::ffff:a.b.c.d and ::a.b.c.d
  * are the callers' choice).  Room: FK_IP6_ROOM.
  */
+/*
+ * Bit i (0..3) set when group i of w (4 groups, the first in the top bits) is
+ * not zero, without branches: adding 0x7fff to a group's low 15 bits carries
+ * into its top bit unless they are zero (no carry leaves the group), and one
+ * multiply gathers the four top bits (products that do not land in bits
+ * 48..51 land on distinct bits below, so no carry reaches them).
+ */
+static inline unsigned fk__ip6_nonzero4(uint64_t w)
+{
+    const uint64_t low15 = 0x7fff7fff7fff7fffULL;
+    uint64_t t = (((w & low15) + low15) | w) >> 15 & 0x0001000100010001ULL;
+    return (unsigned)((t * 0x0008000400020001ULL) >> 48) & 0xf;
+}
+
 static inline char *fk_put_ip6(char *p, const uint8_t a[16])
 {
-    unsigned g[8], z = 0;
+    unsigned g[8];
     uint64_t w[2];
     __builtin_memcpy(w, a, 16);
     w[0] = FK__BE64(w[0]);
     w[1] = FK__BE64(w[1]);
 #pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) { /* two word loads, not 16 byte loads */
+    for (int i = 0; i < 8; i++) /* two word loads, not 16 byte loads */
         g[i] = (unsigned)(w[i >> 2] >> (48 - 16 * (i & 3))) & 0xffff;
-        z |= (unsigned)(g[i] == 0) << i;
-    }
+    /* bit i: group i is zero */
+    unsigned z = ~(fk__ip6_nonzero4(w[0]) | fk__ip6_nonzero4(w[1]) << 4) & 0xff;
     unsigned run = fk_ip6_zrun[z], zs = run >> 4, ze = zs + (run & 15), i;
     /* each group is followed by ':'; the run adds one ':' (two at the start) */
     for (i = 0; i < zs; i++) {

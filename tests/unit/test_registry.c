@@ -607,6 +607,53 @@ static void test_extras_per_record(void **state)
     fc_state_free(st);
 }
 
+/* JSON's last record layout (extras.c): records whose layouts alternate, or
+ * differ in a length only, each print their own keys and values. */
+static void test_extras_layouts(void **state)
+{
+    (void)state;
+    int end_reason = fc_registry_find(0, 136, false, 1, 1);
+    int bytes_rev = fc_registry_find(29305, 1, false, 8, 8);
+    int host = fc_registry_find(39499, 1, false, FK_IPFIX_VARLEN, 5);
+    assert_true(end_reason >= 0 && bytes_rev >= 0 && host >= 0);
+    for (int i = 0; i < 40; i++) {
+        uint8_t v[3][8] = {
+            {(uint8_t)i}, {0, 0, 0, 0, 0, 0, 1, (uint8_t)i}, {0xbe, 0xef, (uint8_t)i}};
+        unsigned hexlen = 2 + (unsigned)(i % 5 == 4); /* now and then one byte more */
+        fc_xval_t a[] = {{v[0], 0, 136, 1, (uint16_t)end_reason},
+                         {v[2], 12345, 77, (uint16_t)hexlen, FC_XREG_UNKNOWN}};
+        fc_xval_t b[] = {{v[1], 29305, 1, 8, (uint16_t)bytes_rev},
+                         {(const uint8_t *)"hosts", 39499, 1, 5, (uint16_t)host}};
+        fc_flow_t f;
+        memset(&f, 0, sizeof(f));
+        int which = i % 3 == 2; /* A A B A A B ... */
+        f.extras = which ? b : a;
+        f.n_extras = 2;
+        char want[160];
+        if (which)
+            snprintf(want, sizeof(want), ",\"bytes_rev\":%d,\"http_request_host\":\"hosts\"}",
+                     256 + i);
+        else if (hexlen == 2)
+            snprintf(want, sizeof(want),
+                     ",\"flow_end_reason\":%d,\"unknown_elements\":[{\"pen\":12345,\"id\":77,"
+                     "\"hex\":\"beef\"}]}",
+                     i);
+        else
+            snprintf(want, sizeof(want),
+                     ",\"flow_end_reason\":%d,\"unknown_elements\":[{\"pen\":12345,\"id\":77,"
+                     "\"hex\":\"beef%02x\"}]}",
+                     i, i);
+        fk_buf_t out;
+        assert_int_equal(fk_buf_init(&out, NULL, 0), 0);
+        assert_int_equal(fc_format_json(&out, &f, NULL), 0);
+        size_t n = strlen(want);
+        assert_true(out.len > n);
+        if (memcmp(out.data + out.len - n, want, n) != 0)
+            fail_msg("record %d: want ...%s, got %.*s", i, want, (int)out.len, out.data);
+        fk_buf_free(&out);
+    }
+}
+
 /* NetFlow v9 records and hand-made records have no extras: output unchanged. */
 static void test_no_extras(void **state)
 {
@@ -632,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_extras_hostile),
         cmocka_unit_test(test_extras_bounds),
         cmocka_unit_test(test_extras_per_record),
+        cmocka_unit_test(test_extras_layouts),
         cmocka_unit_test(test_no_extras),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
