@@ -2020,6 +2020,20 @@ static inline live_t *live_list(const fc_plan_t *pl, uint64_t zc, int json)
     return l->id == pl->id && l->zc == zc ? l : live_build(l, pl, zc);
 }
 
+/* The ops put_value specialises: each switch below has one case per op, so
+ * that every case inlines put_value with its op a constant. */
+#define VALUE_OPS(X) \
+    X(OP_NUM)        \
+    X(OP_FLOWTYPE)   \
+    X(OP_IP)         \
+    X(OP_MAC)        \
+    X(OP_ETYPE)      \
+    X(OP_PROTO)      \
+    X(OP_NET)        \
+    X(OP_LNUM)       \
+    X(OP_LLAYER)     \
+    X(OP_LIP)
+
 /* Column c's value by its writer op (one inlined copy of each). */
 static inline __attribute__((always_inline)) char *put_op(char *p, const fc_format_t *fmt,
                                                           const fc_pcol_t *c, unsigned op,
@@ -2030,16 +2044,7 @@ static inline __attribute__((always_inline)) char *put_op(char *p, const fc_form
     case o:                                   \
         p = put_value(p, fmt, c, o, f, json); \
         break;
-        CASE(OP_NUM)
-        CASE(OP_FLOWTYPE)
-        CASE(OP_IP)
-        CASE(OP_MAC)
-        CASE(OP_ETYPE)
-        CASE(OP_PROTO)
-        CASE(OP_NET)
-        CASE(OP_LNUM)
-        CASE(OP_LLAYER)
-        CASE(OP_LIP)
+        VALUE_OPS(CASE)
 #undef CASE
     case OP_TEXT: /* a shape's step with no value */
         break;
@@ -2104,16 +2109,7 @@ static char *put_column(char *p, const fc_format_t *fmt, const fc_plan_t *pl, co
 #define CASE(o) \
     case o:     \
         return json ? put_value(p, fmt, c, o, f, 1) : put_value(p, fmt, c, o, f, 0);
-        CASE(OP_NUM)
-        CASE(OP_FLOWTYPE)
-        CASE(OP_IP)
-        CASE(OP_MAC)
-        CASE(OP_ETYPE)
-        CASE(OP_PROTO)
-        CASE(OP_NET)
-        CASE(OP_LNUM)
-        CASE(OP_LLAYER)
-        CASE(OP_LIP)
+        VALUE_OPS(CASE)
 #undef CASE
     default:
         return json ? put_value(p, fmt, c, OP_GENERIC, f, 1)

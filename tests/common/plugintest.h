@@ -75,6 +75,20 @@ static const char *csv(size_t flow, const char *name)
     return out;
 }
 
+/* Every field of flow k's record as the CSV output prints them, '|' after
+ * each: what a reused-record test compares with a fresh cache's. */
+static inline const char *pt_all_fields(size_t k)
+{
+    static char out[4 * MAXREC];
+    size_t n = 0;
+
+    out[0] = 0;
+    for (size_t f = 0; f < g_pi.p->nfields; f++)
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s|", csv(k, g_pi.p->fields[f].name));
+    assert_true(n < sizeof(out));
+    return out;
+}
+
 /*
  * A raw IPv4 frame between 10.0.0.1:cport (the client) and 10.0.0.2:sport,
  * client -> server when `fwd`: TCP (proto 6; a 20-byte header with

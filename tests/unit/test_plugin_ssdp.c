@@ -530,19 +530,6 @@ static void test_ssdp_hostile(void **state)
     free(m);
 }
 
-/* Every field of flow k's record, as the CSV output prints them. */
-static const char *all_fields(size_t k)
-{
-    static char out[4 * MAXREC];
-    size_t n = 0;
-
-    out[0] = 0;
-    for (size_t f = 0; f < g_pi.p->nfields; f++)
-        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s|", csv(k, g_pi.p->fields[f].name));
-    assert_true(n < sizeof(out));
-    return out;
-}
-
 /*
  * A flow in a record an earlier SSDP flow filled (the record freed last is
  * the next one taken) gives what a fresh cache gives: no record when its
@@ -578,9 +565,9 @@ static void test_ssdp_reused_record(void **state)
             assert_int_equal(g_nout, 1);
             assert_int_equal(g_nrec[0], to1900 ? 1 : 0);
             if (!dirty)
-                strcpy(fresh[to1900], g_nrec[0] ? all_fields(0) : "");
+                strcpy(fresh[to1900], g_nrec[0] ? pt_all_fields(0) : "");
             else
-                assert_string_equal(g_nrec[0] ? all_fields(0) : "", fresh[to1900]);
+                assert_string_equal(g_nrec[0] ? pt_all_fields(0) : "", fresh[to1900]);
         }
     }
     assert_string_equal(fresh[1], "0|\"\"|\"UA;\"|\"x:1;\"|\"\"|");
