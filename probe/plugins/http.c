@@ -114,40 +114,6 @@ static void http_clear(http_state_t *s)
     }
 }
 
-/*
- * The first ' ' in [p, lim), or lim: eight bytes per step where a word
- * holds none (Bit Twiddling Hacks "haszero" on the word XOR spaces; its
- * lowest flagged byte is always a real match, the first in memory on a
- * little-endian machine).
- */
-static inline const uint8_t *http_space(const uint8_t *p, const uint8_t *lim)
-{
-#if defined(__SSE2__)
-    const __m128i sp = _mm_set1_epi8(' ');
-    while (lim - p >= 16) {
-        unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), sp));
-        if (m)
-            return p + __builtin_ctz(m);
-        p += 16;
-    }
-#endif
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    while (lim - p >= 8) {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        x ^= 0x2020202020202020ULL;
-        x = (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
-        if (x)
-            return p + (__builtin_ctzll(x) >> 3);
-        p += 8;
-    }
-#endif
-    while (p < lim && *p != ' ')
-        p++;
-    return p;
-}
-
 static bool http_is_request(const uint8_t *p, size_t n)
 {
     const uint8_t *end = p + n, *sp1, *sp2;
@@ -193,11 +159,11 @@ static bool http_is_request(const uint8_t *p, size_t n)
      * are looked for inline first, a library call costs more than the few
      * bytes up to the usual space. */
     const uint8_t *lim = p + (n < HTTP_SNIFF_METHOD_MAX ? n : HTTP_SNIFF_METHOD_MAX);
-    sp1 = http_space(p, lim);
+    sp1 = fp_hl_find2(p, lim, ' ', ' ');
     if (sp1 == lim)
         return false;
     lim = end - (sp1 + 1) > 64 ? sp1 + 1 + 64 : end;
-    sp2 = http_space(sp1 + 1, lim);
+    sp2 = fp_hl_find2(sp1 + 1, lim, ' ', ' ');
     if (sp2 == lim)
         sp2 = lim < end ? memchr(lim, ' ', (size_t)(end - lim)) : NULL;
     return sp2 && fp_hl_at(sp2 + 1, end, "HTTP", 4);

@@ -99,41 +99,52 @@ static inline const uint8_t *fp_hl_strnchr(const uint8_t *p, const uint8_t *e, u
 }
 
 /*
- * The first CR or NUL byte in [p, e), or e.  Eight bytes per step where a
- * word holds neither (Bit Twiddling Hacks "haszero" on the word and on the
- * word XOR CRs; the lowest flagged byte is always a real match, the first in
- * memory on a little-endian machine).  Inline: a header line is a few tens
- * of bytes, shorter than a library call's set-up pays for.
+ * The first byte equal to a or b in [p, e), or e (a == b: one byte value).
+ * Sixteen bytes per step with SSE2 (every x86-64), else eight per step where
+ * a word holds neither (Bit Twiddling Hacks "haszero" on the word XOR each
+ * value; the lowest flagged byte is always a real match, the first in
+ * memory on a little-endian machine).  Inline, so the values are constants:
+ * a header line is a few tens of bytes, shorter than a library call's
+ * set-up pays for.
  */
-static inline const uint8_t *fp_hl_cr_or_nul(const uint8_t *p, const uint8_t *e)
+static inline const uint8_t *fp_hl_find2(const uint8_t *p, const uint8_t *e, uint8_t a, uint8_t b)
 {
 #if defined(__SSE2__)
-    /* x86-64 always has SSE2: sixteen bytes per step, two compares and a mask. */
-    const __m128i cr = _mm_set1_epi8('\r'), nul = _mm_setzero_si128();
+    const __m128i va = _mm_set1_epi8((char)a), vb = _mm_set1_epi8((char)b);
     while (e - p >= 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-        unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, nul)));
+        __m128i hit = _mm_cmpeq_epi8(x, va);
+        if (a != b) /* a constant test once inlined */
+            hit = _mm_or_si128(hit, _mm_cmpeq_epi8(x, vb));
+        unsigned m = (unsigned)_mm_movemask_epi8(hit);
         if (m)
             return p + __builtin_ctz(m);
         p += 16;
     }
 #endif
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101ULL;
     while (e - p >= 8) {
-        uint64_t x, y;
+        uint64_t x, y, z;
         memcpy(&x, p, 8);
-        y = x ^ 0x0d0d0d0d0d0d0d0dULL;
-        x = ((x - 0x0101010101010101ULL) & ~x) | ((y - 0x0101010101010101ULL) & ~y);
-        x &= 0x8080808080808080ULL;
+        y = x ^ (ones * a);
+        z = x ^ (ones * b);
+        x = ((y - ones) & ~y) | (a != b ? (z - ones) & ~z : 0);
+        x &= ones * 0x80;
         if (x)
             return p + (__builtin_ctzll(x) >> 3);
         p += 8;
     }
 #endif
-    while (p < e && *p != '\r' && *p != 0)
+    while (p < e && *p != a && *p != b)
         p++;
     return p;
+}
+
+/* The first CR or NUL byte in [p, e), or e. */
+static inline const uint8_t *fp_hl_cr_or_nul(const uint8_t *p, const uint8_t *e)
+{
+    return fp_hl_find2(p, e, '\r', 0);
 }
 
 /*
