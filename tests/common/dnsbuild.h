@@ -14,6 +14,7 @@
 
 #include "lib/packet/packet.h"
 #include "probe/cache/cache.h"
+#include "tests/common/frame4.h"
 
 /* A message under construction. */
 typedef struct dmsg_st {
@@ -74,8 +75,8 @@ static inline void d_ptr(dmsg_t *m, uint16_t off)
     d_u16(m, (uint16_t)(0xC000 | off));
 }
 
-static inline void d_hdr(dmsg_t *m, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns,
-                  uint16_t ar)
+static inline void d_hdr(dmsg_t *m, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an,
+                         uint16_t ns, uint16_t ar)
 {
     m->n = 0;
     d_u16(m, id);
@@ -114,56 +115,21 @@ static inline void d_opt(dmsg_t *m, uint16_t psize, int dobit)
  * 10.0.0.1:cport to 10.0.0.2:sport when !from_server, else the reverse.
  * trunc (when non-zero) cuts the capture to that many octets of payload.
  */
-static inline void d_send(fp_cache_t *c, uint8_t proto, int from_server, uint16_t cport, uint16_t sport,
-                   const uint8_t *pay, size_t paylen, long trunc, uint64_t t)
+static inline void d_send(fp_cache_t *c, uint8_t proto, int from_server, uint16_t cport,
+                          uint16_t sport, const uint8_t *pay, size_t paylen, long trunc, uint64_t t)
 {
+    static uint8_t f[PT_FRAME4_MAX];
+    size_t total =
+        from_server ? pt_frame4(f, 2, sport, 1, cport, proto, 0x18 /* PSH ACK */, 0, pay, paylen, 0)
+                    : pt_frame4(f, 1, cport, 2, sport, proto, 0x18, 0, pay, paylen, 0);
     size_t th = proto == 6 ? 20 : 8;
-    size_t total = 20 + th + paylen;
-    uint8_t *f = calloc(1, total);
-    fk_packet_t pkt;
 
-    assert_non_null(f);
-    assert_true(total <= 65535);
-    f[0] = 0x45;
-    f[2] = (uint8_t)(total >> 8);
-    f[3] = (uint8_t)total;
-    f[8] = 64;
-    f[9] = proto;
-    f[12] = f[16] = 10;
-    f[15] = from_server ? 2 : 1;
-    f[19] = from_server ? 1 : 2;
-    uint16_t sp = from_server ? sport : cport, dp = from_server ? cport : sport;
-    f[20] = (uint8_t)(sp >> 8);
-    f[21] = (uint8_t)sp;
-    f[22] = (uint8_t)(dp >> 8);
-    f[23] = (uint8_t)dp;
-    if (proto == 6) {
-        f[32] = 0x50;         /* data offset 5 */
-        f[33] = 0x18;         /* PSH ACK */
-        f[34] = f[35] = 0xff; /* window */
-    } else {
-        f[24] = (uint8_t)((8 + paylen) >> 8);
-        f[25] = (uint8_t)(8 + paylen);
-    }
-    if (paylen)
-        memcpy(f + 20 + th, pay, paylen);
-    size_t cap = trunc >= 0 ? 20 + th + (size_t)trunc : total;
-    if (cap > total)
-        cap = total;
-    /* The parser sees exactly `cap` octets in their own block. */
-    uint8_t *g = malloc(cap ? cap : 1);
-    assert_non_null(g);
-    memcpy(g, f, cap);
-    free(f);
-    fk_packet_parse(&pkt, FK_LINK_RAW, g, (uint32_t)cap, (uint32_t)total, t);
-    assert_true(fk_packet_has_key(&pkt));
-    fp_cache_put(c, &pkt);
-    free(g);
+    assert_true(pt_send4(c, f, total, trunc >= 0 ? 20 + th + (size_t)trunc : total, t));
 }
 
 /* The same message behind an RFC 1035 4.2.2 length prefix. */
 static inline void d_send_tcp(fp_cache_t *c, int from_server, uint16_t cport, const dmsg_t *m,
-                       uint16_t prefix, uint64_t t)
+                              uint16_t prefix, uint64_t t)
 {
     uint8_t buf[4096 + 2];
 

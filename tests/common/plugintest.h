@@ -17,6 +17,7 @@
 #include "lib/core/opts.h"
 #include "lib/packet/packet.h"
 #include "probe/cache/cache.h"
+#include "tests/common/frame4.h"
 #include "probe/plugin.h"
 
 #ifndef MAXF
@@ -102,46 +103,10 @@ static inline bool pt_put4(fp_cache_t *c, int fwd, uint16_t cport, uint16_t spor
                            uint8_t tcp_flags, const void *pay, size_t n, size_t cap, unsigned ulen,
                            uint64_t t)
 {
-    static uint8_t f[65535];
-    size_t hl = proto == 6 ? 40 : 28, total = hl + n;
-    uint16_t sp = fwd ? cport : sport, dp = fwd ? sport : cport;
-    fk_packet_t pkt;
-
-    assert_true(total <= sizeof(f)); /* the IPv4 total length */
-    memset(f, 0, hl);
-    f[0] = 0x45;
-    f[2] = (uint8_t)(total >> 8);
-    f[3] = (uint8_t)total;
-    f[8] = 64;
-    f[9] = proto;
-    f[12] = f[16] = 10;
-    f[15] = fwd ? 1 : 2;
-    f[19] = fwd ? 2 : 1;
-    f[20] = (uint8_t)(sp >> 8);
-    f[21] = (uint8_t)sp;
-    f[22] = (uint8_t)(dp >> 8);
-    f[23] = (uint8_t)dp;
-    if (proto == 6) {
-        f[32] = 5 << 4;
-        f[33] = tcp_flags;
-        f[34] = 0xff;
-    } else {
-        unsigned u = ulen ? ulen : (unsigned)(8 + n);
-        f[24] = (uint8_t)(u >> 8);
-        f[25] = (uint8_t)u;
-    }
-    if (n)
-        memcpy(f + hl, pay, n);
-    size_t len = cap ? cap : total;
-    uint8_t *copy = malloc(len);
-    assert_non_null(copy);
-    memcpy(copy, f, len);
-    fk_packet_parse(&pkt, FK_LINK_RAW, copy, (uint32_t)len, (uint32_t)total, t);
-    bool key = fk_packet_has_key(&pkt);
-    if (key)
-        fp_cache_put(c, &pkt);
-    free(copy);
-    return key;
+    static uint8_t f[PT_FRAME4_MAX];
+    size_t total = fwd ? pt_frame4(f, 1, cport, 2, sport, proto, tcp_flags, 0, pay, n, ulen)
+                       : pt_frame4(f, 2, sport, 1, cport, proto, tcp_flags, 0, pay, n, ulen);
+    return pt_send4(c, f, total, cap, t);
 }
 
 /* A string field as stored in the record (what IPFIX and JSON carry): NUL

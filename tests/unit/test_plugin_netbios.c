@@ -19,6 +19,7 @@
 #include "lib/core/field.h"
 #include "lib/packet/packet.h"
 #include "probe/cache/cache.h"
+#include "tests/common/frame4.h"
 #include "probe/plugin.h"
 
 #define SEC    1000000000ULL
@@ -113,42 +114,10 @@ static void finish(fp_cache_t *c)
 static void put_ex(fp_cache_t *c, uint8_t proto, int rev, uint16_t sport, uint16_t dport,
                    const void *pay, size_t n, size_t cap, uint64_t t)
 {
-    size_t hl = proto == 6 ? 40 : 28, total = hl + n;
-    uint8_t *f = calloc(1, total);
-    fk_packet_t pkt;
-
-    assert_non_null(f);
-    f[0] = 0x45;
-    f[2] = (uint8_t)(total >> 8);
-    f[3] = (uint8_t)total;
-    f[8] = 64;
-    f[9] = proto;
-    f[12] = f[16] = 10;
-    f[15] = rev ? 255 : 1;
-    f[19] = rev ? 1 : 255;
-    f[20] = (uint8_t)(sport >> 8);
-    f[21] = (uint8_t)sport;
-    f[22] = (uint8_t)(dport >> 8);
-    f[23] = (uint8_t)dport;
-    if (proto == 6) {
-        f[32] = 0x50; /* data offset 5 */
-        f[33] = 0x18; /* PSH ACK */
-    } else {
-        f[24] = (uint8_t)((8 + n) >> 8);
-        f[25] = (uint8_t)(8 + n);
-    }
-    if (n)
-        memcpy(f + hl, pay, n);
-    if (cap == 0 || cap > total)
-        cap = total;
-    uint8_t *g = malloc(cap);
-    assert_non_null(g);
-    memcpy(g, f, cap);
-    free(f);
-    fk_packet_parse(&pkt, FK_LINK_RAW, g, (uint32_t)cap, (uint32_t)total, t);
-    if (fk_packet_has_key(&pkt))
-        fp_cache_put(c, &pkt);
-    free(g);
+    static uint8_t f[PT_FRAME4_MAX];
+    size_t total = pt_frame4(f, rev ? 255 : 1, sport, rev ? 1 : 255, dport, proto,
+                             0x18 /* PSH ACK */, 0, pay, n, 0);
+    (void)pt_send4(c, f, total, cap, t);
 }
 
 static void put(fp_cache_t *c, uint16_t sport, uint16_t dport, const void *pay, size_t n,

@@ -27,6 +27,7 @@
 #include "lib/core/opts.h"
 #include "lib/packet/packet.h"
 #include "probe/cache/cache.h"
+#include "tests/common/frame4.h"
 #include "probe/plugin.h"
 #include "probe/proto/tls_hello.h"
 
@@ -240,50 +241,12 @@ static void finish(fp_cache_t *c)
 static void put_pkt(fp_cache_t *c, int fwd, uint16_t port, bool udp, uint32_t seq, const void *pay,
                     size_t n, size_t cap, uint64_t t)
 {
-    size_t hl = udp ? 28 : 40, total = hl + n;
-    uint8_t *f = calloc(1, total); /* the frame; copied below to exactly the captured bytes */
-    fk_packet_t pkt;
+    static uint8_t f[PT_FRAME4_MAX];
+    uint8_t proto = udp ? 17 : 6, flags = FK_TCP_ACK | FK_TCP_PSH;
+    size_t total = fwd ? pt_frame4(f, 1, port, 2, 443, proto, flags, seq, pay, n, 0)
+                       : pt_frame4(f, 2, 443, 1, port, proto, flags, seq, pay, n, 0);
 
-    assert_non_null(f);
-    assert_true(total <= 65535);
-    memset(f, 0, hl);
-    f[0] = 0x45;
-    f[2] = (uint8_t)(total >> 8);
-    f[3] = (uint8_t)total;
-    f[8] = 64;
-    f[9] = udp ? 17 : 6;
-    f[12] = f[16] = 10;
-    f[15] = fwd ? 1 : 2;
-    f[19] = fwd ? 2 : 1;
-    uint16_t sp = fwd ? port : 443, dp = fwd ? 443 : port;
-    f[20] = (uint8_t)(sp >> 8);
-    f[21] = (uint8_t)sp;
-    f[22] = (uint8_t)(dp >> 8);
-    f[23] = (uint8_t)dp;
-    if (udp) {
-        f[24] = (uint8_t)((n + 8) >> 8);
-        f[25] = (uint8_t)(n + 8);
-    } else {
-        f[24] = (uint8_t)(seq >> 24);
-        f[25] = (uint8_t)(seq >> 16);
-        f[26] = (uint8_t)(seq >> 8);
-        f[27] = (uint8_t)seq;
-        f[32] = 5 << 4;
-        f[33] = FK_TCP_ACK | FK_TCP_PSH;
-        f[34] = 0xff;
-    }
-    if (n)
-        memcpy(f + hl, pay, n);
-    /* Exactly the captured bytes on the heap: ASan sees any read past them. */
-    size_t got = cap ? cap : total;
-    uint8_t *frame = malloc(got);
-    assert_non_null(frame);
-    memcpy(frame, f, got);
-    free(f);
-    fk_packet_parse(&pkt, FK_LINK_RAW, frame, (uint32_t)got, (uint32_t)total, t);
-    assert_true(fk_packet_has_key(&pkt));
-    fp_cache_put(c, &pkt);
-    free(frame);
+    assert_true(pt_send4(c, f, total, cap, t));
 }
 
 static void put(fp_cache_t *c, int fwd, const void *pay, size_t n, uint64_t t)
