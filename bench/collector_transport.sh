@@ -88,6 +88,18 @@ exec 3>"$TMP/mockctl"
 for _ in $(seq 50); do grep -q bootstrap "$TMP/mock.out" && break; sleep 0.1; done
 BOOT=$(sed -n 's/^bootstrap: //p' "$TMP/mock.out")
 
+# Start loadgen sending to port $1, held until the caller writes to fd 4
+# (the fifo it reads); its pid in LG.
+start_loadgen() {
+    rm -f "$TMP/go"
+    mkfifo "$TMP/go"
+    local pace=()
+    [[ $RATE != 0 ]] && pace=(-R "$RATE")
+    "$B/loadgen" -p "$1" -e 4 -r 20 -n "$MESSAGES" "${pace[@]}" -w <"$TMP/go" >"$TMP/gen" 2>&1 &
+    LG=$!
+    exec 4>"$TMP/go"
+}
+
 # one_run CASE -> prints "records cpu_s wall_s dropped mock_cpu_s" (runs in a subshell; errors
 # are handled here, not by set -e, so that a failure prints a line instead of hanging the reader)
 one_run() {
@@ -116,13 +128,9 @@ one_run() {
         sleep 0.05
     done
     [[ -n $hp ]] || { echo "0 0 0 no-http 0"; kill "$c" 2>/dev/null; return; }
-    rm -f "$TMP/go"
-    mkfifo "$TMP/go"
-    local pace=()
-    [[ $RATE != 0 ]] && pace=(-R "$RATE")
-    "$B/loadgen" -p "$p" -e 4 -r 20 -n "$MESSAGES" "${pace[@]}" -w <"$TMP/go" >"$TMP/gen" 2>&1 &
-    local lg=$!
-    exec 4>"$TMP/go"
+    local lg
+    start_loadgen "$p"
+    lg=$LG
     for _ in $(seq 20); do
         sleep 0.1
         [[ $(metric "$hp" flowkit_collector_templates) == 8 ]] && break
@@ -203,13 +211,9 @@ nf_run() {
     nf=$!
     for _ in $(seq 100); do grep -q "waiting for NetFlow" "$TMP/nf.log" 2>/dev/null && break; sleep 0.05; done
     grep -q "waiting for NetFlow" "$TMP/nf.log" 2>/dev/null || { echo "0 0 0 no-start 0"; kill "$nf"; return; }
-    rm -f "$TMP/go"
-    mkfifo "$TMP/go"
-    local pace=()
-    [[ $RATE != 0 ]] && pace=(-R "$RATE")
-    "$B/loadgen" -p "$p" -e 4 -r 20 -n "$MESSAGES" "${pace[@]}" -w <"$TMP/go" >"$TMP/gen" 2>&1 &
-    local lg=$!
-    exec 4>"$TMP/go"
+    local lg
+    start_loadgen "$p"
+    lg=$LG
     sleep 0.5 # no template counter to watch: resend the templates twice, then go
     echo again >&4
     sleep 0.2
