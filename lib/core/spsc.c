@@ -141,3 +141,8 @@ bool fk_spsc_drained(fk_spsc_t *r)
     int closed = atomic_load_explicit(&r->closed, memory_order_acquire);
     return closed && fk_spsc_peek(r) == NULL;
 }
+
+size_t fk_spsc_capacity(const fk_spsc_t *r)
+{
+    return r->cap;
+}

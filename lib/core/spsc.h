@@ -60,6 +60,9 @@ void fk_spsc_close(fk_spsc_t *r);
 void *fk_spsc_peek(fk_spsc_t *r);
 /* Consumer: done with the entry returned by fk_spsc_peek(). */
 void fk_spsc_release(fk_spsc_t *r);
+/* Either side: how many entries the queue holds at most. */
+size_t fk_spsc_capacity(const fk_spsc_t *r);
+
 /* Consumer: true once the producer closed the queue and it is empty. */
 bool fk_spsc_drained(fk_spsc_t *r);
 
