@@ -125,9 +125,10 @@ static void *run(void *arg)
         for (size_t r = 0; r < x->nrings; r++) {
             /* Up to 256 flows per ring per round, so no worker starves another. */
             for (int k = 0; k < 256; k++) {
-                const fp_flow_t *f = fk_spsc_peek(x->rings[r]);
-                if (!f)
+                const fp_flow_t *const *e = fk_spsc_peek(x->rings[r]);
+                if (!e)
                     break;
+                const fp_flow_t *f = *e;
                 if (x->fps) {
                     while (tokens < 1.0) {
                         double t = (double)mono_ns() / 1e9;
@@ -188,7 +189,7 @@ fp_exporter_t *fp_exporter_new(fp_outinst_t *outs, size_t nouts, size_t nworkers
     x->nrings = nworkers;
     x->rings = calloc(nworkers, sizeof(*x->rings));
     for (size_t i = 0; x->rings && i < nworkers; i++) {
-        x->rings[i] = fk_spsc_new(queue, record_size);
+        x->rings[i] = fk_spsc_new(queue, sizeof(fp_flow_t *));
         if (!x->rings[i]) {
             fk_errf(e, "exporter: cannot allocate a queue of %zu flows of %zu bytes; lower -Q",
                     queue, record_size);
@@ -217,7 +218,7 @@ void fp_exporter_set_plugins(fp_exporter_t *x, const fp_plugin_inst_t *plugins, 
     x->nplugins = n;
 }
 
-void fp_exporter_put(fp_exporter_t *x, unsigned w, const fp_flow_t *flow)
+const fp_flow_t *fp_exporter_put(fp_exporter_t *x, unsigned w, const fp_flow_t *flow)
 {
     fk_spsc_t *r = x->rings[w];
     void *slot;
@@ -231,11 +232,16 @@ void fp_exporter_put(fp_exporter_t *x, unsigned w, const fp_flow_t *flow)
         else
             nap(50000);
     }
-    if (x->nplugins)
-        fp_flow_copy(slot, flow, x->plugins, x->nplugins);
-    else
-        memcpy(slot, flow, x->record_size);
+    const fp_flow_t *back;
+    memcpy(&back, slot, sizeof(back)); /* NULL in a buffer never used */
+    memcpy(slot, &flow, sizeof(flow));
     fk_spsc_commit(r);
+    return back;
+}
+
+size_t fp_exporter_ring_entries(size_t queue)
+{
+    return fk_spsc_entries(queue);
 }
 
 void fp_exporter_done(fp_exporter_t *x, unsigned w)

@@ -49,7 +49,10 @@ fp_exporter_t *fp_exporter_new(fp_outinst_t *outs, size_t nouts, size_t nworkers
 void fp_exporter_set_plugins(fp_exporter_t *x, const fp_plugin_inst_t *plugins, size_t n);
 
 /* Worker `w`: copy one finished flow record into its ring (waits while full). */
-void fp_exporter_put(fp_exporter_t *x, unsigned w, const fp_flow_t *flow);
+const fp_flow_t *fp_exporter_put(fp_exporter_t *x, unsigned w, const fp_flow_t *flow);
+
+/* The flows a ring of `queue` entries holds (fp_exporter_new rounds it up). */
+size_t fp_exporter_ring_entries(size_t queue);
 
 /* Worker `w` will put no more flows. */
 void fp_exporter_done(fp_exporter_t *x, unsigned w);

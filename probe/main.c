@@ -252,10 +252,10 @@ static int close_all(probe_t *pr)
 }
 
 /* The cache's export callback: into this worker's queue to the output thread. */
-static void export_flow(void *arg, fp_flow_t *flow)
+static const fp_flow_t *export_flow(void *arg, fp_flow_t *flow)
 {
     const fp_worker_t *w = arg;
-    fp_exporter_put(g_exporter, w->index, flow);
+    return fp_exporter_put(g_exporter, w->index, flow);
 }
 
 /* "-o ipfix: option 'p': ..." -- name the plugin unless the message already does. */
@@ -400,13 +400,19 @@ static int open_input(probe_t *pr, const char *arg, const fp_cache_cfg_t *ccfg, 
     return 0;
 }
 
-static void close_input(fp_worker_t *w)
+/* Close the packet source; the cache stays (its lent records, below). */
+static void close_source(fp_worker_t *w)
 {
-    fp_cache_free(w->cache);
-    w->cache = NULL;
     if (w->in)
         w->in->close(w->in_ctx);
     w->in = NULL;
+}
+
+static void close_input(fp_worker_t *w)
+{
+    close_source(w);
+    fp_cache_free(w->cache);
+    w->cache = NULL;
 }
 
 /* Release what open_input set up that close_input leaves (after the thread ended). */
@@ -614,7 +620,9 @@ static void *worker_main(void *arg)
     wthread_t *t = arg;
 
     t->rc = run_input(t->w);
-    close_input(t->w);
+    /* The cache's last flows are lent to the output thread (export_flow):
+     * it is freed after fp_exporter_join. */
+    close_source(t->w);
     fp_exporter_done(g_exporter, t->w->index);
     atomic_store(&t->done, 1);
     return NULL;
@@ -843,6 +851,9 @@ int main(int argc, char **argv)
         close_all(&pr);
         return EXIT_RUN;
     }
+    /* The exporter reads each flow from its worker's cache (export_flow):
+     * as many records as its ring holds are lent at once. */
+    ccfg.lend = (uint32_t)fp_exporter_ring_entries(pr.oqueue ? pr.oqueue : DEFAULT_OQUEUE);
     size_t opened = 0;
     for (; opened < pr.ninputs; opened++)
         if (open_input(&pr, pr.inputs[opened], &ccfg, &workers[opened], (unsigned)opened) < 0)

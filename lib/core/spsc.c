@@ -11,32 +11,45 @@
  * Rings of whole flow records with plugin state are tens of megabytes: such
  * a ring gets transparent huge pages where the kernel offers them (madvise
  * mode), so filling it the first time costs a few dozen page faults instead
- * of tens of thousands, and its entries fewer TLB misses.
+ * of tens of thousands, and its entries fewer TLB misses.  Buffers start
+ * zeroed (spsc.h); a large ring is mapped, so its zero pages cost nothing
+ * until a buffer is first used.
  */
 #define SPSC_HUGE ((size_t)2 << 20)
 
-static void *ring_alloc(size_t bytes)
+static void *ring_alloc(fk_spsc_t *r, size_t bytes)
 {
     if (bytes < SPSC_HUGE)
-        return malloc(bytes);
-    size_t len = (bytes + SPSC_HUGE - 1) & ~(SPSC_HUGE - 1);
-    void *p = aligned_alloc(SPSC_HUGE, len);
+        return calloc(1, bytes);
+    size_t len = bytes + SPSC_HUGE;
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    r->map = m;
+    r->map_len = len;
+    uint8_t *p = (uint8_t *)(((uintptr_t)m + SPSC_HUGE - 1) & ~(uintptr_t)(SPSC_HUGE - 1));
 #ifdef MADV_HUGEPAGE
-    if (p)
-        (void)madvise(p, len, MADV_HUGEPAGE); /* advice: fine if refused */
+    (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice: fine if refused */
 #endif
     return p;
+}
+
+size_t fk_spsc_entries(size_t entries)
+{
+    size_t cap = 1;
+
+    while (cap < entries && cap < ((size_t)1 << 31))
+        cap <<= 1;
+    return cap;
 }
 
 fk_spsc_t *fk_spsc_new(size_t entries, size_t esize)
 {
     fk_spsc_t *r;
-    size_t cap = 1;
+    size_t cap = fk_spsc_entries(entries);
 
     if (entries == 0 || esize == 0 || entries > ((size_t)1 << 31))
         return NULL;
-    while (cap < entries)
-        cap <<= 1;
     if (cap > SIZE_MAX / esize)
         return NULL;
     r = aligned_alloc(64, (sizeof(*r) + 63) & ~(size_t)63);
@@ -49,7 +62,7 @@ fk_spsc_t *fk_spsc_new(size_t entries, size_t esize)
     atomic_init(&r->closed, 0);
     r->cap = cap;
     r->esize = esize;
-    r->data = ring_alloc(cap * esize);
+    r->data = ring_alloc(r, cap * esize);
     r->full = malloc(cap * sizeof(*r->full));
     r->freeq = malloc(cap * sizeof(*r->freeq));
     r->stack = malloc(cap * sizeof(*r->stack));
@@ -64,7 +77,10 @@ void fk_spsc_free(fk_spsc_t *r)
 {
     if (!r)
         return;
-    free(r->data);
+    if (r->map)
+        munmap(r->map, r->map_len);
+    else
+        free(r->data);
     free(r->full);
     free(r->freeq);
     free(r->stack);

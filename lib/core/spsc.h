@@ -37,15 +37,20 @@ typedef struct fk_spsc_st {
     _Alignas(64) size_t cap;    /* entries, a power of two */
     size_t esize;               /* bytes per entry */
     uint8_t *data;              /* cap * esize bytes of buffers */
-    uint32_t *full;             /* published buffers, in order (head/tail) */
-    uint32_t *freeq;            /* released buffers, in order (fhead/ftail) */
-    _Atomic int closed;         /* producer finished: no more entries */
+    void *map;                  /* the mapping that holds data, if mapped */
+    size_t map_len;
+    uint32_t *full;     /* published buffers, in order (head/tail) */
+    uint32_t *freeq;    /* released buffers, in order (fhead/ftail) */
+    _Atomic int closed; /* producer finished: no more entries */
 } fk_spsc_t;
 
 /* Allocate a queue of at least `entries` (rounded up to a power of two, at
- * most 2^31) entries of `esize` bytes.  Returns NULL on ENOMEM or a zero
- * size.  Free with fk_spsc_free(). */
+ * most 2^31) entries of `esize` bytes.  Every buffer reads as zeros until it
+ * is first written; a buffer handed out again holds what was last written
+ * to it.  Returns NULL on ENOMEM or a zero size.  Free with fk_spsc_free(). */
 fk_spsc_t *fk_spsc_new(size_t entries, size_t esize);
+/* The entries fk_spsc_new(entries, ...) makes room for. */
+size_t fk_spsc_entries(size_t entries);
 void fk_spsc_free(fk_spsc_t *r);
 
 /* Producer: an entry to fill, or NULL when full.  Until fk_spsc_commit(),

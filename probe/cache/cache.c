@@ -56,6 +56,7 @@ void fp_cache_cfg_default(fp_cache_cfg_t *cfg)
     cfg->frag_enable = true;
     cfg->frag_size = 10007;
     cfg->frag_timeout_s = 3;
+    cfg->lend = 0;
 }
 
 int fp_cache_cfg_apply(fp_cache_cfg_t *cfg, const fk_opts_t *o, fk_err_t *e)
@@ -145,11 +146,12 @@ struct fp_cache_st {
     uint32_t new_idx;   /* where a new flow goes in a full row */
     fp_slot_t *slot;    /* per slot: tag and last-seen second, scanned together */
     uint32_t *idx;      /* per busy slot: index of the record it owns */
-    uint32_t *free_rec; /* records no slot owns; the last freed on top */
+    uint32_t *free_rec; /* records no slot owns and none lent; the last freed on top */
     uint32_t nfree;
-    uint32_t fresh; /* records [fresh, nslots) were never used (taken in order) */
+    uint32_t nrec;  /* records in the pool: nslots + cfg.lend */
+    uint32_t fresh; /* records [fresh, nrec) were never used (taken in order) */
     int poison;     /* < 0: off; else the byte a record holds at its first use */
-    uint8_t *pool;  /* nslots records of slot_size bytes */
+    uint8_t *pool;  /* nrec records of slot_size bytes */
     void *pool_map; /* the mapping that holds the pool (pool_alloc) */
     size_t pool_map_len;
     size_t slot_size;
@@ -316,7 +318,10 @@ fp_cache_t *fp_cache_new(const fp_cache_cfg_t *cfg, fp_plugin_inst_t *plugins, s
     for (size_t i = 0; i < nplugins; i++)
         if (plugins[i].p->flags & FP_PLUGIN_KEY_VLAN)
             c->key_vlan = true;
-    c->slot_size = off;
+    /* Whole cache lines per record: a lent record (being read by the output
+     * thread) shares no line with a live one (being written here). */
+    c->slot_size = (off + 63) & ~(size_t)63;
+    c->nrec = c->nslots + cfg->lend;
 
     if (plan_hooks(c) < 0) {
         fk_errf(e, "cache: out of memory");
@@ -326,9 +331,9 @@ fp_cache_t *fp_cache_new(const fp_cache_cfg_t *cfg, fp_plugin_inst_t *plugins, s
 
     c->slot = calloc(c->nslots, sizeof(*c->slot));
     c->idx = calloc(c->nslots, sizeof(*c->idx));
-    c->free_rec = malloc(c->nslots * sizeof(*c->free_rec));
-    if (c->slot_size > SIZE_MAX / c->nslots - POOL_ALIGN ||
-        pool_alloc(c, (size_t)c->nslots * c->slot_size) < 0)
+    c->free_rec = c->nrec >= c->nslots ? malloc((size_t)c->nrec * sizeof(*c->free_rec)) : NULL;
+    if (c->nrec < c->nslots || c->slot_size > SIZE_MAX / c->nrec - POOL_ALIGN ||
+        pool_alloc(c, (size_t)c->nrec * c->slot_size) < 0)
         c->pool = NULL;
     if (cfg->frag_enable)
         c->frag = fp_frag_new(cfg->frag_size, cfg->frag_timeout_s);
@@ -339,9 +344,9 @@ fp_cache_t *fp_cache_new(const fp_cache_cfg_t *cfg, fp_plugin_inst_t *plugins, s
         return NULL;
     }
     /* Record 0 on top: the pool is used from its start. */
-    for (uint32_t i = 0; i < c->nslots; i++)
-        c->free_rec[i] = c->nslots - 1 - i;
-    c->nfree = c->nslots;
+    for (uint32_t i = 0; i < c->nrec; i++)
+        c->free_rec[i] = c->nrec - 1 - i;
+    c->nfree = c->nrec;
     c->poison = -1;
 #ifdef FP_CACHE_POISON
     /* Slabs start as garbage, so a plugin that reads state it did not
@@ -425,9 +430,17 @@ static void export_slot(fp_cache_t *c, uint32_t slot, uint8_t reason)
     c->st.exported++;
     c->st.exported_packets += (uint64_t)f->packets + f->packets_rev;
     c->st.exported_bytes += f->bytes + f->bytes_rev;
-    c->export_fn(c->export_arg, f);
+    const fp_flow_t *back = c->export_fn(c->export_arg, f);
     c->slot[slot].tag = 0;
-    c->free_rec[c->nfree++] = c->idx[slot];
+    if (!c->cfg.lend) {
+        c->free_rec[c->nfree++] = c->idx[slot];
+    } else if (back) {
+        /* A record lent earlier (maybe this one) came back. */
+        size_t at = (size_t)((const uint8_t *)back - c->pool);
+        if ((const uint8_t *)back >= c->pool && at % c->slot_size == 0 &&
+            at / c->slot_size < c->nrec)
+            c->free_rec[c->nfree++] = (uint32_t)(at / c->slot_size);
+    }
     c->st.flows--;
 }
 
@@ -571,9 +584,10 @@ static void reinsert_in(fp_cache_t *c, uint32_t slot, const fp_hookpkt_t *hp)
     uint32_t tag = c->slot[slot].tag;
     fp_flow_t old;
 
+    old = *f; /* the key goes on; the record may be lent out by the export */
     export_slot(c, slot, FP_END_FORCED);
-    old = *f;
-    /* The record just freed is on top of the stack: the flow goes on in it. */
+    /* Not lending, the record just freed is on top of the stack: the flow
+     * goes on in it. */
     c->idx[slot] = take_record(c);
     f = rec(c, slot);
     run_pre_create(c, pkt);
@@ -833,5 +847,7 @@ void fp_cache_poison(fp_cache_t *c, uint8_t byte)
 
 size_t fp_cache_slot_bytes(const fp_cache_t *c)
 {
-    return c->slot_size + sizeof(*c->slot) + sizeof(*c->idx) + sizeof(*c->free_rec);
+    /* The records that may be lent are shared out over the slots. */
+    return (size_t)((double)c->nrec / c->nslots * (double)(c->slot_size + sizeof(*c->free_rec))) +
+           sizeof(*c->slot) + sizeof(*c->idx);
 }

@@ -37,6 +37,8 @@ typedef struct fp_cache_cfg_st {
     bool frag_enable;        /* fe=: fragmentation cache on (default) */
     uint32_t frag_size;      /* fs=: fragmentation cache entries (default 10007) */
     uint32_t frag_timeout_s; /* ft=: fragment timeout, seconds (default 3) */
+    uint32_t lend;           /* records the export callback may hold at once (see
+                                fp_export_fn); 0: it holds none */
 } fp_cache_cfg_t;
 
 /* The -s keys, for parsing and -h storage. */
@@ -68,8 +70,17 @@ typedef struct fp_cache_stats_st {
     uint64_t frag_misses;      /* later fragments whose first fragment was not seen */
 } fp_cache_stats_t;
 
-/* Called once per exported flow; the flow is valid only during the call. */
-typedef void (*fp_export_fn)(void *arg, fp_flow_t *flow);
+/*
+ * Called once per exported flow.  With cfg.lend = 0 the flow is valid only
+ * during the call, and the callback returns NULL.  With cfg.lend = N the
+ * record is lent: the cache leaves it alone until the callback hands it back
+ * as its return value, in this call or a later one (any record lent before,
+ * or NULL), so the exporter need not copy kilobytes of plugin state per flow.
+ * The callback may hold at most N records at once; the cache's pool has N
+ * records more than slots for them.  Lent records stay valid until
+ * fp_cache_free.
+ */
+typedef const fp_flow_t *(*fp_export_fn)(void *arg, fp_flow_t *flow);
 
 typedef struct fp_cache_st fp_cache_t;
 

@@ -34,7 +34,7 @@ static unsigned g_nrec[MAXF];
 static uint8_t g_rec[MAXF][MAXREC];
 static fp_flow_t g_flow[MAXF];
 
-static void collect(void *arg, fp_flow_t *flow)
+static const fp_flow_t *collect(void *arg, fp_flow_t *flow)
 {
     (void)arg;
     assert_true(g_nout < MAXF);
@@ -46,6 +46,7 @@ static void collect(void *arg, fp_flow_t *flow)
         memcpy(g_rec[g_nout], g_pi.p->record(g_pi.ctx, flow, st, 0), g_pi.p->record_size);
     g_flow[g_nout] = *flow;
     g_nout++;
+    return NULL;
 }
 
 static const fk_field_t *field(const char *name)

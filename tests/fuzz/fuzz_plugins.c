@@ -58,7 +58,7 @@ static void render_rec(fk_buf_t *b, const fp_plugin_t *p, const void *rec)
     }
 }
 
-static void render(void *arg, fp_flow_t *flow)
+static const fp_flow_t *render(void *arg, fp_flow_t *flow)
 {
     const fp_plugin_t *p = g_inst.p;
     const void *st = fp_plugin_state(&g_inst, flow);
@@ -92,6 +92,7 @@ static void render(void *arg, fp_flow_t *flow)
             abort();
         }
     }
+    return NULL;
 }
 
 /* An IPv4 or IPv6 + TCP/UDP frame around `pay`, in a heap block of caplen bytes. */

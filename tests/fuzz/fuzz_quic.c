@@ -45,7 +45,7 @@ static fp_cache_t *g_cache;
 static fk_hello_crypto_t g_cr;
 static unsigned g_exported;
 
-static void on_export(void *arg, fp_flow_t *flow)
+static const fp_flow_t *on_export(void *arg, fp_flow_t *flow)
 {
     const void *st = fp_plugin_state(&g_pi, flow);
     (void)arg;
@@ -64,6 +64,7 @@ static void on_export(void *arg, fp_flow_t *flow)
         }
     }
     g_exported++;
+    return NULL;
 }
 
 static int setup(void)

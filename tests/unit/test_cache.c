@@ -21,11 +21,12 @@
 static fp_flow_t g_out[MAXF];
 static size_t g_nout;
 
-static void collect(void *arg, fp_flow_t *flow)
+static const fp_flow_t *collect(void *arg, fp_flow_t *flow)
 {
     (void)arg;
     assert_true(g_nout < MAXF);
     g_out[g_nout++] = *flow;
+    return NULL;
 }
 
 static void v4(uint8_t a[16], uint8_t last)
@@ -310,11 +311,12 @@ static void t_pre_export(void *ctx, fp_flow_t *f, void *st)
 
 static tstate_t g_seen[MAXF];
 
-static void collect_state(void *arg, fp_flow_t *flow)
+static const fp_flow_t *collect_state(void *arg, fp_flow_t *flow)
 {
     fp_plugin_inst_t *pi = arg;
     g_seen[g_nout] = *(tstate_t *)fp_plugin_state(pi, flow);
     collect(NULL, flow);
+    return NULL;
 }
 
 static const fp_plugin_t test_plugin = {
@@ -545,7 +547,7 @@ static uint8_t g_zcopy[MAXF][ZSLOT];
 static const void *g_zstate[MAXF];
 
 /* Keep the live state, where it lives, and what fp_flow_copy hands to outputs. */
-static void collect_z(void *arg, fp_flow_t *flow)
+static const fp_flow_t *collect_z(void *arg, fp_flow_t *flow)
 {
     (void)arg;
     size_t k = g_nout;
@@ -555,6 +557,7 @@ static void collect_z(void *arg, fp_flow_t *flow)
     memset(g_zcopy[k], 0xcc, ZSLOT);
     fp_flow_copy(g_zcopy[k], flow, g_zpl, g_nzpl);
     collect(NULL, flow);
+    return NULL;
 }
 
 static fp_cache_t *zcache(int with_full)
@@ -973,6 +976,97 @@ static void test_payload_hooks(void **state)
     fp_cache_free(c);
 }
 
+/*
+ * Lending (cfg.lend, fp_export_fn): an exporter that holds up to LEND
+ * records and hands back the oldest only when it holds LEND -- the most a
+ * lending cache must cope with.  The cache must export the same flows as a
+ * copying one, never touch a record while it is lent, and never run out of
+ * records (ASan build: no read or write outside the pool).
+ */
+#define LEND  8
+#define MAXLF 16384
+static fp_flow_t g_lf[2][MAXLF]; /* per pass: every flow exported */
+static size_t g_nlf[2];
+static const fp_flow_t *g_lent[LEND];
+static fp_flow_t g_lent_copy[LEND];
+static size_t g_nlent, g_lent_head;
+
+static const fp_flow_t *lender(void *arg, fp_flow_t *flow)
+{
+    int pass = *(const int *)arg;
+    const fp_flow_t *back = NULL;
+
+    assert_true(g_nlf[pass] < MAXLF);
+    g_lf[pass][g_nlf[pass]++] = *flow;
+    if (!pass)
+        return NULL; /* not lending: the record is the cache's again */
+    if (g_nlent == LEND) {
+        size_t k = g_lent_head;
+        /* Untouched while lent: its bytes are still those exported. */
+        assert_memory_equal(g_lent[k], &g_lent_copy[k], sizeof(fp_flow_t));
+        back = g_lent[k];
+        g_lent_head = (k + 1) % LEND;
+        g_nlent--;
+    }
+    size_t at = (g_lent_head + g_nlent) % LEND;
+    g_lent[at] = flow;
+    g_lent_copy[at] = *flow;
+    g_nlent++;
+    return back;
+}
+
+static void test_lend(void **state)
+{
+    (void)state;
+    fp_cache_cfg_t cfg;
+    fk_err_t e;
+
+    fp_cache_cfg_default(&cfg);
+    cfg.size_exp = 6; /* 64 slots in rows of 4: evictions as well as timeouts */
+    cfg.line_exp = 2;
+    cfg.inactive_s = 5;
+    cfg.active_s = 20;
+    for (int pass = 0; pass < 2; pass++) {
+        uint64_t seed = 7;
+
+        g_nlf[pass] = 0;
+        g_nlent = g_lent_head = 0;
+        cfg.lend = pass ? LEND : 0;
+        fp_cache_t *c = fp_cache_new(&cfg, NULL, 0, lender, &pass, &e);
+        assert_non_null(c);
+        fp_cache_poison(c, 0x5a);
+        for (int i = 0; i < 20000; i++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            uint32_t r = (uint32_t)(seed >> 33);
+            uint8_t a = (uint8_t)(1 + r % 60), b = (uint8_t)(100 + (r >> 8) % 5);
+            uint8_t flags = (r >> 16) % 50 == 0 ? FK_TCP_FIN : FK_TCP_ACK;
+            uint64_t t = (uint64_t)i * SEC / 100;
+            fk_packet_t p = (r >> 20) & 1 ? mk(6, a, 1000, b, 80, t, 60, flags)
+                                          : mk(6, b, 80, a, 1000, t, 60, flags);
+            fp_cache_put(c, &p);
+        }
+        fp_cache_flush(c);
+        fp_cache_free(c);
+    }
+    /* Enough of each way out, and the same flows either way. */
+    assert_true(g_nlf[0] > 500);
+    assert_int_equal(g_nlf[0], g_nlf[1]);
+    for (size_t k = 0; k < g_nlf[0]; k++) {
+        const fp_flow_t *x = &g_lf[0][k], *y = &g_lf[1][k];
+        assert_memory_equal(x->src_ip, y->src_ip, 16);
+        assert_memory_equal(x->dst_ip, y->dst_ip, 16);
+        assert_int_equal(x->src_port, y->src_port);
+        assert_int_equal(x->dst_port, y->dst_port);
+        assert_int_equal(x->packets, y->packets);
+        assert_int_equal(x->packets_rev, y->packets_rev);
+        assert_int_equal(x->bytes, y->bytes);
+        assert_int_equal(x->time_first, y->time_first);
+        assert_int_equal(x->time_last, y->time_last);
+        assert_int_equal(x->tcp_flags, y->tcp_flags);
+        assert_int_equal(x->end_reason, y->end_reason);
+    }
+}
+
 static void test_cfg_errors(void **state)
 {
     (void)state;
@@ -1009,6 +1103,7 @@ int main(void)
         cmocka_unit_test(test_hook_tables),
         cmocka_unit_test(test_hook_done),
         cmocka_unit_test(test_payload_hooks),
+        cmocka_unit_test(test_lend),
         cmocka_unit_test(test_cfg_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,7 +34,7 @@
 #define MAXR 16
 static uint8_t g_all[MAXF][MAXR][1024];
 
-static void collect_all(void *arg, fp_flow_t *flow)
+static const fp_flow_t *collect_all(void *arg, fp_flow_t *flow)
 {
     size_t k = g_nout;
     collect(arg, flow);
@@ -42,6 +42,7 @@ static void collect_all(void *arg, fp_flow_t *flow)
     assert_true(g_nrec[k] <= MAXR);
     for (unsigned i = 0; i < g_nrec[k]; i++)
         memcpy(g_all[k][i], g_pi.p->record(g_pi.ctx, flow, st, i), g_pi.p->record_size);
+    return NULL;
 }
 
 static fp_cache_t *start(const char *name)

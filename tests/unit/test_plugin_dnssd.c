@@ -36,7 +36,7 @@ static char g_q[MAXF][4096];
 static char g_r[MAXF][4096];
 
 /* Keep each exported flow's two strings as the CSV output prints them. */
-static void collect(void *arg, fp_flow_t *flow)
+static const fp_flow_t *collect(void *arg, fp_flow_t *flow)
 {
     const void *st = fp_plugin_state(&g_pi, flow);
     (void)arg;
@@ -58,6 +58,7 @@ static void collect(void *arg, fp_flow_t *flow)
         }
     }
     g_nout++;
+    return NULL;
 }
 
 static int init_plugin(const char *arg, fk_err_t *e)

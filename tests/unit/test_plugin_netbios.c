@@ -34,7 +34,7 @@ static unsigned g_nrec[MAXF];
 static uint8_t g_rec[MAXF][MAXR][RECMAX];
 static fp_flow_t g_flow[MAXF];
 
-static void collect(void *arg, fp_flow_t *flow)
+static const fp_flow_t *collect(void *arg, fp_flow_t *flow)
 {
     const void *st = fp_plugin_state(&g_pi, flow);
 
@@ -47,6 +47,7 @@ static void collect(void *arg, fp_flow_t *flow)
     for (unsigned r = 0; r < g_nrec[g_nout]; r++)
         memcpy(g_rec[g_nout][r], g_pi.p->record(g_pi.ctx, flow, st, r), g_pi.p->record_size);
     g_flow[g_nout++] = *flow;
+    return NULL;
 }
 
 static const fk_field_t *field(const char *name)

@@ -39,7 +39,7 @@ static size_t g_nout;
 static fp_plugin_inst_t g_pl[NPL];
 static size_t g_npl;
 
-static void collect(void *arg, fp_flow_t *flow)
+static const fp_flow_t *collect(void *arg, fp_flow_t *flow)
 {
     out_t *o;
 
@@ -57,6 +57,7 @@ static void collect(void *arg, fp_flow_t *flow)
         if (o->nrec[i])
             memcpy(o->rec[i], p->record(g_pl[i].ctx, flow, st, 0), p->record_size);
     }
+    return NULL;
 }
 
 /* ---- frame builder ---- */
@@ -170,7 +171,8 @@ static void mk_icmp6(frame_t *f, uint8_t type, uint8_t code)
     put32(f, 0);
 }
 
-#define LSE(label, tc, s, ttl) ((uint32_t)(label) << 12 | (uint32_t)(tc) << 9 | (uint32_t)(s) << 8 | (ttl))
+#define LSE(label, tc, s, ttl) \
+    ((uint32_t)(label) << 12 | (uint32_t)(tc) << 9 | (uint32_t)(s) << 8 | (ttl))
 
 static void mk_mpls(frame_t *f, uint32_t lse1, uint32_t lse2)
 {
@@ -184,7 +186,17 @@ static void mk_mpls(frame_t *f, uint32_t lse1, uint32_t lse2)
 
 /* ---- the frames of the test, in time order ---- */
 
-enum { F_V100, F_UNTAGGED, F_V100_REV, F_ECHO_REQ, F_ECHO_REP, F_UNREACH, F_ICMP6, F_MPLS, NFRAMES };
+enum {
+    F_V100,
+    F_UNTAGGED,
+    F_V100_REV,
+    F_ECHO_REQ,
+    F_ECHO_REP,
+    F_UNREACH,
+    F_ICMP6,
+    F_MPLS,
+    NFRAMES
+};
 
 static frame_t g_fr[NFRAMES];
 
@@ -218,8 +230,8 @@ static void run(const fp_plugin_t *const *pl, size_t n)
     assert_non_null(c);
     for (int i = 0; i < NFRAMES; i++) {
         fk_packet_t p;
-        assert_int_equal(fk_packet_parse(&p, FK_LINK_ETHERNET, g_fr[i].b, g_fr[i].len,
-                                         g_fr[i].len, (uint64_t)(i + 1) * 1000000ULL),
+        assert_int_equal(fk_packet_parse(&p, FK_LINK_ETHERNET, g_fr[i].b, g_fr[i].len, g_fr[i].len,
+                                         (uint64_t)(i + 1) * 1000000ULL),
                          FK_PERR_NONE);
         assert_true(fk_packet_has_key(&p));
         fp_cache_put(c, &p);
@@ -478,12 +490,9 @@ static void test_tshark(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_descriptors),
-        cmocka_unit_test(test_vlan),
-        cmocka_unit_test(test_icmp),
-        cmocka_unit_test(test_mpls),
-        cmocka_unit_test(test_flow_hash),
-        cmocka_unit_test(test_tshark),
+        cmocka_unit_test(test_descriptors), cmocka_unit_test(test_vlan),
+        cmocka_unit_test(test_icmp),        cmocka_unit_test(test_mpls),
+        cmocka_unit_test(test_flow_hash),   cmocka_unit_test(test_tshark),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
