@@ -17,9 +17,6 @@ struct fp_exporter_st {
     size_t nouts;
     fk_spsc_t **rings;
     size_t nrings;
-    size_t record_size;
-    const fp_plugin_inst_t *plugins; /* set: copy records with fp_flow_copy */
-    size_t nplugins;
     uint64_t fps;
     pthread_t thread;
     int started;
@@ -171,8 +168,8 @@ static void *run(void *arg)
     return NULL;
 }
 
-fp_exporter_t *fp_exporter_new(fp_outinst_t *outs, size_t nouts, size_t nworkers,
-                               size_t record_size, size_t queue, uint64_t fps, fk_err_t *e)
+fp_exporter_t *fp_exporter_new(fp_outinst_t *outs, size_t nouts, size_t nworkers, size_t queue,
+                               uint64_t fps, fk_err_t *e)
 {
     fp_exporter_t *x = calloc(1, sizeof(*x));
 
@@ -184,15 +181,13 @@ fp_exporter_t *fp_exporter_new(fp_outinst_t *outs, size_t nouts, size_t nworkers
     pthread_mutex_init(&x->lock, NULL);
     x->outs = outs;
     x->nouts = nouts;
-    x->record_size = record_size;
     x->fps = fps;
     x->nrings = nworkers;
     x->rings = calloc(nworkers, sizeof(*x->rings));
     for (size_t i = 0; x->rings && i < nworkers; i++) {
         x->rings[i] = fk_spsc_new(queue, sizeof(fp_flow_t *));
         if (!x->rings[i]) {
-            fk_errf(e, "exporter: cannot allocate a queue of %zu flows of %zu bytes; lower -Q",
-                    queue, record_size);
+            fk_errf(e, "exporter: cannot allocate a queue of %zu flows; lower -Q", queue);
             fp_exporter_free(x);
             return NULL;
         }
@@ -210,12 +205,6 @@ fp_exporter_t *fp_exporter_new(fp_outinst_t *outs, size_t nouts, size_t nworkers
     }
     x->started = 1;
     return x;
-}
-
-void fp_exporter_set_plugins(fp_exporter_t *x, const fp_plugin_inst_t *plugins, size_t n)
-{
-    x->plugins = plugins;
-    x->nplugins = n;
 }
 
 const fp_flow_t *fp_exporter_put(fp_exporter_t *x, unsigned w, const fp_flow_t *flow)

@@ -32,23 +32,21 @@ typedef struct fp_exporter_stats_st {
 typedef struct fp_exporter_st fp_exporter_t;
 
 /*
- * Start the output thread for `nworkers` producers whose flow records are
- * `record_size` bytes (flow + plugin slabs), with rings of `queue` entries and
- * at most `fps` flows per second (0 = unlimited).  `outs` must outlive it.
- * NULL with a message on failure.
+ * Start the output thread for `nworkers` producers, with rings of `queue`
+ * entries (rounded up: fp_exporter_ring_entries) and at most `fps` flows per
+ * second (0 = unlimited).  `outs` must outlive it.  NULL with a message on
+ * failure.
  */
-fp_exporter_t *fp_exporter_new(fp_outinst_t *outs, size_t nouts, size_t nworkers,
-                               size_t record_size, size_t queue, uint64_t fps, fk_err_t *e);
+fp_exporter_t *fp_exporter_new(fp_outinst_t *outs, size_t nouts, size_t nworkers, size_t queue,
+                               uint64_t fps, fk_err_t *e);
 
 /*
- * The plugins whose slabs follow each flow record (laid out by
- * fp_plugins_layout; they must outlive the exporter): with them a flow is
- * copied into its ring by fp_flow_copy, which skips the slab bytes no output
- * will read.  Call before any fp_exporter_put.
+ * Worker `w`: hand one finished flow to the output thread (waits while the
+ * ring is full).  The record is lent, not copied: it must stay as it is
+ * until it comes back.  Returns a record lent earlier that the output thread
+ * is done with, or NULL -- at most as many are out at once as the ring
+ * holds (a cache's fp_export_fn with cfg.lend set to that).
  */
-void fp_exporter_set_plugins(fp_exporter_t *x, const fp_plugin_inst_t *plugins, size_t n);
-
-/* Worker `w`: copy one finished flow record into its ring (waits while full). */
 const fp_flow_t *fp_exporter_put(fp_exporter_t *x, unsigned w, const fp_flow_t *flow);
 
 /* The flows a ring of `queue` entries holds (fp_exporter_new rounds it up). */

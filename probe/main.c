@@ -881,8 +881,7 @@ int main(int argc, char **argv)
 
     {
         fk_err_t e;
-        size_t record_size = fp_plugins_layout(pr.plugins, pr.nplugins);
-        pr.exporter = fp_exporter_new(pr.outs, pr.nouts, pr.ninputs, record_size,
+        pr.exporter = fp_exporter_new(pr.outs, pr.nouts, pr.ninputs,
                                       pr.oqueue ? pr.oqueue : DEFAULT_OQUEUE, pr.fps, &e);
         if (!pr.exporter) {
             fk_err("%s", e.msg);
@@ -893,7 +892,6 @@ int main(int argc, char **argv)
             close_all(&pr);
             return EXIT_RUN;
         }
-        fp_exporter_set_plugins(pr.exporter, pr.plugins, pr.nplugins);
         g_exporter = pr.exporter;
     }
     if (pr.pidfile) {

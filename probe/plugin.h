@@ -109,33 +109,12 @@ typedef struct fp_plugin_st {
      * initialises the rest itself before it first reads any of it (the rest
      * holds an earlier flow's leftovers).  Its records() must then decide
      * from those bytes and the flow alone, and record() may be called only
-     * when records() said so.  Outputs read a record only through the field
-     * table, so a record that lies in the slab is handed to them with only
-     * those bytes copied (fp_flow_copy); record() must find it from the
+     * when records() said so.  record() must find the record from the
      * state pointer it is given, not from a pointer stored in the state.
      */
     size_t state_zero; /* (takes one of the four reserved slots: same ABI) */
     void *reserved[3]; /* room to extend the ABI */
 } fp_plugin_t;
-
-/*
- * One step of a record's export copy plan (fp_plugins_layout compiles it
- * from the field table; fp_flow_copy runs it).  Offsets are from the record.
- */
-enum {
-    FP_COPY_FIXED,   /* bytes [off, off + len): fixed-size fields and counts, adjacent merged */
-    FP_COPY_STR,     /* a string of cap len: up to and with its NUL */
-    FP_COPY_COUNTED, /* BYTES / array at off: count (at cnt_off, capped at len) * esize bytes */
-};
-typedef struct fp_copy_op_st {
-    uint16_t off;
-    uint16_t len;
-    uint16_t cnt_off;
-    uint8_t kind;  /* FP_COPY_* */
-    uint8_t esize; /* FP_COPY_COUNTED: bytes per element */
-} fp_copy_op_t;
-
-#define FP_COPY_OPS 40 /* steps a plan holds; a longer field table is copied field by field */
 
 /* An enabled plugin: descriptor, context and where its slab sits in a flow slot. */
 typedef struct fp_plugin_inst_st {
@@ -143,14 +122,6 @@ typedef struct fp_plugin_inst_st {
     void *ctx;
     size_t state_off;  /* byte offset of the slab from the start of the flow slot */
     void *zero_record; /* record_size zero bytes, printed when a flow has no record */
-    /* Export copy plan, set by fp_plugins_layout: what fk_record_copy would
-     * copy of a record, decided once instead of per field per flow.  A zeroed
-     * instance (no layout yet) has none and is copied by fk_record_copy. */
-    uint8_t copy_planned;
-    uint8_t ncopy;  /* steps in copy[]: FIXED ones first, then STR, then COUNTED */
-    uint8_t nfixed; /* the FIXED steps */
-    uint8_t nstr;   /* the STR steps after them */
-    fp_copy_op_t copy[FP_COPY_OPS];
 } fp_plugin_inst_t;
 
 /* The plugins compiled in, NULL-terminated (probe/plugins/registry.c). */
@@ -161,24 +132,11 @@ const fp_plugin_t *fp_plugin_find(const char *name);
 
 /*
  * Lay the enabled plugins' slabs out after the flow record: sets each
- * state_off (8-byte aligned) and the copy plan, and returns the bytes of one
- * flow record with all slabs.  The cache and the exporter's queues use the
- * same layout.  Call it before any thread copies flows with `plugins`: a
- * plan is written once (later calls leave it as it is).
+ * state_off (8-byte aligned) and returns the bytes of one flow record with
+ * all slabs.  Outputs read exported flows in this layout (the cache lends
+ * its records to the output thread, cache.h).
  */
 size_t fp_plugins_layout(fp_plugin_inst_t *plugins, size_t n);
-
-/*
- * Copy a flow slot laid out by fp_plugins_layout to `dst` for output: the
- * flow record, and of each slab what outputs can read.  That is all of it
- * for a plugin without state_zero; for one with it, the first state_zero
- * bytes, plus, of each record records() announces, what its field table
- * reads (fk_record_copy, or the instance's copy plan, which copies the same
- * bytes).  Most flows carry one plugin's record at most, and most of a
- * record's strings are short, so this copies a small part of the slot (and
- * leaves the rest of dst as it was).
- */
-void fp_flow_copy(void *dst, const fp_flow_t *flow, const fp_plugin_inst_t *plugins, size_t n);
 
 /* Plugin state of `inst` inside a flow slot. */
 static inline void *fp_plugin_state(const fp_plugin_inst_t *inst, const fp_flow_t *flow)

@@ -879,28 +879,6 @@ void fk_record_clear(const fk_field_t *fields, size_t n, void *rec)
     }
 }
 
-void fk_record_copy(const fk_field_t *fields, size_t n, void *dst, const void *src)
-{
-    uint8_t *d = dst;
-    const uint8_t *r = src;
-
-    for (size_t i = 0; i < n; i++) {
-        const fk_field_t *f = &fields[i];
-        fk_ftype_t t = (fk_ftype_t)f->type;
-        size_t len;
-        if (t == FK_T_STR) {
-            len = str_len(f, (const char *)r + f->off);
-            memcpy(d + f->off, r + f->off, len < f->cap ? len + 1 : len);
-        } else if (t == FK_T_BYTES || fk_ftype_is_array(t)) {
-            memcpy(d + f->cnt_off, r + f->cnt_off, sizeof(uint16_t));
-            len = (size_t)fk_field_count(f, r) * (t == FK_T_BYTES ? 1 : g_types[t].esize);
-            memcpy(d + f->off, r + f->off, len);
-        } else if (t < FK_T_COUNT_) {
-            memcpy(d + f->off, r + f->off, g_types[t].size);
-        }
-    }
-}
-
 static int unirec_cmp(const void *a, const void *b)
 {
     const fk_field_t *fa = *(const fk_field_t *const *)a;

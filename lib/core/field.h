@@ -255,14 +255,6 @@ size_t fk_fmt_ip6(char *out, const uint8_t a[16]);
 void fk_record_clear(const fk_field_t *fields, size_t n, void *rec);
 
 /*
- * Copy of a record what the writers read of it (the counterpart of
- * fk_record_clear): a string up to and with its NUL, the length or count and
- * that many bytes or elements of a BYTES or array field, every byte of a
- * fixed-size field.  The rest of dst is left as it was.
- */
-void fk_record_copy(const fk_field_t *fields, size_t n, void *dst, const void *src);
-
-/*
  * Sort an array of field pointers in UniRec template order: fixed-size fields
  * by size (largest first), ties by name; then variable-size fields by element
  * size (smallest first: string, bytes, int8*, uint8* before uint16* before

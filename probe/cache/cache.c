@@ -338,8 +338,10 @@ fp_cache_t *fp_cache_new(const fp_cache_cfg_t *cfg, fp_plugin_inst_t *plugins, s
     if (cfg->frag_enable)
         c->frag = fp_frag_new(cfg->frag_size, cfg->frag_timeout_s);
     if (!c->slot || !c->idx || !c->free_rec || !c->pool || (cfg->frag_enable && !c->frag)) {
-        fk_errf(e, "cache: cannot allocate %u slots of %zu bytes; lower s=", c->nslots,
-                c->slot_size);
+        fk_errf(e,
+                "cache: cannot allocate %u slots and %u records of %zu bytes (%u may be "
+                "with the output thread); lower s= or -Q",
+                c->nslots, c->nrec, c->slot_size, cfg->lend);
         fp_cache_free(c);
         return NULL;
     }

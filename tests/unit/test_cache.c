@@ -521,32 +521,12 @@ static const fp_plugin_t zero_plugin = {
     .record = z_record,
 };
 
-/* A plugin without state_zero: its whole slab is zeroed and copied. */
-static int full_post_create(void *ctx, fp_flow_t *f, void *st, const fp_hookpkt_t *hp)
-{
-    (void)ctx;
-    (void)f;
-    uint8_t *b = st;
-    b[0] = (uint8_t)(b[0] + 1); /* 1 if the slab was zeroed */
-    b[31] = (uint8_t)hp->pkt->ip_len;
-    return FP_HOOK_OK;
-}
-
-static const fp_plugin_t full_plugin = {
-    .abi = FP_PLUGIN_ABI,
-    .name = "full",
-    .state_size = 32,
-    .post_create = full_post_create,
-};
-
-#define ZSLOT 512
-static fp_plugin_inst_t g_zpl[3];
+static fp_plugin_inst_t g_zpl[1];
 static size_t g_nzpl;
 static zstate_t g_zseen[MAXF];
-static uint8_t g_zcopy[MAXF][ZSLOT];
 static const void *g_zstate[MAXF];
 
-/* Keep the live state, where it lives, and what fp_flow_copy hands to outputs. */
+/* Keep the live state and where it lives. */
 static const fp_flow_t *collect_z(void *arg, fp_flow_t *flow)
 {
     (void)arg;
@@ -554,21 +534,17 @@ static const fp_flow_t *collect_z(void *arg, fp_flow_t *flow)
     const fp_plugin_inst_t *zi = &g_zpl[g_nzpl - 1];
     g_zseen[k] = *(const zstate_t *)fp_plugin_state(zi, flow);
     g_zstate[k] = fp_plugin_state(zi, flow);
-    memset(g_zcopy[k], 0xcc, ZSLOT);
-    fp_flow_copy(g_zcopy[k], flow, g_zpl, g_nzpl);
     collect(NULL, flow);
     return NULL;
 }
 
-static fp_cache_t *zcache(int with_full)
+static fp_cache_t *zcache(void)
 {
     fp_cache_cfg_t cfg;
     fk_err_t e;
 
     memset(g_zpl, 0, sizeof(g_zpl));
     g_nzpl = 0;
-    if (with_full)
-        g_zpl[g_nzpl++].p = &full_plugin;
     g_zpl[g_nzpl++].p = &zero_plugin;
     fp_cache_cfg_default(&cfg);
     g_nout = 0;
@@ -582,7 +558,7 @@ static fp_cache_t *zcache(int with_full)
 static void test_state_zero(void **state)
 {
     (void)state;
-    fp_cache_t *c = zcache(0);
+    fp_cache_t *c = zcache();
 
     /* A new flow: flags zeroed, the rest is the garbage the pool held. */
     put(c, mk(17, 1, 1, 2, 2, 1 * SEC, 100, 0));
@@ -611,148 +587,6 @@ static void test_state_zero(void **state)
     assert_int_equal(g_zseen[2].has, 0);
     assert_int_equal(z_records(NULL, NULL, &g_zseen[2]), 0);
     fp_cache_free(c);
-}
-
-static void test_flow_copy(void **state)
-{
-    (void)state;
-    fp_cache_t *c = zcache(1);
-    const size_t zoff = g_zpl[1].state_off, foff = g_zpl[0].state_off;
-
-    assert_true(zoff + sizeof(zstate_t) <= ZSLOT);
-    put(c, mk(17, 1, 1, 2, 2, 1 * SEC, 100, 0)); /* no record */
-    put(c, mk(17, 3, 3, 4, 4, 2 * SEC, 500, 0)); /* a record */
-    fp_cache_flush(c);
-    assert_int_equal(g_nout, 2);
-    for (size_t k = 0; k < 2; k++) {
-        const uint8_t *cp = g_zcopy[k];
-        const zstate_t *z = (const zstate_t *)(cp + zoff);
-        const int rec = g_out[k].src_ip[15] == 3; /* flush order is slot order */
-        /* The flow record and the whole slab of the plugin without state_zero. */
-        assert_memory_equal(cp, &g_out[k], offsetof(fp_flow_t, end_reason) + 1);
-        assert_int_equal(cp[foff], 1); /* zeroed at create, then +1 */
-        assert_int_equal(cp[foff + 31], rec ? 500 & 0xff : 100);
-        /* The flags of the partial one. */
-        assert_int_equal(z->has, rec);
-        assert_int_equal(z->creates, 1);
-        if (!rec) {
-            /* No record: nothing past the flags was copied. */
-            for (size_t i = offsetof(zstate_t, r); i < sizeof(zstate_t); i++)
-                assert_int_equal(cp[zoff + i], 0xcc);
-            continue;
-        }
-        /* A record: what its field table reads, and nothing else. */
-        assert_int_equal(z->r.n, 2);
-        assert_int_equal(z->r.vals[0], 7);
-        assert_int_equal(z->r.vals[1], 8);
-        assert_int_equal(z->r.vals[2], 0xcccc);
-        assert_string_equal(z->r.name, "abc");
-        assert_int_equal((uint8_t)z->r.name[4], 0xcc);
-        assert_int_equal(z->r.x, 42);
-        for (size_t i = 0; i < sizeof(z->tail); i++)
-            assert_int_equal(z->tail[i], 0xcc);
-        /* What outputs print from the copy equals what the live slab gives. */
-        for (size_t f = 0; f < sizeof(zfields) / sizeof(zfields[0]); f++) {
-            fk_buf_t a, b;
-            assert_int_equal(fk_buf_init(&a, NULL, 64), 0);
-            assert_int_equal(fk_buf_init(&b, NULL, 64), 0);
-            fk_field_csv(&a, &zfields[f], &z->r);
-            fk_field_csv(&b, &zfields[f], &g_zseen[k].r);
-            assert_int_equal(a.len, b.len);
-            assert_memory_equal(a.data, b.data, a.len);
-            fk_buf_free(&a);
-            fk_buf_free(&b);
-        }
-    }
-    fp_cache_free(c);
-}
-
-/*
- * The copy plans fp_plugins_layout compiles (fp_flow_copy) copy exactly what
- * fk_record_copy copies, for the field table of every compiled-in plugin:
- * records of random bytes with strings ending anywhere or nowhere and counts
- * past their capacity, copied both ways into slots poisoned alike.
- */
-static unsigned plan_records(void *ctx, const fp_flow_t *f, const void *st)
-{
-    (void)ctx;
-    (void)f;
-    return ((const uint8_t *)st)[0];
-}
-
-static const void *plan_record(void *ctx, const fp_flow_t *f, const void *st, unsigned i)
-{
-    (void)ctx;
-    (void)f;
-    (void)i;
-    return (const uint8_t *)st + 8;
-}
-
-static uint32_t plan_rand(uint32_t *x)
-{
-    *x = *x * 1103515245u + 12345u;
-    return *x >> 8;
-}
-
-static void test_flow_copy_plan(void **state)
-{
-    (void)state;
-    uint32_t seed = 1;
-
-    for (size_t pi = 0; fp_plugins[pi]; pi++) {
-        const fp_plugin_t *real = fp_plugins[pi];
-        if (!real->nfields || !real->record_size)
-            continue;
-        fp_plugin_t synth = {
-            .abi = FP_PLUGIN_ABI,
-            .name = real->name,
-            .fields = real->fields,
-            .nfields = real->nfields,
-            .record_size = real->record_size,
-            .state_size = 8 + real->record_size,
-            .state_zero = 8,
-            .records = plan_records,
-            .record = plan_record,
-        };
-        fp_plugin_inst_t plan = {.p = &synth}, ref;
-        size_t size = fp_plugins_layout(&plan, 1);
-        /* Every table compiled in fits a plan: the fast path is the one tested. */
-        assert_int_equal(plan.copy_planned, 1);
-        ref = plan;
-        ref.copy_planned = 0; /* copied by fk_record_copy */
-        uint8_t *src = malloc(size), *a = malloc(size), *b = malloc(size);
-        assert_non_null(src);
-        assert_non_null(a);
-        assert_non_null(b);
-        for (int round = 0; round < 300; round++) {
-            uint8_t *rec = src + plan.state_off + 8;
-            for (size_t i = 0; i < size; i++)
-                src[i] = (uint8_t)plan_rand(&seed);
-            src[plan.state_off] = (uint8_t)(round % 5 != 0); /* some flows have no record */
-            for (size_t f = 0; f < real->nfields; f++) {
-                const fk_field_t *fd = &real->fields[f];
-                fk_ftype_t t = (fk_ftype_t)fd->type;
-                uint32_t r = plan_rand(&seed);
-                if (t == FK_T_STR && r % 4 != 0) {
-                    /* a NUL somewhere (often early), else none at all */
-                    size_t at = r % 8 == 1 ? 0 : plan_rand(&seed) % fd->cap;
-                    rec[fd->off + (r % 3 == 0 ? at % 24 % fd->cap : at)] = 0;
-                } else if (t == FK_T_BYTES || fk_ftype_is_array(t)) {
-                    uint16_t n = (uint16_t)(plan_rand(&seed) % (fd->cap + 4u));
-                    memcpy(rec + fd->cnt_off, &n, sizeof(n));
-                }
-            }
-            memset(a, 0xcc, size);
-            memset(b, 0xcc, size);
-            fp_flow_copy(a, (const fp_flow_t *)(void *)src, &plan, 1);
-            fp_flow_copy(b, (const fp_flow_t *)(void *)src, &ref, 1);
-            if (memcmp(a, b, size) != 0)
-                fail_msg("plugin %s: the copy plan differs from fk_record_copy", real->name);
-        }
-        free(src);
-        free(a);
-        free(b);
-    }
 }
 
 /* Hooks only reach the plugins that have them, each with its own slab. */
@@ -1098,8 +932,6 @@ int main(void)
         cmocka_unit_test(test_plugin_hooks),
         cmocka_unit_test(test_vlan_key),
         cmocka_unit_test(test_state_zero),
-        cmocka_unit_test(test_flow_copy),
-        cmocka_unit_test(test_flow_copy_plan),
         cmocka_unit_test(test_hook_tables),
         cmocka_unit_test(test_hook_done),
         cmocka_unit_test(test_payload_hooks),
