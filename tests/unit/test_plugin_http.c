@@ -1527,7 +1527,15 @@ static void eq_message(eq_buf_t *m, bool rtsp)
         return;
     }
     if (eq_below(2)) {
-        eq_puts(m, EQ_PICK(methods));
+        if (eq_below(4)) {
+            eq_puts(m, EQ_PICK(methods));
+        } else { /* a method prefix, then letters: the first space may be past 32 */
+            static const char *const prefix[] = {"GET ", "POST", "PUT ", "HEAD", "DELE",
+                                                 "TRAC", "OPTI", "CONN", "PATC"};
+            eq_puts(m, EQ_PICK(prefix));
+            for (uint32_t k = eq_below(48); k > 0; k--)
+                eq_put(m, &"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[eq_below(26)], 1);
+        }
         eq_puts(m, eq_below(10) ? " " : "  ");
         eq_text(m, eq_below(5) ? 40 : 200);
         eq_puts(m, eq_below(10) ? " " : "");
@@ -1803,17 +1811,104 @@ static void test_http_equivalence_cuts(void **state)
     }
 }
 
+/* The shared readers themselves, on the random messages: fp_hl_next in both
+ * dialects with names copied, the status code and the method. */
+static void test_httpline_equivalence(void **state)
+{
+    (void)state;
+    eq_buf_t m;
+
+    g_eq_rng = 0x1234567887654321ULL;
+    for (long round = 0; round < 60000; round++) {
+        m.n = 0;
+        eq_message(&m, round & 1);
+        eq_mutate(&m);
+        uint8_t *buf = malloc(m.n ? m.n : 1);
+        assert_non_null(buf);
+        memcpy(buf, m.b, m.n);
+        const uint8_t *end = buf + m.n;
+        for (size_t start = 0; start < m.n && start < 40; start += 1 + eq_below(13)) {
+            for (int crlf = 0; crlf < 2; crlf++) {
+                fp_hl_walk_t w;
+                ref_hl_walk_t rw;
+                fp_hl_hdr_t h;
+                ref_hl_hdr_t rh;
+                int rc, rrc;
+                fp_hl_walk_init(&w, buf + start, end, crlf);
+                ref_hl_walk_init(&rw, buf + start, end, crlf);
+                do {
+                    rc = fp_hl_next(&w, &h);
+                    rrc = ref_hl_next(&rw, &rh);
+                    assert_int_equal(rc, rrc);
+                    if (rc != FP_HL_HDR)
+                        break;
+                    assert_string_equal(h.name, rh.name);
+                    assert_ptr_equal(h.nb, rh.nb);
+                    assert_int_equal(h.nlen, rh.nlen);
+                    assert_ptr_equal(h.line, rh.line);
+                    assert_ptr_equal(h.vb, rh.vb);
+                    assert_ptr_equal(h.ve, rh.ve);
+                    assert_true(fp_hl_name_is(&h, h.name, strlen(h.name)));
+                    if (crlf) /* the one-compare form agrees with the C-string one */
+                        for (int k = 0; k < 3; k++) {
+                            static const char *const lit[] = {"Host", "Server", "Set-Cookie"};
+                            assert_int_equal(fp_hl_name_eq(&h, lit[k], strlen(lit[k])),
+                                             fp_hl_name_is(&h, lit[k], strlen(lit[k])));
+                        }
+                } while (1);
+            }
+        }
+        /* The status code and the method of whatever splits. */
+        const uint8_t *sp1, *sp2, *rsp1, *rsp2;
+        bool sp = fp_hl_split(buf, end, &sp1, &sp2);
+        assert_int_equal(sp, ref_hl_split(buf, end, &rsp1, &rsp2));
+        if (sp) {
+            char num[REF_HL_NAME_CAP], a[16], b[16], scratch[REF_HL_NAME_CAP];
+            assert_ptr_equal(sp1, rsp1);
+            assert_ptr_equal(sp2, rsp2);
+            ref_hl_copy(num, sizeof(num), sp1 + 1, sp2);
+            assert_int_equal(fp_hl_status(sp1 + 1, sp2), ref_hl_atoi(num));
+            ref_hl_copy(scratch, sizeof(scratch), buf, sp1);
+            ref_hl_cut(b, sizeof(b), scratch);
+            memset(a, 'x', sizeof(a));
+            fp_hl_method(a, sizeof(a), buf, sp1);
+            assert_memory_equal(a, b, sizeof(a));
+        }
+        free(buf);
+    }
+    /* Status codes the generator rarely makes. */
+    static const char *const codes[] = {"2147483647",
+                                        "2147483648",
+                                        "4294967297",
+                                        "-0",
+                                        "+200",
+                                        " 1",
+                                        "\v3",
+                                        "999999999",
+                                        "0000000001",
+                                        "12345678901234567890123",
+                                        "7\0"
+                                        "8"};
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        char num[REF_HL_NAME_CAP];
+        const uint8_t *b = (const uint8_t *)codes[i], *e = b + strlen(codes[i]);
+        ref_hl_copy(num, sizeof(num), b, e);
+        assert_int_equal(fp_hl_status(b, e), ref_hl_atoi(num));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_http_exchange),      cmocka_unit_test(test_http_reinsert),
-        cmocka_unit_test(test_http_detection),     cmocka_unit_test(test_http_quirks),
-        cmocka_unit_test(test_http_truncated),     cmocka_unit_test(test_http_hostile),
-        cmocka_unit_test(test_http_crlf_scan),     cmocka_unit_test(test_rtsp_exchange),
-        cmocka_unit_test(test_rtsp_reinsert),      cmocka_unit_test(test_rtsp_quirks),
-        cmocka_unit_test(test_rtsp_truncated),     cmocka_unit_test(test_rtsp_hostile),
-        cmocka_unit_test(test_rtsp_reused_record), cmocka_unit_test(test_http_equivalence),
-        cmocka_unit_test(test_rtsp_equivalence),   cmocka_unit_test(test_http_equivalence_cuts),
+        cmocka_unit_test(test_http_exchange),        cmocka_unit_test(test_http_reinsert),
+        cmocka_unit_test(test_http_detection),       cmocka_unit_test(test_http_quirks),
+        cmocka_unit_test(test_http_truncated),       cmocka_unit_test(test_http_hostile),
+        cmocka_unit_test(test_http_crlf_scan),       cmocka_unit_test(test_rtsp_exchange),
+        cmocka_unit_test(test_rtsp_reinsert),        cmocka_unit_test(test_rtsp_quirks),
+        cmocka_unit_test(test_rtsp_truncated),       cmocka_unit_test(test_rtsp_hostile),
+        cmocka_unit_test(test_rtsp_reused_record),   cmocka_unit_test(test_http_equivalence),
+        cmocka_unit_test(test_rtsp_equivalence),     cmocka_unit_test(test_http_equivalence_cuts),
+        cmocka_unit_test(test_httpline_equivalence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
