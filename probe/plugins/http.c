@@ -404,6 +404,39 @@ static inline int http_segment(http_state_t *s, const fk_packet_t *pkt)
     return HTTP_FAIL;
 }
 
+/*
+ * False only for a segment http_segment turns away untouched: no request by
+ * its prefix or by ipfixprobe's space rule, and no response -- the body
+ * segments, TLS records and the like that most payloads are.  A leaf with
+ * no calls, so pre_update decides them without a stack frame; anything
+ * else (including what the first 32 bytes alone cannot settle) is a
+ * candidate and goes the whole way.
+ */
+static inline bool http_candidate(const uint8_t *p, uint32_t n)
+{
+    uint32_t w;
+
+    if (!p || n < 4)
+        return false;
+    w = HTTP_W(p[0], p[1], p[2], p[3]);
+    if (http_prefix[HTTP_SLOT(w)] == w || w == HTTP_W('H', 'T', 'T', 'P'))
+        return true;
+#if defined(__SSE2__)
+    if (n >= HTTP_SNIFF_METHOD_MAX) {
+        const __m128i vsp = _mm_set1_epi8(' ');
+        __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+        uint32_t m = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x0, vsp)) |
+                     (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x1, vsp)) << 16;
+        uint32_t m2 = m & (m - 1); /* the spaces after the first */
+        if (!m)
+            return false;
+        return !m2 || fp_hl_at(p + __builtin_ctz(m2) + 1, p + n, "HTTP", 4);
+    }
+#endif
+    return true;
+}
+
 static int http_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp)
 {
     (void)ctx;
@@ -412,11 +445,18 @@ static int http_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_ho
     return FP_HOOK_OK;
 }
 
+static __attribute__((noinline)) int http_pre_update_slow(http_state_t *s, const fk_packet_t *pkt)
+{
+    return http_segment(s, pkt) == HTTP_FLUSH ? FP_HOOK_FLUSH_REINSERT : FP_HOOK_OK;
+}
+
 static int http_pre_update(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp)
 {
     (void)ctx;
     (void)flow;
-    return http_segment(state, hp->pkt) == HTTP_FLUSH ? FP_HOOK_FLUSH_REINSERT : FP_HOOK_OK;
+    if (!http_candidate(hp->pkt->payload, hp->pkt->payload_len))
+        return FP_HOOK_OK;
+    return http_pre_update_slow(state, hp->pkt);
 }
 
 static unsigned http_records(void *ctx, const fp_flow_t *flow, const void *state)

@@ -330,42 +330,82 @@ fp_hl_fill(fp_hl_walk_t *w, fp_hl_hdr_t *h, const uint8_t *lf, const uint8_t *co
     w->p = lf + 1;
 }
 
+#if defined(__SSE2__)
+/*
+ * Bit i of the result: q[i] is CR or NUL; of *mcol: q[i] is ':' -- for the
+ * 16 bytes from q, none at or past end.  When fewer than 16 bytes remain,
+ * the last 16 before end are loaded and the masks shifted so bit 0 is q's,
+ * so it needs end - base >= 16 for a readable base <= q.
+ */
+static inline __attribute__((always_inline)) uint32_t
+fp_hl_mask16(const uint8_t *q, const uint8_t *end, uint32_t *mcol)
+{
+    const uint8_t *ld = end - q >= 16 ? q : end - 16;
+    unsigned sh = (unsigned)(q - ld);
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)ld);
+
+    if (mcol)
+        *mcol = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':'))) >> sh;
+    return (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\r')),
+                                                    _mm_cmpeq_epi8(x, _mm_setzero_si128()))) >>
+           sh;
+}
+
+/* The CR/NUL bits of a loaded chunk (bit i: byte i). */
+static inline __attribute__((always_inline)) uint32_t fp_hl_crnul(__m128i x)
+{
+    return (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\r')),
+                                                    _mm_cmpeq_epi8(x, _mm_setzero_si128())));
+}
+
+/*
+ * The CR/NUL bits of the bytes from q: 32 of them while that many remain,
+ * else 16 as fp_hl_mask16 gives them; *span = the bytes the mask covers.
+ */
+static inline __attribute__((always_inline)) uint32_t
+fp_hl_mask_more(const uint8_t *q, const uint8_t *end, unsigned *span)
+{
+    if (end - q >= 32) {
+        *span = 32;
+        return fp_hl_crnul(_mm_loadu_si128((const __m128i *)(const void *)q)) |
+               fp_hl_crnul(_mm_loadu_si128((const __m128i *)(const void *)(q + 16))) << 16;
+    }
+    *span = 16;
+    return fp_hl_mask16(q, end, NULL);
+}
+#endif
+
 /*
  * fp_hl_next for an http walk (CRLF lines), in one pass over the line: the
  * chunk that holds the line start is searched for its CR/NUL bytes and its
  * ':' at once (a field name is short: its ':' is nearly always in it, RFC
  * 9112 section 5.1), then the CR/NUL search goes on chunk by chunk.  A line
  * ends at the first CRLF; a NUL before it, or no CRLF, is FP_HL_BAD, as
- * fp_hl_crlf says.  Always inlined: it runs once per header line, and the
- * caller's loop then keeps *h in registers.
+ * fp_hl_crlf says; the ':' is the first at or after the line start, as
+ * fp_hl_colon finds it.  Always inlined: it runs once per header line, and
+ * the caller's loop then keeps *h in registers.
  */
 static inline __attribute__((always_inline)) int fp_hl_next_crlf(fp_hl_walk_t *w, fp_hl_hdr_t *h)
 {
-    const uint8_t *p = w->p, *end = w->end, *cr, *colon = NULL, *from = p;
+    const uint8_t *p = w->p, *end = w->end, *cr, *colon;
 
     if (p >= end)
         return FP_HL_END;
 #if defined(__SSE2__)
     if (end - w->base >= 16) {
-        const __m128i vcr = _mm_set1_epi8('\r'), vcol = _mm_set1_epi8(':');
-        const __m128i vz = _mm_setzero_si128();
-        const uint8_t *q = p, *ld = q;
-        unsigned sh = 0, m, mc;
-        __m128i x;
+        const uint8_t *q = p;
+        unsigned span = 16;
+        uint32_t mc, m;
 
-        /* The last 16 bytes when fewer remain, shifted so bit 0 is q: the
-         * bits of bytes before q fall out, and none lie past end. */
-        if (end - q < 16) {
-            ld = end - 16;
-            sh = (unsigned)(q - ld);
+        if (end - p >= 32) { /* most lines: 32 bytes, the ':' in the first 16 */
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+            mc = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
+            m = fp_hl_crnul(x) |
+                fp_hl_crnul(_mm_loadu_si128((const __m128i *)(const void *)(p + 16))) << 16;
+            span = 32;
+        } else {
+            m = fp_hl_mask16(p, end, &mc);
         }
-        x = _mm_loadu_si128((const __m128i *)(const void *)ld);
-        mc = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vcol)) >> sh;
-        m = (unsigned)_mm_movemask_epi8(
-                _mm_or_si128(_mm_cmpeq_epi8(x, vcr), _mm_cmpeq_epi8(x, vz))) >>
-            sh;
-        if (mc)
-            colon = q + __builtin_ctz(mc);
         for (;;) {
             while (m) {
                 cr = q + __builtin_ctz(m);
@@ -375,33 +415,34 @@ static inline __attribute__((always_inline)) int fp_hl_next_crlf(fp_hl_walk_t *w
                     goto found;
                 m &= m - 1; /* a CR alone: the line goes on */
             }
-            if (end - q <= 16)
+            if (end - q <= span)
                 return FP_HL_BAD; /* no line end before the payload end */
-            q += 16;
-            ld = q;
-            if (end - q < 16) {
-                ld = end - 16;
-                sh = (unsigned)(q - ld);
-            }
-            x = _mm_loadu_si128((const __m128i *)(const void *)ld);
-            m = (unsigned)_mm_movemask_epi8(
-                    _mm_or_si128(_mm_cmpeq_epi8(x, vcr), _mm_cmpeq_epi8(x, vz))) >>
-                sh;
+            q += span;
+            m = fp_hl_mask_more(q, end, &span);
         }
     found:
-        from = end - p > 16 ? p + 16 : end; /* [p, from) holds no ':' when colon is NULL */
-    } else
-#endif
-    {
-        cr = fp_hl_crlf(p, end);
-        if (!cr)
-            return FP_HL_BAD;
+        if (cr == p) /* "\r\n" alone */
+            return FP_HL_END;
+        if (mc) {
+            colon = p + __builtin_ctz(mc);
+            w->colon = colon;
+        } else {
+            /* Not in the first 16 bytes: the cached search, from there. */
+            colon = fp_hl_colon(w, end - p > 16 ? p + 16 : end);
+            if (!colon)
+                return FP_HL_BAD;
+        }
+        fp_hl_fill(w, h, cr + 1, colon);
+        return FP_HL_HDR;
     }
+#endif
+    cr = fp_hl_crlf(p, end);
+    if (!cr)
+        return FP_HL_BAD;
     if (cr == p) /* "\r\n" alone */
         return FP_HL_END;
-    if (colon)
-        w->colon = colon;
-    else if (!(colon = fp_hl_colon(w, from)))
+    colon = fp_hl_colon(w, p);
+    if (!colon)
         return FP_HL_BAD;
     fp_hl_fill(w, h, cr + 1, colon);
     return FP_HL_HDR;
