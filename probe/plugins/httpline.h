@@ -376,14 +376,16 @@ fp_hl_mask_more(const uint8_t *q, const uint8_t *end, unsigned *span)
 #endif
 
 /*
- * fp_hl_next for an http walk (CRLF lines), in one pass over the line: the
- * chunk that holds the line start is searched for its CR/NUL bytes and its
- * ':' at once (a field name is short: its ':' is nearly always in it, RFC
- * 9112 section 5.1), then the CR/NUL search goes on chunk by chunk.  A line
- * ends at the first CRLF; a NUL before it, or no CRLF, is FP_HL_BAD, as
- * fp_hl_crlf says; the ':' is the first at or after the line start, as
- * fp_hl_colon finds it.  Always inlined: it runs once per header line, and
- * the caller's loop then keeps *h in registers.
+ * fp_hl_next for an http walk (CRLF lines), in one pass over the line: its
+ * first 32 bytes are searched for CR/NUL bytes, and the first 16 for its ':'
+ * at the same time (a field name is short, RFC 9112 section 5.1: its ':' is
+ * nearly always there), then the CR/NUL search goes on 32 bytes at a time,
+ * 16 near the payload end, where the last load is moved back to end inside
+ * the payload rather than read byte by byte.  A line ends at the first
+ * CRLF; a NUL before it, or no CRLF, is FP_HL_BAD, as fp_hl_crlf says; the
+ * ':' is the first at or after the line start, as fp_hl_colon finds it.
+ * Always inlined: it runs once per header line, and the caller's loop then
+ * keeps *h in registers.
  */
 static inline __attribute__((always_inline)) int fp_hl_next_crlf(fp_hl_walk_t *w, fp_hl_hdr_t *h)
 {
@@ -480,11 +482,12 @@ static inline bool fp_hl_name_is(const fp_hl_hdr_t *h, const char *lit, size_t n
 }
 
 /*
- * fp_hl_name_is for a line of a CRLF walk, where a name equal to lit is
- * exactly nlen == n bytes: the other case, n bytes equal to lit and a NUL
- * right after them, would be a NUL at or before the line's CR (lit holds no
- * CR), and such a line ends the walk with FP_HL_BAD instead.  So a caller may
- * switch on nlen and compare one candidate.
+ * fp_hl_name_is for a line of a CRLF walk and a lit without CR (no field
+ * name has one): a name equal to lit is then exactly nlen == n bytes.  The
+ * other case, n bytes equal to lit and a NUL right after them, would put a
+ * NUL before any CR of the line (those n bytes hold none), and such a line
+ * ends the walk with FP_HL_BAD instead.  So a caller may switch on nlen and
+ * compare one candidate.
  */
 static inline bool fp_hl_name_eq(const fp_hl_hdr_t *h, const char *lit, size_t n)
 {
