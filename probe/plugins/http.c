@@ -105,73 +105,113 @@ enum {
     HTTP_FLUSH = 2, /* a second request/response: export, then re-create */
 };
 
-/* Before the first write to r in a flow: make it read as empty. */
+/*
+ * Before the first write to r in a flow: make it read as empty, as
+ * fk_record_clear(http_fields) does (a NUL first byte for each string, a zero
+ * code) -- spelt out, the table walk costs more than the stores.
+ */
 static void http_clear(http_state_t *s)
 {
+    http_record_t *r = &s->r;
+
     if (!s->r_init) {
-        fk_record_clear(http_fields, sizeof(http_fields) / sizeof(http_fields[0]), &s->r);
+        r->user_agent[0] = 0;
+        r->method[0] = 0;
+        r->host[0] = 0;
+        r->referer[0] = 0;
+        r->uri[0] = 0;
+        r->content_type[0] = 0;
+        r->server[0] = 0;
+        r->set_cookie[0] = 0;
+        r->code = 0;
         s->r_init = 1;
     }
 }
 
-static bool http_is_request(const uint8_t *p, size_t n)
-{
-    const uint8_t *end = p + n, *sp1, *sp2;
+/*
+ * The nine method prefixes as 32-bit words (first byte lowest), each in its
+ * own slot of a 16-slot table by a multiplicative hash: one multiply, one
+ * load and one compare tell a payload's first four bytes from all nine (the
+ * common case, a body segment, is none of them).  A clash of two prefixes
+ * would be a duplicate designator (-Woverride-init, an error here); the word
+ * 0 hashes to slot 0, which therefore holds a prefix rather than 0.
+ */
+#define HTTP_W(a, b, c, d)                                                                 \
+    ((uint32_t)(uint8_t)(a) | (uint32_t)(uint8_t)(b) << 8 | (uint32_t)(uint8_t)(c) << 16 | \
+     (uint32_t)(uint8_t)(d) << 24)
+#define HTTP_SLOT(w)       ((uint32_t)((uint32_t)(w)*0x08d12dfdu) >> 28)
+#define HTTP_M(a, b, c, d) [HTTP_SLOT(HTTP_W(a, b, c, d))] = HTTP_W(a, b, c, d)
+static const uint32_t http_prefix[16] = {
+    [0] = HTTP_W('G', 'E', 'T', ' '), HTTP_M('G', 'E', 'T', ' '), HTTP_M('P', 'O', 'S', 'T'),
+    HTTP_M('P', 'U', 'T', ' '),       HTTP_M('H', 'E', 'A', 'D'), HTTP_M('D', 'E', 'L', 'E'),
+    HTTP_M('T', 'R', 'A', 'C'),       HTTP_M('O', 'P', 'T', 'I'), HTTP_M('C', 'O', 'N', 'N'),
+    HTTP_M('P', 'A', 'T', 'C'),
+};
 
-    if (n < 4)
+/*
+ * ipfixprobe's other request test, as it reads: the payload's first space
+ * lies in its first 32 bytes, and "HTTP" follows the next space (wherever
+ * that is).  Then *sp1 and *sp2 are those spaces: the request line's split,
+ * with its "HTTP" already checked.  http_sniff answers the common cases
+ * inline and leaves the rest (short payloads, a second space past the first
+ * 32 bytes) to this.
+ */
+static __attribute__((noinline)) bool http_sniff_slow(const uint8_t *p, const uint8_t *end,
+                                                      const uint8_t **sp1, const uint8_t **sp2)
+{
+    const uint8_t *lim = p + (end - p < HTTP_SNIFF_METHOD_MAX ? end - p : HTTP_SNIFF_METHOD_MAX);
+    const uint8_t *a, *b;
+
+    a = fp_hl_find2(p, lim, ' ', ' ');
+    if (a == lim)
         return false;
-    /* The nine method prefixes, told apart by their first byte first (one
-     * switch, then one 4-byte compare) rather than nine compares per payload. */
-    switch (p[0]) {
-    case 'G':
-        if (memcmp(p, "GET ", 4) == 0)
-            return true;
-        break;
-    case 'P':
-        if (memcmp(p, "POST", 4) == 0 || memcmp(p, "PUT ", 4) == 0 || memcmp(p, "PATC", 4) == 0)
-            return true;
-        break;
-    case 'H':
-        if (memcmp(p, "HEAD", 4) == 0)
-            return true;
-        break;
-    case 'D':
-        if (memcmp(p, "DELE", 4) == 0)
-            return true;
-        break;
-    case 'T':
-        if (memcmp(p, "TRAC", 4) == 0)
-            return true;
-        break;
-    case 'O':
-        if (memcmp(p, "OPTI", 4) == 0)
-            return true;
-        break;
-    case 'C':
-        if (memcmp(p, "CONN", 4) == 0)
-            return true;
-        break;
-    default:
-        break;
+    /* A few tens of bytes inline, then a library call for a long stretch. */
+    lim = end - (a + 1) > 64 ? a + 1 + 64 : end;
+    b = fp_hl_find2(a + 1, lim, ' ', ' ');
+    if (b == lim) {
+        if (lim == end)
+            return false;
+        b = memchr(lim, ' ', (size_t)(end - lim));
+        if (!b)
+            return false;
     }
-    /* Any method: "X Y HTTP" with the first space within 32 bytes.  Every
-     * payload of a flow comes here (bodies, TLS records ...): the spaces
-     * are looked for inline first, a library call costs more than the few
-     * bytes up to the usual space. */
-    const uint8_t *lim = p + (n < HTTP_SNIFF_METHOD_MAX ? n : HTTP_SNIFF_METHOD_MAX);
-    sp1 = fp_hl_find2(p, lim, ' ', ' ');
-    if (sp1 == lim)
+    if (!fp_hl_at(b + 1, end, "HTTP", 4))
         return false;
-    lim = end - (sp1 + 1) > 64 ? sp1 + 1 + 64 : end;
-    sp2 = fp_hl_find2(sp1 + 1, lim, ' ', ' ');
-    if (sp2 == lim)
-        sp2 = lim < end ? memchr(lim, ' ', (size_t)(end - lim)) : NULL;
-    return sp2 && fp_hl_at(sp2 + 1, end, "HTTP", 4);
+    *sp1 = a;
+    *sp2 = b;
+    return true;
 }
 
-static bool http_is_response(const uint8_t *p, size_t n)
+/*
+ * http_sniff_slow's test where it is cheap: every payload of every flow that
+ * is not a method prefix comes here (bodies, TLS records ...), so its first
+ * 32 bytes are searched for spaces in two 16-byte compares, and the usual
+ * body segment -- no space there, or a second one there not before "HTTP" --
+ * is turned away in a few instructions.
+ */
+static inline bool http_sniff(const uint8_t *p, const uint8_t *end, const uint8_t **sp1,
+                              const uint8_t **sp2)
 {
-    return n >= 4 && memcmp(p, "HTTP", 4) == 0;
+#if defined(__SSE2__)
+    if (end - p >= HTTP_SNIFF_METHOD_MAX) {
+        const __m128i vsp = _mm_set1_epi8(' ');
+        __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+        uint32_t m = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x0, vsp)) |
+                     (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x1, vsp)) << 16;
+        uint32_t m2 = m & (m - 1); /* the spaces after the first */
+        if (!m)
+            return false;
+        if (!m2)
+            return http_sniff_slow(p, end, sp1, sp2);
+        if (!fp_hl_at(p + __builtin_ctz(m2) + 1, end, "HTTP", 4))
+            return false;
+        *sp1 = p + __builtin_ctz(m);
+        *sp2 = p + __builtin_ctz(m2);
+        return true;
+    }
+#endif
+    return http_sniff_slow(p, end, sp1, sp2);
 }
 
 /*
@@ -210,23 +250,25 @@ static void http_add_cookie(char *dst, size_t cap, const uint8_t *b, const uint8
     dst[at + len] = 0; /* at + len <= cap - 1 */
 }
 
-static int http_parse_request(http_state_t *s, const uint8_t *p, size_t n)
+/*
+ * A request whose line splits at sp1 and sp2 with "HTTP" after sp2 (the
+ * caller checked): method, target, then Host, User-Agent and Referer from
+ * the header section (RFC 9112 sections 3 and 5).
+ */
+static __attribute__((noinline)) int http_parse_request(http_state_t *s, const uint8_t *p,
+                                                        const uint8_t *end, const uint8_t *sp1,
+                                                        const uint8_t *sp2)
 {
     http_record_t *r = &s->r;
-    const uint8_t *end = p + n, *sp1, *sp2, *cr;
-    char name[FP_HL_NAME_CAP];
+    const uint8_t *cr;
     fp_hl_walk_t w;
     fp_hl_hdr_t h;
     int rc;
 
-    if (n == 0 || !fp_hl_split(p, end, &sp1, &sp2) || !fp_hl_at(sp2 + 1, end, "HTTP", 4))
-        return HTTP_FAIL;
     if (s->req)
         return HTTP_FLUSH;
     http_clear(s);
-    /* The method goes through the 64-byte scratch buffer, then into 16. */
-    fp_hl_copy(name, sizeof(name), p, sp1);
-    fp_hl_cut(r->method, sizeof(r->method), name);
+    fp_hl_method(r->method, sizeof(r->method), p, sp1);
     fp_hl_copy(r->uri, sizeof(r->uri), sp1 + 1, sp2);
 
     cr = fp_hl_crlf(sp2, end);
@@ -237,34 +279,50 @@ static int http_parse_request(http_state_t *s, const uint8_t *p, size_t n)
     r->referer[0] = 0;
     fp_hl_walk_init(&w, cr + 2, end, true);
     w.names = false; /* compared in place */
-    while ((rc = fp_hl_next(&w, &h)) == FP_HL_HDR) {
-        if (fp_hl_name_is(&h, "Host", 4))
-            fp_hl_value(r->host, sizeof(r->host), &h);
-        else if (fp_hl_name_is(&h, "User-Agent", 10))
-            fp_hl_value(r->user_agent, sizeof(r->user_agent), &h);
-        else if (fp_hl_name_is(&h, "Referer", 7))
-            fp_hl_value(r->referer, sizeof(r->referer), &h);
+    /* One pass per line; the name is told by its length, then one compare. */
+    while ((rc = fp_hl_next_crlf(&w, &h)) == FP_HL_HDR) {
+        switch (h.nlen) {
+        case 4:
+            if (fp_hl_name_eq(&h, "Host", 4))
+                fp_hl_value(r->host, sizeof(r->host), &h);
+            break;
+        case 10:
+            if (fp_hl_name_eq(&h, "User-Agent", 10))
+                fp_hl_value(r->user_agent, sizeof(r->user_agent), &h);
+            break;
+        case 7:
+            if (fp_hl_name_eq(&h, "Referer", 7))
+                fp_hl_value(r->referer, sizeof(r->referer), &h);
+            break;
+        default:
+            break;
+        }
     }
     if (rc == FP_HL_BAD)
         return HTTP_FAIL;
     s->req = 1;
+    s->has = 1;
     return HTTP_OK;
 }
 
-static int http_parse_response(http_state_t *s, const uint8_t *p, size_t n)
+/*
+ * A payload that starts with "HTTP" (the caller checked): the status code
+ * between the first two spaces, then Content-Type, Server and the Set-Cookie
+ * names from the header section (RFC 9112 section 4, RFC 6265 section 4.1).
+ */
+static __attribute__((noinline)) int http_parse_response(http_state_t *s, const uint8_t *p,
+                                                         const uint8_t *end)
 {
     http_record_t *r = &s->r;
-    const uint8_t *end = p + n, *sp1, *sp2, *cr;
-    char num[FP_HL_NAME_CAP];
+    const uint8_t *sp1, *sp2, *cr;
     fp_hl_walk_t w;
     fp_hl_hdr_t h;
     int32_t code;
     int rc;
 
-    if (!http_is_response(p, n) || !fp_hl_split(p, end, &sp1, &sp2))
+    if (!fp_hl_split(p, end, &sp1, &sp2))
         return HTTP_FAIL;
-    fp_hl_copy(num, sizeof(num), sp1 + 1, sp2);
-    code = fp_hl_atoi(num);
+    code = fp_hl_status(sp1 + 1, sp2);
     if (code <= 0)
         return HTTP_FAIL;
     if (s->resp)
@@ -280,43 +338,103 @@ static int http_parse_response(http_state_t *s, const uint8_t *p, size_t n)
     r->set_cookie[0] = 0;
     fp_hl_walk_init(&w, cr + 2, end, true);
     w.names = false; /* compared in place */
-    while ((rc = fp_hl_next(&w, &h)) == FP_HL_HDR) {
-        if (fp_hl_name_is(&h, "Content-Type", 12)) {
-            fp_hl_value(r->content_type, sizeof(r->content_type), &h);
-        } else if (fp_hl_name_is(&h, "Server", 6)) {
-            fp_hl_value(r->server, sizeof(r->server), &h);
-        } else if (fp_hl_name_is(&h, "Set-Cookie", 10)) {
-            /* RFC 6265 4.1: cookie-pair = cookie-name "=" cookie-value */
-            const uint8_t *eq = fp_hl_strnchr(h.line, h.ve, '=');
-            if (!eq)
-                break; /* ipfixprobe stops reading headers here */
-            http_add_cookie(r->set_cookie, sizeof(r->set_cookie), h.vb, eq);
+    while ((rc = fp_hl_next_crlf(&w, &h)) == FP_HL_HDR) {
+        switch (h.nlen) {
+        case 12:
+            if (fp_hl_name_eq(&h, "Content-Type", 12))
+                fp_hl_value(r->content_type, sizeof(r->content_type), &h);
+            break;
+        case 6:
+            if (fp_hl_name_eq(&h, "Server", 6))
+                fp_hl_value(r->server, sizeof(r->server), &h);
+            break;
+        case 10:
+            if (fp_hl_name_eq(&h, "Set-Cookie", 10)) {
+                /* RFC 6265 4.1: cookie-pair = cookie-name "=" cookie-value */
+                const uint8_t *eq = fp_hl_strnchr(h.line, h.ve, '=');
+                if (!eq)
+                    goto done; /* ipfixprobe stops reading headers here */
+                http_add_cookie(r->set_cookie, sizeof(r->set_cookie), h.vb, eq);
+            }
+            break;
+        default:
+            break;
         }
     }
+done:
     if (rc == FP_HL_BAD)
         return HTTP_FAIL;
     s->resp = 1;
+    s->has = 1;
     return HTTP_OK;
 }
 
-/* Parse a segment of a flow; returns HTTP_FAIL / HTTP_OK / HTTP_FLUSH. */
-static int http_segment(http_state_t *s, const fk_packet_t *pkt)
+/* A request by its method prefix: it parses when its line splits with "HTTP"
+ * after the target. */
+static __attribute__((noinline)) int http_request_split(http_state_t *s, const uint8_t *p,
+                                                        const uint8_t *end)
 {
-    const uint8_t *p = pkt->payload;
-    size_t n = pkt->payload_len;
-    int rc;
+    const uint8_t *sp1, *sp2;
 
-    if (!p)
+    if (!fp_hl_split(p, end, &sp1, &sp2) || !fp_hl_at(sp2 + 1, end, "HTTP", 4))
         return HTTP_FAIL;
-    if (http_is_request(p, n))
-        rc = http_parse_request(s, p, n);
-    else if (http_is_response(p, n))
-        rc = http_parse_response(s, p, n);
-    else
-        return HTTP_FAIL;
-    if (rc == HTTP_OK)
-        s->has = 1;
-    return rc;
+    return http_parse_request(s, p, end, sp1, sp2);
+}
+
+/*
+ * Parse a segment of a flow; returns HTTP_FAIL / HTTP_OK / HTTP_FLUSH.  Most
+ * segments are neither request nor response: they are told here, inline,
+ * and only the others call out to a parser.
+ */
+static inline int http_segment(http_state_t *s, const fk_packet_t *pkt)
+{
+    const uint8_t *p = pkt->payload, *end, *sp1, *sp2;
+    uint32_t w;
+
+    if (!p || pkt->payload_len < 4)
+        return HTTP_FAIL; /* neither a request nor a response */
+    end = p + pkt->payload_len;
+    w = HTTP_W(p[0], p[1], p[2], p[3]);
+    if (http_prefix[HTTP_SLOT(w)] == w)
+        return http_request_split(s, p, end);
+    if (http_sniff(p, end, &sp1, &sp2))
+        return http_parse_request(s, p, end, sp1, sp2);
+    if (w == HTTP_W('H', 'T', 'T', 'P'))
+        return http_parse_response(s, p, end);
+    return HTTP_FAIL;
+}
+
+/*
+ * False only for a segment http_segment turns away untouched: no request by
+ * its prefix or by ipfixprobe's space rule, and no response -- the body
+ * segments, TLS records and the like that most payloads are.  A leaf with
+ * no calls, so pre_update decides them without a stack frame; anything
+ * else (including what the first 32 bytes alone cannot settle) is a
+ * candidate and goes the whole way.
+ */
+static inline bool http_candidate(const uint8_t *p, uint32_t n)
+{
+    uint32_t w;
+
+    if (!p || n < 4)
+        return false;
+    w = HTTP_W(p[0], p[1], p[2], p[3]);
+    if (http_prefix[HTTP_SLOT(w)] == w || w == HTTP_W('H', 'T', 'T', 'P'))
+        return true;
+#if defined(__SSE2__)
+    if (n >= HTTP_SNIFF_METHOD_MAX) {
+        const __m128i vsp = _mm_set1_epi8(' ');
+        __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+        uint32_t m = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x0, vsp)) |
+                     (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x1, vsp)) << 16;
+        uint32_t m2 = m & (m - 1); /* the spaces after the first */
+        if (!m)
+            return false;
+        return !m2 || fp_hl_at(p + __builtin_ctz(m2) + 1, p + n, "HTTP", 4);
+    }
+#endif
+    return true;
 }
 
 static int http_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp)
@@ -327,11 +445,18 @@ static int http_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_ho
     return FP_HOOK_OK;
 }
 
+static __attribute__((noinline)) int http_pre_update_slow(http_state_t *s, const fk_packet_t *pkt)
+{
+    return http_segment(s, pkt) == HTTP_FLUSH ? FP_HOOK_FLUSH_REINSERT : FP_HOOK_OK;
+}
+
 static int http_pre_update(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp)
 {
     (void)ctx;
     (void)flow;
-    return http_segment(state, hp->pkt) == HTTP_FLUSH ? FP_HOOK_FLUSH_REINSERT : FP_HOOK_OK;
+    if (!http_candidate(hp->pkt->payload, hp->pkt->payload_len))
+        return FP_HOOK_OK;
+    return http_pre_update_slow(state, hp->pkt);
 }
 
 static unsigned http_records(void *ctx, const fp_flow_t *flow, const void *state)

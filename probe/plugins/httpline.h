@@ -84,6 +84,28 @@ static inline void fp_hl_cut(char *dst, size_t cap, const char *src)
 }
 
 /*
+ * A request method [b, e) into dst (cap bytes) as ipfixprobe stores it:
+ * fp_hl_copy into its 64-byte scratch buffer, then fp_hl_cut -- in one step,
+ * without the scratch copy.  The bytes kept are the span cut to 63, with one
+ * trailing LF and one trailing CR dropped, up to a NUL, at most cap - 1; the
+ * rest of dst is zeroed.
+ */
+static inline void fp_hl_method(char *dst, size_t cap, const uint8_t *b, const uint8_t *e)
+{
+    size_t len = e > b ? (size_t)(e - b) : 0, k = 0;
+
+    if (len >= FP_HL_NAME_CAP)
+        len = FP_HL_NAME_CAP - 1;
+    if (len >= 1 && b[len - 1] == '\n')
+        len--;
+    if (len >= 1 && b[len - 1] == '\r')
+        len--;
+    memset(dst, 0, cap);                        /* cap is a constant: a few stores */
+    for (; k < len && k < cap - 1 && b[k]; k++) /* a method: a few bytes */
+        dst[k] = (char)b[k];
+}
+
+/*
  * The first byte c in [p, e), or NULL when there is none or a NUL byte comes
  * first (ipfixprobe's strnstr with a one-character needle).
  */
@@ -179,19 +201,47 @@ static inline int32_t fp_hl_atoi(const char *s)
 }
 
 /*
+ * The status code of a status line: fp_hl_atoi of [b, e) as fp_hl_copy would
+ * cut it into a 64-byte scratch buffer, which is what ipfixprobe computes.
+ * RFC 9112 section 4 makes it three digits; those (and any run of up to nine
+ * digits that starts the span and ends at its end or at a non-digit) are read
+ * in place: strtol would stop at that byte too, no whitespace or sign comes
+ * first, and the cut and the trailing LF/CR drop only remove bytes after the
+ * run.  Anything else goes the long way, through the scratch copy and strtol.
+ */
+static inline int32_t fp_hl_status(const uint8_t *b, const uint8_t *e)
+{
+    const uint8_t *q = b;
+    int32_t v = 0;
+    char num[FP_HL_NAME_CAP];
+
+    while (q < e && q - b < 9 && (unsigned)(*q - '0') < 10)
+        v = v * 10 + (*q++ - '0');
+    if (q > b && (q == e || (unsigned)(*q - '0') >= 10))
+        return v;
+    fp_hl_copy(num, sizeof(num), b, e);
+    return fp_hl_atoi(num);
+}
+
+/*
  * Split a start line: *sp1 = the payload's first space, *sp2 = the next
  * space after it.  False when either is missing.
  */
 static inline bool fp_hl_split(const uint8_t *p, const uint8_t *end, const uint8_t **sp1,
                                const uint8_t **sp2)
 {
-    const uint8_t *a = memchr(p, ' ', (size_t)(end - p));
+    /* Inline scans: both spaces are usually within the first chunk or two,
+     * closer than a library call pays for. */
+    const uint8_t *a = fp_hl_find2(p, end, ' ', ' '), *b;
 
-    if (!a)
+    if (a == end)
+        return false;
+    b = fp_hl_find2(a + 1, end, ' ', ' ');
+    if (b == end)
         return false;
     *sp1 = a;
-    *sp2 = memchr(a + 1, ' ', (size_t)(end - (a + 1)));
-    return *sp2 != NULL;
+    *sp2 = b;
+    return true;
 }
 
 /* True when the `n` bytes of `lit` start at p, all before end. */
@@ -216,8 +266,9 @@ typedef struct fp_hl_hdr_st {
 typedef struct fp_hl_walk_st {
     const uint8_t *p;     /* first byte of the next line; p <= end */
     const uint8_t *end;   /* one past the payload */
+    const uint8_t *base;  /* the walk's first byte: [base, end) may be read */
     const uint8_t *colon; /* the first ':' at or after the last search start
-                             (<= p), NULL if none: still right while >= p */
+                             (<= p): still right while >= p; NULL: search */
     bool crlf;            /* true: http (CRLF lines), false: rtsp (LF lines) */
     bool names;           /* copy each name into h->name (default); without it,
                              compare names with fp_hl_name_is */
@@ -227,9 +278,10 @@ static inline void fp_hl_walk_init(fp_hl_walk_t *w, const uint8_t *p, const uint
 {
     w->p = p;
     w->end = end;
+    w->base = p;
     w->crlf = crlf;
     w->names = true;
-    w->colon = memchr(p, ':', (size_t)(end - p));
+    w->colon = NULL; /* looked for by the first line that needs it */
 }
 
 enum {
@@ -239,35 +291,24 @@ enum {
     FP_HL_HDR = 1,  /* *h holds the next header line */
 };
 
-/* Read the next header line into *h (FP_HL_HDR), or say why not. */
-static inline int fp_hl_next(fp_hl_walk_t *w, fp_hl_hdr_t *h)
+/*
+ * The first ':' at or after the line start w->p, when [w->p, from) is known
+ * to hold none; NULL when there is none before the payload end.  The last
+ * search is reused while it is still ahead of the line (lines only move
+ * forward), so a header section of many short lines whose only ':' comes
+ * late is searched once, not once per line.
+ */
+static inline const uint8_t *fp_hl_colon(fp_hl_walk_t *w, const uint8_t *from)
 {
-    const uint8_t *lf, *colon;
+    if (!w->colon || w->colon < w->p)
+        w->colon = memchr(from, ':', (size_t)(w->end - from));
+    return w->colon;
+}
 
-    if (w->p >= w->end)
-        return FP_HL_END;
-    if (w->crlf) {
-        const uint8_t *cr = fp_hl_crlf(w->p, w->end);
-        if (!cr)
-            return FP_HL_BAD;
-        lf = cr + 1;
-        if (lf - w->p == 1) /* "\r\n" alone */
-            return FP_HL_END;
-    } else {
-        lf = memchr(w->p, '\n', (size_t)(w->end - w->p));
-        if (!lf)
-            return FP_HL_BAD;
-        if (lf - w->p <= 1) /* "\n", "\r\n" -- and ipfixprobe's rtsp: any one byte + LF */
-            return FP_HL_END;
-    }
-    /* The first ':' at or after the line start, reusing the last search
-     * while it is still ahead of us (lines only move forward). */
-    if (w->colon && w->colon < w->p) {
-        w->colon = memchr(w->p, ':', (size_t)(w->end - w->p));
-    }
-    colon = w->colon;
-    if (!colon)
-        return FP_HL_BAD;
+/* Hand out the line [w->p, lf] whose name ends at colon, and step past it. */
+static inline __attribute__((always_inline)) void
+fp_hl_fill(fp_hl_walk_t *w, fp_hl_hdr_t *h, const uint8_t *lf, const uint8_t *colon)
+{
     /* The name as fp_hl_copy would cut it, read where it is: at most 63
      * bytes, one trailing LF and one trailing CR dropped. */
     size_t nlen = (size_t)(colon - w->p);
@@ -287,6 +328,146 @@ static inline int fp_hl_next(fp_hl_walk_t *w, fp_hl_hdr_t *h)
      * right before the LF) leaves vb > ve: an empty value. */
     h->vb = colon < lf ? colon + 2 : lf + 1;
     w->p = lf + 1;
+}
+
+#if defined(__SSE2__)
+/*
+ * Bit i of the result: q[i] is CR or NUL; of *mcol: q[i] is ':' -- for the
+ * 16 bytes from q, none at or past end.  When fewer than 16 bytes remain,
+ * the last 16 before end are loaded and the masks shifted so bit 0 is q's,
+ * so it needs end - base >= 16 for a readable base <= q.
+ */
+static inline __attribute__((always_inline)) uint32_t
+fp_hl_mask16(const uint8_t *q, const uint8_t *end, uint32_t *mcol)
+{
+    const uint8_t *ld = end - q >= 16 ? q : end - 16;
+    unsigned sh = (unsigned)(q - ld);
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)ld);
+
+    if (mcol)
+        *mcol = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':'))) >> sh;
+    return (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\r')),
+                                                    _mm_cmpeq_epi8(x, _mm_setzero_si128()))) >>
+           sh;
+}
+
+/* The CR/NUL bits of a loaded chunk (bit i: byte i). */
+static inline __attribute__((always_inline)) uint32_t fp_hl_crnul(__m128i x)
+{
+    return (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\r')),
+                                                    _mm_cmpeq_epi8(x, _mm_setzero_si128())));
+}
+
+/*
+ * The CR/NUL bits of the bytes from q: 32 of them while that many remain,
+ * else 16 as fp_hl_mask16 gives them; *span = the bytes the mask covers.
+ */
+static inline __attribute__((always_inline)) uint32_t
+fp_hl_mask_more(const uint8_t *q, const uint8_t *end, unsigned *span)
+{
+    if (end - q >= 32) {
+        *span = 32;
+        return fp_hl_crnul(_mm_loadu_si128((const __m128i *)(const void *)q)) |
+               fp_hl_crnul(_mm_loadu_si128((const __m128i *)(const void *)(q + 16))) << 16;
+    }
+    *span = 16;
+    return fp_hl_mask16(q, end, NULL);
+}
+#endif
+
+/*
+ * fp_hl_next for an http walk (CRLF lines), in one pass over the line: its
+ * first 32 bytes are searched for CR/NUL bytes, and the first 16 for its ':'
+ * at the same time (a field name is short, RFC 9112 section 5.1: its ':' is
+ * nearly always there), then the CR/NUL search goes on 32 bytes at a time,
+ * 16 near the payload end, where the last load is moved back to end inside
+ * the payload rather than read byte by byte.  A line ends at the first
+ * CRLF; a NUL before it, or no CRLF, is FP_HL_BAD, as fp_hl_crlf says; the
+ * ':' is the first at or after the line start, as fp_hl_colon finds it.
+ * Always inlined: it runs once per header line, and the caller's loop then
+ * keeps *h in registers.
+ */
+static inline __attribute__((always_inline)) int fp_hl_next_crlf(fp_hl_walk_t *w, fp_hl_hdr_t *h)
+{
+    const uint8_t *p = w->p, *end = w->end, *cr, *colon;
+
+    if (p >= end)
+        return FP_HL_END;
+#if defined(__SSE2__)
+    if (end - w->base >= 16) {
+        const uint8_t *q = p;
+        unsigned span = 16;
+        uint32_t mc, m;
+
+        if (end - p >= 32) { /* most lines: 32 bytes, the ':' in the first 16 */
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+            mc = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
+            m = fp_hl_crnul(x) |
+                fp_hl_crnul(_mm_loadu_si128((const __m128i *)(const void *)(p + 16))) << 16;
+            span = 32;
+        } else {
+            m = fp_hl_mask16(p, end, &mc);
+        }
+        for (;;) {
+            while (m) {
+                cr = q + __builtin_ctz(m);
+                if (*cr == 0 || end - cr < 2)
+                    return FP_HL_BAD; /* a NUL first, or a CR at the very end */
+                if (cr[1] == '\n')
+                    goto found;
+                m &= m - 1; /* a CR alone: the line goes on */
+            }
+            if (end - q <= span)
+                return FP_HL_BAD; /* no line end before the payload end */
+            q += span;
+            m = fp_hl_mask_more(q, end, &span);
+        }
+    found:
+        if (cr == p) /* "\r\n" alone */
+            return FP_HL_END;
+        if (mc) {
+            colon = p + __builtin_ctz(mc);
+            w->colon = colon;
+        } else {
+            /* Not in the first 16 bytes: the cached search, from there. */
+            colon = fp_hl_colon(w, end - p > 16 ? p + 16 : end);
+            if (!colon)
+                return FP_HL_BAD;
+        }
+        fp_hl_fill(w, h, cr + 1, colon);
+        return FP_HL_HDR;
+    }
+#endif
+    cr = fp_hl_crlf(p, end);
+    if (!cr)
+        return FP_HL_BAD;
+    if (cr == p) /* "\r\n" alone */
+        return FP_HL_END;
+    colon = fp_hl_colon(w, p);
+    if (!colon)
+        return FP_HL_BAD;
+    fp_hl_fill(w, h, cr + 1, colon);
+    return FP_HL_HDR;
+}
+
+/* Read the next header line into *h (FP_HL_HDR), or say why not. */
+static inline int fp_hl_next(fp_hl_walk_t *w, fp_hl_hdr_t *h)
+{
+    const uint8_t *lf, *colon;
+
+    if (w->crlf)
+        return fp_hl_next_crlf(w, h);
+    if (w->p >= w->end)
+        return FP_HL_END;
+    lf = memchr(w->p, '\n', (size_t)(w->end - w->p));
+    if (!lf)
+        return FP_HL_BAD;
+    if (lf - w->p <= 1) /* "\n", "\r\n" -- and ipfixprobe's rtsp: any one byte + LF */
+        return FP_HL_END;
+    colon = fp_hl_colon(w, w->p);
+    if (!colon)
+        return FP_HL_BAD;
+    fp_hl_fill(w, h, lf, colon);
     return FP_HL_HDR;
 }
 
@@ -298,6 +479,19 @@ static inline int fp_hl_next(fp_hl_walk_t *w, fp_hl_hdr_t *h)
 static inline bool fp_hl_name_is(const fp_hl_hdr_t *h, const char *lit, size_t n)
 {
     return h->nlen >= n && memcmp(h->nb, lit, n) == 0 && (h->nlen == n || h->nb[n] == 0);
+}
+
+/*
+ * fp_hl_name_is for a line of a CRLF walk and a lit without CR (no field
+ * name has one): a name equal to lit is then exactly nlen == n bytes.  The
+ * other case, n bytes equal to lit and a NUL right after them, would put a
+ * NUL before any CR of the line (those n bytes hold none), and such a line
+ * ends the walk with FP_HL_BAD instead.  So a caller may switch on nlen and
+ * compare one candidate.
+ */
+static inline bool fp_hl_name_eq(const fp_hl_hdr_t *h, const char *lit, size_t n)
+{
+    return h->nlen == n && memcmp(h->nb, lit, n) == 0;
 }
 
 /* Copy a header value into dst (cap bytes) as ipfixprobe does; "" when inverted. */

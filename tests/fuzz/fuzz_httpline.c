@@ -8,7 +8,9 @@
  * for rtsp), checking what the readers promise: every pointer handed out
  * lies inside the payload, lines move strictly forward, a line ends at an LF
  * (after a CR for http), names and values are NUL-terminated within their
- * buffers.
+ * buffers; and the in-place shortcuts agree with the ipfixprobe-shaped long
+ * way (status code vs atoi of the scratch copy, method vs copy-then-cut,
+ * name by length vs C-string compare).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -61,6 +63,13 @@ static void walk(const uint8_t *p, const uint8_t *end, bool crlf)
         CHECK(strlen(h.name) <= h.nlen && memcmp(h.nb, h.name, strlen(h.name)) == 0);
         CHECK(fp_hl_name_is(&h, h.name, strlen(h.name)));
         CHECK(fp_hl_name_is(&h, "Host", 4) == (strcmp(h.name, "Host") == 0));
+        /* In a CRLF walk a name is matched by its length and one compare. */
+        CHECK(!crlf || fp_hl_name_eq(&h, "Host", 4) == fp_hl_name_is(&h, "Host", 4));
+        CHECK(!crlf || fp_hl_name_eq(&h, "Set-Cookie", 10) == fp_hl_name_is(&h, "Set-Cookie", 10));
+        /* ... for any name without a CR (the only kind it is used for). */
+        CHECK(!crlf || strchr(h.name, '\r') ||
+              fp_hl_name_eq(&h, h.name, strlen(h.name)) ==
+                  fp_hl_name_is(&h, h.name, strlen(h.name)));
         CHECK(w.p == h.ve + 1 && w.p > last);
         fp_hl_value(val, sizeof(val), &h);
         CHECK(memchr(val, 0, sizeof(val)) != NULL);
@@ -88,10 +97,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(sp1 >= buf && sp1 < sp2 && sp2 < end && *sp1 == ' ' && *sp2 == ' ');
         fp_hl_copy(scratch, sizeof(scratch), sp1 + 1, sp2);
         CHECK(strlen(scratch) < sizeof(scratch));
-        (void)fp_hl_atoi(scratch);
+        /* The status code read in place is atoi of the scratch copy. */
+        CHECK(fp_hl_status(sp1 + 1, sp2) == fp_hl_atoi(scratch));
         fp_hl_copy(small, sizeof(small), buf, sp1);
         fp_hl_cut(small, sizeof(small), scratch);
         CHECK(small[sizeof(small) - 1] == 0);
+        /* The method written in one step is the scratch copy, cut. */
+        char m1[16], m2[16];
+        fp_hl_copy(scratch, sizeof(scratch), buf, sp1);
+        fp_hl_cut(m1, sizeof(m1), scratch);
+        fp_hl_method(m2, sizeof(m2), buf, sp1);
+        CHECK(memcmp(m1, m2, sizeof(m1)) == 0);
         (void)fp_hl_at(sp2 + 1, end, "HTTP", 4);
     }
     cr = fp_hl_crlf(buf, end);
@@ -103,6 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     walk(buf, end, true);
     walk(buf, end, false);
+    walk(buf + size / 3, end, true); /* a walk that starts later: less room before it */
     free(buf);
     return 0;
 }
