@@ -390,6 +390,54 @@ static void test_time_sequence(void **state)
     fk_buf_free(&b);
 }
 
+/*
+ * Times on both sides of a second, a midnight, a month's and a year's end
+ * (leap days too), in random order: the writer keeps the last second's text
+ * and, apart, the last day's date; neither may leak into a neighbour.
+ */
+static void test_time_boundaries(void **state)
+{
+    (void)state;
+    static const uint64_t edges[] = {
+        0,           /* 1970-01-01 */
+        951782400,   /* 2000-02-29 */
+        951868800,   /* 2000-03-01 */
+        1077926400,  /* 2004-02-28 */
+        1078012800,  /* 2004-02-29 */
+        1704067200,  /* 2024-01-01 */
+        1709164800,  /* 2024-02-29 */
+        1700000000,  /* 2023-11-14T22:13:20 */
+        4102444800,  /* 2100-01-01 */
+        18446744073, /* 2554-07-21T23:34:33, the last second of 64-bit ns */
+    };
+    const fk_field_t *ft = &g_fields[1];
+    fk_buf_t a, b;
+    rec_t r;
+
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(fk_buf_init(&a, NULL, 64), 0);
+    assert_int_equal(fk_buf_init(&b, NULL, 64), 0);
+    for (int i = 0; i < 200000; i++) {
+        uint64_t e = edges[rnd() % (sizeof(edges) / sizeof(edges[0]))];
+        uint64_t s = e + rnd() % 3 - (e > 0); /* the second before, at or after */
+        uint64_t ns = rnd() % 4 == 0 ? (rnd() % 2 ? 0 : 999999999) : rnd() % 1000000000;
+        if (s > UINT64_MAX / 1000000000ULL || s * 1000000000ULL > UINT64_MAX - ns ||
+            rnd() % 64 == 0)
+            r.time = UINT64_MAX; /* past 2^64 ns: the last one */
+        else
+            r.time = s * 1000000000ULL + ns;
+        reset(&a);
+        reset(&b);
+        fk_field_csv(&a, ft, &r);
+        fk_buf_time_us(&b, r.time);
+        assert_int_equal(a.len, 26);
+        if (memcmp(a.data, b.data, 26) != 0)
+            fail_msg("time %" PRIu64 ": got '%s', want '%s'", r.time, text(&a), text(&b));
+    }
+    fk_buf_free(&a);
+    fk_buf_free(&b);
+}
+
 static void test_csv_row(void **state)
 {
     (void)state;
@@ -618,10 +666,15 @@ static void test_fmt_f6(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fmt_u64),       cmocka_unit_test(test_fmt_ip6),
-        cmocka_unit_test(test_fmt_f6),        cmocka_unit_test(test_writers_match_reference),
-        cmocka_unit_test(test_time_sequence), cmocka_unit_test(test_csv_row),
-        cmocka_unit_test(test_room_no_flush), cmocka_unit_test(test_record_clear_copy),
+        cmocka_unit_test(test_fmt_u64),
+        cmocka_unit_test(test_fmt_ip6),
+        cmocka_unit_test(test_fmt_f6),
+        cmocka_unit_test(test_writers_match_reference),
+        cmocka_unit_test(test_time_sequence),
+        cmocka_unit_test(test_time_boundaries),
+        cmocka_unit_test(test_csv_row),
+        cmocka_unit_test(test_room_no_flush),
+        cmocka_unit_test(test_record_clear_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
