@@ -361,16 +361,15 @@ static size_t fmt_ip(char *out, const uint8_t a[16])
 {
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
-    if (memcmp(a, mapped, 12) == 0)
-        return fmt_ip4(out, a + 12);
+    if (memcmp(a, mapped, 12) == 0) /* out holds FK_IP4_ROOM: put_addr's room, or a row's */
+        return (size_t)(fk_put_ip4(out, a + 12) - out);
     return fk_fmt_ip6(out, a);
 }
 
 static size_t fmt_mac(char *d, const uint8_t m[6])
 {
     for (int i = 0; i < 6; i++) {
-        d[3 * i] = g_hex[m[i] >> 4];
-        d[3 * i + 1] = g_hex[m[i] & 15];
+        memcpy(d + 3 * i, fk_hex2[m[i]], 2);
         if (i < 5)
             d[3 * i + 2] = ':';
     }
@@ -606,14 +605,11 @@ static inline int swar_plain(uint64_t x, int quote)
     return ((lt | gt | eq) & SWAR_HIGHS) == 0;
 }
 
-static inline void put_str_plain(fk_buf_t *b, const unsigned char *s, size_t n, int text)
+/* put_str_plain's text at o (room: 2 * n + 2); returns its end. */
+static inline char *str_plain_to(char *o, const unsigned char *s, size_t n, int text)
 {
-    char *d = room(b, 2 * n + 2), *o;
     size_t i = 0;
 
-    if (!d)
-        return;
-    o = d;
     if (!text)
         *o++ = '"';
     /* Plain runs eight bytes at a time; a word with anything else byte by byte. */
@@ -640,7 +636,15 @@ static inline void put_str_plain(fk_buf_t *b, const unsigned char *s, size_t n, 
     }
     if (!text)
         *o++ = '"';
-    b->len += (size_t)(o - d);
+    return o;
+}
+
+static inline void put_str_plain(fk_buf_t *b, const unsigned char *s, size_t n, int text)
+{
+    char *d = room(b, 2 * n + 2);
+
+    if (d)
+        b->len += (size_t)(str_plain_to(d, s, n, text) - d);
 }
 
 /* What fk_buf_json_str writes: a quoted JSON string, control and non-ASCII bytes \u-escaped. */
@@ -698,10 +702,7 @@ static void put_hex(fk_buf_t *b, const uint8_t *p, size_t n, int quoted)
     o = d;
     if (quoted)
         *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        *o++ = g_hex[p[i] >> 4];
-        *o++ = g_hex[p[i] & 15];
-    }
+    o = fk_put_hex(o, p, n); /* two digits per table entry */
     if (quoted)
         *o++ = '"';
     b->len += (size_t)(o - d);
@@ -805,24 +806,146 @@ void fk_fields_csv_row(fk_buf_t *b, const fk_field_t *const *fields, const void 
     }
 }
 
-void fk_fields_csv_segs(fk_buf_t *b, const fk_field_t *const *fields, const void *const *bases,
-                        const fk_csv_seg_t *seg, size_t nseg)
+/*
+ * How a compiled CSV column is written (fk_csv_seg_t.op): put_plain's case
+ * for the field's type, chosen once per plan instead of per row.
+ */
+enum {
+    CSV_OP_END, /* no column: the row's end */
+    CSV_OP_U8,
+    CSV_OP_U16,
+    CSV_OP_U32,
+    CSV_OP_U64,
+    CSV_OP_TIME,
+    CSV_OP_MAC,
+    CSV_OP_IP,
+    CSV_OP_STR,
+    CSV_OP_BYTES,
+    CSV_OP_ANY, /* int8, floats, arrays: put_plain itself (rare, or long anyway) */
+};
+
+static uint8_t csv_op(fk_ftype_t t)
+{
+    switch (t) {
+    case FK_T_U8:
+        return CSV_OP_U8;
+    case FK_T_U16:
+        return CSV_OP_U16;
+    case FK_T_U32:
+        return CSV_OP_U32;
+    case FK_T_U64:
+        return CSV_OP_U64;
+    case FK_T_TIME:
+        return CSV_OP_TIME;
+    case FK_T_MAC:
+        return CSV_OP_MAC;
+    case FK_T_IP:
+        return CSV_OP_IP;
+    case FK_T_STR:
+        return CSV_OP_STR;
+    case FK_T_BYTES:
+        return CSV_OP_BYTES;
+    default:
+        return CSV_OP_ANY;
+    }
+}
+
+size_t fk_csv_segs_compile(fk_csv_seg_t *seg, size_t nseg, const fk_field_t *const *fields)
+{
+    size_t row = 0;
+
+    for (size_t i = 0; i < nseg; i++) {
+        const fk_field_t *f = seg[i].col >= 0 ? fields[seg[i].col] : NULL;
+        /* CSV's worst case: fk_field_room's, but a string's is put_str_plain's
+         * (each byte a doubled quote at most), not JSON's \u00XX */
+        size_t col = !f ? 0 : f->type == FK_T_STR ? 2 * (size_t)f->cap + 2 : fk_field_room(f);
+        seg[i].f = f;
+        seg[i].off = f ? f->off : 0;
+        seg[i].op = f ? csv_op((fk_ftype_t)f->type) : CSV_OP_END;
+        if (__builtin_add_overflow(row, (size_t)seg[i].n, &row) ||
+            __builtin_add_overflow(row, col, &row))
+            return SIZE_MAX;
+    }
+    return row;
+}
+
+/* The row column by column, each column's room checked (no row reservation). */
+static void csv_segs_checked(fk_buf_t *b, const void *const *bases, const fk_csv_seg_t *seg,
+                             size_t nseg)
 {
     char *d;
 
     for (size_t i = 0; i < nseg; i++) {
-        if (seg[i].n == 1) { /* a separator alone: most segments */
-            if ((d = room(b, 1)) != NULL) {
-                *d = seg[i].s[0];
-                b->len++;
-            }
-        } else if (seg[i].n && (d = room(b, seg[i].n)) != NULL) {
+        if (seg[i].n && (d = room(b, seg[i].n)) != NULL) {
             memcpy(d, seg[i].s, seg[i].n);
             b->len += seg[i].n;
         }
-        if (seg[i].col >= 0)
-            put_plain(b, fields[seg[i].col], bases[seg[i].base], 0);
+        if (seg[i].f)
+            put_plain(b, seg[i].f, bases[seg[i].base], 0);
     }
+}
+
+void fk_fields_csv_segs(fk_buf_t *b, const void *const *bases, const fk_csv_seg_t *seg, size_t nseg,
+                        size_t row)
+{
+    /* A FILE-backed buffer is not grown for a worst case no real row nears:
+     * such rows take the checked path (a memory buffer grows anyway). */
+    char *o = !b->f || row <= b->cap ? room(b, row) : NULL;
+
+    if (!o) {
+        csv_segs_checked(b, bases, seg, nseg);
+        return;
+    }
+    for (size_t i = 0; i < nseg; i++) {
+        const fk_csv_seg_t *g = &seg[i];
+        const uint8_t *p = (const uint8_t *)bases[g->base] + g->off;
+
+        if (g->n == 1) { /* a separator alone: most segments */
+            *o++ = g->s[0];
+        } else {
+            memcpy(o, g->s, g->n);
+            o += g->n;
+        }
+        /* Each case writes at most its column's share of `row` (reserved
+         * above), scratch bytes past its end included. */
+        switch (g->op) {
+        case CSV_OP_END:
+            break;
+        case CSV_OP_U8:
+            memcpy(o, g_octet[*p], 4); /* digits, then the length: scratch */
+            o += (size_t)g_octet[*p][3];
+            break;
+        case CSV_OP_U16:
+            o += fmt_u16(o, LOAD(uint16_t, p, 0));
+            break;
+        case CSV_OP_U32:
+            o = fk_put_u64(o, LOAD(uint32_t, p, 0));
+            break;
+        case CSV_OP_U64:
+            o = fk_put_u64(o, LOAD(uint64_t, p, 0));
+            break;
+        case CSV_OP_TIME:
+            o += fmt_time_us(o, LOAD(uint64_t, p, 0));
+            break;
+        case CSV_OP_MAC:
+            o += fmt_mac(o, p);
+            break;
+        case CSV_OP_IP:
+            o += fmt_ip(o, p);
+            break;
+        case CSV_OP_STR:
+            o = str_plain_to(o, p, str_len(g->f, (const char *)p), 0);
+            break;
+        case CSV_OP_BYTES:
+            o = fk_put_hex(o, p, fk_field_count(g->f, bases[g->base]));
+            break;
+        default: /* put_plain's own room check passes: the row's is made */
+            b->len = (size_t)(o - b->data);
+            put_plain(b, g->f, bases[g->base], 0);
+            o = b->data + b->len;
+        }
+    }
+    b->len = (size_t)(o - b->data);
 }
 
 void fk_field_text(fk_buf_t *b, const fk_field_t *f, const void *base)

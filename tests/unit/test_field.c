@@ -5,8 +5,9 @@
  * exactly what the simple byte-at-a-time writers and libc print (inet_ntop,
  * "%" PRIu64, buf.c's fk_buf_* helpers), for every type, on structured and
  * on random input.  Also: fk_fields_csv_row (with fixed texts for empty
- * records), fk_field_room (a field never
- * asks for more), fk_record_clear and fk_record_copy.
+ * records) and the compiled rows csv.c writes (fk_fields_csv_segs),
+ * fk_field_room (a field never asks for more), fk_record_clear and
+ * fk_record_copy.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -438,6 +439,50 @@ static void test_time_boundaries(void **state)
     fk_buf_free(&b);
 }
 
+/* A record's extremes now and then: largest numbers, zero, all-ones and short IPv6. */
+static void edge_rec(rec_t *r)
+{
+    static const uint8_t ips[][16] = {
+        {0}, /* :: */
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+        {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+         0xff},
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 255, 255, 255, 255},
+        {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10},
+    };
+
+    switch (rnd() % 4) {
+    case 0:
+        r->u64 = UINT64_MAX;
+        r->u32 = UINT32_MAX;
+        r->u16 = UINT16_MAX;
+        r->u8 = UINT8_MAX;
+        r->i8 = INT8_MIN;
+        break;
+    case 1:
+        r->u64 = r->u32 = r->u16 = r->u8 = 0;
+        r->i8 = 0;
+        memset(r->mac, 0, sizeof(r->mac));
+        break;
+    default:
+        r->u64 = rnd() >> (rnd() % 64);
+        r->u32 = (uint32_t)(rnd() >> (rnd() % 64));
+        r->u16 = (uint16_t)(rnd() >> (rnd() % 64));
+        r->u8 = (uint8_t)(rnd() >> (rnd() % 64));
+        memset(r->mac, 0xff, sizeof(r->mac));
+        break;
+    }
+    memcpy(r->ip, ips[rnd() % (sizeof(ips) / sizeof(ips[0]))], 16);
+}
+
+/*
+ * A row three ways: fk_fields_csv_row, the segments csv.c compiles per row
+ * shape (fk_csv_segs_compile, fk_fields_csv_segs: each column written by its
+ * type's case without a check each) and field by field with fk_field_csv,
+ * the reference.  The segments also go to a small FILE-backed buffer, which
+ * flushes between rows and is too small for the worst case of the widest
+ * rows: those take the checked path.
+ */
 static void test_csv_row(void **state)
 {
     (void)state;
@@ -445,13 +490,20 @@ static void test_csv_row(void **state)
     const void *bases[NFIELDS];
     fk_text_t fixed[NFIELDS];
     rec_t r[2];
-    fk_buf_t a, b;
+    fk_buf_t a, b, c, all;
+    FILE *f = tmpfile();
+    int big = 0, small = 0;
 
+    assert_non_null(f);
     assert_int_equal(fk_buf_init(&a, NULL, 64), 0);
     assert_int_equal(fk_buf_init(&b, NULL, 64), 0);
-    for (int it = 0; it < 2000; it++) {
+    assert_int_equal(fk_buf_init(&c, f, 4096), 0);
+    assert_int_equal(fk_buf_init(&all, NULL, 4096), 0);
+    for (int it = 0; it < 20000; it++) {
         fill_rec(&r[0]);
         fill_rec(&r[1]);
+        if (rnd() % 4 == 0)
+            edge_rec(&r[rnd() % 2]);
         size_t n = (size_t)(rnd() % (NFIELDS + 1));
         for (size_t i = 0; i < n; i++) {
             fields[i] = &g_fields[rnd() % NFIELDS];
@@ -476,31 +528,53 @@ static void test_csv_row(void **state)
 
         /* The same row as segments (fk_fields_csv_segs, what csv.c compiles
          * per row shape): fixed columns and separators merged into runs. */
-        static char text[NFIELDS * 8 + 2];
+        static char stext[NFIELDS * 8 + 2];
         fk_csv_seg_t seg[NFIELDS + 1];
         const void *rb[2] = {&r[0], &r[1]};
         size_t tl = 0, start = 0, ns = 0;
         for (size_t i = 0; i < n; i++) {
             if (i)
-                text[tl++] = ',';
+                stext[tl++] = ',';
             if (bases[i]) {
-                seg[ns++] = (fk_csv_seg_t){text + start, (uint32_t)(tl - start), (int32_t)i,
-                                           bases[i] == &r[0] ? 0u : 1u};
+                seg[ns++] = (fk_csv_seg_t){.s = stext + start,
+                                           .n = (uint32_t)(tl - start),
+                                           .col = (int32_t)i,
+                                           .base = bases[i] == &r[0] ? 0u : 1u};
                 start = tl;
             } else {
-                memcpy(text + tl, fixed[i].s, fixed[i].n);
+                memcpy(stext + tl, fixed[i].s, fixed[i].n);
                 tl += fixed[i].n;
             }
         }
-        text[tl++] = '\n';
-        seg[ns++] = (fk_csv_seg_t){text + start, (uint32_t)(tl - start), -1, 0};
+        stext[tl++] = '\n';
+        seg[ns++] = (fk_csv_seg_t){.s = stext + start, .n = (uint32_t)(tl - start), .col = -1};
         reset(&a);
-        fk_fields_csv_segs(&a, fields, rb, seg, ns);
-        assert_int_equal(a.len, b.len);
-        assert_memory_equal(a.data, b.data, a.len);
+        size_t row = fk_csv_segs_compile(seg, ns, fields);
+        fk_fields_csv_segs(&a, rb, seg, ns, row);
+        if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
+            fail_msg("segments: got '%s', want '%s'", text(&a), text(&b));
+        assert_true(a.len <= row);
+        fk_fields_csv_segs(&c, rb, seg, ns, row);
+        fk_buf_put(&all, b.data, b.len);
+        if (row > c.cap)
+            big++;
+        else
+            small++;
     }
+    assert_true(big > 100 && small > 100); /* both paths taken */
+    assert_int_equal(fk_buf_flush(&c), 0);
+    assert_int_equal(ftell(f), (long)all.len);
+    rewind(f);
+    char *got = malloc(all.len + 1);
+    assert_non_null(got);
+    assert_int_equal(fread(got, 1, all.len + 1, f), all.len);
+    assert_memory_equal(got, all.data, all.len);
+    free(got);
+    fclose(f);
     fk_buf_free(&a);
     fk_buf_free(&b);
+    fk_buf_free(&c);
+    fk_buf_free(&all);
 }
 
 /*
