@@ -309,51 +309,74 @@ static size_t fmt_ip4(char *out, const uint8_t a[4])
 }
 
 /*
+ * %x of a 16-bit word (no leading zeros): its four hex digits as one word,
+ * the leading zero digits shifted out.  Stores four bytes: up to three past
+ * the text are scratch.
+ */
+static inline char *hex16(char *o, unsigned v)
+{
+    unsigned lead = ((unsigned)__builtin_clz(v | 1) - 16) / 4; /* 0..3 zero digits */
+    char t[4];
+    uint32_t x;
+
+    memcpy(t, fk_hex2[v >> 8], 2);
+    memcpy(t + 2, fk_hex2[v & 0xff], 2);
+    memcpy(&x, t, 4);
+    x = FK__LE32(FK__LE32(x) >> (8 * lead));
+    memcpy(o, &x, 4);
+    return o + 4 - lead;
+}
+
+/*
  * glibc's inet_ntop(AF_INET6) rules, which the reference outputs were made
  * with (RFC 5952 4.2 compression, with two legacy twists): the longest run
  * of two or more zero words (the first of equal runs) becomes "::"; words are
  * lower-case hex without leading zeros; and an address whose first five
  * words are zero with the sixth 0 or ffff ends in dotted IPv4 (RFC 4291
- * 2.5.5 "IPv4-compatible" / "IPv4-mapped").
+ * 2.5.5 "IPv4-compatible" / "IPv4-mapped").  The text is at most 39 bytes
+ * with hex words (hex16 touches three more), shorter with a dotted end.
  */
 size_t fk_fmt_ip6(char *out, const uint8_t a[16])
 {
-    unsigned w[8];
-    int best = -1, blen = 0, cur = -1, clen = 0;
-    size_t n = 0;
+    unsigned w[8], z = 0, best = 8, blen = 0, i;
+    char *o = out;
 
-    for (int i = 0; i < 8; i++) {
+    for (i = 0; i < 8; i++) {
         w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
-        if (w[i] == 0) {
-            if (cur < 0)
-                cur = i, clen = 0;
-            clen++;
-            if (clen > blen)
-                best = cur, blen = clen;
-        } else {
-            cur = -1;
-        }
+        z |= (unsigned)(w[i] == 0) << i;
     }
-    if (blen < 2)
-        best = -1;
-    for (int i = 0; i < 8; i++) {
-        if (best >= 0 && i >= best && i < best + blen) {
-            if (i == best)
-                out[n++] = ':';
-            continue;
-        }
+    /* After k steps bit j of run is set where k + 1 zero words start at word
+     * j: the last step that leaves a bit gives the longest run, its lowest
+     * bit the first of them. */
+    for (unsigned run = z; run; run &= run >> 1) {
+        blen++;
+        best = (unsigned)__builtin_ctz(run);
+    }
+    if (blen < 2) {
+        best = 8; /* no "::" */
+        blen = 0;
+    } else if (best == 0 && blen == 6) {
+        memcpy(o, "::", 2);
+        return 2 + fmt_ip4(o + 2, a + 12);
+    } else if (best == 0 && blen == 5 && w[5] == 0xffff) {
+        memcpy(o, "::ffff:", 7);
+        return 7 + fmt_ip4(o + 7, a + 12);
+    }
+    for (i = 0; i < best; i++) {
         if (i)
-            out[n++] = ':';
-        if (i == 6 && best == 0 && (blen == 6 || (blen == 5 && w[5] == 0xffff)))
-            return n + fmt_ip4(out + n, a + 12);
-        /* %x of a 16-bit word */
-        int sh = w[i] >= 0x1000 ? 12 : w[i] >= 0x100 ? 8 : w[i] >= 0x10 ? 4 : 0;
-        for (; sh >= 0; sh -= 4)
-            out[n++] = g_hex[(w[i] >> sh) & 15];
+            *o++ = ':';
+        o = hex16(o, w[i]);
     }
-    if (best >= 0 && best + blen == 8)
-        out[n++] = ':';
-    return n;
+    if (best < 8) {
+        *o++ = ':';
+        *o++ = ':';
+        for (i = best + blen; i < 8; i++) {
+            if (i > best + blen)
+                *o++ = ':';
+            o = hex16(o, w[i]);
+        }
+    }
+    return (size_t)(o - out);
 }
 
 /* fk_buf_ip's text: IPv4-mapped addresses dotted, the rest as inet_ntop prints them. */
