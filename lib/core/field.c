@@ -391,11 +391,18 @@ static size_t fmt_ip(char *out, const uint8_t a[16])
 
 static size_t fmt_mac(char *d, const uint8_t m[6])
 {
-    for (int i = 0; i < 6; i++) {
-        memcpy(d + 3 * i, fk_hex2[m[i]], 2);
-        if (i < 5)
-            d[3 * i + 2] = ':';
-    }
+    /* written out: compilers at -O2 keep the loop and its last-colon test */
+    memcpy(d, fk_hex2[m[0]], 2);
+    d[2] = ':';
+    memcpy(d + 3, fk_hex2[m[1]], 2);
+    d[5] = ':';
+    memcpy(d + 6, fk_hex2[m[2]], 2);
+    d[8] = ':';
+    memcpy(d + 9, fk_hex2[m[3]], 2);
+    d[11] = ':';
+    memcpy(d + 12, fk_hex2[m[4]], 2);
+    d[14] = ':';
+    memcpy(d + 15, fk_hex2[m[5]], 2);
     return 17;
 }
 
@@ -446,11 +453,10 @@ static inline __attribute__((always_inline)) size_t fmt_time_us(char *o, uint64_
         put2(last + 17, sod % 60);
         last_s = secs;
     }
+    /* "00uuuuuu" as one word at o + 18, then the seconds over its zeros */
+    fk__put_digits8(o + 18, usec);
     memcpy(o, last, 19);
     o[19] = '.';
-    put2(o + 20, usec / 10000);
-    put2(o + 22, usec / 100 % 100);
-    put2(o + 24, usec % 100);
     return TIME_LEN;
 }
 
@@ -885,11 +891,15 @@ size_t fk_csv_segs_compile(fk_csv_seg_t *seg, size_t nseg, const fk_field_t *con
         seg[i].f = f;
         seg[i].off = f ? f->off : 0;
         seg[i].op = f ? csv_op((fk_ftype_t)f->type) : CSV_OP_END;
+        memset(seg[i].pre, 0, sizeof(seg[i].pre));
+        if (seg[i].n <= sizeof(seg[i].pre))
+            memcpy(seg[i].pre, seg[i].s, seg[i].n);
         if (__builtin_add_overflow(row, (size_t)seg[i].n, &row) ||
             __builtin_add_overflow(row, col, &row))
             return SIZE_MAX;
     }
-    return row;
+    /* a short text is stored as a whole word: up to 7 bytes past the last */
+    return __builtin_add_overflow(row, sizeof(seg->pre), &row) ? SIZE_MAX : row;
 }
 
 /* The row column by column, each column's room checked (no row reservation). */
@@ -923,12 +933,13 @@ void fk_fields_csv_segs(fk_buf_t *b, const void *const *bases, const fk_csv_seg_
         const fk_csv_seg_t *g = &seg[i];
         const uint8_t *p = (const uint8_t *)bases[g->base] + g->off;
 
-        if (g->n == 1) { /* a separator alone: most segments */
-            *o++ = g->s[0];
-        } else {
+        /* A separator alone mostly, or a short run: one 8-byte store, the
+         * bytes past n scratch (the column, or the next text, replaces them). */
+        if (g->n <= sizeof(g->pre))
+            memcpy(o, g->pre, sizeof(g->pre));
+        else
             memcpy(o, g->s, g->n);
-            o += g->n;
-        }
+        o += g->n;
         /* Each case writes at most its column's share of `row` (reserved
          * above), scratch bytes past its end included. */
         switch (g->op) {

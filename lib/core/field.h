@@ -207,6 +207,7 @@ typedef struct fk_csv_seg_st {
     uint16_t off;        /* fields[col]->off */
     uint8_t op;          /* how the column is written, from its type (field.c) */
     const fk_field_t *f; /* fields[col]; NULL for the row's end */
+    char pre[8];         /* s[0..n) when n <= 8: copied as one word, no memcpy call */
 } fk_csv_seg_t;
 
 /*
