@@ -590,7 +590,22 @@ static void put_array(fk_buf_t *b, const fk_field_t *f, const void *base, char s
             }
             break;
         }
+        /* JSON's times are integer nanoseconds */
         /* fall through */
+    case FK_T_A_U64:
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                *o++ = sep;
+            o = fk_put_u64(o, LOAD(uint64_t, p, i * 8)); /* FK_U64_ROOM <= elem_max */
+        }
+        break;
+    case FK_T_A_U32: /* phists' histograms */
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                *o++ = sep;
+            o = fk_put_u64(o, LOAD(uint32_t, p, i * 4));
+        }
+        break;
     default:
         for (size_t i = 0; i < n; i++) {
             if (i)
