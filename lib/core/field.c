@@ -988,17 +988,21 @@ void fk_fields_csv_segs(fk_buf_t *b, const void *const *bases, const fk_csv_seg_
     for (size_t i = 0; i < nseg; i++) {
         const fk_csv_seg_t *g = &seg[i];
         const uint8_t *p = (const uint8_t *)bases[g->base] + g->off;
+        /* read before the stores below, which the compiler must assume may
+         * alias the segment (char stores) */
+        uint32_t n = g->n;
+        uint8_t op = g->op;
 
         /* A separator alone mostly, or a short run: one 8-byte store, the
          * bytes past n scratch (the column, or the next text, replaces them). */
-        if (g->n <= sizeof(g->pre))
+        if (n <= sizeof(g->pre))
             memcpy(o, g->pre, sizeof(g->pre));
         else
-            memcpy(o, g->s, g->n);
-        o += g->n;
+            memcpy(o, g->s, n);
+        o += n;
         /* Each case writes at most its column's share of `row` (reserved
          * above), scratch bytes past its end included. */
-        switch (g->op) {
+        switch (op) {
         case CSV_OP_END:
             break;
         case CSV_OP_U8:
