@@ -224,8 +224,9 @@ size_t fk_csv_segs_compile(fk_csv_seg_t *seg, size_t nseg, const fk_field_t *con
  * separators and fixed texts, with each run of fixed columns one copy.
  * `room` is what fk_csv_segs_compile returned for them: the row's worst
  * case is reserved once and the columns are written without a check each,
- * unless that is more than a FILE-backed buffer holds (then column by
- * column, as fk_fields_csv_row).
+ * unless that is more than a FILE-backed buffer holds or the reservation
+ * fails (then column by column, each checked, as fk_fields_csv_row).  A
+ * FILE-backed buffer so flushes when less than a row's worst case is left.
  */
 void fk_fields_csv_segs(fk_buf_t *b, const void *const *bases, const fk_csv_seg_t *seg, size_t nseg,
                         size_t room);
