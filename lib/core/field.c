@@ -6,6 +6,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 static const struct {
     const char *unirec;
@@ -309,51 +312,74 @@ static size_t fmt_ip4(char *out, const uint8_t a[4])
 }
 
 /*
+ * %x of a 16-bit word (no leading zeros): its four hex digits as one word,
+ * the leading zero digits shifted out.  Stores four bytes: up to three past
+ * the text are scratch.
+ */
+static inline char *hex16(char *o, unsigned v)
+{
+    unsigned lead = ((unsigned)__builtin_clz(v | 1) - 16) / 4; /* 0..3 zero digits */
+    char t[4];
+    uint32_t x;
+
+    memcpy(t, fk_hex2[v >> 8], 2);
+    memcpy(t + 2, fk_hex2[v & 0xff], 2);
+    memcpy(&x, t, 4);
+    x = FK__LE32(FK__LE32(x) >> (8 * lead));
+    memcpy(o, &x, 4);
+    return o + 4 - lead;
+}
+
+/*
  * glibc's inet_ntop(AF_INET6) rules, which the reference outputs were made
  * with (RFC 5952 4.2 compression, with two legacy twists): the longest run
  * of two or more zero words (the first of equal runs) becomes "::"; words are
  * lower-case hex without leading zeros; and an address whose first five
  * words are zero with the sixth 0 or ffff ends in dotted IPv4 (RFC 4291
- * 2.5.5 "IPv4-compatible" / "IPv4-mapped").
+ * 2.5.5 "IPv4-compatible" / "IPv4-mapped").  The text is at most 39 bytes
+ * with hex words (hex16 touches three more), shorter with a dotted end.
  */
 size_t fk_fmt_ip6(char *out, const uint8_t a[16])
 {
-    unsigned w[8];
-    int best = -1, blen = 0, cur = -1, clen = 0;
-    size_t n = 0;
+    unsigned w[8], z = 0, best = 8, blen = 0, i;
+    char *o = out;
 
-    for (int i = 0; i < 8; i++) {
+    for (i = 0; i < 8; i++) {
         w[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
-        if (w[i] == 0) {
-            if (cur < 0)
-                cur = i, clen = 0;
-            clen++;
-            if (clen > blen)
-                best = cur, blen = clen;
-        } else {
-            cur = -1;
-        }
+        z |= (unsigned)(w[i] == 0) << i;
     }
-    if (blen < 2)
-        best = -1;
-    for (int i = 0; i < 8; i++) {
-        if (best >= 0 && i >= best && i < best + blen) {
-            if (i == best)
-                out[n++] = ':';
-            continue;
-        }
+    /* After k steps bit j of run is set where k + 1 zero words start at word
+     * j: the last step that leaves a bit gives the longest run, its lowest
+     * bit the first of them. */
+    for (unsigned run = z; run; run &= run >> 1) {
+        blen++;
+        best = (unsigned)__builtin_ctz(run);
+    }
+    if (blen < 2) {
+        best = 8; /* no "::" */
+        blen = 0;
+    } else if (best == 0 && blen == 6) {
+        memcpy(o, "::", 2);
+        return 2 + fmt_ip4(o + 2, a + 12);
+    } else if (best == 0 && blen == 5 && w[5] == 0xffff) {
+        memcpy(o, "::ffff:", 7);
+        return 7 + fmt_ip4(o + 7, a + 12);
+    }
+    for (i = 0; i < best; i++) {
         if (i)
-            out[n++] = ':';
-        if (i == 6 && best == 0 && (blen == 6 || (blen == 5 && w[5] == 0xffff)))
-            return n + fmt_ip4(out + n, a + 12);
-        /* %x of a 16-bit word */
-        int sh = w[i] >= 0x1000 ? 12 : w[i] >= 0x100 ? 8 : w[i] >= 0x10 ? 4 : 0;
-        for (; sh >= 0; sh -= 4)
-            out[n++] = g_hex[(w[i] >> sh) & 15];
+            *o++ = ':';
+        o = hex16(o, w[i]);
     }
-    if (best >= 0 && best + blen == 8)
-        out[n++] = ':';
-    return n;
+    if (best < 8) {
+        *o++ = ':';
+        *o++ = ':';
+        for (i = best + blen; i < 8; i++) {
+            if (i > best + blen)
+                *o++ = ':';
+            o = hex16(o, w[i]);
+        }
+    }
+    return (size_t)(o - out);
 }
 
 /* fk_buf_ip's text: IPv4-mapped addresses dotted, the rest as inet_ntop prints them. */
@@ -361,19 +387,25 @@ static size_t fmt_ip(char *out, const uint8_t a[16])
 {
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
-    if (memcmp(a, mapped, 12) == 0)
-        return fmt_ip4(out, a + 12);
+    if (memcmp(a, mapped, 12) == 0) /* out holds FK_IP4_ROOM: put_addr's room, or a row's */
+        return (size_t)(fk_put_ip4(out, a + 12) - out);
     return fk_fmt_ip6(out, a);
 }
 
 static size_t fmt_mac(char *d, const uint8_t m[6])
 {
-    for (int i = 0; i < 6; i++) {
-        d[3 * i] = g_hex[m[i] >> 4];
-        d[3 * i + 1] = g_hex[m[i] & 15];
-        if (i < 5)
-            d[3 * i + 2] = ':';
-    }
+    /* written out: compilers at -O2 keep the loop and its last-colon test */
+    memcpy(d, fk_hex2[m[0]], 2);
+    d[2] = ':';
+    memcpy(d + 3, fk_hex2[m[1]], 2);
+    d[5] = ':';
+    memcpy(d + 6, fk_hex2[m[2]], 2);
+    d[8] = ':';
+    memcpy(d + 9, fk_hex2[m[3]], 2);
+    d[11] = ':';
+    memcpy(d + 12, fk_hex2[m[4]], 2);
+    d[14] = ':';
+    memcpy(d + 15, fk_hex2[m[5]], 2);
     return 17;
 }
 
@@ -387,40 +419,47 @@ static void put2(char *d, unsigned v)
  * fk_buf_time_us's text, "YYYY-MM-DDTHH:MM:SS.uuuuuu" (26 bytes).  The
  * seconds part is kept from the last call of this thread: consecutive times
  * (TIME_FIRST/TIME_LAST, pstats' packet times) mostly share their second.
+ * Flows leave the cache in slot order, not time order, so the next row's
+ * second is mostly another one; but its day is the same, and the date (the
+ * civil calendar's divisions) is kept apart so that only HH:MM:SS is redone.
  */
 #define TIME_LEN 26
 static inline __attribute__((always_inline)) size_t fmt_time_us(char *o, uint64_t ns)
 {
-    static _Thread_local uint64_t last_s = UINT64_MAX;
+    static _Thread_local uint64_t last_s = UINT64_MAX, last_day = UINT64_MAX;
     static _Thread_local char last[19];
     uint64_t secs = ns / 1000000000ULL;
     unsigned usec = (unsigned)((ns % 1000000000ULL) / 1000);
 
     if (secs != last_s) {
-        int64_t y;
-        unsigned m, d, sod = (unsigned)(secs % 86400);
-        fk_civil_from_days((int64_t)(secs / 86400), &y, &m, &d);
-        if (y < 0 || y > 9999)
-            y = 9999; /* as buf.c; not reachable for 64-bit ns */
-        put2(last, (unsigned)(y / 100));
-        put2(last + 2, (unsigned)(y % 100));
-        last[4] = '-';
-        put2(last + 5, m);
-        last[7] = '-';
-        put2(last + 8, d);
-        last[10] = 'T';
+        uint64_t day = secs / 86400;
+        unsigned sod = (unsigned)(secs - day * 86400);
+        if (day != last_day) {
+            int64_t y;
+            unsigned m, d;
+            fk_civil_from_days((int64_t)day, &y, &m, &d);
+            if (y < 0 || y > 9999)
+                y = 9999; /* as buf.c; not reachable for 64-bit ns */
+            put2(last, (unsigned)(y / 100));
+            put2(last + 2, (unsigned)(y % 100));
+            last[4] = '-';
+            put2(last + 5, m);
+            last[7] = '-';
+            put2(last + 8, d);
+            last[10] = 'T';
+            last[13] = ':';
+            last[16] = ':';
+            last_day = day;
+        }
         put2(last + 11, sod / 3600);
-        last[13] = ':';
         put2(last + 14, sod / 60 % 60);
-        last[16] = ':';
         put2(last + 17, sod % 60);
         last_s = secs;
     }
+    /* "00uuuuuu" as one word at o + 18, then the seconds over its zeros */
+    fk__put_digits8(o + 18, usec);
     memcpy(o, last, 19);
     o[19] = '.';
-    put2(o + 20, usec / 10000);
-    put2(o + 22, usec / 100 % 100);
-    put2(o + 24, usec % 100);
     return TIME_LEN;
 }
 
@@ -554,7 +593,22 @@ static void put_array(fk_buf_t *b, const fk_field_t *f, const void *base, char s
             }
             break;
         }
+        /* JSON's times are integer nanoseconds */
         /* fall through */
+    case FK_T_A_U64:
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                *o++ = sep;
+            o = fk_put_u64(o, LOAD(uint64_t, p, i * 8)); /* FK_U64_ROOM <= elem_max */
+        }
+        break;
+    case FK_T_A_U32: /* phists' histograms */
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                *o++ = sep;
+            o = fk_put_u64(o, LOAD(uint32_t, p, i * 4));
+        }
+        break;
     default:
         for (size_t i = 0; i < n; i++) {
             if (i)
@@ -598,14 +652,11 @@ static inline int swar_plain(uint64_t x, int quote)
     return ((lt | gt | eq) & SWAR_HIGHS) == 0;
 }
 
-static inline void put_str_plain(fk_buf_t *b, const unsigned char *s, size_t n, int text)
+/* put_str_plain's text at o (room: 2 * n + 2); returns its end. */
+static inline char *str_plain_to(char *o, const unsigned char *s, size_t n, int text)
 {
-    char *d = room(b, 2 * n + 2), *o;
     size_t i = 0;
 
-    if (!d)
-        return;
-    o = d;
     if (!text)
         *o++ = '"';
     /* Plain runs eight bytes at a time; a word with anything else byte by byte. */
@@ -632,7 +683,57 @@ static inline void put_str_plain(fk_buf_t *b, const unsigned char *s, size_t n, 
     }
     if (!text)
         *o++ = '"';
-    b->len += (size_t)(o - d);
+    return o;
+}
+
+static inline void put_str_plain(fk_buf_t *b, const unsigned char *s, size_t n, int text)
+{
+    char *d = room(b, 2 * n + 2);
+
+    if (d)
+        b->len += (size_t)(str_plain_to(d, s, n, text) - d);
+}
+
+/*
+ * A CSV string column straight from its char[cap]: str_plain_to's text of
+ * str_len's string, its NUL found in the same pass (no memchr call): a word
+ * holding a byte below 0x20, the NUL among them, goes byte by byte, and the
+ * words are taken at the same offsets, so the text is the same.  Reads stay
+ * below cap.  Room: 2 * cap + 2.
+ */
+static inline char *str_csv_to(char *o, const unsigned char *s, size_t cap)
+{
+    size_t i = 0;
+
+    *o++ = '"';
+    for (;;) {
+        if (cap - i >= 8) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (swar_plain(x, 1)) {
+                memcpy(o, &x, 8);
+                o += 8;
+                i += 8;
+                continue;
+            }
+        }
+        size_t stop = cap - i >= 8 ? i + 8 : cap;
+        for (; i < stop; i++) {
+            unsigned char c = s[i];
+            if (c == 0)
+                goto end;
+            if (c >= 0x20 && c < 0x7f) {
+                if (c == '"')
+                    *o++ = '"';
+                *o++ = (char)c;
+            }
+        }
+        if (i == cap)
+            break;
+    }
+end:
+    *o++ = '"';
+    return o;
 }
 
 /* What fk_buf_json_str writes: a quoted JSON string, control and non-ASCII bytes \u-escaped. */
@@ -681,6 +782,44 @@ static void put_str_json(fk_buf_t *b, const unsigned char *s, size_t n)
     b->len += (size_t)(o - d);
 }
 
+#if defined(__SSE2__)
+/* Bytes' nibbles (0..15, high one first per byte) to lower-case hex digits. */
+static inline __m128i hex_digits(__m128i nib)
+{
+    __m128i over = _mm_cmpgt_epi8(nib, _mm_set1_epi8(9)); /* a-f */
+    return _mm_add_epi8(_mm_add_epi8(nib, _mm_set1_epi8('0')),
+                        _mm_and_si128(over, _mm_set1_epi8('a' - '0' - 10)));
+}
+#endif
+
+/*
+ * Lower-case hex of n bytes at o (2n bytes, exact): 16 and then 8 bytes per
+ * step with SSE2 (idpcontent's 100-byte payload prefixes, JA3 hashes), the
+ * rest from the two-digit table.
+ */
+static inline char *hex_to(char *o, const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i lo4 = _mm_set1_epi8(0x0f);
+
+    for (; n - i >= 16; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), lo4), lo = _mm_and_si128(x, lo4);
+        _mm_storeu_si128((__m128i *)(void *)(o + 2 * i), hex_digits(_mm_unpacklo_epi8(hi, lo)));
+        _mm_storeu_si128((__m128i *)(void *)(o + 2 * i + 16),
+                         hex_digits(_mm_unpackhi_epi8(hi, lo)));
+    }
+    if (n - i >= 8) {
+        __m128i x = _mm_loadl_epi64((const __m128i *)(const void *)(s + i));
+        __m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), lo4), lo = _mm_and_si128(x, lo4);
+        _mm_storeu_si128((__m128i *)(void *)(o + 2 * i), hex_digits(_mm_unpacklo_epi8(hi, lo)));
+        i += 8;
+    }
+#endif
+    return fk_put_hex(o + 2 * i, s + i, n - i);
+}
+
 static void put_hex(fk_buf_t *b, const uint8_t *p, size_t n, int quoted)
 {
     char *d = room(b, 2 * n + 2), *o;
@@ -690,10 +829,7 @@ static void put_hex(fk_buf_t *b, const uint8_t *p, size_t n, int quoted)
     o = d;
     if (quoted)
         *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        *o++ = g_hex[p[i] >> 4];
-        *o++ = g_hex[p[i] & 15];
-    }
+    o = hex_to(o, p, n);
     if (quoted)
         *o++ = '"';
     b->len += (size_t)(o - d);
@@ -797,24 +933,160 @@ void fk_fields_csv_row(fk_buf_t *b, const fk_field_t *const *fields, const void 
     }
 }
 
-void fk_fields_csv_segs(fk_buf_t *b, const fk_field_t *const *fields, const void *const *bases,
-                        const fk_csv_seg_t *seg, size_t nseg)
+/*
+ * How a compiled CSV column is written (fk_csv_seg_t.op): put_plain's case
+ * for the field's type, chosen once per plan instead of per row.
+ */
+enum {
+    CSV_OP_END, /* no column: the row's end */
+    CSV_OP_U8,
+    CSV_OP_U16,
+    CSV_OP_U32,
+    CSV_OP_U64,
+    CSV_OP_TIME,
+    CSV_OP_MAC,
+    CSV_OP_IP,
+    CSV_OP_STR,
+    CSV_OP_BYTES,
+    CSV_OP_ANY, /* int8, floats, arrays: put_plain itself (rare, or long anyway) */
+};
+
+static uint8_t csv_op(fk_ftype_t t)
+{
+    switch (t) {
+    case FK_T_U8:
+        return CSV_OP_U8;
+    case FK_T_U16:
+        return CSV_OP_U16;
+    case FK_T_U32:
+        return CSV_OP_U32;
+    case FK_T_U64:
+        return CSV_OP_U64;
+    case FK_T_TIME:
+        return CSV_OP_TIME;
+    case FK_T_MAC:
+        return CSV_OP_MAC;
+    case FK_T_IP:
+        return CSV_OP_IP;
+    case FK_T_STR:
+        return CSV_OP_STR;
+    case FK_T_BYTES:
+        return CSV_OP_BYTES;
+    default:
+        return CSV_OP_ANY;
+    }
+}
+
+size_t fk_csv_segs_compile(fk_csv_seg_t *seg, size_t nseg, const fk_field_t *const *fields)
+{
+    size_t row = 0;
+
+    for (size_t i = 0; i < nseg; i++) {
+        const fk_field_t *f = seg[i].col >= 0 ? fields[seg[i].col] : NULL;
+        /* CSV's worst case: fk_field_room's, but a string's is put_str_plain's
+         * (each byte a doubled quote at most), not JSON's \u00XX */
+        size_t col = !f ? 0 : f->type == FK_T_STR ? 2 * (size_t)f->cap + 2 : fk_field_room(f);
+        seg[i].f = f;
+        seg[i].off = f ? f->off : 0;
+        seg[i].op = f ? csv_op((fk_ftype_t)f->type) : CSV_OP_END;
+        memset(seg[i].pre, 0, sizeof(seg[i].pre));
+        if (seg[i].n <= sizeof(seg[i].pre))
+            memcpy(seg[i].pre, seg[i].s, seg[i].n);
+        if (__builtin_add_overflow(row, (size_t)seg[i].n, &row) ||
+            __builtin_add_overflow(row, col, &row))
+            return SIZE_MAX;
+    }
+    /* a short text is stored as a whole word: up to 7 bytes past the last */
+    return __builtin_add_overflow(row, sizeof(seg->pre), &row) ? SIZE_MAX : row;
+}
+
+/* The row column by column, each column's room checked (no row reservation). */
+static void csv_segs_checked(fk_buf_t *b, const void *const *bases, const fk_csv_seg_t *seg,
+                             size_t nseg)
 {
     char *d;
 
     for (size_t i = 0; i < nseg; i++) {
-        if (seg[i].n == 1) { /* a separator alone: most segments */
-            if ((d = room(b, 1)) != NULL) {
-                *d = seg[i].s[0];
-                b->len++;
-            }
-        } else if (seg[i].n && (d = room(b, seg[i].n)) != NULL) {
+        if (seg[i].n && (d = room(b, seg[i].n)) != NULL) {
             memcpy(d, seg[i].s, seg[i].n);
             b->len += seg[i].n;
         }
-        if (seg[i].col >= 0)
-            put_plain(b, fields[seg[i].col], bases[seg[i].base], 0);
+        if (seg[i].f)
+            put_plain(b, seg[i].f, bases[seg[i].base], 0);
     }
+}
+
+void fk_fields_csv_segs(fk_buf_t *b, const void *const *bases, const fk_csv_seg_t *seg, size_t nseg,
+                        size_t row)
+{
+    /* A FILE-backed buffer is not grown for a worst case no real row nears:
+     * such rows take the checked path (a memory buffer grows anyway). */
+    char *o = !b->f || row <= b->cap ? room(b, row) : NULL;
+
+    if (!o) {
+        csv_segs_checked(b, bases, seg, nseg);
+        return;
+    }
+    for (size_t i = 0; i < nseg; i++) {
+        const fk_csv_seg_t *g = &seg[i];
+        const uint8_t *p = (const uint8_t *)bases[g->base] + g->off;
+        /* read before the stores below, which the compiler must assume may
+         * alias the segment (char stores) */
+        uint32_t n = g->n;
+        uint8_t op = g->op;
+
+        /* A separator alone mostly, or a short run: one 8-byte store, the
+         * bytes past n scratch (the column, or the next text, replaces them). */
+        if (n <= sizeof(g->pre))
+            memcpy(o, g->pre, sizeof(g->pre));
+        else
+            memcpy(o, g->s, n);
+        o += n;
+        /* Each case writes at most its column's share of `row` (reserved
+         * above), scratch bytes past its end included. */
+        switch (op) {
+        case CSV_OP_END:
+            break;
+        case CSV_OP_U8:
+            memcpy(o, g_octet[*p], 4); /* digits, then the length: scratch */
+            o += (size_t)g_octet[*p][3];
+            break;
+        case CSV_OP_U16:
+            o += fmt_u16(o, LOAD(uint16_t, p, 0));
+            break;
+        case CSV_OP_U32:
+            o = fk_put_u64(o, LOAD(uint32_t, p, 0));
+            break;
+        case CSV_OP_U64:
+            o = fk_put_u64(o, LOAD(uint64_t, p, 0));
+            break;
+        case CSV_OP_TIME:
+            o += fmt_time_us(o, LOAD(uint64_t, p, 0));
+            break;
+        case CSV_OP_MAC:
+            o += fmt_mac(o, p);
+            break;
+        case CSV_OP_IP:
+            o += fmt_ip(o, p);
+            break;
+        case CSV_OP_STR:
+            if (*p == 0) { /* empty: fields a flow did not fill */
+                memcpy(o, "\"\"", 2);
+                o += 2;
+            } else {
+                o = str_csv_to(o, p, g->f->cap);
+            }
+            break;
+        case CSV_OP_BYTES:
+            o = hex_to(o, p, fk_field_count(g->f, bases[g->base]));
+            break;
+        default: /* put_plain's own room check passes: the row's is made */
+            b->len = (size_t)(o - b->data);
+            put_plain(b, g->f, bases[g->base], 0);
+            o = b->data + b->len;
+        }
+    }
+    b->len = (size_t)(o - b->data);
 }
 
 void fk_field_text(fk_buf_t *b, const fk_field_t *f, const void *base)

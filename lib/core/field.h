@@ -196,22 +196,40 @@ void fk_fields_csv_row(fk_buf_t *b, const fk_field_t *const *fields, const void 
 /*
  * One step of a precompiled CSV row: fixed text (separators, and the texts
  * of columns whose record is absent, merged), then, when col >= 0, field
- * fields[col] formatted from the struct bases[base].
+ * fields[col] formatted from the struct bases[base].  The caller fills s,
+ * n, col and base; fk_csv_segs_compile fills the rest.
  */
 typedef struct fk_csv_seg_st {
     const char *s;
     uint32_t n;
     int32_t col; /* -1: text only (the row's end) */
     uint32_t base;
+    uint16_t off;        /* fields[col]->off */
+    uint8_t op;          /* how the column is written, from its type (field.c) */
+    const fk_field_t *f; /* fields[col]; NULL for the row's end */
+    char pre[8];         /* s[0..n) when n <= 8: copied as one word, no memcpy call */
 } fk_csv_seg_t;
 
 /*
- * A CSV row from segments (fk_csv_seg_t): the same bytes fk_fields_csv_row
- * writes when the segments were built from its columns, separators and
- * fixed texts, with each run of fixed columns one copy.
+ * Compile segments for fk_fields_csv_segs: each column's writer chosen from
+ * its field type once, instead of per row.  Returns the most bytes a row of
+ * these segments can take (fixed texts plus every column's CSV worst case),
+ * the row's reservation; SIZE_MAX if that does not fit a size_t.
  */
-void fk_fields_csv_segs(fk_buf_t *b, const fk_field_t *const *fields, const void *const *bases,
-                        const fk_csv_seg_t *seg, size_t nseg);
+size_t fk_csv_segs_compile(fk_csv_seg_t *seg, size_t nseg, const fk_field_t *const *fields);
+
+/*
+ * A CSV row from compiled segments (fk_csv_seg_t): the same bytes
+ * fk_fields_csv_row writes when the segments were built from its columns,
+ * separators and fixed texts, with each run of fixed columns one copy.
+ * `room` is what fk_csv_segs_compile returned for them: the row's worst
+ * case is reserved once and the columns are written without a check each,
+ * unless that is more than a FILE-backed buffer holds or the reservation
+ * fails (then column by column, each checked, as fk_fields_csv_row).  A
+ * FILE-backed buffer so flushes when less than a row's worst case is left.
+ */
+void fk_fields_csv_segs(fk_buf_t *b, const void *const *bases, const fk_csv_seg_t *seg, size_t nseg,
+                        size_t room);
 
 /*
  * The most buffer room any of the three writers asks for at once for field

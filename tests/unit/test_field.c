@@ -5,8 +5,8 @@
  * exactly what the simple byte-at-a-time writers and libc print (inet_ntop,
  * "%" PRIu64, buf.c's fk_buf_* helpers), for every type, on structured and
  * on random input.  Also: fk_fields_csv_row (with fixed texts for empty
- * records), fk_field_room (a field never
- * asks for more) and fk_record_clear.
+ * records) and the compiled rows csv.c writes (fk_fields_csv_segs),
+ * fk_field_room (a field never asks for more) and fk_record_clear.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -390,6 +390,104 @@ static void test_time_sequence(void **state)
     fk_buf_free(&b);
 }
 
+/*
+ * Times on both sides of a second, a midnight, a month's and a year's end
+ * (leap days too), in random order: the writer keeps the last second's text
+ * and, apart, the last day's date; neither may leak into a neighbour.
+ */
+static void test_time_boundaries(void **state)
+{
+    (void)state;
+    static const uint64_t edges[] = {
+        0,           /* 1970-01-01 */
+        951782400,   /* 2000-02-29 */
+        951868800,   /* 2000-03-01 */
+        1077926400,  /* 2004-02-28 */
+        1078012800,  /* 2004-02-29 */
+        1704067200,  /* 2024-01-01 */
+        1709164800,  /* 2024-02-29 */
+        1700000000,  /* 2023-11-14T22:13:20 */
+        4102444800,  /* 2100-01-01 */
+        18446744073, /* 2554-07-21T23:34:33, the last second of 64-bit ns */
+    };
+    const fk_field_t *ft = &g_fields[1];
+    fk_buf_t a, b;
+    rec_t r;
+
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(fk_buf_init(&a, NULL, 64), 0);
+    assert_int_equal(fk_buf_init(&b, NULL, 64), 0);
+    for (int i = 0; i < 200000; i++) {
+        uint64_t e = edges[rnd() % (sizeof(edges) / sizeof(edges[0]))];
+        uint64_t s = e + rnd() % 3 - (e > 0); /* the second before, at or after */
+        uint64_t ns = rnd() % 4 == 0 ? (rnd() % 2 ? 0 : 999999999) : rnd() % 1000000000;
+        if (s > UINT64_MAX / 1000000000ULL || s * 1000000000ULL > UINT64_MAX - ns ||
+            rnd() % 64 == 0)
+            r.time = UINT64_MAX; /* past 2^64 ns: the last one */
+        else
+            r.time = s * 1000000000ULL + ns;
+        reset(&a);
+        reset(&b);
+        fk_field_csv(&a, ft, &r);
+        fk_buf_time_us(&b, r.time);
+        assert_int_equal(a.len, 26);
+        if (memcmp(a.data, b.data, 26) != 0)
+            fail_msg("time %" PRIu64 ": got '%s', want '%s'", r.time, text(&a), text(&b));
+    }
+    fk_buf_free(&a);
+    fk_buf_free(&b);
+}
+
+/* A record's extremes now and then: largest numbers, zero, all-ones and short IPv6. */
+static void edge_rec(rec_t *r)
+{
+    static const uint8_t ips[][16] = {
+        {0}, /* :: */
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+        {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+         0xff},
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 255, 255, 255, 255},
+        {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10},
+    };
+
+    switch (rnd() % 4) {
+    case 0:
+        r->u64 = UINT64_MAX;
+        r->u32 = UINT32_MAX;
+        r->u16 = UINT16_MAX;
+        r->u8 = UINT8_MAX;
+        r->i8 = INT8_MIN;
+        break;
+    case 1:
+        r->u64 = r->u32 = r->u16 = r->u8 = 0;
+        r->i8 = 0;
+        memset(r->mac, 0, sizeof(r->mac));
+        break;
+    default:
+        r->u64 = rnd() >> (rnd() % 64);
+        r->u32 = (uint32_t)(rnd() >> (rnd() % 64));
+        r->u16 = (uint16_t)(rnd() >> (rnd() % 64));
+        r->u8 = (uint8_t)(rnd() >> (rnd() % 64));
+        memset(r->mac, 0xff, sizeof(r->mac));
+        break;
+    }
+    memcpy(r->ip, ips[rnd() % (sizeof(ips) / sizeof(ips[0]))], 16);
+    if (rnd() % 4 == 0) { /* a CSV string's longest text: every byte a doubled quote, no NUL */
+        memset(r->s1, '"', sizeof(r->s1));
+        memset(r->s7, '"', sizeof(r->s7));
+        memset(r->s64, '"', sizeof(r->s64));
+        memset(r->s600, '"', sizeof(r->s600));
+    }
+}
+
+/*
+ * A row three ways: fk_fields_csv_row, the segments csv.c compiles per row
+ * shape (fk_csv_segs_compile, fk_fields_csv_segs: each column written by its
+ * type's case without a check each) and field by field with fk_field_csv,
+ * the reference.  The segments also go to a small FILE-backed buffer, which
+ * flushes between rows and is too small for the worst case of the widest
+ * rows: those take the checked path.
+ */
 static void test_csv_row(void **state)
 {
     (void)state;
@@ -397,13 +495,20 @@ static void test_csv_row(void **state)
     const void *bases[NFIELDS];
     fk_text_t fixed[NFIELDS];
     rec_t r[2];
-    fk_buf_t a, b;
+    fk_buf_t a, b, c, all;
+    FILE *f = tmpfile();
+    int big = 0, small = 0;
 
+    assert_non_null(f);
     assert_int_equal(fk_buf_init(&a, NULL, 64), 0);
     assert_int_equal(fk_buf_init(&b, NULL, 64), 0);
-    for (int it = 0; it < 2000; it++) {
+    assert_int_equal(fk_buf_init(&c, f, 4096), 0);
+    assert_int_equal(fk_buf_init(&all, NULL, 4096), 0);
+    for (int it = 0; it < 20000; it++) {
         fill_rec(&r[0]);
         fill_rec(&r[1]);
+        if (rnd() % 4 == 0)
+            edge_rec(&r[rnd() % 2]);
         size_t n = (size_t)(rnd() % (NFIELDS + 1));
         for (size_t i = 0; i < n; i++) {
             fields[i] = &g_fields[rnd() % NFIELDS];
@@ -428,31 +533,62 @@ static void test_csv_row(void **state)
 
         /* The same row as segments (fk_fields_csv_segs, what csv.c compiles
          * per row shape): fixed columns and separators merged into runs. */
-        static char text[NFIELDS * 8 + 2];
+        static char stext[NFIELDS * 8 + 2];
         fk_csv_seg_t seg[NFIELDS + 1];
         const void *rb[2] = {&r[0], &r[1]};
         size_t tl = 0, start = 0, ns = 0;
         for (size_t i = 0; i < n; i++) {
             if (i)
-                text[tl++] = ',';
+                stext[tl++] = ',';
             if (bases[i]) {
-                seg[ns++] = (fk_csv_seg_t){text + start, (uint32_t)(tl - start), (int32_t)i,
-                                           bases[i] == &r[0] ? 0u : 1u};
+                seg[ns++] = (fk_csv_seg_t){.s = stext + start,
+                                           .n = (uint32_t)(tl - start),
+                                           .col = (int32_t)i,
+                                           .base = bases[i] == &r[0] ? 0u : 1u};
                 start = tl;
             } else {
-                memcpy(text + tl, fixed[i].s, fixed[i].n);
+                memcpy(stext + tl, fixed[i].s, fixed[i].n);
                 tl += fixed[i].n;
             }
         }
-        text[tl++] = '\n';
-        seg[ns++] = (fk_csv_seg_t){text + start, (uint32_t)(tl - start), -1, 0};
+        stext[tl++] = '\n';
+        seg[ns++] = (fk_csv_seg_t){.s = stext + start, .n = (uint32_t)(tl - start), .col = -1};
         reset(&a);
-        fk_fields_csv_segs(&a, fields, rb, seg, ns);
-        assert_int_equal(a.len, b.len);
-        assert_memory_equal(a.data, b.data, a.len);
+        size_t row = fk_csv_segs_compile(seg, ns, fields);
+        fk_fields_csv_segs(&a, rb, seg, ns, row);
+        if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
+            fail_msg("segments: got '%s', want '%s'", text(&a), text(&b));
+        assert_true(a.len <= row);
+        /* In a block of exactly `row` bytes: the writers' scratch stores stay
+         * inside the reservation (a sanitizer build sees any byte past it). */
+        fk_buf_t e = {.data = malloc(row), .cap = row};
+        assert_non_null(e.data);
+        fk_fields_csv_segs(&e, rb, seg, ns, row);
+        assert_int_equal(e.cap, row); /* not grown */
+        assert_int_equal(e.len, b.len);
+        assert_memory_equal(e.data, b.data, e.len);
+        fk_buf_free(&e);
+        fk_fields_csv_segs(&c, rb, seg, ns, row);
+        fk_buf_put(&all, b.data, b.len);
+        if (row > c.cap)
+            big++;
+        else
+            small++;
     }
+    assert_true(big > 100 && small > 100); /* both paths taken */
+    assert_int_equal(fk_buf_flush(&c), 0);
+    assert_int_equal(ftell(f), (long)all.len);
+    rewind(f);
+    char *got = malloc(all.len + 1);
+    assert_non_null(got);
+    assert_int_equal(fread(got, 1, all.len + 1, f), all.len);
+    assert_memory_equal(got, all.data, all.len);
+    free(got);
+    fclose(f);
     fk_buf_free(&a);
     fk_buf_free(&b);
+    fk_buf_free(&c);
+    fk_buf_free(&all);
 }
 
 /*
@@ -600,10 +736,15 @@ static void test_fmt_f6(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fmt_u64),       cmocka_unit_test(test_fmt_ip6),
-        cmocka_unit_test(test_fmt_f6),        cmocka_unit_test(test_writers_match_reference),
-        cmocka_unit_test(test_time_sequence), cmocka_unit_test(test_csv_row),
-        cmocka_unit_test(test_room_no_flush), cmocka_unit_test(test_record_clear),
+        cmocka_unit_test(test_fmt_u64),
+        cmocka_unit_test(test_fmt_ip6),
+        cmocka_unit_test(test_fmt_f6),
+        cmocka_unit_test(test_writers_match_reference),
+        cmocka_unit_test(test_time_sequence),
+        cmocka_unit_test(test_time_boundaries),
+        cmocka_unit_test(test_csv_row),
+        cmocka_unit_test(test_room_no_flush),
+        cmocka_unit_test(test_record_clear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
