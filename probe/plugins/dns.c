@@ -33,9 +33,11 @@
  *     algorithm, as the readme's table says.
  */
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "../../lib/core/copy.h"
 #include "../../lib/core/cursor.h"
 #include "../plugin.h"
 #include "../proto/dns.h"
@@ -92,7 +94,7 @@ static void dns_put(dns_out_t *o, const void *src, size_t n)
 
     if (n > room)
         n = room;
-    memcpy(o->p + o->len, src, n);
+    fk_copy_short(o->p + o->len, src, n);
     o->len += n;
 }
 
@@ -328,7 +330,10 @@ static int dns_parse(dns_record_t *r, const uint8_t *payload, size_t len, bool t
     uint32_t off = FK_DNS_HDR_LEN;
     bool stop = false;
 
-    fk_record_clear(dns_fields, sizeof(dns_fields) / sizeof(dns_fields[0]), r);
+    /* What fk_record_clear(dns_fields) does: every number (rlength is
+     * DNS_RDATA's length) is before qname, then qname empty. */
+    memset(r, 0, offsetof(dns_record_t, qname));
+    r->qname[0] = 0;
     if (fk_dns_open(&m, &h, payload, len, tcp) != FK_DNS_OK)
         return 0;
     r->answers = h.ancount;

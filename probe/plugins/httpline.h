@@ -48,6 +48,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "../../lib/core/copy.h"
+
 #define FP_HL_NAME_CAP 64 /* ipfixprobe's scratch buffer for names and codes */
 
 /*
@@ -63,8 +65,7 @@ static inline void fp_hl_copy(char *dst, size_t cap, const uint8_t *b, const uin
 
     if (len >= cap)
         len = cap - 1;
-    if (len)
-        memcpy(dst, b, len);
+    fk_copy_short(dst, b, len);
     if (len >= 1 && dst[len - 1] == '\n')
         len--;
     if (len >= 1 && dst[len - 1] == '\r')

@@ -699,6 +699,55 @@ static void test_pdns_reused_record(void **state)
     assert_string_equal(fresh[1], "9|5|1|10.0.0.7|\"a.example\"|");
 }
 
+/*
+ * dns clears its record itself when a message arrives (dns_parse), not the
+ * cache: a flow in a record that an earlier flow filled (EDNS, answers,
+ * rdata) must print what it prints in a fresh cache -- a query without EDNS
+ * or answers leaves DNS_PSIZE, DNS_DO, DNS_RR_TTL and DNS_RDATA at zero.
+ */
+static void test_dns_reused_record(void **state)
+{
+    dmsg_t big, q, none;
+    char fresh[3][4 * MAXREC];
+    (void)state;
+
+    d_hdr(&big, 1, 0x8180, 1, 1, 0, 1);
+    d_question(&big, "a-much-longer-name.in.some.example.org", 16);
+    d_ptr(&big, 12);
+    d_rrfix(&big, 16, 1, 86400, 12);
+    d_raw(&big, "\x0bhello world", 12);
+    d_opt(&big, 4096, 1);
+    d_hdr(&q, 2, 0x0100, 1, 0, 0, 0);
+    d_question(&q, "b.example", 1);
+    d_hdr(&none, 3, 0x8182, 0, 0, 0, 0); /* no question at all */
+
+    const dmsg_t *later[3] = {&q, &none, &big};
+    for (int dirty = 0; dirty < 2; dirty++) {
+        for (int m = 0; m < 3; m++) {
+            fp_cache_t *c = start("dns");
+            if (dirty) {
+                d_send(c, 17, 1, 40000, 53, big.b, big.n, -1, 1 * SEC);
+                assert_int_equal(g_nout, 1);
+                assert_int_equal(g_nrec[0], 1);
+            }
+            size_t k = g_nout;
+            d_send(c, 17, m == 0 ? 0 : 1, 40001, 53, later[m]->b, later[m]->n, -1, 2 * SEC);
+            finish(c);
+            assert_int_equal(g_nout, k + 1);
+            assert_int_equal(g_nrec[k], 1);
+            if (m == 0) { /* the query: nothing of big's shows */
+                assert_int_equal(u64(k, "DNS_PSIZE"), 0);
+                assert_int_equal(u64(k, "DNS_RR_TTL"), 0);
+                assert_int_equal(u64(k, "DNS_RLENGTH"), 0);
+            }
+            if (!dirty)
+                strcpy(fresh[m], pt_all_fields(k));
+            else
+                assert_string_equal(pt_all_fields(k), fresh[m]);
+        }
+    }
+}
+
 static void test_reader_direct(void **state)
 {
     (void)state;
@@ -741,6 +790,7 @@ int main(void)
         cmocka_unit_test(test_pdns_answers),
         cmocka_unit_test(test_pdns_ptr),
         cmocka_unit_test(test_pdns_limits),
+        cmocka_unit_test(test_dns_reused_record),
         cmocka_unit_test(test_pdns_reused_record),
         cmocka_unit_test(test_reader_direct),
     };
