@@ -664,12 +664,18 @@ static inline void sweep_step(fp_cache_t *c, int64_t now_s)
 
     sweep(c, c->sweep_idx, n, now_s);
     c->sweep_idx = (c->sweep_idx + n) & (c->nslots - 1);
-    /* The next window's expiring flows will be read (reason, export copy):
-     * fetch their records now, while a few packets are processed. */
+    /* The next window's expiring flows will be read (their end reason, the
+     * slabs pre_export hooks look at): fetch those lines now, while a few
+     * packets are processed. */
     int64_t limit = now_s - (int64_t)c->cfg.inactive_s;
-    for (uint32_t i = c->sweep_idx; i < c->sweep_idx + n && i < c->nslots; i++)
-        if (c->slot[i].tag && (int64_t)c->slot[i].last_s <= limit)
-            __builtin_prefetch(rec(c, i));
+    for (uint32_t i = c->sweep_idx; i < c->sweep_idx + n && i < c->nslots; i++) {
+        if (c->slot[i].tag && (int64_t)c->slot[i].last_s <= limit) {
+            const uint8_t *r = (const uint8_t *)rec(c, i);
+            __builtin_prefetch(r);
+            for (size_t k = 0; k < c->npre_export; k++)
+                __builtin_prefetch(r + c->plugins[c->pre_export[k]].state_off);
+        }
+    }
 }
 
 static void put_one(fp_cache_t *c, fk_packet_t *pkt, int64_t now, uint64_t h)
