@@ -668,6 +668,10 @@ static inline void sweep_step(fp_cache_t *c, int64_t now_s)
      * slabs pre_export hooks look at): fetch those lines now, while a few
      * packets are processed. */
     int64_t limit = now_s - (int64_t)c->cfg.inactive_s;
+    /* And the slot line the scan reaches eight windows on: each window is a
+     * new line of the slot array, and the packets' own misses keep the
+     * hardware's streamer from seeing the scan as a stream. */
+    __builtin_prefetch(&c->slot[(c->sweep_idx + 8 * n) & (c->nslots - 1)]);
     for (uint32_t i = c->sweep_idx; i < c->sweep_idx + n && i < c->nslots; i++) {
         if (c->slot[i].tag && (int64_t)c->slot[i].last_s <= limit) {
             const uint8_t *r = (const uint8_t *)rec(c, i);
