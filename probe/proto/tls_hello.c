@@ -401,87 +401,148 @@ static const char ja3_d2[] = "00010203040506070809101112131415161718192021222324
                              "34353637383940414243444546474849505152535455565758596061626364656667"
                              "6869707172737475767778798081828384858687888990919293949596979899";
 
-/*
- * A 16-bit value in decimal, straight into acc: two digits per table entry
- * (divisions by constants are multiplies), no digit loop.  A JA3 text is
- * a hundred or so of these numbers, one per cipher, extension and group.
- */
-static inline __attribute__((always_inline)) void ja3_num(ja3_out_t *o, unsigned v)
-{
-    char *d;
+/* A list value at most: '-' and five digits (65535). */
+#define JA3_VAL_MAX 6
 
-    if (o->n + 5 > sizeof(o->acc))
-        ja3_flush(o);
-    d = o->acc + o->n;
+/*
+ * A 16-bit value in decimal at d (room for 5 characters): two digits per
+ * table entry (divisions by constants are multiplies), no digit loop.
+ * Returns the end of the digits.
+ */
+static inline __attribute__((always_inline)) char *ja3_dec(char *d, unsigned v)
+{
     v &= 0xffff;
     if (v < 10) {
         d[0] = (char)('0' + v);
-        o->n += 1;
-    } else if (v < 100) {
+        return d + 1;
+    }
+    if (v < 100) {
         memcpy(d, ja3_d2 + 2 * v, 2);
-        o->n += 2;
-    } else if (v < 1000) {
+        return d + 2;
+    }
+    if (v < 1000) {
         d[0] = (char)('0' + v / 100);
         memcpy(d + 1, ja3_d2 + 2 * (v % 100), 2);
-        o->n += 3;
-    } else if (v < 10000) {
+        return d + 3;
+    }
+    if (v < 10000) {
         memcpy(d, ja3_d2 + 2 * (v / 100), 2);
         memcpy(d + 2, ja3_d2 + 2 * (v % 100), 2);
-        o->n += 4;
-    } else {
-        d[0] = (char)('0' + v / 10000);
-        v %= 10000;
-        memcpy(d + 1, ja3_d2 + 2 * (v / 100), 2);
-        memcpy(d + 3, ja3_d2 + 2 * (v % 100), 2);
-        o->n += 5;
+        return d + 4;
     }
+    d[0] = (char)('0' + v / 10000);
+    v %= 10000;
+    memcpy(d + 1, ja3_d2 + 2 * (v / 100), 2);
+    memcpy(d + 3, ja3_d2 + 2 * (v % 100), 2);
+    return d + 5;
+}
+
+/* One number on its own (the version), through the bounds check. */
+static void ja3_num(ja3_out_t *o, unsigned v)
+{
+    if (o->n + 5 > sizeof(o->acc))
+        ja3_flush(o);
+    o->n = (size_t)(ja3_dec(o->acc + o->n, v) - o->acc);
 }
 
 /*
- * A '-' separated list of 16-bit (wide) or 8-bit values, GREASE dropped when
- * asked.  Read straight from the cursor's bytes: whole values only, as far
- * as the cursor reaches (a trailing odd byte of a wide list is ignored).
+ * Where a '-' separated list is read from: a cursor's bytes (16-bit values
+ * when wide, else 8-bit; whole values only, a trailing odd byte of a wide
+ * list is ignored) or an array of 16-bit values.
  */
-static void ja3_list(ja3_out_t *o, fk_cursor_t l, bool wide, bool nogrease)
-{
-    const uint8_t *p = l.p;
-    size_t left = fk_cur_left(&l), step = wide ? 2 : 1;
-    bool first = true;
+typedef struct ja3_src_st {
+    const uint8_t *p;    /* bytes, or NULL for v */
+    const uint16_t *v;   /* values (p NULL) */
+    size_t n;            /* values left */
+    bool wide, nogrease; /* 16-bit byte values; drop RFC 8701 GREASE */
+} ja3_src_t;
 
-    for (size_t i = 0; left - i >= step; i += step) {
-        uint16_t v = wide ? (uint16_t)((uint16_t)p[i] << 8 | p[i + 1]) : p[i];
-        if (nogrease && fk_tls_is_grease(v))
+/*
+ * Emit the values of `s` after `*sep` (false: no '-' before the first one
+ * written).  The accumulator's room is checked once per run of values, not
+ * per character: a run is as many values as fit at JA3_VAL_MAX each, and
+ * inside it the digits go through a plain pointer.  Inlined into each
+ * caller so that the source's kind folds away; its fields are read into
+ * locals because the character stores could alias them.
+ */
+static inline __attribute__((always_inline)) void ja3_run(ja3_out_t *o, ja3_src_t *s, bool *sep)
+{
+    const uint8_t *p = s->p;
+    const uint16_t *vals = s->v;
+    const bool wide = s->wide, nogrease = s->nogrease;
+    size_t n = s->n;
+    bool dash = *sep;
+
+    while (n) {
+        size_t room = (sizeof(o->acc) - o->n) / JA3_VAL_MAX;
+        if (room == 0) {
+            ja3_flush(o);
             continue;
-        if (!first)
-            ja3_char(o, '-');
-        ja3_num(o, v);
-        first = false;
+        }
+        size_t k = n < room ? n : room;
+        char *d = o->acc + o->n;
+        for (size_t i = 0; i < k; i++) {
+            unsigned v;
+            if (!p)
+                v = vals[i];
+            else if (wide)
+                v = (unsigned)p[2 * i] << 8 | p[2 * i + 1];
+            else
+                v = p[i];
+            if (nogrease && fk_tls_is_grease((uint16_t)v))
+                continue;
+            *d = '-'; /* inside the run's room either way; kept only after a value */
+            d += dash;
+            d = ja3_dec(d, v);
+            dash = true;
+        }
+        o->n = (size_t)(d - o->acc);
+        if (p)
+            p += wide ? 2 * k : k;
+        else
+            vals += k;
+        n -= k;
     }
+    *sep = dash;
+}
+
+/* A list read from a cursor's bytes (see ja3_src_t). */
+static inline __attribute__((always_inline)) void ja3_list(ja3_out_t *o, fk_cursor_t l, bool wide,
+                                                           bool nogrease)
+{
+    size_t left = fk_cur_left(&l);
+    ja3_src_t s = {l.p, NULL, wide ? left / 2 : left, wide, nogrease};
+    bool sep = false;
+
+    ja3_run(o, &s, &sep);
 }
 
 static void ja3_emit(const fk_tls_hello_t *h, ja3_out_t *o)
 {
-    fk_cursor_t x = h->exts, body;
-    uint16_t type;
-    bool first = true;
-
     ja3_num(o, h->version);
     ja3_char(o, ',');
     if (h->type == FK_TLS_CLIENT_HELLO)
         ja3_list(o, h->ciphers, true, true);
     ja3_char(o, ',');
-    /* The parse kept every extension type when there are few (the usual
-     * case): read them there rather than walking the block again. */
-    for (size_t i = 0; h->n_ext == h->n_kept ? i < h->n_kept : fk_tls_ext_next(&x, &type, &body);
-         i++) {
-        if (h->n_ext == h->n_kept)
-            type = h->ext_type[i];
-        if (fk_tls_is_grease(type))
-            continue;
-        if (!first)
-            ja3_char(o, '-');
-        ja3_num(o, type);
-        first = false;
+    if (h->n_ext == h->n_kept) {
+        /* The parse kept every extension type when there are few (the
+         * usual case): read them there rather than walking the block again. */
+        ja3_src_t s = {NULL, h->ext_type, h->n_kept, true, true};
+        bool sep = false;
+        ja3_run(o, &s, &sep);
+    } else {
+        /* More than FK_TLS_EXT_MAX: walk the block, in batches of types. */
+        fk_cursor_t x = h->exts, body;
+        uint16_t type, batch[64];
+        bool sep = false, more = true;
+        while (more) {
+            size_t k = 0;
+            while (k < sizeof(batch) / sizeof(batch[0]) &&
+                   (more = fk_tls_ext_next(&x, &type, &body)))
+                batch[k++] = type;
+            ja3_src_t s = {NULL, batch, k, true, true};
+            ja3_run(o, &s, &sep);
+        }
     }
     ja3_char(o, ',');
     ja3_list(o, hello_groups(h), true, true);
@@ -657,14 +718,25 @@ static void ja4_list(ja4_text_t *x, const uint16_t *v, size_t n)
                              "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
                              "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
-    for (size_t i = 0; i < n; i++) {
-        if (x->k + 5 > sizeof(x->t))
+    /* The room is checked once per run of values (5 characters each at
+     * most), not per value; inside a run the text goes through a pointer. */
+    size_t i = 0;
+    while (i < n) {
+        size_t room = (sizeof(x->t) - x->k) / 5;
+        if (room == 0) {
             ja4_flush(x);
-        if (i)
-            x->t[x->k++] = ',';
-        memcpy(x->t + x->k, hx + 2 * (v[i] >> 8), 2);
-        memcpy(x->t + x->k + 2, hx + 2 * (v[i] & 0xff), 2);
-        x->k += 4;
+            continue;
+        }
+        size_t end = n - i < room ? n : i + room;
+        char *d = x->t + x->k;
+        for (; i < end; i++) {
+            *d = ','; /* kept only after a value */
+            d += i != 0;
+            memcpy(d, hx + 2 * (v[i] >> 8), 2);
+            memcpy(d + 2, hx + 2 * (v[i] & 0xff), 2);
+            d += 4;
+        }
+        x->k = (size_t)(d - x->t);
     }
 }
 
