@@ -363,8 +363,8 @@ static fk_cursor_t hello_sigalgs(const fk_tls_hello_t *h, bool ipfixprobe)
 /*
  * Where JA3 text goes: a bounded string, a digest, or both.  The text is
  * gathered in `acc` and handed on in a few large blocks, not one digest
- * update per number (each EVP_DigestUpdate costs more than the bytes it
- * hashes).
+ * update per number (an update call buffers a partial block and costs more
+ * than the few bytes of a number).
  */
 #define JA3_ACC 1024
 typedef struct ja3_out_st {
@@ -569,7 +569,8 @@ size_t fk_tls_ja3_string(const fk_tls_hello_t *h, char *out, size_t cap)
 }
 
 /*
- * The algorithms, fetched from the default provider once per process.
+ * The algorithms of the QUIC context sets, fetched from the default
+ * provider once per process.
  * EVP_sha256() and friends are legacy descriptors: every context initialised
  * with one fetches the provider's implementation again (tens of thousands of
  * instructions, each time a context set is made).  They are never freed: the
@@ -688,8 +689,8 @@ static char ja4_alpn_char_ipfixprobe(uint8_t byte, bool high)
 
 /*
  * JA4 hash text on its way to a digest: gathered here and handed on in as
- * few updates as it takes (usually one per hash: each EVP_DigestUpdate
- * costs more than the few dozen bytes it hashes).
+ * few updates as it takes (usually one per hash: an update call costs
+ * more than the few bytes of a value).
  */
 typedef struct ja4_text_st {
     SHA256_CTX *md;
