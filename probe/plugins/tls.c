@@ -41,7 +41,6 @@
 #define TLS_NAME_MAX  (TLS_STR_CAP - 2)
 #define TLS_RB_SIZE   (5 + 16384 + 256) /* one TLSPlaintext record (RFC 8446 5.1) */
 #define TLS_RB_COUNT  256               /* hellos reassembled at the same time */
-#define TLS_CR_COUNT  64                /* OpenSSL context sets (one per busy worker) */
 #define TLS_PROTO_TCP 6
 #define TLS_PROTO_UDP 17
 
@@ -79,9 +78,8 @@ typedef struct tls_state_st {
 } tls_state_t;
 
 typedef struct tls_ctx_st {
-    unsigned ja4_flags;      /* FK_JA4_IPFIXPROBE unless ja4=foxio */
-    fk_hello_pool_t *bufs;   /* reassembly buffers */
-    fk_hello_pool_t *crypto; /* reusable OpenSSL contexts */
+    unsigned ja4_flags;    /* FK_JA4_IPFIXPROBE unless ja4=foxio */
+    fk_hello_pool_t *bufs; /* reassembly buffers */
 } tls_ctx_t;
 
 static const fk_optspec_t tls_opts[] = {
@@ -124,16 +122,14 @@ static int tls_init(void **ctxp, const fk_opts_t *opts, fk_err_t *e)
         }
     }
     x->bufs = fk_hello_pool_new(TLS_RB_COUNT, TLS_RB_SIZE, false);
-    x->crypto = fk_hello_pool_new(TLS_CR_COUNT, 0, true);
-    if (!x->bufs || !x->crypto) {
-        fk_errf(e, "tls: cannot allocate the reassembly buffers or OpenSSL contexts");
+    if (!x->bufs) {
+        fk_errf(e, "tls: cannot allocate the reassembly buffers");
         goto fail;
     }
     *ctxp = x;
     return 0;
 fail:
     fk_hello_pool_free(x->bufs);
-    fk_hello_pool_free(x->crypto);
     free(x);
     return -1;
 }
@@ -145,7 +141,6 @@ static void tls_fini(void *ctx)
     if (!x)
         return;
     fk_hello_pool_free(x->bufs);
-    fk_hello_pool_free(x->crypto);
     free(x);
 }
 
@@ -183,13 +178,10 @@ static void tls_apply(tls_ctx_t *x, tls_state_t *st, const fk_tls_hello_t *h, ui
     r->version = h->version;
     if (fk_tls_sni(h, TLS_NAME_MAX, &name, &n))
         tls_put_name(r->sni, name, n);
-    /* A claim fails only with more busy workers than sets: then a set is made for the call. */
-    uint32_t ch = fk_hello_pool_claim(x->crypto);
-    fk_hello_crypto_t *c = fk_hello_pool_crypto(x->crypto, ch);
-    fk_tls_ja3_md5(h, c, r->ja3);
+    /* The digests need no OpenSSL context set (see tls_hello.c): nothing to claim. */
+    fk_tls_ja3_md5(h, r->ja3);
     r->ja3_len = sizeof(r->ja3);
-    fk_tls_ja4(h, ip_proto == TLS_PROTO_UDP ? 'q' : 't', x->ja4_flags, c, r->ja4);
-    fk_hello_pool_release(x->crypto, ch);
+    fk_tls_ja4(h, ip_proto == TLS_PROTO_UDP ? 'q' : 't', x->ja4_flags, r->ja4);
     if (r->n_ext == 0) {
         memcpy(r->ext_type, h->ext_type, h->n_kept * sizeof(r->ext_type[0]));
         memcpy(r->ext_len, h->ext_len, h->n_kept * sizeof(r->ext_len[0]));

@@ -157,8 +157,6 @@ bool fk_tls_quic_user_agent(const fk_tls_hello_t *h, size_t maxlen, const uint8_
 /* ------------------------------------------------------------------------ */
 /* Fingerprints.                                                             */
 
-struct fk_hello_crypto_st;
-
 /*
  * The JA3 string of a ClientHello (Salesforce's definition):
  * "version,ciphers,extensions,groups,point_formats", decimal values joined by
@@ -169,11 +167,12 @@ struct fk_hello_crypto_st;
 size_t fk_tls_ja3_string(const fk_tls_hello_t *h, char *out, size_t cap);
 
 /*
- * MD5 of the JA3 string into out[16] (no string is built: the pieces are
- * hashed as they are produced).  `c` may be NULL (a context is then made for
- * the call).  Returns 0, or -1 when OpenSSL fails.
+ * MD5 of the JA3 string into out[16] (the text is hashed in blocks as it is
+ * produced, never built whole).  Allocates nothing: the digest context lives
+ * on the stack (see tls_hello.c for why not EVP).  Returns 0, or -1 (out
+ * zeroed) when OpenSSL fails.
  */
-int fk_tls_ja3_md5(const fk_tls_hello_t *h, struct fk_hello_crypto_st *c, uint8_t out[16]);
+int fk_tls_ja3_md5(const fk_tls_hello_t *h, uint8_t out[16]);
 
 /* JA4 variants (fk_tls_ja4 `flags`). */
 #define FK_JA4_IPFIXPROBE 0x01 /* ipfixprobe 5.7's deviations, see tls_hello.c */
@@ -183,24 +182,23 @@ int fk_tls_ja3_md5(const fk_tls_hello_t *h, struct fk_hello_crypto_st *c, uint8_
  * a ClientHello into out[FK_TLS_JA4_LEN + 1].  `proto` is 't' (TCP), 'q'
  * (QUIC) or 'd' (DTLS).  With FK_JA4_IPFIXPROBE the string is the one
  * ipfixprobe 5.7 exports (GREASE counted among extensions, counts not
- * zero-padded, ...).  `c` as in fk_tls_ja3_md5.  Returns 0 or -1.
+ * zero-padded, ...).  Allocates nothing, as fk_tls_ja3_md5.  Returns 0, or
+ * -1 (out all NULs) when OpenSSL fails.
  */
-int fk_tls_ja4(const fk_tls_hello_t *h, char proto, unsigned flags, struct fk_hello_crypto_st *c,
-               char out[FK_TLS_JA4_LEN + 1]);
+int fk_tls_ja4(const fk_tls_hello_t *h, char proto, unsigned flags, char out[FK_TLS_JA4_LEN + 1]);
 
 /* ------------------------------------------------------------------------ */
 /* Shared plumbing: reusable OpenSSL contexts and reassembly buffers.        */
 
 /*
- * One set of OpenSSL contexts, created once and reused: EVP_MD_CTX for
- * SHA-256 (JA4, HKDF) and for MD5 (JA3), each kept on its one algorithm so
- * that re-initialising it reuses what OpenSSL set up, AES-128-ECB (QUIC
- * header protection) and AES-128-GCM (QUIC Initial payloads).  Used by one
- * thread at a time.
+ * One set of OpenSSL contexts for QUIC Initial packets, created once and
+ * reused: EVP_MD_CTX for SHA-256 (HKDF, RFC 9001 5.2) kept on its one
+ * algorithm so that re-initialising it reuses what OpenSSL set up,
+ * AES-128-ECB (header protection) and AES-128-GCM (payloads).  Used by one
+ * thread at a time.  (JA3 and JA4 need none: their digests are on the stack.)
  */
 typedef struct fk_hello_crypto_st {
     void *md;  /* EVP_MD_CTX *, SHA-256 only */
-    void *md5; /* EVP_MD_CTX *, MD5 only */
     void *ecb; /* EVP_CIPHER_CTX *, initialised for AES-128-ECB encryption */
     void *gcm; /* EVP_CIPHER_CTX *, initialised for AES-128-GCM decryption */
 } fk_hello_crypto_t;

@@ -28,9 +28,6 @@
         }                                                                              \
     } while (0)
 
-static fk_hello_crypto_t g_cr;
-static int g_cr_ok;
-
 /* A view is either unset or inside [base, base + len). */
 #define INSIDE(v)                               \
     CHECK(((v).p == NULL && (v).end == NULL) || \
@@ -46,8 +43,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *name;
     size_t nlen;
 
-    if (!g_cr_ok)
-        g_cr_ok = fk_hello_crypto_init(&g_cr) == 0 ? 1 : -1;
     if (size < 1)
         return 0;
     bool record = data[0] & 1;
@@ -80,10 +75,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t full = fk_tls_ja3_string(&h, s, sizeof(s));
         CHECK(strlen(s) == (full < sizeof(s) ? full : sizeof(s) - 1));
         CHECK(fk_tls_ja3_string(&h, s, 1) == full && s[0] == 0);
-        CHECK(fk_tls_ja3_md5(&h, g_cr_ok > 0 ? &g_cr : NULL, md) == 0);
+        CHECK(fk_tls_ja3_md5(&h, md) == 0);
 
         for (unsigned flags = 0; flags < 2; flags++) {
-            CHECK(fk_tls_ja4(&h, "tqd"[data[0] % 3], flags, g_cr_ok > 0 ? &g_cr : NULL, ja4) == 0);
+            CHECK(fk_tls_ja4(&h, "tqd"[data[0] % 3], flags, ja4) == 0);
             size_t n = strlen(ja4);
             CHECK(n >= 34 && n <= FK_TLS_JA4_LEN);
             CHECK(ja4[n - 13] == '_' && ja4[n - 26] == '_');

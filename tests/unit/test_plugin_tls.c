@@ -319,8 +319,8 @@ static void test_tls_hello_reader(void **state)
     /* A short buffer is cut and terminated, the length is still the full one. */
     assert_int_equal(fk_tls_ja3_string(&h, s, 5), strlen(g_ja3));
     assert_string_equal(s, "771,");
-    assert_int_equal(fk_tls_ja3_md5(&h, NULL, md), 0);
-    assert_int_equal(fk_tls_ja4(&h, 'q', 0, NULL, ja4), 0);
+    assert_int_equal(fk_tls_ja3_md5(&h, md), 0);
+    assert_int_equal(fk_tls_ja4(&h, 'q', 0, ja4), 0);
     expect_ja4(want, sizeof(want), "q13d0409h2", g_ja4_ciphers, g_ja4_exts);
     assert_string_equal(ja4, want);
 
@@ -355,14 +355,14 @@ static void test_tls_hello_reader(void **state)
         fk_tls_ja3_string(&h2, s2, sizeof(s2));
         assert_string_equal(s2, "771,0-9-10-99-100-999-1000-9999-10000-65535,,,");
     }
-    assert_int_equal(fk_tls_ja4(&h, 't', 0, NULL, ja4), 0);
+    assert_int_equal(fk_tls_ja4(&h, 't', 0, ja4), 0);
     /* FoxIO: no extensions gives twelve zeros. */
     sha12("1301,1302", want);
     assert_memory_equal(ja4, "t10i020000_", 11);
     assert_memory_equal(ja4 + 11, want, 12);
     assert_string_equal(ja4 + 23, "_000000000000");
     /* ipfixprobe hashes "_" instead. */
-    assert_int_equal(fk_tls_ja4(&h, 't', FK_JA4_IPFIXPROBE, NULL, ja4), 0);
+    assert_int_equal(fk_tls_ja4(&h, 't', FK_JA4_IPFIXPROBE, ja4), 0);
     sha12("_", want);
     assert_string_equal(ja4 + 22, want);
     assert_memory_equal(ja4, "t10i2000_", 9);
@@ -681,8 +681,8 @@ static void test_tls_random(void **state)
             char s[64], ja4[FK_TLS_JA4_LEN + 1];
             uint8_t md[16];
             fk_tls_ja3_string(&h, s, sizeof(s));
-            fk_tls_ja3_md5(&h, NULL, md);
-            fk_tls_ja4(&h, 't', (unsigned)(i & 1), NULL, ja4);
+            fk_tls_ja3_md5(&h, md);
+            fk_tls_ja4(&h, 't', (unsigned)(i & 1), ja4);
             assert_true(strlen(ja4) <= FK_TLS_JA4_LEN);
         }
         put_pkt(c, i & 1, (uint16_t)(1 + i), false, 1, buf, n, 0, 1 * SEC);
@@ -702,14 +702,14 @@ static void test_tls_random(void **state)
     assert_int_equal(fk_tls_hello_parse(&h, g_ch, n, false), FK_TLS_OK);
     assert_int_equal(h.n_ext, 16000);
     assert_int_equal(h.n_kept, FK_TLS_EXT_MAX);
-    assert_int_equal(fk_tls_ja4(&h, 't', 0, NULL, ja4), 0);
+    assert_int_equal(fk_tls_ja4(&h, 't', 0, ja4), 0);
     assert_memory_equal(ja4, "t12d0499", 8); /* type 0 is there, empty */
 }
 
 /*
  * Long lists: the JA3 and JA4 texts pass their buffers (1024 and 640
  * bytes) several times over; the digests still equal those of the whole
- * text hashed at once, with and without a pooled context set.
+ * text hashed at once.
  */
 static void test_tls_long_lists(void **state)
 {
@@ -729,23 +729,15 @@ static void test_tls_long_lists(void **state)
     for (size_t i = 400; i-- > 0;)
         k += (size_t)snprintf(text + k, sizeof(text) - k, "%s%04x", k ? "," : "", ciphers[i]);
     sha12(text, want);
-    fk_hello_pool_t *p = fk_hello_pool_new(1, 0, true);
-    assert_non_null(p);
-    for (int pooled = 0; pooled < 2; pooled++) {
-        uint32_t c = pooled ? fk_hello_pool_claim(p) : 0;
-        fk_hello_crypto_t *cr = fk_hello_pool_crypto(p, c);
-        assert_int_equal(fk_tls_ja4(&h, 't', 0, cr, ja4), 0);
-        assert_memory_equal(ja4 + 11, want, 12);
-        /* JA3: the MD5 of the text fk_tls_ja3_string gives (itself checked above). */
-        assert_true(fk_tls_ja3_string(&h, s, sizeof(s)) > 2000);
-        md5hex(s, mdw);
-        assert_int_equal(fk_tls_ja3_md5(&h, cr, md), 0);
-        for (int i = 0; i < 16; i++)
-            snprintf(mdh + 2 * i, 3, "%02x", md[i]);
-        assert_string_equal(mdh, mdw);
-        fk_hello_pool_release(p, c);
-    }
-    fk_hello_pool_free(p);
+    assert_int_equal(fk_tls_ja4(&h, 't', 0, ja4), 0);
+    assert_memory_equal(ja4 + 11, want, 12);
+    /* JA3: the MD5 of the text fk_tls_ja3_string gives (itself checked above). */
+    assert_true(fk_tls_ja3_string(&h, s, sizeof(s)) > 2000);
+    md5hex(s, mdw);
+    assert_int_equal(fk_tls_ja3_md5(&h, md), 0);
+    for (int i = 0; i < 16; i++)
+        snprintf(mdh + 2 * i, 3, "%02x", md[i]);
+    assert_string_equal(mdh, mdw);
 }
 
 /* A claim and release from another thread: the handle it got (0: none). */
@@ -807,24 +799,11 @@ static void test_tls_pool(void **state)
     assert_int_equal(pthread_join(th, &got), 0);
     assert_int_equal((uintptr_t)got, 0);
     fk_hello_pool_release(p, a);
-    /* Pool and call-made contexts give the same digests, reused or not. */
-    {
-        fk_tls_hello_t h;
-        size_t n = client_hello(g_ch, sizeof(g_ch), "example.com", "h2");
-        uint8_t m0[16], m1[16];
-        char j0[FK_TLS_JA4_LEN + 1], j1[FK_TLS_JA4_LEN + 1];
-        assert_int_equal(fk_tls_hello_parse(&h, g_ch, n, true), FK_TLS_OK);
-        assert_int_equal(fk_tls_ja3_md5(&h, NULL, m0), 0);
-        assert_int_equal(fk_tls_ja4(&h, 't', 0, NULL, j0), 0);
-        for (int i = 0; i < 3; i++) {
-            uint32_t c = fk_hello_pool_claim(p);
-            assert_int_equal(c, a);
-            assert_int_equal(fk_tls_ja3_md5(&h, fk_hello_pool_crypto(p, c), m1), 0);
-            assert_int_equal(fk_tls_ja4(&h, 't', 0, fk_hello_pool_crypto(p, c), j1), 0);
-            fk_hello_pool_release(p, c);
-            assert_memory_equal(m0, m1, 16);
-            assert_string_equal(j0, j1);
-        }
+    /* The kept set comes back to its thread on every claim. */
+    for (int i = 0; i < 3; i++) {
+        uint32_t c = fk_hello_pool_claim(p);
+        assert_int_equal(c, a);
+        fk_hello_pool_release(p, c);
     }
     fk_hello_pool_free(p);
     assert_null(fk_hello_pool_new(0, 16, false));
