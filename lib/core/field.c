@@ -652,8 +652,16 @@ static inline int swar_plain(uint64_t x, int quote)
     return ((lt | gt | eq) & SWAR_HIGHS) == 0;
 }
 
-/* put_str_plain's text at o (room: 2 * n + 2); returns its end. */
-static inline char *str_plain_to(char *o, const unsigned char *s, size_t n, int text)
+/*
+ * The text of the string at s for CSV (text = 0: quoted, quotes doubled) or
+ * text (1: bare) at o (room: 2 * n + 2); returns its end.  With nul = 1 the
+ * string ends at its first NUL byte, or at n (a char[n] field, its NUL found
+ * in the same pass, no memchr call): a word holding a byte below 0x20, the
+ * NUL among them, goes byte by byte, and words are taken at the same
+ * offsets either way, so the text is the same.  Reads stay below n.
+ */
+static inline __attribute__((always_inline)) char *str_text_to(char *o, const unsigned char *s,
+                                                               size_t n, int text, int nul)
 {
     size_t i = 0;
 
@@ -674,6 +682,8 @@ static inline char *str_plain_to(char *o, const unsigned char *s, size_t n, int 
         size_t stop = n - i >= 8 ? i + 8 : n;
         for (; i < stop; i++) {
             unsigned char c = s[i];
+            if (nul && c == 0)
+                goto end;
             if (c >= 0x20 && c < 0x7f) {
                 if (c == '"' && !text)
                     *o++ = '"';
@@ -681,6 +691,7 @@ static inline char *str_plain_to(char *o, const unsigned char *s, size_t n, int 
             }
         }
     }
+end:
     if (!text)
         *o++ = '"';
     return o;
@@ -691,49 +702,13 @@ static inline void put_str_plain(fk_buf_t *b, const unsigned char *s, size_t n, 
     char *d = room(b, 2 * n + 2);
 
     if (d)
-        b->len += (size_t)(str_plain_to(d, s, n, text) - d);
+        b->len += (size_t)(str_text_to(d, s, n, text, 0) - d);
 }
 
-/*
- * A CSV string column straight from its char[cap]: str_plain_to's text of
- * str_len's string, its NUL found in the same pass (no memchr call): a word
- * holding a byte below 0x20, the NUL among them, goes byte by byte, and the
- * words are taken at the same offsets, so the text is the same.  Reads stay
- * below cap.  Room: 2 * cap + 2.
- */
+/* A CSV string column straight from its char[cap] (room: 2 * cap + 2). */
 static inline char *str_csv_to(char *o, const unsigned char *s, size_t cap)
 {
-    size_t i = 0;
-
-    *o++ = '"';
-    for (;;) {
-        if (cap - i >= 8) {
-            uint64_t x;
-            memcpy(&x, s + i, 8);
-            if (swar_plain(x, 1)) {
-                memcpy(o, &x, 8);
-                o += 8;
-                i += 8;
-                continue;
-            }
-        }
-        size_t stop = cap - i >= 8 ? i + 8 : cap;
-        for (; i < stop; i++) {
-            unsigned char c = s[i];
-            if (c == 0)
-                goto end;
-            if (c >= 0x20 && c < 0x7f) {
-                if (c == '"')
-                    *o++ = '"';
-                *o++ = (char)c;
-            }
-        }
-        if (i == cap)
-            break;
-    }
-end:
-    *o++ = '"';
-    return o;
+    return str_text_to(o, s, cap, 0, 1);
 }
 
 /* What fk_buf_json_str writes: a quoted JSON string, control and non-ASCII bytes \u-escaped. */
