@@ -111,6 +111,7 @@ static void *run(void *arg)
     uint64_t last_tick = mono_ns();
     long nap_ns = NAP_MIN;
     size_t got = 0, batch = NAP_BATCH;
+    uint64_t seen_waits = 0;
     /* -f: a token bucket refilled at fps tokens per second, at most one second's worth. */
     double tokens = (double)x->fps, t_prev = (double)last_tick / 1e9;
 
@@ -156,6 +157,17 @@ static void *run(void *arg)
         if (drained == x->nrings)
             break;
         if (idle == x->nrings) {
+            /* A worker found its ring full since the last look: it is waiting
+             * for room, not idle, so a nap would stall it (a small -Q).
+             * Give it the CPU and look again. */
+            uint64_t waits = atomic_load_explicit(&x->full_waits, memory_order_relaxed);
+            if (waits != seen_waits) {
+                seen_waits = waits;
+                nap_ns = NAP_MIN;
+                got = 0;
+                sched_yield();
+                continue;
+            }
             nap_ns = next_nap(nap_ns, got, batch);
             got = 0;
             nap(nap_ns);

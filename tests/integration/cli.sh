@@ -174,6 +174,15 @@ cmp -s "$tmp/b1.csv" "$tmp/f.csv" && ok || bad "-b 1 changes the flows"
 expect_ok "two inputs, two workers" "$probe" -i "$cap" -i "$cap" -o "csv;file=$tmp/two.csv" --pin 0,0,0
 [ "$(($(wc -l <"$tmp/two.csv") - 1))" -eq $((2 * nflows)) ] && ok || bad "two inputs: $(wc -l <"$tmp/two.csv") lines"
 [ "$(grep -c ': 5000 packets' "$tmp/e")" = 2 ] && ok || bad "two inputs: summaries $(cat "$tmp/e")"
+# The smallest output queues: the worker lends at most one or two records at
+# a time and waits for room (the output thread must not nap meanwhile).
+for q in 1 2; do
+    expect_ok "-Q $q" timeout 60 "$probe" -Q $q -p http -p dns -p tls -i "$cap" -o "csv;file=$tmp/q$q.csv"
+    grep -q 'backpressure' "$tmp/e" && ok || bad "-Q $q: no backpressure reported: $(cat "$tmp/e")"
+done
+expect_ok "-Q default, plugins" "$probe" -p http -p dns -p tls -i "$cap" -o "csv;file=$tmp/qd.csv"
+cmp -s "$tmp/q1.csv" "$tmp/qd.csv" && cmp -s "$tmp/q2.csv" "$tmp/qd.csv" && ok || bad "-Q 1/2 change the flows"
+grep -q 'worker used [0-9.]* s of CPU ([0-9]* packets/s)' "$tmp/e" && ok || bad "no worker CPU in the summary: $(cat "$tmp/e")"
 expect_ok "two outputs" "$probe" -i "$cap" -o "csv;file=$tmp/a.csv" -o "json;file=$tmp/a.json"
 cmp -s "$tmp/a.csv" "$tmp/f.csv" && ok || bad "second run differs (not deterministic?)"
 
