@@ -92,6 +92,23 @@ static inline const char *pt_all_fields(size_t k)
 }
 
 /*
+ * The check of the *_reused_record tests: flow k, the last exported, with
+ * `nrec` records, prints field by field as in a fresh cache.  In the fresh
+ * run (dirty = 0) its text is kept in `fresh` (4 * MAXREC bytes); in the
+ * run over records an earlier flow filled, it must equal that text.
+ */
+static inline void pt_same_as_fresh(int dirty, char *fresh, size_t k, unsigned nrec)
+{
+    assert_int_equal(g_nout, k + 1);
+    assert_int_equal(g_nrec[k], nrec);
+    const char *now = g_nrec[k] ? pt_all_fields(k) : "";
+    if (!dirty)
+        strcpy(fresh, now);
+    else
+        assert_string_equal(now, fresh);
+}
+
+/*
  * A raw IPv4 frame between 10.0.0.1:cport (the client) and 10.0.0.2:sport,
  * client -> server when `fwd`: TCP (proto 6; a 20-byte header with
  * `tcp_flags` and a 0xff00 window) or UDP (17; length field `ulen`, 0 = the

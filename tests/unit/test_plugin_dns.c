@@ -733,17 +733,12 @@ static void test_dns_reused_record(void **state)
             size_t k = g_nout;
             d_send(c, 17, m == 0 ? 0 : 1, 40001, 53, later[m]->b, later[m]->n, -1, 2 * SEC);
             finish(c);
-            assert_int_equal(g_nout, k + 1);
-            assert_int_equal(g_nrec[k], 1);
+            pt_same_as_fresh(dirty, fresh[m], k, 1);
             if (m == 0) { /* the query: nothing of big's shows */
                 assert_int_equal(u64(k, "DNS_PSIZE"), 0);
                 assert_int_equal(u64(k, "DNS_RR_TTL"), 0);
                 assert_int_equal(u64(k, "DNS_RLENGTH"), 0);
             }
-            if (!dirty)
-                strcpy(fresh[m], pt_all_fields(k));
-            else
-                assert_string_equal(pt_all_fields(k), fresh[m]);
         }
     }
 }
