@@ -33,7 +33,6 @@
  *     algorithm, as the readme's table says.
  */
 #include <netinet/in.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -330,10 +329,7 @@ static int dns_parse(dns_record_t *r, const uint8_t *payload, size_t len, bool t
     uint32_t off = FK_DNS_HDR_LEN;
     bool stop = false;
 
-    /* What fk_record_clear(dns_fields) does: every number (rlength is
-     * DNS_RDATA's length) is before qname, then qname empty. */
-    memset(r, 0, offsetof(dns_record_t, qname));
-    r->qname[0] = 0;
+    fk_record_clear(dns_fields, sizeof(dns_fields) / sizeof(dns_fields[0]), r);
     if (fk_dns_open(&m, &h, payload, len, tcp) != FK_DNS_OK)
         return 0;
     r->answers = h.ancount;

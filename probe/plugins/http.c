@@ -105,25 +105,11 @@ enum {
     HTTP_FLUSH = 2, /* a second request/response: export, then re-create */
 };
 
-/*
- * Before the first write to r in a flow: make it read as empty, as
- * fk_record_clear(http_fields) does (a NUL first byte for each string, a zero
- * code) -- spelt out, the table walk costs more than the stores.
- */
+/* Before the first write to r in a flow: make it read as empty. */
 static void http_clear(http_state_t *s)
 {
-    http_record_t *r = &s->r;
-
     if (!s->r_init) {
-        r->user_agent[0] = 0;
-        r->method[0] = 0;
-        r->host[0] = 0;
-        r->referer[0] = 0;
-        r->uri[0] = 0;
-        r->content_type[0] = 0;
-        r->server[0] = 0;
-        r->set_cookie[0] = 0;
-        r->code = 0;
+        fk_record_clear(http_fields, sizeof(http_fields) / sizeof(http_fields[0]), &s->r);
         s->r_init = 1;
     }
 }
