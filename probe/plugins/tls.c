@@ -178,10 +178,10 @@ static void tls_apply(tls_ctx_t *x, tls_state_t *st, const fk_tls_hello_t *h, ui
     r->version = h->version;
     if (fk_tls_sni(h, TLS_NAME_MAX, &name, &n))
         tls_put_name(r->sni, name, n);
-    /* The digests need no OpenSSL context set (see tls_hello.c): nothing to claim. */
-    fk_tls_ja3_md5(h, r->ja3);
+    /* The digests need no OpenSSL context set (see tls_hello.c): nothing to
+     * claim.  A repeated hello takes them from this thread's memo. */
+    fk_tls_fingerprints(h, ip_proto == TLS_PROTO_UDP ? 'q' : 't', x->ja4_flags, r->ja3, r->ja4);
     r->ja3_len = sizeof(r->ja3);
-    fk_tls_ja4(h, ip_proto == TLS_PROTO_UDP ? 'q' : 't', x->ja4_flags, r->ja4);
     if (r->n_ext == 0) {
         memcpy(r->ext_type, h->ext_type, h->n_kept * sizeof(r->ext_type[0]));
         memcpy(r->ext_len, h->ext_len, h->n_kept * sizeof(r->ext_len[0]));

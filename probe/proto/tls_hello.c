@@ -890,6 +890,257 @@ done:
 }
 
 /* ------------------------------------------------------------------------ */
+/* Fingerprint memo.                                                         */
+
+/*
+ * Clients repeat their hellos: the same software sends the same cipher and
+ * extension lists connection after connection, which is why JA3 and JA4
+ * identify it.  fk_tls_fingerprints keeps, per thread, the JA3 digest and
+ * JA4 string of the hellos it saw last, keyed by every input the two
+ * functions read, so that a repeated hello costs a key, a hash and a
+ * compare instead of the text, the sorts and three digests.
+ *
+ * The key (native byte order: it never leaves the thread), a fixed head
+ *
+ *   type(1) proto(1) sni(1) alpn_ok(1) alpn_first(1) alpn_last(1)
+ *   version(2) flags(4) n_cipher_bytes(2) n_types(2) n_group_bytes(2)
+ *   n_ecpf_bytes(2) n_sigalg_bytes(2) n_version_bytes(2)
+ *
+ * then those lists' bytes in that order: the cipher_suites body as on the
+ * wire, the extension types (16-bit values, in order, GREASE included),
+ * and the bodies hello_groups, hello_ecpf, hello_sigalgs (in the mode
+ * `flags` selects) and hello_versions return.  Each list is what
+ * ja3_emit / fk_tls_ja4 read (or more: a trailing odd byte they ignore is
+ * kept), and its length is in the head, so equal keys mean equal inputs.
+ * The two derived bytes: `sni` holds both things JA4 may look at (bit 0 the
+ * extension's presence, FoxIO mode; bit 1 a name in its list, ipfixprobe
+ * mode) and alpn_* the first protocol's end bytes exactly as fk_tls_ja4
+ * takes them.  (For a hello fk_tls_hello_parse made, sni bit 0 follows
+ * from the types and alpn_ok from the end bytes: an absent protocol and
+ * "\0" both give "00".  They cost nothing and keep the key complete
+ * without that reasoning.)  The ClientHello random, session id, SNI name,
+ * key shares and the other extension bodies are not inputs and are left
+ * out: they change per connection.  Changing what ja3_emit or fk_tls_ja4
+ * read means changing fp_key too; test_tls_fp_memo.c mutates each input.
+ *
+ * Not the extensions block as bytes: it holds the key shares.  A client
+ * that permutes its extensions per connection (Chrome since 110) misses
+ * every time; it then costs what it did without the memo plus the key.
+ */
+
+/* Longest key memoized; a longer one (hundreds of ciphers) is just computed. */
+#define FP_KEY_MAX 512
+#define FP_HEAD    24
+#define FP_SETS    128 /* a power of two */
+#define FP_WAYS    2
+
+typedef struct fp_head_st {
+    uint8_t type, proto, sni, alpn_ok, alpn_first, alpn_last;
+    uint16_t version;
+    uint32_t flags;
+    uint16_t n_ciphers, n_types, n_groups, n_ecpf, n_sigalgs, n_versions;
+} fp_head_t;
+_Static_assert(sizeof(fp_head_t) == FP_HEAD, "fp_head_t has no padding: it is compared as bytes");
+
+typedef struct fp_entry_st {
+    uint32_t hash;                /* fp_hash of the key (picks the set; a quick reject) */
+    uint16_t klen;                /* key bytes; 0 when the entry is empty (a key is >= FP_HEAD) */
+    uint8_t ja3[16];              /* what fk_tls_ja3_md5 gave for the key (it succeeded) */
+    char ja4[FK_TLS_JA4_LEN + 1]; /* ... fk_tls_ja4 (it succeeded) */
+    uint8_t key[FP_KEY_MAX];
+} fp_entry_t;
+
+/*
+ * Two ways per set, the most recently used one kept on a miss: a client
+ * that misses every time (permuted extensions) then takes one way of a set
+ * over and over and cannot push out the fingerprint that hits in the other.
+ */
+typedef struct fp_memo_st {
+    fp_entry_t e[FP_SETS][FP_WAYS];
+    uint8_t mru[FP_SETS]; /* way of the set's last hit or fill */
+    uint64_t hits, misses;
+} fp_memo_t;
+
+/*
+ * The memo is about 150 KB, allocated on the first call in each thread and
+ * freed when the thread ends (the pthread key's destructor).  Not a static
+ * __thread array: glibc zeroes a thread's whole static TLS block when the
+ * thread is made and carves it out of the thread's stack, so every thread
+ * of every program linking this library (the collector's too, and threads
+ * made with small stacks) would pay for it, hellos or not.  Here a thread
+ * that never fingerprints pays 8 bytes, and the packet path allocates once
+ * per thread.  When the allocation fails the thread computes without memo.
+ */
+static __thread fp_memo_t *t_fp;
+static __thread bool t_fp_failed;
+static pthread_key_t g_fp_key;
+static bool g_fp_key_ok;
+static pthread_once_t g_fp_once = PTHREAD_ONCE_INIT;
+
+static void fp_memo_free(void *m)
+{
+    free(m);
+    t_fp = NULL;
+}
+
+static void fp_key_make(void)
+{
+    g_fp_key_ok = pthread_key_create(&g_fp_key, fp_memo_free) == 0;
+}
+
+static fp_memo_t *fp_memo(void)
+{
+    fp_memo_t *m = t_fp;
+
+    if (m || t_fp_failed)
+        return m;
+    if (pthread_once(&g_fp_once, fp_key_make) == 0 && g_fp_key_ok &&
+        (m = calloc(1, sizeof(*m))) != NULL && pthread_setspecific(g_fp_key, m) == 0) {
+        t_fp = m;
+        return m;
+    }
+    free(m);
+    t_fp_failed = true; /* not again on every hello */
+    return NULL;
+}
+
+/* Append a cursor's bytes to the key; false when the key would pass FP_KEY_MAX. */
+static bool fp_put(uint8_t *key, size_t *n, fk_cursor_t l, uint16_t *len)
+{
+    size_t k = fk_cur_left(&l);
+
+    if (k > FP_KEY_MAX - *n)
+        return false;
+    if (k)
+        memcpy(key + *n, l.p, k);
+    *n += k;
+    *len = (uint16_t)k;
+    return true;
+}
+
+/*
+ * The key of (h, proto, flags) into key (FP_KEY_MAX + 8 bytes; zeros follow
+ * it up to a multiple of 8, for fp_hash); its length, or 0 when too long.
+ */
+static size_t fp_key(const fk_tls_hello_t *h, char proto, unsigned flags, uint8_t *key)
+{
+    const bool ipx = (flags & FK_JA4_IPFIXPROBE) != 0;
+    fp_head_t hd;
+    const uint8_t *name;
+    size_t nlen, n = FP_HEAD;
+
+    memset(&hd, 0, sizeof(hd));
+    hd.type = h->type;
+    hd.proto = (uint8_t)proto;
+    hd.version = h->version;
+    hd.flags = flags;
+    /* fk_tls_ja4's two SNI rules (see there). */
+    hd.sni = (uint8_t)(((h->has & FK_TLS_HAS_SNI) != 0) | (fk_tls_sni(h, 65535, &name, &nlen) != 0)
+                                                              << 1);
+    /* fk_tls_ja4's ALPN bytes: the first protocol's first and last. */
+    if (fk_tls_alpn(h, 255, &name, &nlen) && name && nlen) {
+        hd.alpn_ok = 1;
+        hd.alpn_first = name[0];
+        hd.alpn_last = name[nlen - 1];
+    }
+
+    if (!fp_put(key, &n, h->ciphers, &hd.n_ciphers))
+        return 0;
+    /* The extension types as ja3_emit and fk_tls_ja4 take them. */
+    if (h->n_ext == h->n_kept) {
+        if (2 * (size_t)h->n_kept > FP_KEY_MAX - n)
+            return 0;
+        memcpy(key + n, h->ext_type, 2 * (size_t)h->n_kept);
+        n += 2 * (size_t)h->n_kept;
+        hd.n_types = h->n_kept;
+    } else {
+        fk_cursor_t x = h->exts, body;
+        uint16_t type;
+        while (fk_tls_ext_next(&x, &type, &body)) {
+            if (2 > FP_KEY_MAX - n)
+                return 0;
+            memcpy(key + n, &type, 2);
+            n += 2;
+            hd.n_types++;
+        }
+    }
+    if (!fp_put(key, &n, hello_groups(h), &hd.n_groups) ||
+        !fp_put(key, &n, hello_ecpf(h), &hd.n_ecpf) ||
+        !fp_put(key, &n, hello_sigalgs(h, ipx), &hd.n_sigalgs) ||
+        !fp_put(key, &n, hello_versions(h), &hd.n_versions))
+        return 0;
+    memcpy(key, &hd, sizeof(hd));
+    memset(key + n, 0, 8); /* fp_hash reads whole words */
+    return n;
+}
+
+/* Which set a key goes to: a multiply-xorshift over 8-byte words. */
+static uint32_t fp_hash(const uint8_t *key, size_t n)
+{
+    uint64_t x = 0x9e3779b97f4a7c15u ^ n;
+
+    for (size_t i = 0; i < n; i += 8) {
+        uint64_t w;
+        memcpy(&w, key + i, 8);
+        x = (x ^ w) * 0xff51afd7ed558ccdu;
+        x ^= x >> 32;
+    }
+    x *= 0xc4ceb9fe1a85ec53u;
+    return (uint32_t)(x >> 32);
+}
+
+int fk_tls_fingerprints(const fk_tls_hello_t *h, char proto, unsigned flags, uint8_t ja3[16],
+                        char ja4[FK_TLS_JA4_LEN + 1])
+{
+    uint8_t key[FP_KEY_MAX + 8];
+    fp_memo_t *m = fp_memo();
+    size_t n = m ? fp_key(h, proto, flags, key) : 0;
+    fp_entry_t *set = NULL;
+    uint32_t hash = 0;
+
+    if (n) {
+        hash = fp_hash(key, n);
+        set = m->e[hash & (FP_SETS - 1)];
+        for (unsigned w = 0; w < FP_WAYS; w++) {
+            const fp_entry_t *e = &set[w];
+            /* The hash only finds the entry: the whole key must match. */
+            if (e->hash == hash && e->klen == n && memcmp(e->key, key, n) == 0) {
+                memcpy(ja3, e->ja3, sizeof(e->ja3));
+                memcpy(ja4, e->ja4, sizeof(e->ja4));
+                m->mru[hash & (FP_SETS - 1)] = (uint8_t)w;
+                m->hits++;
+                return 0;
+            }
+        }
+    }
+    if (m)
+        m->misses++;
+
+    int rc3 = fk_tls_ja3_md5(h, ja3), rc4 = fk_tls_ja4(h, proto, flags, ja4);
+    if (rc3 || rc4)
+        return -1; /* not kept: the next call tries again */
+    if (set) {
+        uint8_t *mru = &m->mru[hash & (FP_SETS - 1)];
+        fp_entry_t *e = &set[*mru ^ 1];
+        e->hash = hash;
+        e->klen = (uint16_t)n;
+        memcpy(e->ja3, ja3, sizeof(e->ja3));
+        memcpy(e->ja4, ja4, sizeof(e->ja4));
+        memcpy(e->key, key, n);
+        *mru ^= 1;
+    }
+    return 0;
+}
+
+void fk_tls_fingerprints_counts(uint64_t *hits, uint64_t *misses)
+{
+    const fp_memo_t *m = t_fp;
+
+    *hits = m ? m->hits : 0;
+    *misses = m ? m->misses : 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Pools.                                                                    */
 
 int fk_hello_crypto_init(fk_hello_crypto_t *c)

@@ -187,6 +187,25 @@ int fk_tls_ja3_md5(const fk_tls_hello_t *h, uint8_t out[16]);
  */
 int fk_tls_ja4(const fk_tls_hello_t *h, char proto, unsigned flags, char out[FK_TLS_JA4_LEN + 1]);
 
+/*
+ * JA3 MD5 (as fk_tls_ja3_md5) into ja3[16] and JA4 (as fk_tls_ja4 with
+ * `proto` and `flags`) into ja4[FK_TLS_JA4_LEN + 1], byte for byte what
+ * those two give, through a per-thread memo: a hello whose fingerprint
+ * inputs (versions, cipher list, extension types in order, groups, point
+ * formats, signature algorithms, supported versions, SNI presence, the
+ * first ALPN protocol's end bytes, proto, flags) equal those of a recent
+ * one gets the stored results without computing.  Each thread that calls
+ * it allocates its memo (about 150 KB) on its first call and frees it when
+ * it ends; without memory it computes every time.  Returns 0, or -1 when
+ * either computation failed (that output zeroed, as the functions do;
+ * failures are not memoized).
+ */
+int fk_tls_fingerprints(const fk_tls_hello_t *h, char proto, unsigned flags, uint8_t ja3[16],
+                        char ja4[FK_TLS_JA4_LEN + 1]);
+
+/* The calling thread's fk_tls_fingerprints memo hits and misses so far (tests, statistics). */
+void fk_tls_fingerprints_counts(uint64_t *hits, uint64_t *misses);
+
 /* ------------------------------------------------------------------------ */
 /* Shared plumbing: reusable OpenSSL contexts and reassembly buffers.        */
 

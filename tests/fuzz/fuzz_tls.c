@@ -1,7 +1,9 @@
 /*
  * fuzz_tls.c - libFuzzer target for the TLS hello reader (probe/proto/
  * tls_hello.c) and everything computed from a parsed hello: JA3 string and
- * MD5, both JA4 variants, SNI, ALPN, selected version, QUIC user agent.
+ * MD5, both JA4 variants (and both again through fk_tls_fingerprints'
+ * memo, which must give the same bytes), SNI, ALPN, selected version, QUIC
+ * user agent.
  *
  * Input: one selector byte (bit 0: with a TLS record header, as on TCP, or a
  * bare handshake message, as in QUIC), then the bytes.  They are copied into
@@ -82,6 +84,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t n = strlen(ja4);
             CHECK(n >= 34 && n <= FK_TLS_JA4_LEN);
             CHECK(ja4[n - 13] == '_' && ja4[n - 26] == '_');
+
+            /* The memo gives what the functions give, the first time (a
+             * miss, or a hit on an earlier input's entry) and the second
+             * (a hit): whole buffers, NULs after the string included. */
+            for (int k = 0; k < 2; k++) {
+                uint8_t mj3[16];
+                char mj4[FK_TLS_JA4_LEN + 1];
+                CHECK(fk_tls_fingerprints(&h, "tqd"[data[0] % 3], flags, mj3, mj4) == 0);
+                CHECK(memcmp(mj3, md, 16) == 0 && memcmp(mj4, ja4, sizeof(ja4)) == 0);
+            }
         }
 
         unsigned count = fk_tls_sni(&h, 253, &name, &nlen);
