@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/plugins.sh - what processing plugins cost: flowprobe's packets/s per
 # core on the benchmark capture without plugins and with plugin sets, side by
-# side in one script, each the best (least CPU) of K runs.  Two measures:
+# side in one script, each the best (least CPU) of K runs, the sets run in turn
+# (round by round, so a slow spell of a shared host falls on all). Two measures:
 # the whole process (worker, output thread, start-up) pinned to one CPU, and
 # the worker thread alone with the output thread on a CPU of its own
 # (--pin 0,1), which is the packet path's rate per core.  Prints a markdown
@@ -24,7 +25,7 @@ while (($#)); do
     --packets) PACKETS=${2:?}; shift 2 ;;
     --runs) RUNS=${2:?}; shift 2 ;;
     --instructions) INSTR=1; RUNS=1; shift ;;
-    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "plugins.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
 done
@@ -55,17 +56,20 @@ SETS=(
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) CPUs"
 if ((INSTR)); then echo "workload: $PCAP ($PACKETS packets); callgrind instruction counts, output csv to /dev/null"; else echo "workload: $PCAP ($PACKETS packets); best of $RUNS runs, pinned to CPU 0, output csv to /dev/null"; fi
-declare -A CPU RSS WORST WCPU
-base="" wbase=""
-for entry in "${SETS[@]}"; do
-    name=${entry%%|*}
-    read -ra args <<<"${entry#*|}"
-    for ((i = 1; i <= RUNS; i++)); do
+declare -A CPU RSS WORST WCPU FAILED
+# Rounds over the sets (none, set 1, set 2, ..., then again), not each set's
+# runs back to back: a shared host's slow spells last seconds, and would
+# otherwise fall on one set's runs and not on another's.
+for ((i = 1; i <= RUNS; i++)); do
+    for entry in "${SETS[@]}"; do
+        name=${entry%%|*}
+        [[ -z ${FAILED[$name]:-} ]] || continue
+        read -ra args <<<"${entry#*|}"
         if ((INSTR)); then
             command -v valgrind >/dev/null || { echo "plugins.sh: --instructions needs valgrind" >&2; exit 1; }
             valgrind --tool=callgrind --callgrind-out-file=/dev/null "$PROBE" -i "pcap;file=$PCAP" \
                 "${args[@]}" -o 'csv;file=/dev/null' >/dev/null 2>"$TMP/err" ||
-                { echo "  $name failed:"; tail -3 "$TMP/err"; continue 2; }
+                { echo "  $name failed:"; tail -3 "$TMP/err"; FAILED[$name]=1; continue; }
             # "Collected : N" instructions (in M), in place of CPU seconds.
             cpu=$(awk '/Collected :/ { printf "%.1f", $NF / 1e6 }' "$TMP/err")
             printf '  %-32s %s M instructions\n' "$name" "$cpu"
@@ -74,7 +78,7 @@ for entry in "${SETS[@]}"; do
         fi
         /usr/bin/time -f '%U %S %M' -o "$TMP/time" taskset -c 0 "$PROBE" -i "pcap;file=$PCAP" \
             "${args[@]}" -o 'csv;file=/dev/null' >/dev/null 2>"$TMP/err" ||
-            { echo "  $name failed:"; tail -3 "$TMP/err"; continue 2; }
+            { echo "  $name failed:"; tail -3 "$TMP/err"; FAILED[$name]=1; continue; }
         read -r u s m <"$TMP/time"
         cpu=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
         # Then the worker on CPU 0 and the output thread on CPU 1 (--pin), as
@@ -99,9 +103,8 @@ for entry in "${SETS[@]}"; do
             WORST[$name]=$cpu
         fi
     done
-    [[ -n $base ]] || base=${CPU[$name]}
-    [[ -n $wbase ]] || wbase=${WCPU[$name]:-}
 done
+base=${CPU[none]:-} wbase=${WCPU[none]:-}
 
 echo
 if ((INSTR)); then
