@@ -138,9 +138,6 @@ typedef struct fp_slot_st {
     uint32_t last_s; /* whole second (epoch) of the flow's last packet */
 } fp_slot_t;
 
-/* The most lines of a free record fetched ahead of its use (warm_top). */
-#define WARM_MAX 16
-
 struct fp_cache_st {
     fp_cache_cfg_t cfg;
     uint32_t nslots;
@@ -174,10 +171,7 @@ struct fp_cache_st {
     size_t *hot; /* slab offsets an updated flow reads: prefetched; those of
                     FP_PLUGIN_PAYLOAD_HOOKS plugins last */
     size_t nhot;
-    size_t nhot_bare;        /* hot[0, nhot_bare): what a packet without payload reads */
-    uint32_t warm[WARM_MAX]; /* lines (byte offsets) a new flow writes first: zero plan */
-    size_t nwarm;
-    bool payload_hooks;             /* plugins have packet hooks: fetch payloads with the row */
+    size_t nhot_bare;               /* hot[0, nhot_bare): what a packet without payload reads */
     uint64_t bare_skip;             /* hooks_done bits of FP_PLUGIN_PAYLOAD_HOOKS plugins */
     uint64_t hook_bits[HOOK_COUNT]; /* every bit on that hook's list; ~0 when a
                                        plugin past the 64th has it (never all done) */
@@ -219,22 +213,6 @@ static int pool_alloc(fp_cache_t *c, size_t bytes)
 static inline fp_flow_t *rec(const fp_cache_t *c, uint32_t slot)
 {
     return (fp_flow_t *)(c->pool + (size_t)c->idx[slot] * c->slot_size);
-}
-
-/*
- * Fetch the lines a new flow writes first (zero_slot's) of the record on
- * top of the free stack, for writing: the next create takes it.  A record
- * comes back from the output thread, whose CPU read it last, so without this
- * every first store of a create waits for a line to cross over (or come from
- * memory), and the hooks' first loads wait behind them.
- */
-static inline void warm_top(const fp_cache_t *c)
-{
-    if (c->nfree) {
-        const uint8_t *r = c->pool + (size_t)c->free_rec[c->nfree - 1] * c->slot_size;
-        for (size_t i = 0; i < c->nwarm; i++)
-            __builtin_prefetch(r + c->warm[i], 1);
-    }
 }
 
 static inline int64_t secs(uint64_t ns)
@@ -307,14 +285,6 @@ static int plan_hooks(fp_cache_t *c)
         if (pass == 0)
             c->nhot_bare = c->nhot;
     }
-    /* The lines create writes first (zero_slot): the flow record, then each
-     * slab's state_zero bytes -- in order, so a cut list keeps the flow. */
-    for (size_t i = 0; i < c->nzero; i++)
-        for (size_t l = c->zero[i].off / 64; l * 64 < c->zero[i].off + c->zero[i].len; l++)
-            if (c->nwarm < WARM_MAX && (!c->nwarm || c->warm[c->nwarm - 1] != l * 64))
-                c->warm[c->nwarm++] = (uint32_t)(l * 64);
-    c->payload_hooks =
-        c->nhooks[HOOK_POST_CREATE] + c->nhooks[HOOK_PRE_UPDATE] + c->nhooks[HOOK_POST_UPDATE] > 0;
     return 0;
 }
 
@@ -380,7 +350,6 @@ fp_cache_t *fp_cache_new(const fp_cache_cfg_t *cfg, fp_plugin_inst_t *plugins, s
         c->free_rec[i] = c->nrec - 1 - i;
     c->nfree = c->nrec;
     c->poison = -1;
-    warm_top(c);
 #ifdef FP_CACHE_POISON
     /* Slabs start as garbage, so a plugin that reads state it did not
      * initialise shows in the sanitizer build's tests and fuzzers. */
@@ -468,23 +437,11 @@ static void export_slot(fp_cache_t *c, uint32_t slot, uint8_t reason)
     if (!c->cfg.lend) {
         c->free_rec[c->nfree++] = c->idx[slot];
     } else if (back) {
-        /* A record lent earlier (maybe this one) came back.  It goes under
-         * the top, which warm_top has fetched already: the create that
-         * usually follows an export takes that one, and this record is
-         * fetched when it comes up (a create or more later). */
+        /* A record lent earlier (maybe this one) came back. */
         size_t at = (size_t)((const uint8_t *)back - c->pool);
         if ((const uint8_t *)back >= c->pool && at % c->slot_size == 0 &&
-            at / c->slot_size < c->nrec) {
-            uint32_t r = (uint32_t)(at / c->slot_size);
-            if (c->nfree) {
-                c->free_rec[c->nfree] = c->free_rec[c->nfree - 1];
-                c->free_rec[c->nfree - 1] = r;
-                c->nfree++;
-            } else {
-                c->free_rec[c->nfree++] = r;
-                warm_top(c);
-            }
-        }
+            at / c->slot_size < c->nrec)
+            c->free_rec[c->nfree++] = (uint32_t)(at / c->slot_size);
     }
     c->st.flows--;
 }
@@ -547,10 +504,9 @@ static inline void zero_slot(const fp_cache_t *c, fp_flow_t *f)
 }
 
 /*
- * The record for a new flow: the one on top of the free stack (fetched by
- * warm_top when it got there).  A record never used before comes straight
- * from the pool's zero pages (or as poison, see fp_cache_poison); records
- * used before hold their last flow's leftovers.
+ * The record for a new flow: the one freed last.  A record never used
+ * before comes straight from the pool's zero pages (or as poison, see
+ * fp_cache_poison); records used before hold their last flow's leftovers.
  */
 static inline uint32_t take_record(fp_cache_t *c)
 {
@@ -561,7 +517,6 @@ static inline uint32_t take_record(fp_cache_t *c)
         if (c->poison >= 0)
             memset(c->pool + (size_t)r * c->slot_size, c->poison, c->slot_size);
     }
-    warm_top(c);
     return r;
 }
 
@@ -855,10 +810,6 @@ void fp_cache_put_batch(fp_cache_t *c, fk_packet_t *pkts, size_t n)
         uint32_t base = (uint32_t)(h[i] & c->row_mask) << c->cfg.line_exp;
         __builtin_prefetch(&c->slot[base]);
         __builtin_prefetch(&c->idx[base]);
-        /* The payload's first line: the input fetched it a batch ago, so it
-         * is in L2 at best by now, and a hook's first load would wait. */
-        if (c->payload_hooks && pkts[i].payload_len)
-            __builtin_prefetch(pkts[i].payload);
     }
     /* Stage 2: the record a tag match points at (a hint only: earlier packets
      * of the batch may still move slots; stage 3 looks again). */
