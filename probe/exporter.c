@@ -12,7 +12,30 @@
 
 #include "../lib/core/spsc.h"
 
+/*
+ * What the outputs will read of a queued flow, fetched while earlier flows
+ * are written.  A flow was written by a worker long before (on another CPU,
+ * or on this one before the worker's packets went through its caches), and a
+ * row reads the flow record, each plugin's slab and lines all over each
+ * record -- every string field starts on a line of its own, and an array of
+ * packet sizes or times spans several -- one dependent miss after another.
+ * Two looks ahead: PF_FAR flows on, the flow record and the slabs; PF_NEAR
+ * on, with the slabs in cache, each plugin's record 0 (through the plugin)
+ * and the lines its fields lie on.
+ */
+#define PF_FAR   8
+#define PF_NEAR  4
+#define PF_LINES 24 /* record lines fetched per plugin at most */
+
+typedef struct pf_plugin_st {
+    const fp_plugin_inst_t *pi;
+    size_t nline;
+    uint32_t line[PF_LINES]; /* offsets in the record to fetch */
+} pf_plugin_t;
+
 struct fp_exporter_st {
+    pf_plugin_t *pf; /* the plugins whose records outputs read */
+    size_t npf;
     fp_outinst_t *outs;
     size_t nouts;
     fk_spsc_t **rings;
@@ -47,6 +70,56 @@ static double thread_cpu(void)
     if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
         return 0;
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Each plugin's fetch plan: where each field starts, and for arrays the
+ * following lines they may fill (strings: the first line only, most are
+ * short).
+ */
+static int pf_plan(fp_exporter_t *x, const fp_plugin_inst_t *plugins, size_t n)
+{
+    x->pf = n ? calloc(n, sizeof(*x->pf)) : NULL;
+    if (n && !x->pf)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const fp_plugin_t *p = plugins[i].p;
+        pf_plugin_t *q = &x->pf[x->npf];
+        if (!p->records || !p->record || !p->nfields)
+            continue;
+        q->pi = &plugins[i];
+        for (size_t k = 0; k < p->nfields && q->nline < PF_LINES; k++) {
+            const fk_field_t *f = &p->fields[k];
+            fk_ftype_t t = (fk_ftype_t)f->type;
+            size_t size = fk_ftype_is_array(t) ? (size_t)f->cap * fk_ftype_esize(t) : 1;
+            for (size_t at = 0; at < size && at < 4 * 64 && q->nline < PF_LINES; at += 64)
+                q->line[q->nline++] = (uint32_t)(f->off + at);
+        }
+        x->npf++;
+    }
+    return 0;
+}
+
+static void pf_far(const fp_exporter_t *x, const fp_flow_t *flow)
+{
+    __builtin_prefetch(flow);
+    __builtin_prefetch((const uint8_t *)flow + 64);
+    for (size_t i = 0; i < x->npf; i++)
+        __builtin_prefetch(fp_plugin_state(x->pf[i].pi, flow));
+}
+
+static void pf_near(const fp_exporter_t *x, const fp_flow_t *flow)
+{
+    for (size_t i = 0; i < x->npf; i++) {
+        const pf_plugin_t *q = &x->pf[i];
+        const fp_plugin_inst_t *pi = q->pi;
+        const void *st = fp_plugin_state(pi, flow);
+        if (pi->p->records(pi->ctx, flow, st) == 0)
+            continue;
+        const uint8_t *r = pi->p->record(pi->ctx, flow, st, 0);
+        for (size_t k = 0; r && k < q->nline; k++)
+            __builtin_prefetch(r + q->line[k]);
+    }
 }
 
 static void write_flow(fp_exporter_t *x, const fp_flow_t *flow)
@@ -127,6 +200,13 @@ static void *run(void *arg)
                 if (!e)
                     break;
                 const fp_flow_t *f = *e;
+                const fp_flow_t *const *a;
+                if (x->npf) {
+                    if ((a = fk_spsc_peek_ahead(x->rings[r], PF_FAR)) != NULL)
+                        pf_far(x, *a);
+                    if ((a = fk_spsc_peek_ahead(x->rings[r], PF_NEAR)) != NULL)
+                        pf_near(x, *a);
+                }
                 if (x->fps) {
                     while (tokens < 1.0) {
                         double t = (double)mono_ns() / 1e9;
@@ -181,7 +261,8 @@ static void *run(void *arg)
 }
 
 fp_exporter_t *fp_exporter_new(fp_outinst_t *outs, size_t nouts, size_t nworkers, size_t queue,
-                               uint64_t fps, fk_err_t *e)
+                               uint64_t fps, const fp_plugin_inst_t *plugins, size_t nplugins,
+                               fk_err_t *e)
 {
     fp_exporter_t *x = calloc(1, sizeof(*x));
 
@@ -204,7 +285,7 @@ fp_exporter_t *fp_exporter_new(fp_outinst_t *outs, size_t nouts, size_t nworkers
             return NULL;
         }
     }
-    if (!x->rings) {
+    if (!x->rings || pf_plan(x, plugins, nplugins) < 0) {
         fk_errf(e, "exporter: out of memory");
         fp_exporter_free(x);
         return NULL;
@@ -300,6 +381,7 @@ void fp_exporter_free(fp_exporter_t *x)
     for (size_t i = 0; x->rings && i < x->nrings; i++)
         fk_spsc_free(x->rings[i]);
     free(x->rings);
+    free(x->pf);
     pthread_mutex_destroy(&x->lock);
     free(x);
 }

@@ -15,6 +15,7 @@
 
 #include "flow.h"
 #include "output/output.h"
+#include "plugin.h"
 
 typedef struct fp_outinst_st {
     const fp_output_ops_t *ops;
@@ -34,11 +35,14 @@ typedef struct fp_exporter_st fp_exporter_t;
 /*
  * Start the output thread for `nworkers` producers, with rings of `queue`
  * entries (rounded up: fp_exporter_ring_entries) and at most `fps` flows per
- * second (0 = unlimited).  `outs` must outlive it.  NULL with a message on
- * failure.
+ * second (0 = unlimited).  `plugins` are those whose slabs the flows carry:
+ * the thread fetches each queued flow's slabs and record lines a few flows
+ * before the outputs read them.  `outs` and `plugins` must outlive it.  NULL
+ * with a message on failure.
  */
 fp_exporter_t *fp_exporter_new(fp_outinst_t *outs, size_t nouts, size_t nworkers, size_t queue,
-                               uint64_t fps, fk_err_t *e);
+                               uint64_t fps, const fp_plugin_inst_t *plugins, size_t nplugins,
+                               fk_err_t *e);
 
 /*
  * Worker `w`: hand one finished flow to the output thread (waits while the

@@ -889,8 +889,9 @@ int main(int argc, char **argv)
 
     {
         fk_err_t e;
-        pr.exporter = fp_exporter_new(pr.outs, pr.nouts, pr.ninputs,
-                                      pr.oqueue ? pr.oqueue : DEFAULT_OQUEUE, pr.fps, &e);
+        pr.exporter =
+            fp_exporter_new(pr.outs, pr.nouts, pr.ninputs, pr.oqueue ? pr.oqueue : DEFAULT_OQUEUE,
+                            pr.fps, pr.plugins, pr.nplugins, &e);
         if (!pr.exporter) {
             fk_err("%s", e.msg);
             for (size_t i = 0; i < pr.ninputs; i++)

@@ -140,6 +140,16 @@ void *fk_spsc_peek(fk_spsc_t *r)
     return r->data + (size_t)r->ccur * r->esize;
 }
 
+const void *fk_spsc_peek_ahead(const fk_spsc_t *r, size_t ahead)
+{
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+
+    if (head - tail <= ahead)
+        return NULL;
+    return r->data + (size_t)r->full[(tail + ahead) & (r->cap - 1)] * r->esize;
+}
+
 void fk_spsc_release(fk_spsc_t *r)
 {
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);

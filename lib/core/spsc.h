@@ -63,6 +63,10 @@ void fk_spsc_close(fk_spsc_t *r);
 
 /* Consumer: the oldest entry, or NULL when empty.  Valid until fk_spsc_release(). */
 void *fk_spsc_peek(fk_spsc_t *r);
+/* Consumer: the entry `ahead` places after the oldest (0: the oldest), or
+ * NULL when fewer are published -- to look at only (e.g. to prefetch what
+ * it points to): it is handed out by fk_spsc_peek() in its turn. */
+const void *fk_spsc_peek_ahead(const fk_spsc_t *r, size_t ahead);
 /* Consumer: done with the entry returned by fk_spsc_peek(). */
 void fk_spsc_release(fk_spsc_t *r);
 /* Either side: how many entries the queue holds at most. */

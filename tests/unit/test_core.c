@@ -1260,6 +1260,10 @@ static void test_spsc_single(void **state)
     for (uint64_t i = 0; i < 4; i++) /* four distinct buffers */
         for (uint64_t j = 0; j < i; j++)
             assert_ptr_not_equal(e[i], e[j]);
+    /* Looking ahead: the published entries in order, none past the last. */
+    for (uint64_t i = 0; i < 4; i++)
+        assert_ptr_equal(fk_spsc_peek_ahead(r, i), e[i]);
+    assert_null(fk_spsc_peek_ahead(r, 4));
     uint64_t *a = fk_spsc_peek(r);
     assert_int_equal(*a, 100);
     fk_spsc_release(r);
@@ -1278,6 +1282,10 @@ static void test_spsc_single(void **state)
         uint64_t *x = fk_spsc_peek(r);
         assert_non_null(x);
         assert_int_equal(*x, want);
+        /* ahead of the oldest: the rest, after the buffers went round */
+        for (uint64_t k = 0; want + k <= 105; k++)
+            assert_int_equal(*(const uint64_t *)fk_spsc_peek_ahead(r, k), want + k);
+        assert_null(fk_spsc_peek_ahead(r, 106 - want));
         fk_spsc_release(r);
     }
     assert_null(fk_spsc_peek(r));
@@ -1308,6 +1316,11 @@ static void *spsc_consumer(void *p)
          * to the producer while still read would show as a torn entry. */
         for (int k = 0; k < 8; k++)
             if (x[k] != want)
+                a->bad++;
+        /* An entry looked at ahead is published whole, too. */
+        const uint64_t *y = fk_spsc_peek_ahead(a->r, 3);
+        for (int k = 0; y && k < 8; k++)
+            if (y[k] != want + 3)
                 a->bad++;
         want++;
         fk_spsc_release(a->r);
