@@ -8,7 +8,8 @@
 # (--pin 0,1), which is the packet path's rate per core.  Prints a markdown
 # table with each set's throughput as a ratio of the no-plugin run, and the
 # spread of the K whole-process runs (worst / best - 1: how noisy the
-# machine was). Numbers are reported, never judged.
+# machine was), and the median of the rounds' own ratios ("paired"). Numbers
+# are reported, never judged.
 #
 # With --instructions, each set runs once under valgrind's callgrind instead
 # and the table gives instructions executed (deterministic: for hosts too
@@ -25,7 +26,7 @@ while (($#)); do
     --packets) PACKETS=${2:?}; shift 2 ;;
     --runs) RUNS=${2:?}; shift 2 ;;
     --instructions) INSTR=1; RUNS=1; shift ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "plugins.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
 done
@@ -56,7 +57,7 @@ SETS=(
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) CPUs"
 if ((INSTR)); then echo "workload: $PCAP ($PACKETS packets); callgrind instruction counts, output csv to /dev/null"; else echo "workload: $PCAP ($PACKETS packets); best of $RUNS runs, pinned to CPU 0, output csv to /dev/null"; fi
-declare -A CPU RSS WORST WCPU FAILED
+declare -A CPU RSS WORST WCPU FAILED RCPU RWCPU
 # Rounds over the sets (none, set 1, set 2, ..., then again), not each set's
 # runs back to back: a shared host's slow spells last seconds, and would
 # otherwise fall on one set's runs and not on another's.
@@ -94,6 +95,7 @@ for ((i = 1; i <= RUNS; i++)); do
             awk -v a="$wcpu" -v b="${WCPU[$name]}" 'BEGIN { exit !(a < b) }'; }; then
             WCPU[$name]=$wcpu
         fi
+        RCPU[$name]+=" $cpu" RWCPU[$name]+=" ${wcpu:-0}"
         printf '  %-32s run %d: cpu %6.2f s  worker %6s s  peak RSS %7.1f MiB\n' "$name" "$i" \
             "$cpu" "${wcpu:-n/a}" "$(awk -v k="$m" 'BEGIN { print k / 1024 }')"
         if [[ -z ${CPU[$name]:-} ]] || awk -v a="$cpu" -v b="${CPU[$name]}" 'BEGIN { exit !(a < b) }'; then
@@ -118,17 +120,32 @@ if ((INSTR)); then
     done
     exit 0
 fi
+# The median over rounds of (no-plugin CPU / this set's CPU) in the same
+# round: each ratio's two runs are seconds apart, so it is less at the mercy
+# of which set happened to catch the host's fastest spell than the ratio of
+# the bests.  Rounds where a run did not report are left out.
+paired() {
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        na = split(a, x, " "); split(b, y, " "); n = 0
+        for (i = 1; i <= na; i++) if (x[i] > 0 && y[i] > 0) r[++n] = x[i] / y[i]
+        if (!n) { printf "n/a"; exit }
+        for (i = 2; i <= n; i++) { v = r[i]; for (j = i - 1; j >= 1 && r[j] > v; j--) r[j + 1] = r[j]; r[j + 1] = v }
+        printf "%.2f", (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2 }'
+}
 # "CPU s": the whole process (worker, output thread and start-up) on one
 # CPU; "worker": the input thread alone, i.e. the packet path's rate per
-# core when the output thread has a CPU of its own.
-echo "| plugins | CPU s | packets/s per core | vs no plugins | worker CPU s | worker packets/s | vs no plugins | peak RSS MiB | run spread |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+# core when the output thread has a CPU of its own.  "vs no plugins" is the
+# ratio of the bests, "paired" the median of the rounds' ratios.
+echo "| plugins | CPU s | packets/s per core | vs no plugins | paired | worker CPU s | worker packets/s | vs no plugins | paired | peak RSS MiB | run spread |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for entry in "${SETS[@]}"; do
     name=${entry%%|*}
-    [[ -n ${CPU[$name]:-} ]] || { echo "| $name | failed | | | | | | | |"; continue; }
+    [[ -n ${CPU[$name]:-} ]] || { echo "| $name | failed | | | | | | | | | |"; continue; }
+    pc=$(paired "${RCPU[none]:-}" "${RCPU[$name]}")
+    pw=$(paired "${RWCPU[none]:-}" "${RWCPU[$name]}")
     awk -v n="$name" -v c="${CPU[$name]}" -v p="$PACKETS" -v b="$base" -v r="${RSS[$name]}" \
-        -v w="${WORST[$name]}" -v wc="${WCPU[$name]:-0}" -v wb="${wbase:-0}" 'BEGIN {
-        printf "| %s | %.2f | %.2f M | %.2f | %.2f | %.2f M | %.2f | %.0f | %.0f %% |\n",
-        n, c, p / c / 1e6, b / c, wc, (wc > 0 ? p / wc / 1e6 : 0), (wc > 0 ? wb / wc : 0),
+        -v w="${WORST[$name]}" -v wc="${WCPU[$name]:-0}" -v wb="${wbase:-0}" -v pc="$pc" -v pw="$pw" 'BEGIN {
+        printf "| %s | %.2f | %.2f M | %.2f | %s | %.2f | %.2f M | %.2f | %s | %.0f | %.0f %% |\n",
+        n, c, p / c / 1e6, b / c, pc, wc, (wc > 0 ? p / wc / 1e6 : 0), (wc > 0 ? wb / wc : 0), pw,
         r / 1024, 100 * (w / c - 1) }'
 done
