@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include "probe/proto/tls_hello.h"
+#include "tests/common/bytebuild.h"
 
 /* ------------------------------------------------------------------------ */
 /* Randomness (per thread: the two-thread test runs this twice at once).    */
@@ -329,92 +330,68 @@ static void mutate(prof_t *p, unsigned m, unsigned k)
 /* ------------------------------------------------------------------------ */
 /* The hello on the wire.                                                    */
 
-typedef struct wr_st {
-    uint8_t *b;
-    size_t n, cap;
-} wr_t;
-
-static void w8(wr_t *w, unsigned v)
-{
-    assert_true(w->n < w->cap);
-    w->b[w->n++] = (uint8_t)v;
-}
-
-static void w16(wr_t *w, unsigned v)
-{
-    w8(w, v >> 8);
-    w8(w, v & 0xff);
-}
-
-static void w16_at(wr_t *w, size_t at, size_t v)
-{
-    w->b[at] = (uint8_t)(v >> 8);
-    w->b[at + 1] = (uint8_t)v;
-}
-
-static void w_rand(wr_t *w, rng_t *r, size_t n)
+static void w_rand(bld_t *w, rng_t *r, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        w8(w, rnd(r));
+        put8(w, rnd(r));
 }
 
-static void w_ext_body(wr_t *w, rng_t *r, const prof_t *p, uint16_t type)
+static void w_ext_body(bld_t *w, rng_t *r, const prof_t *p, uint16_t type)
 {
     size_t at;
 
     switch (type) {
     case FK_TLS_EXT_SERVER_NAME:
         if (p->sni_empty) {
-            w16(w, 0);
+            put16(w, 0);
             break;
         }
-        w16(w, 3 + strlen(p->sni));
-        w8(w, 0);
-        w16(w, strlen(p->sni));
+        put16(w, 3 + strlen(p->sni));
+        put8(w, 0);
+        put16(w, strlen(p->sni));
         for (const char *c = p->sni; *c; c++)
-            w8(w, (uint8_t)*c);
+            put8(w, (uint8_t)*c);
         break;
     case FK_TLS_EXT_SUPPORTED_GROUPS:
-        w16(w, 2 * p->ngrp);
+        put16(w, 2 * p->ngrp);
         for (size_t i = 0; i < p->ngrp; i++)
-            w16(w, p->grp[i]);
+            put16(w, p->grp[i]);
         break;
     case FK_TLS_EXT_EC_POINT_FORMATS:
-        w8(w, p->npf);
+        put8(w, p->npf);
         for (size_t i = 0; i < p->npf; i++)
-            w8(w, p->pf[i]);
+            put8(w, p->pf[i]);
         break;
     case FK_TLS_EXT_SIG_ALGS:
-        w16(w, 2 * p->nsa);
+        put16(w, 2 * p->nsa);
         for (size_t i = 0; i < p->nsa; i++)
-            w16(w, p->sa[i]);
+            put16(w, p->sa[i]);
         for (size_t i = 0; i < p->sa_extra; i++)
-            w16(w, 0x0807);
+            put16(w, 0x0807);
         break;
     case FK_TLS_EXT_ALPN:
-        at = w->n;
-        w16(w, 0);
+        at = len16(w);
         for (size_t i = 0; i < p->nalpn; i++) {
-            w8(w, strlen(p->alpn[i]));
+            put8(w, strlen(p->alpn[i]));
             for (const char *c = p->alpn[i]; *c; c++)
-                w8(w, (uint8_t)*c);
+                put8(w, (uint8_t)*c);
         }
-        w16_at(w, at, w->n - at - 2);
+        len16_end(w, at);
         break;
     case FK_TLS_EXT_SUPPORTED_VERSIONS:
-        w8(w, 2 * p->nver);
+        put8(w, 2 * p->nver);
         for (size_t i = 0; i < p->nver; i++)
-            w16(w, p->ver[i]);
+            put16(w, p->ver[i]);
         break;
     case 51: /* key_share: one x25519 share, new on every connection */
-        w16(w, 36);
-        w16(w, 0x001d);
-        w16(w, 32);
+        put16(w, 36);
+        put16(w, 0x001d);
+        put16(w, 32);
         w_rand(w, r, 32);
         break;
     case 21: /* padding: its length varies with the rest (e.g. the SNI) */
         for (size_t n = below(r, 40); n > 0; n--)
-            w8(w, 0);
+            put8(w, 0);
         break;
     default: /* not a fingerprint input: anything */
         w_rand(w, r, below(r, 9));
@@ -424,37 +401,39 @@ static void w_ext_body(wr_t *w, rng_t *r, const prof_t *p, uint16_t type)
 /* The hello of profile p with fresh per-connection bytes; its length. */
 static size_t hello_write(const prof_t *p, rng_t *r, uint8_t *out, size_t cap)
 {
-    wr_t w = {out, 0, cap};
+    bld_t w;
     size_t at;
 
-    w8(&w, p->type);
-    w8(&w, 0), w16(&w, 0); /* length, below */
-    w16(&w, p->version);
+    w.n = 0;
+
+    put8(&w, p->type);
+    put8(&w, 0), put16(&w, 0); /* length, below */
+    put16(&w, p->version);
     w_rand(&w, r, 32);
     if (p->type == FK_TLS_CLIENT_HELLO) {
-        w8(&w, 32);
+        put8(&w, 32);
         w_rand(&w, r, 32);
-        w16(&w, 2 * p->ncs);
+        put16(&w, 2 * p->ncs);
         for (size_t i = 0; i < p->ncs; i++)
-            w16(&w, p->cs[i]);
-        w8(&w, 1), w8(&w, 0);
+            put16(&w, p->cs[i]);
+        put8(&w, 1), put8(&w, 0);
     } else {
-        w8(&w, 0);
-        w16(&w, p->cs[0]);
-        w8(&w, 0);
+        put8(&w, 0);
+        put16(&w, p->cs[0]);
+        put8(&w, 0);
     }
-    at = w.n;
-    w16(&w, 0);
+    at = len16(&w);
     for (size_t i = 0; i < p->next; i++) {
-        w16(&w, p->ext[i]);
-        size_t len_at = w.n;
-        w16(&w, 0);
+        put16(&w, p->ext[i]);
+        size_t len_at = len16(&w);
         w_ext_body(&w, r, p, p->ext[i]);
-        w16_at(&w, len_at, w.n - len_at - 2);
+        len16_end(&w, len_at);
     }
-    w16_at(&w, at, w.n - at - 2);
+    len16_end(&w, at);
     size_t n = w.n - 4;
-    out[1] = (uint8_t)(n >> 16), out[2] = (uint8_t)(n >> 8), out[3] = (uint8_t)n;
+    w.b[1] = (uint8_t)(n >> 16), w.b[2] = (uint8_t)(n >> 8), w.b[3] = (uint8_t)n;
+    assert_true(w.n <= cap);
+    memcpy(out, w.b, w.n);
     return w.n;
 }
 
