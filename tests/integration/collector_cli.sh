@@ -108,12 +108,16 @@ p2=$((20000 + RANDOM % 30000))
 cp=$!
 for _ in $(seq 100); do ss -Huln "sport = :$p2" | grep -q . && break; sleep 0.05; done
 "$probe" -i "pcap;file=$tmp/s.pcap" -o "ipfix;u;h=127.0.0.1;p=$p2" 2>/dev/null
-sleep 0.5
+# Time for the first batch to be decoded (slow under the sanitizers, with
+# other tests running), so it lands in the file that is moved away ...
+sleep 1
 mv "$tmp/rot.json" "$tmp/rot.1"
 kill -HUP $cp
-sleep 0.4
+# ... and the second one only once the collector has reopened: the file is
+# there again (the collector looks at the signal every 100 ms).
+for _ in $(seq 100); do [ -e "$tmp/rot.json" ] && break; sleep 0.05; done
 "$probe" -i "pcap;file=$tmp/s.pcap" -o "ipfix;u;h=127.0.0.1;p=$p2" 2>/dev/null
-sleep 0.5
+sleep 1
 kill -TERM $cp; wait $cp; rc=$?
 [ $rc -eq 0 ] && ok || bad "collector exit $rc on SIGTERM"
 [ -s "$tmp/rot.json" ] && [ -s "$tmp/rot.1" ] && ok || bad "SIGHUP did not reopen the file"
