@@ -72,10 +72,12 @@ typedef struct tmpl_st {
     uint8_t ipver;
     uint64_t mask; /* plugins whose fields the template carries */
     size_t ncols;
-    fp_column_t *cols; /* what each template field reads */
-    fk_ipfix_ie_t *ie; /* the template fields */
-    size_t size;       /* bytes of the template record */
-    bool sent;         /* sent in the current session */
+    fp_column_t *cols;  /* what each template field reads */
+    fk_ipfix_ie_t *ie;  /* the template fields */
+    size_t size;        /* bytes of the template record */
+    bool sent;          /* sent in the current session */
+    struct iop_st *ops; /* cols compiled (tmpl_compile) */
+    size_t worst;       /* most bytes a data record of this template takes */
 } tmpl_t;
 
 typedef struct pending_st {
@@ -131,7 +133,10 @@ typedef struct ipfix_out_st {
     uint64_t refreshed_ns;
     fk_lz4s_writer_t *lz;
     fk_lz4s_out_t lzout;
-    uint8_t *tbuf; /* template message scratch */
+    uint8_t *tbuf;    /* template message scratch */
+    uint8_t *scratch; /* a data record written where the message may lack its
+                         worst case (put_record), then copied if it fits */
+    size_t scratch_cap;
 
     /* counters */
     uint64_t records, messages, bytes, dropped, too_big, reconnects, send_errors;
@@ -191,7 +196,109 @@ static void tmpl_free(tmpl_t *t)
         return;
     free(t->cols);
     free(t->ie);
+    free(t->ops);
     free(t);
+}
+
+/*
+ * A template's columns compiled for put_record: how each value is
+ * encoded, chosen once per template from its field's type and element length
+ * instead of per value.  t->worst is what put_record can write at most:
+ * a string or bytes field its capacity plus a 3-byte length, a basicList its
+ * header and every element.
+ */
+enum {
+    IOP_U8,    /* 1 byte as it is */
+    IOP_BE16,  /* a uint16, big-endian */
+    IOP_BE32,  /* a uint32, big-endian */
+    IOP_BE64,  /* a uint64, big-endian */
+    IOP_IP4,   /* the IPv4 address in an IPv4-mapped 16-byte field */
+    IOP_IP16,  /* 16 bytes as they are */
+    IOP_MAC,   /* 6 bytes as they are */
+    IOP_NUM,   /* an unsigned integer widened or narrowed to the element's length */
+    IOP_MS,    /* nanoseconds as dateTimeMilliseconds */
+    IOP_TIME,  /* put_time (seconds, NTP) */
+    IOP_LIST,  /* RFC 6313 basicList of an integer or time array */
+    IOP_DIR,   /* ingressInterface: the output's dir= value */
+    IOP_STR,   /* RFC 7011 7: variable length, up to the NUL */
+    IOP_BYTES, /* variable length, the field's count */
+    IOP_OTHER, /* put_other: floats, doubles */
+};
+
+typedef struct iop_st {
+    uint8_t op;
+    uint8_t base; /* 0: the flow; k + 1: plugin k's record */
+    uint16_t len; /* the element's length (fixed-length ops) */
+    uint32_t off; /* the value's offset in its base */
+    const fk_field_t *f;
+    const fk_ipfix_ie_t *ie;
+} iop_t;
+
+static bool tmpl_compile(tmpl_t *t)
+{
+    size_t worst = 0;
+
+    t->ops = calloc(t->ncols ? t->ncols : 1, sizeof(*t->ops));
+    if (!t->ops)
+        return false;
+    for (size_t i = 0; i < t->ncols; i++) {
+        const fk_field_t *f = t->cols[i].f;
+        const fk_ipfix_ie_t *ie = &t->ie[i];
+        fk_ftype_t ty = (fk_ftype_t)f->type;
+        unsigned size = fk_ftype_size(ty);
+        iop_t *op = &t->ops[i];
+        uint8_t code = IOP_OTHER;
+
+        switch (ty) {
+        case FK_T_STR:
+            code = IOP_STR;
+            worst += 3 + (size_t)f->cap;
+            break;
+        case FK_T_BYTES:
+            code = IOP_BYTES;
+            worst += 3 + (size_t)f->cap;
+            break;
+        case FK_T_MAC:
+            code = IOP_MAC;
+            break;
+        case FK_T_IP:
+            code = ie->len == 4 ? IOP_IP4 : IOP_IP16;
+            break;
+        case FK_T_TIME:
+            code =
+                ie->len == 8 && !(f->pen == 0 && f->ie >= 154 && f->ie <= 157) ? IOP_MS : IOP_TIME;
+            break;
+        case FK_T_U8:
+        case FK_T_I8:
+        case FK_T_U16:
+        case FK_T_U32:
+        case FK_T_U64:
+            if (f->pen == 0 && f->ie == 10)
+                code = IOP_DIR;
+            else if (ie->len == size)
+                code = size == 1 ? IOP_U8 : size == 2 ? IOP_BE16 : size == 4 ? IOP_BE32 : IOP_BE64;
+            else
+                code = IOP_NUM;
+            break;
+        case FK_T_A_U8:
+        case FK_T_A_I8:
+        case FK_T_A_U16:
+        case FK_T_A_U32:
+        case FK_T_A_U64:
+        case FK_T_A_TIME:
+            code = IOP_LIST;
+            break;
+        default:
+            break;
+        }
+        if (fk_ftype_is_array(ty))
+            worst += fk_ipfix_basiclist_hdr_size(f->pen) + (size_t)f->cap * fk_ftype_esize(ty);
+        else if (code != IOP_STR && code != IOP_BYTES)
+            worst += ie->len;
+        *op = (iop_t){code, (uint8_t)(t->cols[i].plugin + 1), ie->len, f->off, f, ie};
+    }
+    t->worst = worst;
+    return true;
 }
 
 /* Build the template for (ipver, mask) with id `id`. */
@@ -231,7 +338,24 @@ static tmpl_t *tmpl_build(const fp_schema_t *s, uint8_t ipver, uint64_t mask, ui
         }
     }
     t->size = fk_ipfix_template_size(t->ie, t->ncols);
+    if (!tmpl_compile(t)) {
+        tmpl_free(t);
+        return NULL;
+    }
     return t;
+}
+
+/* x->scratch holds at least `need` bytes (false: no memory). */
+static bool scratch_room(ipfix_out_t *x, size_t need)
+{
+    if (x->scratch_cap >= need)
+        return true;
+    uint8_t *p = realloc(x->scratch, need);
+    if (!p)
+        return false;
+    x->scratch = p;
+    x->scratch_cap = need;
+    return true;
 }
 
 /* The template for (ipver, mask), created (as a v4/v6 pair) on first use; -1 if full. */
@@ -245,7 +369,7 @@ static int tmpl_get(ipfix_out_t *x, uint8_t ipver, uint64_t mask)
     uint16_t id = (uint16_t)(FIRST_TMPL_ID + x->ntmpl);
     tmpl_t *v4 = tmpl_build(x->schema, 4, mask, id);
     tmpl_t *v6 = tmpl_build(x->schema, 6, mask, (uint16_t)(id + 1));
-    if (!v4 || !v6) {
+    if (!v4 || !v6 || !scratch_room(x, v4->worst > v6->worst ? v4->worst : v6->worst)) {
         tmpl_free(v4);
         tmpl_free(v6);
         return -1;
@@ -257,10 +381,26 @@ static int tmpl_get(ipfix_out_t *x, uint8_t ipver, uint64_t mask)
 
 /* ------------------------------------------------------------ encoding */
 
-static void put_uint(uint8_t *o, uint64_t v, unsigned len)
+/* The low len bytes of v, big-endian (RFC 7011 6.1.1 reduced-size encoding). */
+static inline void put_uint(uint8_t *o, uint64_t v, unsigned len)
 {
-    for (unsigned i = 0; i < len; i++)
-        o[i] = (uint8_t)(v >> (8 * (len - 1 - i)));
+    switch (len) {
+    case 1:
+        o[0] = (uint8_t)v;
+        break;
+    case 2:
+        fk_ipfix_be16(o, (uint16_t)v);
+        break;
+    case 4:
+        fk_ipfix_be32(o, (uint32_t)v);
+        break;
+    case 8:
+        fk_ipfix_be64(o, v);
+        break;
+    default:
+        for (unsigned i = 0; i < len; i++)
+            o[i] = (uint8_t)(v >> (8 * (len - 1 - i)));
+    }
 }
 
 /* Time values: NTP for the IANA micro/nanosecond elements, else milliseconds. */
@@ -274,70 +414,12 @@ static void put_time(uint8_t *o, const fk_field_t *f, uint64_t ns, unsigned len)
         fk_ipfix_be64(o, ns / 1000000ULL); /* dateTimeMilliseconds, as ipfixprobe */
 }
 
-/*
- * Encode one value at o (room bytes free).  Returns the bytes written, or 0
- * when it does not fit.
- */
-static size_t put_value(ipfix_out_t *x, uint8_t *o, size_t room, const fk_field_t *f,
-                        const fk_ipfix_ie_t *ie, const void *base)
+/* A float or double (IOP_OTHER): its IEEE 754 bits, big-endian (RFC 7011 6.1.3). */
+static void put_other(uint8_t *o, const fk_field_t *f, const fk_ipfix_ie_t *ie, const void *base)
 {
     const uint8_t *p = (const uint8_t *)base + f->off;
 
     switch ((fk_ftype_t)f->type) {
-    case FK_T_STR: {
-        const char *s = (const char *)p;
-        const char *nul = memchr(s, '\0', f->cap);
-        size_t n = nul ? (size_t)(nul - s) : f->cap;
-        size_t h = fk_ipfix_varlen_size(n);
-        if (room < h + n)
-            return 0;
-        fk_ipfix_put_varlen(o, n);
-        memcpy(o + h, s, n);
-        return h + n;
-    }
-    case FK_T_BYTES: {
-        uint16_t n = fk_field_count(f, base);
-        size_t h = fk_ipfix_varlen_size(n);
-        if (room < h + n)
-            return 0;
-        fk_ipfix_put_varlen(o, n);
-        memcpy(o + h, p, n);
-        return h + n;
-    }
-    default:
-        break;
-    }
-    if (fk_ftype_is_array((fk_ftype_t)f->type)) {
-        uint16_t n = fk_field_count(f, base);
-        unsigned es = fk_ftype_esize((fk_ftype_t)f->type);
-        size_t h = fk_ipfix_basiclist_hdr_size(f->pen);
-        if (room < h + (size_t)n * es)
-            return 0;
-        fk_ipfix_put_basiclist(o, f->pen, f->ie, (uint16_t)es, n);
-        for (uint16_t i = 0; i < n; i++) {
-            uint64_t v = fk_field_u64(f, base, i);
-            if (f->type == FK_T_A_TIME)
-                v /= 1000000ULL; /* ns -> dateTimeMilliseconds, as ipfixprobe */
-            put_uint(o + h + (size_t)i * es, v, es);
-        }
-        return h + (size_t)n * es;
-    }
-
-    if (room < ie->len)
-        return 0;
-    switch ((fk_ftype_t)f->type) {
-    case FK_T_MAC:
-        memcpy(o, p, 6);
-        break;
-    case FK_T_IP:
-        memcpy(o, ie->len == 4 ? p + 12 : p, ie->len);
-        break;
-    case FK_T_TIME: {
-        uint64_t ns;
-        memcpy(&ns, p, 8);
-        put_time(o, f, ns, ie->len);
-        break;
-    }
     case FK_T_FLOAT: {
         uint32_t bits;
         memcpy(&bits, p, 4);
@@ -351,35 +433,172 @@ static size_t put_value(ipfix_out_t *x, uint8_t *o, size_t room, const fk_field_
         break;
     }
     default:
-        /* ingressInterface carries the output's dir= value, as ipfixprobe does. */
-        if (f->pen == 0 && f->ie == 10)
-            put_uint(o, x->dir, ie->len);
-        else
-            put_uint(o, fk_field_u64(f, base, 0), ie->len);
+        put_uint(o, fk_field_u64(f, base, 0), ie->len);
     }
-    return ie->len;
 }
 
-/* Encode record `r` of `flow` with template t at o; returns bytes or 0. */
-static size_t put_record(ipfix_out_t *x, const tmpl_t *t, const fp_flow_t *flow,
-                         const unsigned *nrec, unsigned r, uint8_t *o, size_t room)
+/* A basicList (RFC 6313) of an integer or time array at o, as ipfixprobe
+ * encodes it (times in milliseconds); returns its end. */
+static uint8_t *put_list(uint8_t *o, const fk_field_t *f, const void *base)
 {
-    size_t used = 0;
+    uint16_t n = fk_field_count(f, base);
+    fk_ftype_t ty = (fk_ftype_t)f->type;
+    unsigned es = fk_ftype_esize(ty);
+    const uint8_t *p = (const uint8_t *)base + f->off;
 
-    for (size_t i = 0; i < t->ncols; i++) {
-        const fp_column_t *c = &t->cols[i];
-        const void *base = flow;
-        if (c->plugin >= 0) {
-            const fp_plugin_inst_t *pi = &x->schema->plugins[c->plugin];
-            base = r < nrec[c->plugin] ? pi->p->record(pi->ctx, flow, fp_plugin_state(pi, flow), r)
-                                       : pi->zero_record;
+    o += fk_ipfix_put_basiclist(o, f->pen, f->ie, (uint16_t)es, n);
+    for (uint16_t i = 0; i < n; i++, p += es, o += es) {
+        switch (es) {
+        case 1:
+            *o = *p;
+            break;
+        case 2: {
+            uint16_t v;
+            memcpy(&v, p, 2);
+            fk_ipfix_be16(o, v);
+            break;
         }
-        size_t n = put_value(x, o + used, room - used, c->f, &t->ie[i], base);
-        if (n == 0)
-            return 0;
-        used += n;
+        case 4: {
+            uint32_t v;
+            memcpy(&v, p, 4);
+            fk_ipfix_be32(o, v);
+            break;
+        }
+        default: {
+            uint64_t v;
+            memcpy(&v, p, 8);
+            fk_ipfix_be64(o, ty == FK_T_A_TIME ? v / 1000000ULL : v);
+            break;
+        }
+        }
     }
-    return used;
+    return o;
+}
+
+/*
+ * Data record `r` of `flow` with template t at o, which has t->worst bytes
+ * free; returns its length.  Each plugin's record is looked up once per row
+ * (not per column), and each value is written by its op without a room
+ * check.
+ */
+static size_t put_record(ipfix_out_t *x, const tmpl_t *t, const fp_flow_t *flow,
+                         const unsigned *nrec, unsigned r, uint8_t *o)
+{
+    const void *base[FP_MAX_PLUGINS + 1];
+    const fp_schema_t *s = x->schema;
+    uint8_t *start = o;
+
+    base[0] = flow;
+    for (size_t k = 0; k < s->nplugins && k < FP_MAX_PLUGINS; k++) {
+        if (!(t->mask & ((uint64_t)1 << k)))
+            continue; /* the template has none of its columns */
+        const fp_plugin_inst_t *pi = &s->plugins[k];
+        base[k + 1] = r < nrec[k] ? pi->p->record(pi->ctx, flow, fp_plugin_state(pi, flow), r)
+                                  : pi->zero_record;
+    }
+    for (size_t i = 0; i < t->ncols; i++) {
+        const iop_t *op = &t->ops[i];
+        const uint8_t *p = (const uint8_t *)base[op->base] + op->off;
+
+        switch (op->op) {
+        case IOP_U8:
+            *o++ = *p;
+            break;
+        case IOP_BE16: {
+            uint16_t v;
+            memcpy(&v, p, 2);
+            fk_ipfix_be16(o, v);
+            o += 2;
+            break;
+        }
+        case IOP_BE32: {
+            uint32_t v;
+            memcpy(&v, p, 4);
+            fk_ipfix_be32(o, v);
+            o += 4;
+            break;
+        }
+        case IOP_BE64: {
+            uint64_t v;
+            memcpy(&v, p, 8);
+            fk_ipfix_be64(o, v);
+            o += 8;
+            break;
+        }
+        case IOP_IP4:
+            memcpy(o, p + 12, 4);
+            o += 4;
+            break;
+        case IOP_IP16:
+            memcpy(o, p, 16);
+            o += 16;
+            break;
+        case IOP_MAC:
+            memcpy(o, p, 6);
+            o += 6;
+            break;
+        case IOP_NUM:
+            put_uint(o, fk_field_u64(op->f, base[op->base], 0), op->len);
+            o += op->len;
+            break;
+        case IOP_MS: {
+            uint64_t ns;
+            memcpy(&ns, p, 8);
+            fk_ipfix_be64(o, ns / 1000000ULL);
+            o += 8;
+            break;
+        }
+        case IOP_TIME: {
+            uint64_t ns;
+            memcpy(&ns, p, 8);
+            put_time(o, op->f, ns, op->len);
+            o += op->len;
+            break;
+        }
+        case IOP_LIST:
+            o = put_list(o, op->f, base[op->base]);
+            break;
+        case IOP_DIR:
+            put_uint(o, x->dir, op->len);
+            o += op->len;
+            break;
+        case IOP_STR: {
+            size_t n = 0;
+            if (*p) { /* most strings a record carries are empty */
+                const uint8_t *nul = memchr(p, '\0', op->f->cap);
+                n = nul ? (size_t)(nul - p) : op->f->cap;
+            }
+            if (n < 255) {
+                *o++ = (uint8_t)n;
+            } else {
+                o[0] = 255;
+                fk_ipfix_be16(o + 1, (uint16_t)n);
+                o += 3;
+            }
+            memcpy(o, p, n);
+            o += n;
+            break;
+        }
+        case IOP_BYTES: {
+            size_t n = fk_field_count(op->f, base[op->base]);
+            if (n < 255) {
+                *o++ = (uint8_t)n;
+            } else {
+                o[0] = 255;
+                fk_ipfix_be16(o + 1, (uint16_t)n);
+                o += 3;
+            }
+            memcpy(o, p, n);
+            o += n;
+            break;
+        }
+        default:
+            put_other(o, op->f, op->ie, base[op->base]);
+            o += op->len;
+            break;
+        }
+    }
+    return (size_t)(o - start);
 }
 
 /* ------------------------------------------------------------ transport */
@@ -693,7 +912,18 @@ static int ipfix_write(void *ctx, const fp_flow_t *flow)
                 begin_msg(x);
             if (fk_ipfix_msg_set(&x->msg, t->id)) {
                 uint8_t *o = fk_ipfix_msg_room(&x->msg, 0);
-                size_t n = o ? put_record(x, t, flow, nrec, r, o, fk_ipfix_msg_free(&x->msg)) : 0;
+                size_t room = o ? fk_ipfix_msg_free(&x->msg) : 0, n = 0;
+                if (o && room >= t->worst) {
+                    n = put_record(x, t, flow, nrec, r, o);
+                } else if (o) {
+                    /* A message near its end (mtu 1458: most records): the
+                     * record's real size is known once it is written. */
+                    n = put_record(x, t, flow, nrec, r, x->scratch);
+                    if (n <= room)
+                        memcpy(o, x->scratch, n);
+                    else
+                        n = 0;
+                }
                 if (n) {
                     x->msg.len += n;
                     x->msg.records++;
@@ -821,6 +1051,7 @@ static int ipfix_close(void *ctx, fk_err_t *e)
     fk_lz4s_out_free(&x->lzout);
     free(x->buf);
     free(x->tbuf);
+    free(x->scratch);
     free(x->host);
     free(x->port);
     free(x->path);
@@ -998,6 +1229,7 @@ static int ipfix_open(void **ctx, const fk_opts_t *o, const fp_schema_t *s, fk_e
 fail:
     free(x->buf);
     free(x->tbuf);
+    free(x->scratch);
     free(x->host);
     free(x->port);
     free(x->path);
