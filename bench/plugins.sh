@@ -15,21 +15,31 @@
 # and the table gives instructions executed (deterministic: for hosts too
 # noisy to time; it overstates OpenSSL's digests, which the CPU accelerates).
 #
-# usage: bench/plugins.sh [--packets N] [--runs K] [--instructions]
+# --output ipfix writes IPFIX (an RFC 5655 file, to /dev/null) instead of
+# the default csv: ipfixprobe's production output instead of its test format.
+#
+# usage: bench/plugins.sh [--packets N] [--runs K] [--instructions] [--output csv|ipfix]
 set -euo pipefail
 
 PACKETS=5000000
 RUNS=3
 INSTR=0
+OUTPUT=csv
 while (($#)); do
     case "$1" in
     --packets) PACKETS=${2:?}; shift 2 ;;
     --runs) RUNS=${2:?}; shift 2 ;;
     --instructions) INSTR=1; RUNS=1; shift ;;
-    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --output) OUTPUT=${2:?}; shift 2 ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "plugins.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
 done
+case $OUTPUT in
+csv) OUT='csv;file=/dev/null' ;;
+ipfix) OUT='ipfix;file=/dev/null' ;;
+*) echo "plugins.sh: --output is csv or ipfix" >&2; exit 2 ;;
+esac
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 PROBE=${FLOWPROBE:-build/flowprobe}
@@ -56,7 +66,7 @@ SETS=(
 )
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) CPUs"
-if ((INSTR)); then echo "workload: $PCAP ($PACKETS packets); callgrind instruction counts, output csv to /dev/null"; else echo "workload: $PCAP ($PACKETS packets); best of $RUNS runs, pinned to CPU 0, output csv to /dev/null"; fi
+if ((INSTR)); then echo "workload: $PCAP ($PACKETS packets); callgrind instruction counts, output $OUTPUT to /dev/null"; else echo "workload: $PCAP ($PACKETS packets); best of $RUNS runs, pinned to CPU 0, output $OUTPUT to /dev/null"; fi
 declare -A CPU RSS WORST WCPU FAILED RCPU RWCPU
 # Rounds over the sets (none, set 1, set 2, ..., then again), not each set's
 # runs back to back: a shared host's slow spells last seconds, and would
@@ -69,7 +79,7 @@ for ((i = 1; i <= RUNS; i++)); do
         if ((INSTR)); then
             command -v valgrind >/dev/null || { echo "plugins.sh: --instructions needs valgrind" >&2; exit 1; }
             valgrind --tool=callgrind --callgrind-out-file=/dev/null "$PROBE" -i "pcap;file=$PCAP" \
-                "${args[@]}" -o 'csv;file=/dev/null' >/dev/null 2>"$TMP/err" ||
+                "${args[@]}" -o "$OUT" >/dev/null 2>"$TMP/err" ||
                 { echo "  $name failed:"; tail -3 "$TMP/err"; FAILED[$name]=1; continue; }
             # "Collected : N" instructions (in M), in place of CPU seconds.
             cpu=$(awk '/Collected :/ { printf "%.1f", $NF / 1e6 }' "$TMP/err")
@@ -78,7 +88,7 @@ for ((i = 1; i <= RUNS; i++)); do
             continue
         fi
         /usr/bin/time -f '%U %S %M' -o "$TMP/time" taskset -c 0 "$PROBE" -i "pcap;file=$PCAP" \
-            "${args[@]}" -o 'csv;file=/dev/null' >/dev/null 2>"$TMP/err" ||
+            "${args[@]}" -o "$OUT" >/dev/null 2>"$TMP/err" ||
             { echo "  $name failed:"; tail -3 "$TMP/err"; FAILED[$name]=1; continue; }
         read -r u s m <"$TMP/time"
         cpu=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
@@ -87,7 +97,7 @@ for ((i = 1; i <= RUNS; i++)); do
         # flowprobe's summary line.
         wcpu=""
         if (($(nproc) > 1)); then
-            "$PROBE" --pin 0,1 -i "pcap;file=$PCAP" "${args[@]}" -o 'csv;file=/dev/null' \
+            "$PROBE" --pin 0,1 -i "pcap;file=$PCAP" "${args[@]}" -o "$OUT" \
                 >/dev/null 2>"$TMP/werr" &&
                 wcpu=$(sed -n 's/.*worker used \([0-9.]*\) s of CPU.*/\1/p' "$TMP/werr" | head -1)
         fi
