@@ -643,13 +643,13 @@ static size_t str_len(const fk_field_t *f, const char *s)
  * they are: all printable ASCII (0x20-0x7e), and no '"' in CSV.  Exact
  * per-word tests (Bit Twiddling Hacks "hasless", "hasmore", "haszero").
  */
-static inline int swar_plain(uint64_t x, int quote)
+static inline uint64_t swar_unplain(uint64_t x, int quote)
 {
     uint64_t lt = (x - SWAR_ONES * 0x20) & ~x;        /* some byte < 0x20 */
     uint64_t gt = (x + SWAR_ONES * (127 - 0x7e)) | x; /* some byte > 0x7e */
     uint64_t q = x ^ (SWAR_ONES * '"');
     uint64_t eq = quote ? (q - SWAR_ONES) & ~q : 0; /* some byte == '"' */
-    return ((lt | gt | eq) & SWAR_HIGHS) == 0;
+    return (lt | gt | eq) & SWAR_HIGHS;
 }
 
 /*
@@ -672,12 +672,30 @@ static inline __attribute__((always_inline)) char *str_text_to(char *o, const un
         uint64_t x;
         if (n - i >= 8) {
             memcpy(&x, s + i, 8);
-            if (swar_plain(x, !text)) {
+            uint64_t bad = swar_unplain(x, !text);
+            if (!bad) {
                 memcpy(o, &x, 8);
                 o += 8;
                 i += 8;
                 continue;
             }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* The word that ends the string (most strings): its NUL at byte
+             * k, and bytes 0..k-1 plain, in one step.  Each of the three
+             * tests flags its lowest hit exactly and nothing below it (a
+             * borrow or carry only moves upwards), so no flag below k means
+             * no hit below k.  The word is stored whole: the bytes from k
+             * on are scratch within the 2 * n + 2 reserved. */
+            uint64_t z = (x - SWAR_ONES) & ~x & SWAR_HIGHS; /* NUL bytes, lowest exact */
+            if (nul && z) {
+                unsigned k = (unsigned)__builtin_ctzll(z) >> 3;
+                if (!(bad & ((1ULL << (8 * k)) - 1))) {
+                    memcpy(o, &x, 8);
+                    o += k;
+                    goto end;
+                }
+            }
+#endif
         }
         size_t stop = n - i >= 8 ? i + 8 : n;
         for (; i < stop; i++) {
