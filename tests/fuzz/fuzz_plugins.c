@@ -22,7 +22,12 @@
  * that records() stays within what record() can serve, every field of every
  * record renders, and a record the cache lends out (cfg.lend, as flowprobe's
  * exporter borrows it) still renders as it did when it was lent, one export
- * later, when it is handed back.
+ * later, when it is handed back.  Each exported flow also goes through the
+ * csv and ipfix outputs themselves (to /dev/null; ipfix with 1458-byte
+ * messages, so records are written in place, through the scratch buffer and
+ * dropped as too large): their compiled row and template writers trust the
+ * field capacities, which hostile records must not get past.  The outputs
+ * stay open from input to input (one pair per plugin).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +40,7 @@
 #include "lib/core/opts.h"
 #include "lib/packet/packet.h"
 #include "probe/cache/cache.h"
+#include "probe/output/output.h"
 #include "probe/plugin.h"
 
 #define MAX_PAYLOAD 1500
@@ -47,6 +53,32 @@ static fp_plugin_inst_t g_inst;
 static size_t g_nplugins;
 static fk_buf_t g_out, g_out2, g_lent_txt;
 static const fp_flow_t *g_lent; /* the record the cache lent us last */
+static const fp_output_ops_t *g_csv_ops, *g_ipfix_ops;
+/* Per plugin (index into fp_plugins[]): its schema (the basic fields and the
+ * plugin, whose instance is g_inst) and the outputs opened on it, kept from
+ * input to input: opening them per input would cost most of the run. */
+#define MAX_FUZZ_PLUGINS 64
+static struct {
+    fp_schema_t schema;
+    void *zero;
+    void *csv, *ipfix;
+} g_outs[MAX_FUZZ_PLUGINS];
+static void *g_csv, *g_ipfix; /* the current input's */
+
+/* Open output `ops` from `spec` for this input's schema; abort if it cannot. */
+static void *out_open(const fp_output_ops_t *ops, const char *spec, const fp_schema_t *s)
+{
+    fk_opts_t o;
+    fk_err_t e;
+    void *ctx = NULL;
+
+    if (fk_opts_parse(spec, &o, &e) != 0 || ops->open(&ctx, &o, s, &e) != 0) {
+        fprintf(stderr, "fuzz_plugins: %s: %s\n", spec, e.msg);
+        abort();
+    }
+    fk_opts_free(&o);
+    return ctx;
+}
 
 static void render_rec(fk_buf_t *b, const fp_plugin_t *p, const void *rec)
 {
@@ -93,6 +125,10 @@ static const fp_flow_t *render(void *arg, fp_flow_t *flow)
         }
     }
     render_flow(&g_out, flow);
+    if (g_csv_ops->write(g_csv, flow) != 0 || g_ipfix_ops->write(g_ipfix, flow) != 0) {
+        fprintf(stderr, "fuzz_plugins: %s: an output failed to write\n", g_inst.p->name);
+        abort();
+    }
     g_lent_txt.len = 0;
     fk_buf_put(&g_lent_txt, g_out.data, g_out.len);
     g_lent = flow;
@@ -160,10 +196,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fk_err_t e;
 
     if (g_nplugins == 0) {
-        while (fp_plugins[g_nplugins])
+        while (fp_plugins[g_nplugins] && g_nplugins < MAX_FUZZ_PLUGINS)
             g_nplugins++;
+        g_csv_ops = fp_output_find("csv");
+        g_ipfix_ops = fp_output_find("ipfix");
         if (fk_buf_init(&g_out, NULL, 256) != 0 || fk_buf_init(&g_out2, NULL, 256) != 0 ||
-            fk_buf_init(&g_lent_txt, NULL, 256) != 0)
+            fk_buf_init(&g_lent_txt, NULL, 256) != 0 || !g_csv_ops || !g_ipfix_ops)
             abort();
     }
     if (size < 1 || g_nplugins == 0)
@@ -179,6 +217,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     fk_opts_free(&o);
+    size_t pix = data[0] % g_nplugins;
+    if (!g_outs[pix].csv) {
+        const fp_plugin_t *p = g_inst.p;
+        g_outs[pix].zero = calloc(1, p->record_size ? p->record_size : 1);
+        if (!g_outs[pix].zero)
+            abort();
+        g_inst.zero_record = g_outs[pix].zero;
+        g_outs[pix].schema = (fp_schema_t){fp_basic_fields, fp_basic_nfields, &g_inst, 1};
+        g_outs[pix].csv = out_open(g_csv_ops, "csv;file=/dev/null", &g_outs[pix].schema);
+        g_outs[pix].ipfix =
+            out_open(g_ipfix_ops, "ipfix;file=/dev/null;mtu=1458", &g_outs[pix].schema);
+    }
+    g_inst.zero_record = g_outs[pix].zero;
+    g_csv = g_outs[pix].csv;
+    g_ipfix = g_outs[pix].ipfix;
     fp_cache_cfg_default(&cfg);
     cfg.size_exp = 6; /* a few flows per input: keep set-up cheap so the plugins get the time */
     cfg.line_exp = 2;
