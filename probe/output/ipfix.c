@@ -437,6 +437,52 @@ static void put_other(uint8_t *o, const fk_field_t *f, const fk_ipfix_ie_t *ie, 
     }
 }
 
+/* The size-byte unsigned integer at p (host order, maybe unaligned) at o,
+ * big-endian (RFC 7011 6.1.1); returns o's end.  Size 1, 2, 4 or 8. */
+static inline __attribute__((always_inline)) uint8_t *put_be(uint8_t *o, const uint8_t *p,
+                                                             unsigned size)
+{
+    switch (size) {
+    case 1:
+        *o = *p;
+        break;
+    case 2: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        fk_ipfix_be16(o, v);
+        break;
+    }
+    case 4: {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        fk_ipfix_be32(o, v);
+        break;
+    }
+    default: {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        fk_ipfix_be64(o, v);
+        break;
+    }
+    }
+    return o + size;
+}
+
+/* n bytes at p as a variable-length value (RFC 7011 7: a 1- or 3-byte
+ * length, then the bytes) at o; returns o's end. */
+static inline uint8_t *put_varlen(uint8_t *o, const uint8_t *p, size_t n)
+{
+    if (n < 255) {
+        *o++ = (uint8_t)n;
+    } else {
+        o[0] = 255;
+        fk_ipfix_be16(o + 1, (uint16_t)n);
+        o += 3;
+    }
+    memcpy(o, p, n);
+    return o + n;
+}
+
 /* A basicList (RFC 6313) of an integer or time array at o, as ipfixprobe
  * encodes it (times in milliseconds); returns its end. */
 static uint8_t *put_list(uint8_t *o, const fk_field_t *f, const void *base)
@@ -447,29 +493,14 @@ static uint8_t *put_list(uint8_t *o, const fk_field_t *f, const void *base)
     const uint8_t *p = (const uint8_t *)base + f->off;
 
     o += fk_ipfix_put_basiclist(o, f->pen, f->ie, (uint16_t)es, n);
-    for (uint16_t i = 0; i < n; i++, p += es, o += es) {
-        switch (es) {
-        case 1:
-            *o = *p;
-            break;
-        case 2: {
-            uint16_t v;
-            memcpy(&v, p, 2);
-            fk_ipfix_be16(o, v);
-            break;
-        }
-        case 4: {
-            uint32_t v;
-            memcpy(&v, p, 4);
-            fk_ipfix_be32(o, v);
-            break;
-        }
-        default: {
+    for (uint16_t i = 0; i < n; i++, p += es) {
+        if (ty == FK_T_A_TIME) { /* nanoseconds as dateTimeMilliseconds, as ipfixprobe */
             uint64_t v;
             memcpy(&v, p, 8);
-            fk_ipfix_be64(o, ty == FK_T_A_TIME ? v / 1000000ULL : v);
-            break;
-        }
+            fk_ipfix_be64(o, v / 1000000ULL);
+            o += 8;
+        } else {
+            o = put_be(o, p, es);
         }
     }
     return o;
@@ -502,29 +533,17 @@ static size_t put_record(ipfix_out_t *x, const tmpl_t *t, const fp_flow_t *flow,
 
         switch (op->op) {
         case IOP_U8:
-            *o++ = *p;
+            o = put_be(o, p, 1);
             break;
-        case IOP_BE16: {
-            uint16_t v;
-            memcpy(&v, p, 2);
-            fk_ipfix_be16(o, v);
-            o += 2;
+        case IOP_BE16:
+            o = put_be(o, p, 2);
             break;
-        }
-        case IOP_BE32: {
-            uint32_t v;
-            memcpy(&v, p, 4);
-            fk_ipfix_be32(o, v);
-            o += 4;
+        case IOP_BE32:
+            o = put_be(o, p, 4);
             break;
-        }
-        case IOP_BE64: {
-            uint64_t v;
-            memcpy(&v, p, 8);
-            fk_ipfix_be64(o, v);
-            o += 8;
+        case IOP_BE64:
+            o = put_be(o, p, 8);
             break;
-        }
         case IOP_IP4:
             memcpy(o, p + 12, 4);
             o += 4;
@@ -568,30 +587,12 @@ static size_t put_record(ipfix_out_t *x, const tmpl_t *t, const fp_flow_t *flow,
                 const uint8_t *nul = memchr(p, '\0', op->f->cap);
                 n = nul ? (size_t)(nul - p) : op->f->cap;
             }
-            if (n < 255) {
-                *o++ = (uint8_t)n;
-            } else {
-                o[0] = 255;
-                fk_ipfix_be16(o + 1, (uint16_t)n);
-                o += 3;
-            }
-            memcpy(o, p, n);
-            o += n;
+            o = put_varlen(o, p, n);
             break;
         }
-        case IOP_BYTES: {
-            size_t n = fk_field_count(op->f, base[op->base]);
-            if (n < 255) {
-                *o++ = (uint8_t)n;
-            } else {
-                o[0] = 255;
-                fk_ipfix_be16(o + 1, (uint16_t)n);
-                o += 3;
-            }
-            memcpy(o, p, n);
-            o += n;
+        case IOP_BYTES:
+            o = put_varlen(o, p, fk_field_count(op->f, base[op->base]));
             break;
-        }
         default:
             put_other(o, op->f, op->ie, base[op->base]);
             o += op->len;
