@@ -440,31 +440,40 @@ static int run_input(fp_worker_t *w)
     if (w->in->stats)
         w->in->stats(w->in_ctx, &is);
     reasons(why, sizeof(why), &w->st);
-    fprintf(stderr,
-            "flowprobe: %s: %llu packets (%llu bytes), %llu parsed (%llu IP bytes), "
-            "%llu not parsed%s%s%s, %llu flows exported (%llu packets, %llu bytes)",
-            w->label, (unsigned long long)w->st.frames, (unsigned long long)w->st.frame_bytes,
-            (unsigned long long)w->st.parsed, (unsigned long long)w->st.parsed_bytes,
-            (unsigned long long)w->st.not_parsed, why[0] ? " (" : "", why, why[0] ? ")" : "",
-            (unsigned long long)cs.exported, (unsigned long long)cs.exported_packets,
-            (unsigned long long)cs.exported_bytes);
+    /* The line is built whole and written with one call: several inputs end
+     * at once, and stdio keeps one call's text together, not a line's. */
+    fk_buf_t line;
+    if (fk_buf_init(&line, NULL, 512) < 0) {
+        fk_err("out of memory for the summary");
+        return -1;
+    }
+    fk_buf_printf(&line,
+                  "flowprobe: %s: %llu packets (%llu bytes), %llu parsed (%llu IP bytes), "
+                  "%llu not parsed%s%s%s, %llu flows exported (%llu packets, %llu bytes)",
+                  w->label, (unsigned long long)w->st.frames, (unsigned long long)w->st.frame_bytes,
+                  (unsigned long long)w->st.parsed, (unsigned long long)w->st.parsed_bytes,
+                  (unsigned long long)w->st.not_parsed, why[0] ? " (" : "", why, why[0] ? ")" : "",
+                  (unsigned long long)cs.exported, (unsigned long long)cs.exported_packets,
+                  (unsigned long long)cs.exported_bytes);
     if (is.received || is.drops || is.if_drops)
-        fprintf(stderr, ", kernel: %llu received, %llu dropped, %llu dropped by the interface",
-                (unsigned long long)is.received, (unsigned long long)is.drops,
-                (unsigned long long)is.if_drops);
+        fk_buf_printf(&line, ", kernel: %llu received, %llu dropped, %llu dropped by the interface",
+                      (unsigned long long)is.received, (unsigned long long)is.drops,
+                      (unsigned long long)is.if_drops);
     if (is.filtered)
-        fprintf(stderr, ", %llu filtered out", (unsigned long long)is.filtered);
+        fk_buf_printf(&line, ", %llu filtered out", (unsigned long long)is.filtered);
     if (is.damaged)
-        fprintf(stderr, ", %llu damaged records", (unsigned long long)is.damaged);
+        fk_buf_printf(&line, ", %llu damaged records", (unsigned long long)is.damaged);
     /* This thread's CPU time: the packet path's own cost per core (reading,
      * parsing, cache, plugins), apart from the output thread's. */
     struct timespec cpu;
     if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0) {
         double s = (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9;
-        fprintf(stderr, "; worker used %.3f s of CPU (%.0f packets/s)", s,
-                s > 0 ? (double)w->st.frames / s : 0.0);
+        fk_buf_printf(&line, "; worker used %.3f s of CPU (%.0f packets/s)", s,
+                      s > 0 ? (double)w->st.frames / s : 0.0);
     }
-    fprintf(stderr, "\n");
+    fk_buf_putc(&line, '\n');
+    fwrite(line.data, 1, line.len, stderr);
+    fk_buf_free(&line);
     if (cs.exported_packets != w->st.parsed || cs.exported_bytes != w->st.parsed_bytes)
         fk_err("accounting mismatch: parsed %llu packets / %llu bytes, exported %llu / %llu",
                (unsigned long long)w->st.parsed, (unsigned long long)w->st.parsed_bytes,
