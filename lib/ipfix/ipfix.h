@@ -40,9 +40,9 @@
 #define FK_IPFIX_VARLEN        65535
 #define FK_IPFIX_MAX_MSG       65535
 
-#define FK_IPFIX_PEN_REVERSE 29305 /* RFC 5103 reverse information elements */
-#define FK_IPFIX_PEN_CESNET  8057
-#define FK_IPFIX_IE_BASICLIST 291  /* RFC 6313 */
+#define FK_IPFIX_PEN_REVERSE  29305 /* RFC 5103 reverse information elements */
+#define FK_IPFIX_PEN_CESNET   8057
+#define FK_IPFIX_IE_BASICLIST 291 /* RFC 6313 */
 
 /* RFC 6313 4.5.1 list semantics. */
 #define FK_IPFIX_SEM_ALLOF 3
@@ -100,12 +100,6 @@ bool fk_ipfix_put_template(fk_ipfix_msg_t *m, uint16_t id, const fk_ipfix_ie_t *
 /* Bytes a Template Record takes. */
 size_t fk_ipfix_template_size(const fk_ipfix_ie_t *ie, size_t n);
 
-/*
- * Variable-length prefix (RFC 7011 7): 1 byte for lengths < 255, else 255 and
- * a 2-byte length.  Writes to p (3 bytes room) and returns the prefix size.
- */
-size_t fk_ipfix_put_varlen(uint8_t *p, size_t len);
-
 /* Bytes the prefix of a `len`-byte value takes. */
 static inline size_t fk_ipfix_varlen_size(size_t len)
 {
@@ -118,8 +112,7 @@ static inline size_t fk_ipfix_varlen_size(size_t len)
  * semantic allOf, the Enterprise Number when pen != 0.  Writes to p (at most
  * 12 bytes) and returns the header size.
  */
-size_t fk_ipfix_put_basiclist(uint8_t *p, uint32_t pen, uint16_t id, uint16_t elen,
-                              size_t count);
+size_t fk_ipfix_put_basiclist(uint8_t *p, uint32_t pen, uint16_t id, uint16_t elen, size_t count);
 
 /* Header size fk_ipfix_put_basiclist writes. */
 static inline size_t fk_ipfix_basiclist_hdr_size(uint32_t pen)
@@ -153,6 +146,22 @@ static inline void fk_ipfix_be64(uint8_t *p, uint64_t v)
 {
     fk_ipfix_be32(p, (uint32_t)(v >> 32));
     fk_ipfix_be32(p + 4, (uint32_t)v);
+}
+
+/*
+ * Variable-length prefix (RFC 7011 7): 1 byte for lengths < 255, else 255 and
+ * a 2-byte length.  Writes to p (3 bytes room) and returns the prefix size.
+ * Inline: the ipfix output writes one per string of every record.
+ */
+static inline size_t fk_ipfix_put_varlen(uint8_t *p, size_t len)
+{
+    if (len < 255) {
+        p[0] = (uint8_t)len;
+        return 1;
+    }
+    p[0] = 255;
+    fk_ipfix_be16(p + 1, (uint16_t)len);
+    return 3;
 }
 
 /* ---------------------------------------------------------------- reader */
@@ -189,13 +198,13 @@ typedef struct fk_ipfix_value_st {
 /* Counters a reader keeps; STYLE rule 2: truncated, invalid, unsupported apart. */
 typedef struct fk_ipfix_stats_st {
     uint64_t messages;
-    uint64_t templates;      /* template records stored */
+    uint64_t templates; /* template records stored */
     uint64_t withdrawals;
-    uint64_t records;        /* data records decoded */
-    uint64_t no_template;    /* data sets skipped: template unknown */
-    uint64_t truncated;      /* messages shorter than their header says */
-    uint64_t invalid;        /* lengths that contradict each other */
-    uint64_t unsupported;    /* wrong version, reserved set ids */
+    uint64_t records;     /* data records decoded */
+    uint64_t no_template; /* data sets skipped: template unknown */
+    uint64_t truncated;   /* messages shorter than their header says */
+    uint64_t invalid;     /* lengths that contradict each other */
+    uint64_t unsupported; /* wrong version, reserved set ids */
 } fk_ipfix_stats_t;
 
 /* Called per data record with its fields in template order; return non-zero to stop. */

@@ -99,19 +99,7 @@ bool fk_ipfix_put_template(fk_ipfix_msg_t *m, uint16_t id, const fk_ipfix_ie_t *
     return true;
 }
 
-size_t fk_ipfix_put_varlen(uint8_t *p, size_t len)
-{
-    if (len < 255) {
-        p[0] = (uint8_t)len;
-        return 1;
-    }
-    p[0] = 255;
-    fk_ipfix_be16(p + 1, (uint16_t)len);
-    return 3;
-}
-
-size_t fk_ipfix_put_basiclist(uint8_t *p, uint32_t pen, uint16_t id, uint16_t elen,
-                              size_t count)
+size_t fk_ipfix_put_basiclist(uint8_t *p, uint32_t pen, uint16_t id, uint16_t elen, size_t count)
 {
     size_t body = (pen ? 9 : 5) + count * elen; /* semantic, field id, length, [EN], elements */
     p[0] = 255;

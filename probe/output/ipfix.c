@@ -252,11 +252,9 @@ static bool tmpl_compile(tmpl_t *t)
         switch (ty) {
         case FK_T_STR:
             code = IOP_STR;
-            worst += 3 + (size_t)f->cap;
             break;
         case FK_T_BYTES:
             code = IOP_BYTES;
-            worst += 3 + (size_t)f->cap;
             break;
         case FK_T_MAC:
             code = IOP_MAC;
@@ -291,9 +289,11 @@ static bool tmpl_compile(tmpl_t *t)
         default:
             break;
         }
-        if (fk_ftype_is_array(ty))
+        if (code == IOP_STR || code == IOP_BYTES)
+            worst += 3 + (size_t)f->cap; /* the longest length prefix, then cap bytes */
+        else if (code == IOP_LIST)
             worst += fk_ipfix_basiclist_hdr_size(f->pen) + (size_t)f->cap * fk_ftype_esize(ty);
-        else if (code != IOP_STR && code != IOP_BYTES)
+        else
             worst += ie->len;
         *op = (iop_t){code, (uint8_t)(t->cols[i].plugin + 1), ie->len, f->off, f, ie};
     }
@@ -468,17 +468,10 @@ static inline __attribute__((always_inline)) uint8_t *put_be(uint8_t *o, const u
     return o + size;
 }
 
-/* n bytes at p as a variable-length value (RFC 7011 7: a 1- or 3-byte
- * length, then the bytes) at o; returns o's end. */
+/* n bytes at p as a variable-length value (RFC 7011 7) at o; returns o's end. */
 static inline uint8_t *put_varlen(uint8_t *o, const uint8_t *p, size_t n)
 {
-    if (n < 255) {
-        *o++ = (uint8_t)n;
-    } else {
-        o[0] = 255;
-        fk_ipfix_be16(o + 1, (uint16_t)n);
-        o += 3;
-    }
+    o += fk_ipfix_put_varlen(o, n);
     memcpy(o, p, n);
     return o + n;
 }
