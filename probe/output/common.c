@@ -103,26 +103,23 @@ int fp_textout_open(fp_textout_t *t, const char *what, const fk_optspec_t *spec,
     return 0;
 }
 
-unsigned fp_textout_rows(const fp_textout_t *t, const fp_flow_t *flow, unsigned *nrec)
+unsigned fp_textout_rows(const fp_textout_t *t, const fp_flow_t *flow, unsigned *nrec,
+                         const void **first)
 {
     const fp_schema_t *s = t->schema;
     unsigned rows = 0;
-    bool any = false;
 
     for (size_t i = 0; i < s->nplugins; i++) {
         const fp_plugin_inst_t *pi = &s->plugins[i];
-        nrec[i] = 0;
-        if (!t->sel[i] || !pi->p->records)
-            continue;
-        nrec[i] = pi->p->records(pi->ctx, flow, fp_plugin_state(pi, flow));
-        if (nrec[i]) {
-            any = true;
-            if (nrec[i] > rows)
-                rows = nrec[i];
-        }
+        const void *st = fp_plugin_state(pi, flow);
+        nrec[i] = t->sel[i] && pi->p->records ? pi->p->records(pi->ctx, flow, st) : 0;
+        if (first)
+            first[i] = nrec[i] ? pi->p->record(pi->ctx, flow, st, 0) : NULL;
+        if (nrec[i] > rows)
+            rows = nrec[i];
     }
     if (t->filter)
-        return any ? rows : 0;
+        return rows;
     return rows ? rows : 1;
 }
 

@@ -225,29 +225,18 @@ static int csv_write(void *ctx, const fp_flow_t *flow)
     fp_textout_t *t = &x->t;
     const fp_schema_t *s = t->schema;
     size_t np = s->nplugins < FP_MAX_PLUGINS ? s->nplugins : FP_MAX_PLUGINS;
-    unsigned nrec[FP_MAX_PLUGINS], rows = 0;
+    unsigned nrec[FP_MAX_PLUGINS];
     /* Each plugin's record for the row, looked up once (not per column);
      * NULL where the plugin has none: its columns then print their
-     * empty-record text.  Row 0's come with the record counts, in one pass
-     * (most flows have one row). */
+     * empty-record text.  Row 0's come with the record counts. */
     const void *base[FP_MAX_PLUGINS + 1];
+    unsigned rows = fp_textout_rows(t, flow, nrec, base + 1);
     uint64_t mask = 0;
 
     base[0] = flow;
-    for (size_t k = 0; k < np; k++) {
-        const fp_plugin_inst_t *pi = &s->plugins[k];
-        const void *st = fp_plugin_state(pi, flow);
-        unsigned n = t->sel[k] && pi->p->records ? pi->p->records(pi->ctx, flow, st) : 0;
-        nrec[k] = n;
-        base[k + 1] = n ? pi->p->record(pi->ctx, flow, st, 0) : NULL;
+    for (size_t k = 0; k < np; k++)
         if (base[k + 1])
             mask |= 1ULL << k; /* k < FP_MAX_PLUGINS = 64 */
-        if (n > rows)
-            rows = n;
-    }
-    if (rows == 0 && !t->filter)
-        rows = 1; /* no plugin record: the flow's row (fp_textout_rows) */
-
     for (unsigned r = 0; r < rows; r++) {
         if (r > 0) {
             mask = 0;

@@ -51,7 +51,7 @@ static int json_write(void *ctx, const fp_flow_t *flow)
     unsigned nrec[FP_MAX_PLUGINS];
     int first = 1;
 
-    if (fp_textout_rows(t, flow, nrec) == 0)
+    if (fp_textout_rows(t, flow, nrec, NULL) == 0)
         return 0;
     fk_buf_putc(&t->buf, '{');
     for (size_t i = 0; i < t->ncols && t->cols[i].plugin < 0; i++) {

@@ -79,13 +79,16 @@ typedef struct fp_textout_st {
  * Keys other than file/p are passed to `extra` (return 0 to accept, -1 to
  * reject with e set); unknown keys are errors.  `what` names the output.
  */
-int fp_textout_open(fp_textout_t *t, const char *what, const fk_optspec_t *spec,
-                    const fk_opts_t *o, const fp_schema_t *s, unsigned skip_flags,
+int fp_textout_open(fp_textout_t *t, const char *what, const fk_optspec_t *spec, const fk_opts_t *o,
+                    const fp_schema_t *s, unsigned skip_flags,
                     int (*extra)(void *arg, int k, const char *value, fk_err_t *e), void *arg,
                     fk_err_t *e);
 
-/* Records of each selected plugin for `flow`; returns the row count (0 = skip). */
-unsigned fp_textout_rows(const fp_textout_t *t, const fp_flow_t *flow, unsigned *nrec);
+/* Records of each selected plugin for `flow`; returns the row count (0 = skip).
+ * With `first`, also each plugin's record 0 (NULL where it has none): the
+ * first row's, looked up in the same pass. */
+unsigned fp_textout_rows(const fp_textout_t *t, const fp_flow_t *flow, unsigned *nrec,
+                         const void **first);
 
 /* The struct a column reads for row r (a plugin's zero record past its last). */
 const void *fp_textout_base(const fp_textout_t *t, const fp_column_t *c, const fp_flow_t *flow,

@@ -118,7 +118,7 @@ static int text_write(void *ctx, const fp_flow_t *flow)
     text_out_t *x = ctx;
     fp_textout_t *t = &x->t;
     unsigned nrec[FP_MAX_PLUGINS];
-    unsigned rows = fp_textout_rows(t, flow, nrec);
+    unsigned rows = fp_textout_rows(t, flow, nrec, NULL);
 
     for (unsigned r = 0; r < rows; r++) {
         for (size_t i = 0; i < t->ncols; i++) {
