@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#include "../../lib/core/copy.h"
+
 int fk_dns_open(fk_dns_msg_t *m, fk_dns_hdr_t *h, const uint8_t *payload, size_t len, bool tcp)
 {
     fk_cursor_t c;
@@ -65,9 +67,14 @@ int fk_dns_name(const fk_dns_msg_t *m, uint32_t off, uint8_t *out, size_t cap, s
             out[n] = '.';
         if (n > 0)
             n++;
-        for (unsigned i = 0; i < b; i++, n++)
-            if (n < cap)
-                out[n] = m->p[pos + 1 + i];
+        if (n + b <= cap) { /* the label fits: one copy (most names) */
+            fk_copy_short(out + n, m->p + pos + 1, b);
+            n += b;
+        } else {
+            for (unsigned i = 0; i < b; i++, n++)
+                if (n < cap)
+                    out[n] = m->p[pos + 1 + i];
+        }
         pos += (uint32_t)b + 1;
     }
     *len = n < cap ? n : cap;

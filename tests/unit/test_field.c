@@ -667,6 +667,74 @@ static void test_record_clear(void **state)
 }
 
 /*
+ * fk_record_clear against the rule it documents, byte for byte: random
+ * tables (every type; fields adjacent, apart, overlapping; up to 60 fields,
+ * so some tables have more runs than a compiled clear holds and go field by
+ * field), more tables than its per-thread cache keeps (entries replaced and
+ * rebuilt), each table kept unchanged once made, as the function requires.
+ * Everything the rule does not name must keep its bytes.
+ */
+#define RC_TABLES 80
+#define RC_REC    700
+
+static void rc_reference(const fk_field_t *f, size_t n, uint8_t *r)
+{
+    static const uint8_t size[FK_T_COUNT_] = {
+        [FK_T_U8] = 1,    [FK_T_I8] = 1,     [FK_T_U16] = 2,  [FK_T_U32] = 4, [FK_T_U64] = 8,
+        [FK_T_FLOAT] = 4, [FK_T_DOUBLE] = 8, [FK_T_TIME] = 8, [FK_T_MAC] = 6, [FK_T_IP] = 16,
+    };
+    for (size_t i = 0; i < n; i++) {
+        fk_ftype_t t = (fk_ftype_t)f[i].type;
+        if (t == FK_T_STR)
+            r[f[i].off] = 0;
+        else if (t == FK_T_BYTES || fk_ftype_is_array(t))
+            memset(r + f[i].cnt_off, 0, 2);
+        else
+            memset(r + f[i].off, 0, size[t]);
+    }
+}
+
+static void test_record_clear_runs(void **state)
+{
+    (void)state;
+    fk_field_t *tab[RC_TABLES];
+    size_t ntab[RC_TABLES];
+    uint8_t a[RC_REC], b[RC_REC];
+
+    for (int k = 0; k < RC_TABLES; k++) {
+        ntab[k] = k < 8 ? (size_t)k : 1 + rnd() % 60;
+        tab[k] = calloc(ntab[k] ? ntab[k] : 1, sizeof(fk_field_t));
+        assert_non_null(tab[k]);
+        /* Packed tables (adjacent runs to merge) and scattered ones. */
+        unsigned at = 0, spread = (unsigned)(rnd() % 3);
+        for (size_t i = 0; i < ntab[k]; i++) {
+            fk_field_t *f = &tab[k][i];
+            f->type = (uint8_t)(rnd() % FK_T_COUNT_);
+            if (spread == 0)
+                at = (unsigned)(rnd() % (RC_REC - 16));
+            else
+                at = (at + (unsigned)(rnd() % (spread == 1 ? 3 : 40))) % (RC_REC - 16);
+            f->off = (uint16_t)at;
+            f->cnt_off = (uint16_t)(rnd() % (RC_REC - 2));
+            f->cap = 1;
+            at += 8;
+        }
+    }
+    for (int it = 0; it < 20000; it++) {
+        int k = (int)(rnd() % RC_TABLES);
+        for (size_t i = 0; i < RC_REC; i++)
+            a[i] = (uint8_t)(rnd() | 1); /* no zero byte: every clear shows */
+        memcpy(b, a, sizeof(a));
+        fk_record_clear(tab[k], ntab[k], a);
+        rc_reference(tab[k], ntab[k], b);
+        if (memcmp(a, b, sizeof(a)) != 0)
+            fail_msg("table %d (%zu fields), iteration %d: clears differ", k, ntab[k], it);
+    }
+    for (int k = 0; k < RC_TABLES; k++)
+        free(tab[k]);
+}
+
+/*
  * fk_fmt_f6 against glibc's printf("%f") itself: random bit patterns (all
  * exponents: subnormals, huge values, NaN and infinities must fall back),
  * random floats widened to double (what FK_T_FLOAT prints), values near the
@@ -736,15 +804,11 @@ static void test_fmt_f6(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fmt_u64),
-        cmocka_unit_test(test_fmt_ip6),
-        cmocka_unit_test(test_fmt_f6),
-        cmocka_unit_test(test_writers_match_reference),
-        cmocka_unit_test(test_time_sequence),
-        cmocka_unit_test(test_time_boundaries),
-        cmocka_unit_test(test_csv_row),
-        cmocka_unit_test(test_room_no_flush),
-        cmocka_unit_test(test_record_clear),
+        cmocka_unit_test(test_fmt_u64),       cmocka_unit_test(test_fmt_ip6),
+        cmocka_unit_test(test_fmt_f6),        cmocka_unit_test(test_writers_match_reference),
+        cmocka_unit_test(test_time_sequence), cmocka_unit_test(test_time_boundaries),
+        cmocka_unit_test(test_csv_row),       cmocka_unit_test(test_room_no_flush),
+        cmocka_unit_test(test_record_clear),  cmocka_unit_test(test_record_clear_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
