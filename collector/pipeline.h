@@ -47,36 +47,36 @@ typedef struct fc_config_st {
     struct fc_metrics_st *metrics; /* per-exporter counters for /metrics (NULL: none) */
     const char *persist_path;      /* -templates.json.path ("" or NULL: none) */
     uint64_t persist_ns;           /* -templates.json.interval (0: write on every change) */
-    char *sep;             /* -transport.file.sep (unescaped) */
+    char *sep;                     /* -transport.file.sep (unescaped) */
     size_t seplen;
-    uint64_t ttl_ns;       /* -templates.ttl */
-    uint64_t sweep_ns;     /* -templates.sweep-interval */
-    unsigned err_cnt;      /* -err.cnt */
-    uint64_t err_int_ns;   /* -err.int */
+    uint64_t ttl_ns;        /* -templates.ttl */
+    uint64_t sweep_ns;      /* -templates.sweep-interval */
+    unsigned err_cnt;       /* -err.cnt */
+    uint64_t err_int_ns;    /* -err.int */
     const fc_format_t *fmt; /* columns/renderers (NULL = GoFlow2 defaults) */
-    bool sflow_decap;      /* -sflow.decap: decode VXLAN/GRE/Geneve/IP-in-IP samples to the inner flow */
+    bool sflow_decap; /* -sflow.decap: decode VXLAN/GRE/Geneve/IP-in-IP samples to the inner flow */
     struct {
         fc_addr_t addr;
         uint64_t rate;
-    } overrides[64];       /* -sampling.override */
+    } overrides[64]; /* -sampling.override */
     size_t noverrides;
 } fc_config_t;
 
 /* Counters the pipeline keeps (summed over threads when read). */
 typedef struct fc_pstats_st {
-    uint64_t received;     /* datagrams received */
-    uint64_t dropped;      /* datagrams dropped: queue full (non-blocking) */
-    uint64_t kernel_drops; /* datagrams the kernel dropped (socket receive buffer full) */
+    uint64_t received;           /* datagrams received */
+    uint64_t dropped;            /* datagrams dropped: queue full (non-blocking) */
+    uint64_t kernel_drops;       /* datagrams the kernel dropped (socket receive buffer full) */
     uint64_t kernel_drops_final; /* the sockets' SO_MEMINFO drop counters at close */
-    uint64_t unknown;      /* datagrams of no known protocol */
-    uint64_t records;      /* records produced (handed to the transport) */
-    uint64_t tcp_sessions; /* IPFIX-over-TCP connections accepted */
-    uint64_t tcp_errors;   /* TCP streams closed on a framing error */
-    uint64_t persist_writes; /* template snapshots written */
-    uint64_t persist_errors; /* ... and failed */
+    uint64_t unknown;            /* datagrams of no known protocol */
+    uint64_t records;            /* records produced (handed to the transport) */
+    uint64_t tcp_sessions;       /* IPFIX-over-TCP connections accepted */
+    uint64_t tcp_errors;         /* TCP streams closed on a framing error */
+    uint64_t persist_writes;     /* template snapshots written */
+    uint64_t persist_errors;     /* ... and failed */
     uint64_t sflow_counter_samples;
-    fc_dstats_t nf;        /* NetFlow v5/v9/IPFIX decoder counters */
-    fc_dstats_t sf;        /* sFlow decoder counters (mapped into the same classes) */
+    fc_dstats_t nf; /* NetFlow v5/v9/IPFIX decoder counters */
+    fc_dstats_t sf; /* sFlow decoder counters (mapped into the same classes) */
 } fc_pstats_t;
 
 /*

@@ -17,8 +17,8 @@
 #define V5_HDR 24
 #define V5_REC 48
 
-int fc_nfv5_decode(const fc_dgram_t *dg, fc_emit_fn emit, void *arg, fc_state_t *s,
-                   fc_dstats_t *st, fk_err_t *e)
+int fc_nfv5_decode(const fc_dgram_t *dg, fc_emit_fn emit, void *arg, fc_state_t *s, fc_dstats_t *st,
+                   fk_err_t *e)
 {
     const uint8_t *p = dg->data;
     uint16_t count;
@@ -72,8 +72,10 @@ int fc_nfv5_decode(const fc_dgram_t *dg, fc_emit_fn emit, void *arg, fc_state_t 
         f.packets = fk_load_be32(r + 16);
         f.bytes = fk_load_be32(r + 20);
         /* uint32 differences, as the uptime counter wraps (GoFlow2 does the same). */
-        f.time_flow_start_ns = base - (uint64_t)(uint32_t)(uptime - fk_load_be32(r + 24)) * 1000000ULL;
-        f.time_flow_end_ns = base - (uint64_t)(uint32_t)(uptime - fk_load_be32(r + 28)) * 1000000ULL;
+        f.time_flow_start_ns =
+            base - (uint64_t)(uint32_t)(uptime - fk_load_be32(r + 24)) * 1000000ULL;
+        f.time_flow_end_ns =
+            base - (uint64_t)(uint32_t)(uptime - fk_load_be32(r + 28)) * 1000000ULL;
         f.src_port = fk_load_be16(r + 32);
         f.dst_port = fk_load_be16(r + 34);
         f.tcp_flags = r[37];

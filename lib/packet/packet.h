@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 /* Link types, numbered as pcap's LINKTYPE_* values (www.tcpdump.org/linktypes.html). */
-#define FK_LINK_NULL     0   /* BSD loopback: 4-byte host-order address family */
+#define FK_LINK_NULL     0 /* BSD loopback: 4-byte host-order address family */
 #define FK_LINK_ETHERNET 1
 #define FK_LINK_RAW_BSD  12  /* DLT_RAW on some BSDs */
 #define FK_LINK_RAW_BSD2 14  /* DLT_RAW on OpenBSD */
@@ -27,13 +27,7 @@
 #define FK_LINK_SLL2     276 /* Linux cooked capture v2 */
 
 /* Which layer a parse stopped at. */
-enum fk_layer {
-    FK_LAYER_NONE = 0,
-    FK_LAYER_L2,
-    FK_LAYER_L3,
-    FK_LAYER_L4,
-    FK_LAYER_COUNT_
-};
+enum fk_layer { FK_LAYER_NONE = 0, FK_LAYER_L2, FK_LAYER_L3, FK_LAYER_L4, FK_LAYER_COUNT_ };
 
 /*
  * Why it stopped (STYLE.md rule 2: three separate outcomes).
@@ -59,8 +53,8 @@ enum fk_perr {
 #define FK_TCP_ECE 0x40
 #define FK_TCP_CWR 0x80
 
-#define FK_MAX_VLANS 4  /* tags kept; deeper stacks are parsed but not recorded */
-#define FK_MAX_MPLS  8  /* label stack entries kept */
+#define FK_MAX_VLANS    4  /* tags kept; deeper stacks are parsed but not recorded */
+#define FK_MAX_MPLS     8  /* label stack entries kept */
 #define FK_MAX_IPV6_EXT 16 /* extension headers walked before the packet counts as invalid */
 
 /*
@@ -83,27 +77,27 @@ typedef struct fk_packet_st {
     uint8_t src_mac[6];
     uint8_t dst_mac[6];
     bool has_mac;
-    uint8_t vlan_count;            /* tags seen (may exceed FK_MAX_VLANS) */
-    uint8_t mpls_count;            /* label stack entries seen */
+    uint8_t vlan_count;             /* tags seen (may exceed FK_MAX_VLANS) */
+    uint8_t mpls_count;             /* label stack entries seen */
     uint16_t vlan_id[FK_MAX_VLANS]; /* outermost first, 12-bit VIDs */
     uint32_t mpls[FK_MAX_MPLS];     /* label stack entries as on the wire, top first */
     uint16_t ethertype;             /* of the L3 payload (0x0800 / 0x86dd / other) */
 
     /* L3 */
-    uint8_t ip_version;  /* 4 or 6; 0 = no IP header parsed */
-    uint8_t ip_proto;    /* transport protocol after IPv6 extension headers */
-    uint8_t ip_ttl;      /* TTL / hop limit */
-    uint8_t ip_tos;      /* IPv4 TOS / IPv6 traffic class */
-    uint8_t ip_flags;    /* IPv4 flags (3 bits: reserved, DF, MF) */
-    uint8_t ip_hdr_len;  /* IPv4 header length in bytes (IHL*4); 40 for IPv6 */
-    uint16_t ip_len;     /* IP total length from the header (IPv6: payload + 40) */
-    uint8_t src_ip[16];  /* IPv4 stored IPv4-mapped (::ffff:a.b.c.d) */
+    uint8_t ip_version; /* 4 or 6; 0 = no IP header parsed */
+    uint8_t ip_proto;   /* transport protocol after IPv6 extension headers */
+    uint8_t ip_ttl;     /* TTL / hop limit */
+    uint8_t ip_tos;     /* IPv4 TOS / IPv6 traffic class */
+    uint8_t ip_flags;   /* IPv4 flags (3 bits: reserved, DF, MF) */
+    uint8_t ip_hdr_len; /* IPv4 header length in bytes (IHL*4); 40 for IPv6 */
+    uint16_t ip_len;    /* IP total length from the header (IPv6: payload + 40) */
+    uint8_t src_ip[16]; /* IPv4 stored IPv4-mapped (::ffff:a.b.c.d) */
     uint8_t dst_ip[16];
-    uint32_t ip_id;       /* IPv4 identification or IPv6 fragment id */
-    uint16_t frag_off;    /* fragment offset in 8-byte units */
-    bool frag_more;       /* more fragments follow */
-    bool is_fragment;     /* part of a fragmented datagram (first or not) */
-    uint32_t ipv6_flow;   /* IPv6 flow label */
+    uint32_t ip_id;     /* IPv4 identification or IPv6 fragment id */
+    uint16_t frag_off;  /* fragment offset in 8-byte units */
+    bool frag_more;     /* more fragments follow */
+    bool is_fragment;   /* part of a fragmented datagram (first or not) */
+    uint32_t ipv6_flow; /* IPv6 flow label */
 
     /* L4 */
     uint16_t src_port; /* TCP/UDP/SCTP ports; 0 otherwise */

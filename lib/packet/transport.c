@@ -159,8 +159,8 @@ static void parse_icmp(fk_packet_t *pkt, fk_cursor_t c, uint32_t wire)
 void fk__parse_l4(fk_packet_t *pkt, fk_cursor_t c, uint32_t wire)
 {
     /* The header must fit in what IP announced; otherwise a length lies. */
-    static const uint8_t minlen[256] = {[P_TCP] = 20, [P_UDP] = 8, [P_SCTP] = 12,
-                                        [P_ICMP] = 4, [P_ICMPV6] = 4};
+    static const uint8_t minlen[256] = {
+        [P_TCP] = 20, [P_UDP] = 8, [P_SCTP] = 12, [P_ICMP] = 4, [P_ICMPV6] = 4};
     uint8_t need = minlen[pkt->ip_proto];
 
     pkt->l4_off = fk__off(pkt, &c);

@@ -30,8 +30,7 @@ static unsigned flow_hash_records(void *ctx, const fp_flow_t *flow, const void *
     return 1;
 }
 
-static const void *flow_hash_record(void *ctx, const fp_flow_t *flow, const void *state,
-                                    unsigned i)
+static const void *flow_hash_record(void *ctx, const fp_flow_t *flow, const void *state, unsigned i)
 {
     (void)ctx;
     (void)flow;

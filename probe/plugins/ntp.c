@@ -160,7 +160,8 @@ static const void *ntp_record(void *ctx, const fp_flow_t *flow, const void *stat
 const fp_plugin_t fp_plugin_ntp = {
     .abi = FP_PLUGIN_ABI,
     .name = "ntp",
-    .summary = "NTP header: leap, version, mode, stratum, poll, precision, reference id, timestamps",
+    .summary =
+        "NTP header: leap, version, mode, stratum, poll, precision, reference id, timestamps",
     .fields = ntp_fields,
     .nfields = sizeof(ntp_fields) / sizeof(ntp_fields[0]),
     .record_size = sizeof(ntp_record_t),

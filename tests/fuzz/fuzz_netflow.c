@@ -147,7 +147,6 @@ static int check_flow(void *arg, fc_flow_t *f)
     return r->stop && r->n >= STOP_AFTER;
 }
 
-
 static void check_raw(const fc_dgram_t *dg)
 {
     static const char prefix[] = "prev-output\n";

@@ -23,12 +23,12 @@ static const fk_optspec_t SPEC[] = {
     {NULL, NULL, NULL, NULL},
 };
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_opts: invariant failed: %s\n", #cond);                           \
-            abort();                                                                               \
-        }                                                                                          \
+#define CHECK(cond)                                                      \
+    do {                                                                 \
+        if (!(cond)) {                                                   \
+            fprintf(stderr, "fuzz_opts: invariant failed: %s\n", #cond); \
+            abort();                                                     \
+        }                                                                \
     } while (0)
 
 /* A message was written, and it fits its buffer. */

@@ -20,22 +20,21 @@
  * keeps its meaning (see corpus/fuzz_packet); any link type the parser learns
  * later is appended by scanning fk_packet_link_supported().
  */
-static const int g_fixed[] = {FK_LINK_ETHERNET, FK_LINK_RAW,  FK_LINK_NULL,
-                              FK_LINK_LOOP,     FK_LINK_SLL,  FK_LINK_SLL2,
-                              FK_LINK_IPV4,     FK_LINK_IPV6, FK_LINK_RAW_BSD,
-                              FK_LINK_RAW_BSD2};
-#define N_FIXED (sizeof(g_fixed) / sizeof(g_fixed[0]))
+static const int g_fixed[] = {FK_LINK_ETHERNET, FK_LINK_RAW,     FK_LINK_NULL, FK_LINK_LOOP,
+                              FK_LINK_SLL,      FK_LINK_SLL2,    FK_LINK_IPV4, FK_LINK_IPV6,
+                              FK_LINK_RAW_BSD,  FK_LINK_RAW_BSD2};
+#define N_FIXED   (sizeof(g_fixed) / sizeof(g_fixed[0]))
 #define MAX_LINKS 64
 static int g_links[MAX_LINKS];
 static size_t g_nlinks;
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_packet: invariant failed: %s (link %d, caplen %zu)\n", #cond,   \
-                    link, len);                                                                    \
-            abort();                                                                               \
-        }                                                                                          \
+#define CHECK(cond)                                                                             \
+    do {                                                                                        \
+        if (!(cond)) {                                                                          \
+            fprintf(stderr, "fuzz_packet: invariant failed: %s (link %d, caplen %zu)\n", #cond, \
+                    link, len);                                                                 \
+            abort();                                                                            \
+        }                                                                                       \
     } while (0)
 
 static void init_links(void)

@@ -78,7 +78,6 @@ static int check_flow(void *arg, fc_flow_t *f)
     return 0;
 }
 
-
 static int decode(const fc_dgram_t *dg, const fc_sflow_opts_t *o, fc_sflow_stats_t *st,
                   fc_sflow_hdr_t *hdr, run_t *r)
 {

@@ -139,7 +139,8 @@ int main(int argc, char **argv)
             }
             if (wf)
                 fwrite(data + off, 1, (size_t)m, wf);
-            if (fk_ipfix_decode(data + off, (size_t)m, &store, &ops, on_record, NULL, &st, &e) < 0) {
+            if (fk_ipfix_decode(data + off, (size_t)m, &store, &ops, on_record, NULL, &st, &e) <
+                0) {
                 errors++;
                 fprintf(stderr, "ipfix: %s\n", e.msg);
             }

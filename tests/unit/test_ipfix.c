@@ -415,11 +415,11 @@ static void test_output_basic_template(void **state)
     assert_int_equal((file[m1 + 16] << 8 | file[m1 + 17]), 258);
     assert_int_equal((file[m1 + 18] << 8 | file[m1 + 19]), 4 + 81);
     const uint8_t *r = file + m1 + 20;
-    assert_int_equal(r[0], 3);                        /* flowEndReason */
-    assert_int_equal(r[1 + 7], 1000 & 0xff);          /* octets, 8 bytes */
-    assert_int_equal(r[25 + 7], 4);                   /* reverse packets, 8 bytes */
-    assert_int_equal(r[49], 4);                       /* ipVersion */
-    assert_int_equal(r[57 + 3], 7);                   /* ingressInterface = dir= */
+    assert_int_equal(r[0], 3);               /* flowEndReason */
+    assert_int_equal(r[1 + 7], 1000 & 0xff); /* octets, 8 bytes */
+    assert_int_equal(r[25 + 7], 4);          /* reverse packets, 8 bytes */
+    assert_int_equal(r[49], 4);              /* ipVersion */
+    assert_int_equal(r[57 + 3], 7);          /* ingressInterface = dir= */
     assert_memory_equal(r + 61, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
     uint64_t ntp = 0;
     for (int i = 0; i < 8; i++)
@@ -595,9 +595,8 @@ static void test_output_bad_options(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        "ipfix;p=99999",         "ipfix;bogus=1",      "ipfix;m=20",
-        "ipfix;u;c",             "ipfix;file=/x;u",    "ipfix;I=-1",
-        "ipfix;t=x",             "ipfix;file=/nonexistent/dir/f.ipfix",
+        "ipfix;p=99999",   "ipfix;bogus=1", "ipfix;m=20", "ipfix;u;c",
+        "ipfix;file=/x;u", "ipfix;I=-1",    "ipfix;t=x",  "ipfix;file=/nonexistent/dir/f.ipfix",
     };
     fp_schema_t s = {fp_basic_fields, fp_basic_nfields, NULL, 0};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -37,9 +37,9 @@ static const uint8_t V6_SRC[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 
 static const uint8_t V6_DST[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 
 /* 20 bytes of SYN options: MSS 1460, NOP, WS 7, SACK permitted, timestamps. */
-static const uint8_t SYN_OPTS[20] = {2,    4,    0x05, 0xb4, 1,    3,    3,    7,    4,    2,
-                                     8,    10,   0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88};
-#define SYN_OPT_BITS                                                                               \
+static const uint8_t SYN_OPTS[20] = {2, 4,  0x05, 0xb4, 1,    3,    3,    7,    4,    2,
+                                     8, 10, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88};
+#define SYN_OPT_BITS \
     ((uint64_t)1 << 1 | (uint64_t)1 << 2 | (uint64_t)1 << 3 | (uint64_t)1 << 4 | (uint64_t)1 << 8)
 
 static void put8(frame_t *f, uint8_t v)
@@ -800,10 +800,8 @@ static void test_loopback(void **state)
         {FK_LINK_NULL, {24, 0, 0, 0}, 1}, /* AF_INET6: NetBSD, OpenBSD */
         {FK_LINK_NULL, {28, 0, 0, 0}, 1}, /* FreeBSD */
         {FK_LINK_NULL, {30, 0, 0, 0}, 1}, /* macOS */
-        {FK_LINK_NULL, {0, 0, 0, 30}, 1},
-        {FK_LINK_LOOP, {0, 0, 0, 2}, 0},
-        {FK_LINK_LOOP, {0, 0, 0, 24}, 1},
-        {FK_LINK_LOOP, {0, 0, 0, 28}, 1},
+        {FK_LINK_NULL, {0, 0, 0, 30}, 1}, {FK_LINK_LOOP, {0, 0, 0, 2}, 0},
+        {FK_LINK_LOOP, {0, 0, 0, 24}, 1}, {FK_LINK_LOOP, {0, 0, 0, 28}, 1},
     };
     frame_t f;
     fk_packet_t p;
@@ -833,10 +831,9 @@ static void test_loopback(void **state)
 static void test_unknown_link(void **state)
 {
     (void)state;
-    static const int supported[] = {FK_LINK_NULL,  FK_LINK_ETHERNET, FK_LINK_RAW_BSD,
-                                    FK_LINK_RAW_BSD2, FK_LINK_RAW,   FK_LINK_LOOP,
-                                    FK_LINK_SLL,   FK_LINK_IPV4,     FK_LINK_IPV6,
-                                    FK_LINK_SLL2};
+    static const int supported[] = {
+        FK_LINK_NULL, FK_LINK_ETHERNET, FK_LINK_RAW_BSD, FK_LINK_RAW_BSD2, FK_LINK_RAW,
+        FK_LINK_LOOP, FK_LINK_SLL,      FK_LINK_IPV4,    FK_LINK_IPV6,     FK_LINK_SLL2};
     static const int unsupported[] = {-1, 2, 105, 127, 147, 9999};
     frame_t f = {0};
     fk_packet_t p;
@@ -1094,11 +1091,11 @@ static void build_ipv6_chain(frame_t *f)
 {
     eth(f, MAC_A, MAC_B, 0x86dd);
     uint32_t ip = ip6(f, 0);
-    ext6(f, 43, 0);               /* hop-by-hop, 8 bytes */
-    ext6(f, 60, 1);               /* routing, 16 bytes */
-    ext6(f, 44, 0);               /* destination options, 8 bytes */
+    ext6(f, 43, 0);                 /* hop-by-hop, 8 bytes */
+    ext6(f, 60, 1);                 /* routing, 16 bytes */
+    ext6(f, 44, 0);                 /* destination options, 8 bytes */
     frag6(f, 51, 0, 1, 0xdeadbeef); /* first fragment */
-    ah6(f, 6);                    /* 24 bytes */
+    ah6(f, 6);                      /* 24 bytes */
     tcp(f, 33333, 8080, 0x02, SYN_OPTS, sizeof(SYN_OPTS));
     hello(f);
     ip6_done(f, ip);
@@ -1353,9 +1350,9 @@ static void test_udp_icmp_sctp(void **state)
 static void test_tcp_options_odd(void **state)
 {
     (void)state;
-    static const uint8_t bad_len[4] = {2, 1, 0, 0};        /* MSS with length 1 */
+    static const uint8_t bad_len[4] = {2, 1, 0, 0};            /* MSS with length 1 */
     static const uint8_t eol[8] = {0, 2, 4, 5, 0xb4, 0, 0, 0}; /* MSS after End of List */
-    static const uint8_t overrun[4] = {8, 10, 0, 0};       /* timestamps cut by doff */
+    static const uint8_t overrun[4] = {8, 10, 0, 0};           /* timestamps cut by doff */
     static const uint8_t wrong_len[8] = {2, 3, 5, 1, 3, 4, 7, 0};
     static const struct {
         const uint8_t *opts;

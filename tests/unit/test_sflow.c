@@ -751,7 +751,7 @@ static void test_tunnels(void **state)
     assert_int_equal(decode(x, x->n, NULL, NULL, NULL, NULL), 0);
     assert_int_equal(g_sink->n, 2);
     const fc_flow_t *f = &g_sink->f[0];
-    assert_addr(&f->src_addr, V4_SRC, 4); /* outer */
+    assert_addr(&f->src_addr, V4_SRC, 4);       /* outer */
     assert_int_equal(f->outer_src_addr.len, 0); /* no decap: no outer copy */
     assert_int_equal(f->proto, 47);
     static const uint32_t lg[] = {FC_L_ETHERNET, FC_L_IPV4, FC_L_GRE, FC_L_IPV4, FC_L_TCP};
