@@ -886,16 +886,10 @@ static inline __attribute__((always_inline)) void put_plain(fk_buf_t *b, const f
     case FK_T_BYTES:
         put_hex(b, p, fk_field_count(f, base), 0);
         break;
-    case FK_T_A_U8:
-    case FK_T_A_I8:
-    case FK_T_A_U16:
-    case FK_T_A_U32:
-    case FK_T_A_U64:
-    case FK_T_A_TIME:
-        put_array(b, f, base, '|', 0);
-        break;
     default:
-        if (t < FK_T_COUNT_)
+        if (fk_ftype_is_array(t))
+            put_array(b, f, base, '|', 0);
+        else if (t < FK_T_COUNT_)
             put_num(b, t, p, 0);
     }
 }
@@ -1105,14 +1099,6 @@ void fk_field_json(fk_buf_t *b, const fk_field_t *f, const void *base)
     case FK_T_BYTES:
         put_hex(b, p, fk_field_count(f, base), 1);
         break;
-    case FK_T_A_U8:
-    case FK_T_A_I8:
-    case FK_T_A_U16:
-    case FK_T_A_U32:
-    case FK_T_A_U64:
-    case FK_T_A_TIME:
-        put_array(b, f, base, ',', 1);
-        break;
     case FK_T_FLOAT:
     case FK_T_DOUBLE: {
         /* JSON (RFC 8259 6) has no NaN or infinity: print null, not "nan". */
@@ -1125,7 +1111,9 @@ void fk_field_json(fk_buf_t *b, const fk_field_t *f, const void *base)
     }
     default:
         /* JSON times are integer nanoseconds, as GoFlow2's time_flow_start_ns. */
-        if (t < FK_T_COUNT_)
+        if (fk_ftype_is_array(t))
+            put_array(b, f, base, ',', 1);
+        else if (t < FK_T_COUNT_)
             put_num(b, t, p, 1);
     }
 }

@@ -278,15 +278,9 @@ static bool tmpl_compile(tmpl_t *t)
             else
                 code = IOP_NUM;
             break;
-        case FK_T_A_U8:
-        case FK_T_A_I8:
-        case FK_T_A_U16:
-        case FK_T_A_U32:
-        case FK_T_A_U64:
-        case FK_T_A_TIME:
-            code = IOP_LIST;
-            break;
         default:
+            if (fk_ftype_is_array(ty))
+                code = IOP_LIST;
             break;
         }
         if (code == IOP_STR || code == IOP_BYTES)
