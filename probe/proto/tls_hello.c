@@ -923,16 +923,29 @@ done:
  * out: they change per connection.  Changing what ja3_emit or fk_tls_ja4
  * read means changing fp_key too; test_tls_fp_memo.c mutates each input.
  *
- * Not the extensions block as bytes: it holds the key shares.  A client
- * that permutes its extensions per connection (Chrome since 110) misses
- * every time; it then costs what it did without the memo plus the key.
+ * Not the extensions block as bytes: it holds the key shares.
+ *
+ * A client that permutes its extensions per connection (Chrome since 110,
+ * and most browsers built on it) misses every time: its JA3 changes with
+ * the order, and is made again.  Its JA4 does not: fk_tls_ja4 reads the
+ * extension types as a multiset (it counts them and sorts those it hashes;
+ * the one list it reads in order, the signature algorithms, is a body of
+ * its own in the key).  So a miss looks up a second table, keyed by the
+ * same key with its extension types sorted, that keeps the JA4 alone: a
+ * permuting client then pays JA3, a sort of a few dozen types and a
+ * lookup, not the two JA4 hashes and their sorts.  (JA4 keeps at most
+ * JA4_MAX_VALUES of a list, in wire order, so the sorted key stands for
+ * the hello only below that many types; a key holds FP_KEY_MAX / 2 at
+ * most, far fewer.)
  */
 
 /* Longest key memoized; a longer one (hundreds of ciphers) is just computed. */
 #define FP_KEY_MAX 512
 #define FP_HEAD    24
 #define FP_SETS    128 /* a power of two */
+#define FP4_SETS   64  /* the JA4-only table's (a power of two) */
 #define FP_WAYS    2
+_Static_assert(FP_KEY_MAX / 2 < JA4_MAX_VALUES, "a sorted key stands for its hello's JA4");
 
 typedef struct fp_head_st {
     uint8_t type, proto, sni, alpn_ok, alpn_first, alpn_last;
@@ -957,12 +970,14 @@ typedef struct fp_entry_st {
  */
 typedef struct fp_memo_st {
     fp_entry_t e[FP_SETS][FP_WAYS];
-    uint8_t mru[FP_SETS]; /* way of the set's last hit or fill */
-    uint64_t hits, misses;
+    uint8_t mru[FP_SETS];             /* way of the set's last hit or fill */
+    fp_entry_t e4[FP4_SETS][FP_WAYS]; /* JA4 alone, by the key with sorted types (ja3 unused) */
+    uint8_t mru4[FP4_SETS];
+    uint64_t hits, misses, ja4_hits;
 } fp_memo_t;
 
 /*
- * The memo is about 150 KB, allocated on the first call in each thread and
+ * The memo is about 220 KB, allocated on the first call in each thread and
  * freed when the thread ends (the pthread key's destructor).  Not a static
  * __thread array: glibc zeroes a thread's whole static TLS block when the
  * thread is made and carves it out of the thread's stack, so every thread
@@ -1021,8 +1036,10 @@ static bool fp_put(uint8_t *key, size_t *n, fk_cursor_t l, uint16_t *len)
 /*
  * The key of (h, proto, flags) into key (FP_KEY_MAX + 8 bytes; zeros follow
  * it up to a multiple of 8, for fp_hash); its length, or 0 when too long.
+ * *types: where the extension types start in it.
  */
-static size_t fp_key(const fk_tls_hello_t *h, char proto, unsigned flags, uint8_t *key)
+static size_t fp_key(const fk_tls_hello_t *h, char proto, unsigned flags, uint8_t *key,
+                     size_t *types)
 {
     const bool ipx = (flags & FK_JA4_IPFIXPROBE) != 0;
     fp_head_t hd;
@@ -1047,6 +1064,7 @@ static size_t fp_key(const fk_tls_hello_t *h, char proto, unsigned flags, uint8_
     if (!fp_put(key, &n, h->ciphers, &hd.n_ciphers))
         return 0;
     /* The extension types as ja3_emit and fk_tls_ja4 take them. */
+    *types = n;
     if (h->n_ext == h->n_kept) {
         if (2 * (size_t)h->n_kept > FP_KEY_MAX - n)
             return 0;
@@ -1089,55 +1107,114 @@ static uint32_t fp_hash(const uint8_t *key, size_t n)
     return (uint32_t)(x >> 32);
 }
 
+/* The entry of a table's set that holds `key`, or NULL. */
+static fp_entry_t *fp_find(fp_entry_t *set, uint8_t *mru, uint32_t hash, const uint8_t *key,
+                           size_t n)
+{
+    for (unsigned w = 0; w < FP_WAYS; w++) {
+        fp_entry_t *e = &set[w];
+        /* The hash only finds the entry: the whole key must match. */
+        if (e->hash == hash && e->klen == n && memcmp(e->key, key, n) == 0) {
+            *mru = (uint8_t)w;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* Keep `key` in the way of its set not used last (see fp_memo_t); ja3 may be NULL. */
+static void fp_fill(fp_entry_t *set, uint8_t *mru, uint32_t hash, const uint8_t *key, size_t n,
+                    const uint8_t *ja3, const char *ja4)
+{
+    fp_entry_t *e = &set[*mru ^ 1];
+
+    e->hash = hash;
+    e->klen = (uint16_t)n;
+    if (ja3)
+        memcpy(e->ja3, ja3, sizeof(e->ja3));
+    memcpy(e->ja4, ja4, sizeof(e->ja4));
+    memcpy(e->key, key, n);
+    *mru ^= 1;
+}
+
+/*
+ * JA4 on a miss of the first table: from the second when the key with its
+ * extension types sorted is there, else computed and kept there.
+ */
+static int fp_ja4(fp_memo_t *m, const uint8_t *key, size_t n, size_t types, const fk_tls_hello_t *h,
+                  char proto, unsigned flags, char ja4[FK_TLS_JA4_LEN + 1])
+{
+    uint8_t k4[FP_KEY_MAX + 8];
+    fp_head_t hd;
+
+    memcpy(&hd, key, sizeof(hd));
+    memcpy(k4, key, n + 8); /* with fp_key's zero padding */
+    /* Insertion sort in place: a few dozen types, mostly few out of order. */
+    for (size_t i = 1; i < hd.n_types; i++) {
+        uint16_t x, y;
+        size_t j = i;
+        memcpy(&x, k4 + types + 2 * i, 2);
+        for (; j > 0; j--) {
+            memcpy(&y, k4 + types + 2 * (j - 1), 2);
+            if (y <= x)
+                break;
+            memcpy(k4 + types + 2 * j, &y, 2);
+        }
+        memcpy(k4 + types + 2 * j, &x, 2);
+    }
+    uint32_t hash = fp_hash(k4, n);
+    fp_entry_t *set = m->e4[hash & (FP4_SETS - 1)];
+    uint8_t *mru = &m->mru4[hash & (FP4_SETS - 1)];
+    const fp_entry_t *e = fp_find(set, mru, hash, k4, n);
+    if (e) {
+        memcpy(ja4, e->ja4, sizeof(e->ja4));
+        m->ja4_hits++;
+        return 0;
+    }
+    if (fk_tls_ja4(h, proto, flags, ja4) != 0)
+        return -1; /* not kept: the next call tries again */
+    fp_fill(set, mru, hash, k4, n, NULL, ja4);
+    return 0;
+}
+
 int fk_tls_fingerprints(const fk_tls_hello_t *h, char proto, unsigned flags, uint8_t ja3[16],
                         char ja4[FK_TLS_JA4_LEN + 1])
 {
     uint8_t key[FP_KEY_MAX + 8];
     fp_memo_t *m = fp_memo();
-    size_t n = m ? fp_key(h, proto, flags, key) : 0;
-    fp_entry_t *set = NULL;
-    uint32_t hash = 0;
+    size_t types = 0, n = m ? fp_key(h, proto, flags, key, &types) : 0;
 
-    if (n) {
-        hash = fp_hash(key, n);
-        set = m->e[hash & (FP_SETS - 1)];
-        for (unsigned w = 0; w < FP_WAYS; w++) {
-            const fp_entry_t *e = &set[w];
-            /* The hash only finds the entry: the whole key must match. */
-            if (e->hash == hash && e->klen == n && memcmp(e->key, key, n) == 0) {
-                memcpy(ja3, e->ja3, sizeof(e->ja3));
-                memcpy(ja4, e->ja4, sizeof(e->ja4));
-                m->mru[hash & (FP_SETS - 1)] = (uint8_t)w;
-                m->hits++;
-                return 0;
-            }
-        }
+    if (!n) {
+        if (m)
+            m->misses++;
+        int rc3 = fk_tls_ja3_md5(h, ja3), rc4 = fk_tls_ja4(h, proto, flags, ja4);
+        return rc3 || rc4 ? -1 : 0;
     }
-    if (m)
-        m->misses++;
-
-    int rc3 = fk_tls_ja3_md5(h, ja3), rc4 = fk_tls_ja4(h, proto, flags, ja4);
+    uint32_t hash = fp_hash(key, n);
+    fp_entry_t *set = m->e[hash & (FP_SETS - 1)];
+    uint8_t *mru = &m->mru[hash & (FP_SETS - 1)];
+    const fp_entry_t *e = fp_find(set, mru, hash, key, n);
+    if (e) {
+        memcpy(ja3, e->ja3, sizeof(e->ja3));
+        memcpy(ja4, e->ja4, sizeof(e->ja4));
+        m->hits++;
+        return 0;
+    }
+    m->misses++;
+    int rc3 = fk_tls_ja3_md5(h, ja3), rc4 = fp_ja4(m, key, n, types, h, proto, flags, ja4);
     if (rc3 || rc4)
         return -1; /* not kept: the next call tries again */
-    if (set) {
-        uint8_t *mru = &m->mru[hash & (FP_SETS - 1)];
-        fp_entry_t *e = &set[*mru ^ 1];
-        e->hash = hash;
-        e->klen = (uint16_t)n;
-        memcpy(e->ja3, ja3, sizeof(e->ja3));
-        memcpy(e->ja4, ja4, sizeof(e->ja4));
-        memcpy(e->key, key, n);
-        *mru ^= 1;
-    }
+    fp_fill(set, mru, hash, key, n, ja3, ja4);
     return 0;
 }
 
-void fk_tls_fingerprints_counts(uint64_t *hits, uint64_t *misses)
+void fk_tls_fingerprints_counts(uint64_t *hits, uint64_t *misses, uint64_t *ja4_hits)
 {
     const fp_memo_t *m = t_fp;
 
     *hits = m ? m->hits : 0;
     *misses = m ? m->misses : 0;
+    *ja4_hits = m ? m->ja4_hits : 0;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -194,17 +194,23 @@ int fk_tls_ja4(const fk_tls_hello_t *h, char proto, unsigned flags, char out[FK_
  * inputs (versions, cipher list, extension types in order, groups, point
  * formats, signature algorithms, supported versions, SNI presence, the
  * first ALPN protocol's end bytes, proto, flags) equal those of a recent
- * one gets the stored results without computing.  Each thread that calls
- * it allocates its memo (about 150 KB) on its first call and frees it when
- * it ends; without memory it computes every time.  Returns 0, or -1 when
- * either computation failed (that output zeroed, as the functions do;
- * failures are not memoized).
+ * one gets the stored results without computing; a hello that differs from
+ * a recent one only in the order of its extensions (a client that permutes
+ * them, as Chrome does) gets the stored JA4 and computes JA3 alone.  Each
+ * thread that calls it allocates its memo (about 220 KB) on its first call
+ * and frees it when it ends; without memory it computes every time.
+ * Returns 0, or -1 when either computation failed (that output zeroed, as
+ * the functions do; failures are not memoized).
  */
 int fk_tls_fingerprints(const fk_tls_hello_t *h, char proto, unsigned flags, uint8_t ja3[16],
                         char ja4[FK_TLS_JA4_LEN + 1]);
 
-/* The calling thread's fk_tls_fingerprints memo hits and misses so far (tests, statistics). */
-void fk_tls_fingerprints_counts(uint64_t *hits, uint64_t *misses);
+/*
+ * The calling thread's fk_tls_fingerprints memo counts so far (tests,
+ * statistics): hits and misses of the whole-key table, and how many of the
+ * misses found their JA4 by the sorted extension types.
+ */
+void fk_tls_fingerprints_counts(uint64_t *hits, uint64_t *misses, uint64_t *ja4_hits);
 
 /* ------------------------------------------------------------------------ */
 /* Shared plumbing: reusable OpenSSL contexts and reassembly buffers.        */

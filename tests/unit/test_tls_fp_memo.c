@@ -443,9 +443,9 @@ static size_t hello_write(const prof_t *p, rng_t *r, uint8_t *out, size_t cap)
 typedef struct run_st {
     uint64_t seed;
     unsigned count;
-    unsigned bad;          /* hellos whose memoized fingerprints differ */
-    unsigned differs[M_N]; /* mutations whose fingerprints differ from the profile's */
-    uint64_t hits, misses; /* this thread's counters at the end */
+    unsigned bad;                    /* hellos whose memoized fingerprints differ */
+    unsigned differs[M_N];           /* mutations whose fingerprints differ from the profile's */
+    uint64_t hits, misses, ja4_hits; /* this thread's counters at the end */
     char first_bad[160];
 } run_t;
 
@@ -496,15 +496,17 @@ static void *run(void *arg)
             t->differs[m]++;
         }
     }
-    fk_tls_fingerprints_counts(&t->hits, &t->misses);
+    fk_tls_fingerprints_counts(&t->hits, &t->misses, &t->ja4_hits);
     return NULL;
 }
 
 static void report(const run_t *t)
 {
-    print_message("seed %llu: %u hellos, %llu hits, %llu misses, %u wrong%s%s\n",
+    print_message("seed %llu: %u hellos, %llu hits, %llu misses (%llu with a kept JA4), %u "
+                  "wrong%s%s\n",
                   (unsigned long long)t->seed, t->count, (unsigned long long)t->hits,
-                  (unsigned long long)t->misses, t->bad, t->bad ? ": " : "", t->first_bad);
+                  (unsigned long long)t->misses, (unsigned long long)t->ja4_hits, t->bad,
+                  t->bad ? ": " : "", t->first_bad);
 }
 
 /* Every mutation but the ones that are not inputs changes the fingerprints. */
@@ -541,9 +543,9 @@ static void test_memo_two_threads(void **state)
     (void)state;
     run_t t[2] = {{.seed = 12345, .count = 100000}, {.seed = 67890, .count = 60000}};
     pthread_t id[2];
-    uint64_t hits, misses;
+    uint64_t hits, misses, ja4_hits;
 
-    fk_tls_fingerprints_counts(&hits, &misses);
+    fk_tls_fingerprints_counts(&hits, &misses, &ja4_hits);
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_create(&id[i], NULL, run, &t[i]), 0);
     for (int i = 0; i < 2; i++) {
@@ -553,9 +555,121 @@ static void test_memo_two_threads(void **state)
         assert_int_equal(t[i].hits + t[i].misses, t[i].count + PROF_N);
         assert_true(t[i].hits > t[i].count / 2);
     }
-    uint64_t h2, m2;
-    fk_tls_fingerprints_counts(&h2, &m2);
-    assert_true(h2 == hits && m2 == misses); /* this thread's, untouched */
+    uint64_t h2, m2, j2;
+    fk_tls_fingerprints_counts(&h2, &m2, &j2);
+    assert_true(h2 == hits && m2 == misses && j2 == ja4_hits); /* this thread's, untouched */
+}
+
+/* The extensions of p in a random order (Fisher-Yates). */
+static void permute(prof_t *p, rng_t *r)
+{
+    for (size_t i = p->next; i > 1; i--) {
+        size_t j = below(r, (uint32_t)i);
+        uint16_t t = p->ext[i - 1];
+        p->ext[i - 1] = p->ext[j];
+        p->ext[j] = t;
+    }
+}
+
+/*
+ * A client that shuffles its extensions on every connection (Chrome): the
+ * whole key misses each time, the JA4 is found by the sorted types after
+ * the first, and every result is what the direct computations give.
+ */
+static void *run_permuting(void *arg)
+{
+    run_t *t = arg;
+    rng_t r = {t->seed};
+    prof_t base;
+    uint8_t ja3[16], first3[16];
+    char ja4[FK_TLS_JA4_LEN + 1], first4[FK_TLS_JA4_LEN + 1];
+    unsigned ja3_same = 0;
+
+    prof_base(&base, PROF_CHROME);
+    for (unsigned i = 0; i < t->count; i++) {
+        prof_t p = base;
+        permute(&p, &r);
+        if (!check_one(&p, &r, ja3, ja4)) {
+            t->bad++;
+            continue;
+        }
+        if (i == 0) {
+            memcpy(first3, ja3, sizeof(ja3));
+            memcpy(first4, ja4, sizeof(ja4));
+        }
+        ja3_same += memcmp(ja3, first3, sizeof(ja3)) == 0;
+        if (strcmp(ja4, first4) != 0)
+            t->bad++; /* JA4 must not depend on the order */
+    }
+    t->differs[0] = ja3_same;
+    fk_tls_fingerprints_counts(&t->hits, &t->misses, &t->ja4_hits);
+    return NULL;
+}
+
+static void test_memo_permuting_client(void **state)
+{
+    (void)state;
+    run_t t = {.seed = 0xc0ffee, .count = 3000};
+    pthread_t id;
+
+    /* A thread of its own: counters from zero. */
+    assert_int_equal(pthread_create(&id, NULL, run_permuting, &t), 0);
+    pthread_join(id, NULL);
+    report(&t);
+    assert_int_equal(t.bad, 0);
+    assert_true(t.differs[0] < t.count / 100); /* JA3 does follow the order */
+    /* 18 extensions: orders almost never repeat; every miss but the first
+     * found its JA4 kept. */
+    assert_int_equal(t.hits + t.misses, t.count);
+    assert_true(t.misses > t.count - t.count / 100);
+    assert_int_equal(t.ja4_hits, t.misses - 1);
+}
+
+/*
+ * Shuffled extensions on top of every mutation, from every profile: a JA4
+ * found by sorted types must be the one computed (a key that missed an
+ * input of fk_tls_ja4 would give a wrong one here).
+ */
+static void *run_mixed(void *arg)
+{
+    run_t *t = arg;
+    rng_t r = {t->seed};
+    prof_t base[PROF_N];
+
+    for (unsigned i = 0; i < PROF_N; i++)
+        prof_base(&base[i], i);
+    for (unsigned i = 0; i < t->count; i++) {
+        unsigned which = below(&r, PROF_N), m = below(&r, M_N);
+        prof_t p = base[which];
+        uint8_t ja3[16];
+        char ja4[FK_TLS_JA4_LEN + 1];
+
+        mutate(&p, m, below(&r, 6));
+        /* M_EXT_LATE's extension stays past FK_TLS_EXT_MAX (the parse's
+         * kept list is then cut: the key is made by walking the block). */
+        if (m != M_EXT_LATE)
+            permute(&p, &r);
+        if (!check_one(&p, &r, ja3, ja4) && t->bad++ == 0)
+            snprintf(t->first_bad, sizeof(t->first_bad), "hello %u: profile %u mutation %u", i,
+                     which, m);
+    }
+    fk_tls_fingerprints_counts(&t->hits, &t->misses, &t->ja4_hits);
+    return NULL;
+}
+
+static void test_memo_permuted_mutations(void **state)
+{
+    (void)state;
+    run_t t = {.seed = 271828, .count = 100000};
+    pthread_t id;
+
+    assert_int_equal(pthread_create(&id, NULL, run_mixed, &t), 0);
+    pthread_join(id, NULL);
+    report(&t);
+    assert_int_equal(t.bad, 0);
+    /* Some 700 JA4 inputs recur, in a table of 128: many are found, many made again. */
+    assert_true(t.ja4_hits > t.count / 10);
+    assert_true(t.misses - t.ja4_hits > t.count / 10);
 }
 
 int main(void)
@@ -563,6 +677,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memo_equals_direct),
         cmocka_unit_test(test_memo_two_threads),
+        cmocka_unit_test(test_memo_permuting_client),
+        cmocka_unit_test(test_memo_permuted_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
