@@ -697,31 +697,46 @@ static void tls_record(uint8_t *p, uint8_t type, uint16_t len)
     put16(p + 3, len);
 }
 
+/* -x: shuffle each ClientHello's extensions (see tls_client_hello). */
+static bool g_shuffle_ext;
+
 /*
  * Writes a TLS 1.3-style ClientHello record with SNI for flow f at p and
  * returns its length: 517 bytes, the handshake padded to 512 like browsers do.
+ * With -x its extensions but the padding come in a random order per hello,
+ * as Chrome sends them since version 110 (JA3 then changes every time, JA4
+ * does not).
  */
 static size_t tls_client_hello(struct flow *f, uint8_t *p)
 {
     static const uint16_t suites[] = {0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f,
                                       0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013,
                                       0xc014, 0x009c, 0x009d, 0x002f, 0x0035};
-    static const uint8_t
-        fixed_ext[] =
-            {
-                0x00, 0x0a, 0x00, 0x08, 0x00, 0x06, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18, /* groups */
-                0x00, 0x0b, 0x00, 0x02, 0x01, 0x00, /* ec points */
-                0x00, 0x0d, 0x00, 0x0a, 0x00, 0x08, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01,
-                0x05, 0x03, /* signature
-                               algorithms
-                             */
-                0x00, 0x10, 0x00, 0x0e, 0x00, 0x0c, 0x02, 'h',  '2',  0x08, 'h',  't',
-                't',  'p',  '/',  '1',  '.',  '1',                          /* ALPN */
-                0x00, 0x2b, 0x00, 0x05, 0x04, 0x03, 0x04, 0x03, 0x03,       /* supported versions */
-                0x00, 0x2d, 0x00, 0x02, 0x01, 0x01,                         /* PSK modes */
-                0x00, 0x33, 0x00, 0x26, 0x00, 0x24, 0x00, 0x1d, 0x00, 0x20, /* key share, key next
-                                                                             */
-            };
+    /* The extensions after server_name, whole (type, length, body); the key
+     * share's 32-byte key is drawn per hello after its header. */
+    static const uint8_t e_groups[] = {0x00, 0x0a, 0x00, 0x08, 0x00, 0x06,
+                                       0x00, 0x1d, 0x00, 0x17, 0x00, 0x18};
+    static const uint8_t e_ecpf[] = {0x00, 0x0b, 0x00, 0x02, 0x01, 0x00};
+    static const uint8_t e_sigalgs[] = {0x00, 0x0d, 0x00, 0x0a, 0x00, 0x08, 0x04,
+                                        0x03, 0x08, 0x04, 0x04, 0x01, 0x05, 0x03};
+    static const uint8_t e_alpn[] = {0x00, 0x10, 0x00, 0x0e, 0x00, 0x0c, 0x02, 'h', '2',
+                                     0x08, 'h',  't',  't',  'p',  '/',  '1',  '.', '1'};
+    static const uint8_t e_versions[] = {0x00, 0x2b, 0x00, 0x05, 0x04, 0x03, 0x04, 0x03, 0x03};
+    static const uint8_t e_psk[] = {0x00, 0x2d, 0x00, 0x02, 0x01, 0x01};
+    static const uint8_t e_share[] = {0x00, 0x33, 0x00, 0x26, 0x00, 0x24, 0x00, 0x1d, 0x00, 0x20};
+    static const struct {
+        const uint8_t *b;
+        size_t n;
+    } fixed[] = {{NULL, 0}, /* 0: server_name, made below */
+                 {e_groups, sizeof e_groups},
+                 {e_ecpf, sizeof e_ecpf},
+                 {e_sigalgs, sizeof e_sigalgs},
+                 {e_alpn, sizeof e_alpn},
+                 {e_versions, sizeof e_versions},
+                 {e_psk, sizeof e_psk},
+                 {e_share, sizeof e_share}};
+    enum { N_EXT = sizeof fixed / sizeof fixed[0] };
+    uint8_t order[N_EXT];
     char host[64];
     size_t hl = (size_t)host_name(host, sizeof host, f->server, f->tag);
     size_t n = 5, hs = 5, ext;
@@ -743,17 +758,39 @@ static size_t tls_client_hello(struct flow *f, uint8_t *p)
     p[n++] = 0;
     ext = n;
     n += 2;
-    put16(p + n, 0x0000); /* server_name */
-    put16(p + n + 2, (uint16_t)(hl + 5));
-    put16(p + n + 4, (uint16_t)(hl + 3));
-    p[n + 6] = 0;
-    put16(p + n + 7, (uint16_t)hl);
-    memcpy(p + n + 9, host, hl);
-    n += 9 + hl;
-    memcpy(p + n, fixed_ext, sizeof fixed_ext);
-    n += sizeof fixed_ext;
-    fill_random(p + n, 32, &f->rng);
-    n += 32;
+    for (size_t i = 0; i < N_EXT; i++)
+        order[i] = (uint8_t)i;
+    if (g_shuffle_ext) {
+        /* Fisher-Yates, from a stream of its own: without -x the flow's
+         * bytes stay as ever, and flows whose private streams coincide
+         * (their seeds share most bits) still shuffle apart by their tag. */
+        uint64_t srng = f->rng ^ (uint64_t)f->tag * 0x9E3779B97F4A7C15ull;
+        for (size_t i = N_EXT; i > 1; i--) {
+            size_t j = rng_below(&srng, (uint32_t)i);
+            uint8_t t = order[i - 1];
+            order[i - 1] = order[j];
+            order[j] = t;
+        }
+    }
+    for (size_t i = 0; i < N_EXT; i++) {
+        size_t k = order[i];
+        if (k == 0) {
+            put16(p + n, 0x0000); /* server_name */
+            put16(p + n + 2, (uint16_t)(hl + 5));
+            put16(p + n + 4, (uint16_t)(hl + 3));
+            p[n + 6] = 0;
+            put16(p + n + 7, (uint16_t)hl);
+            memcpy(p + n + 9, host, hl);
+            n += 9 + hl;
+            continue;
+        }
+        memcpy(p + n, fixed[k].b, fixed[k].n);
+        n += fixed[k].n;
+        if (fixed[k].b == e_share) {
+            fill_random(p + n, 32, &f->rng);
+            n += 32;
+        }
+    }
     size_t hs_len = n - hs; /* so far, 4-byte handshake header included */
     if (hs_len + 4 < 512) {
         size_t pad = 512 - hs_len - 4;
@@ -1559,10 +1596,11 @@ static void gen_free(struct gen *g)
 static void usage(FILE *to)
 {
     fprintf(to,
-            "usage: genpcap [-n PACKETS] [-f FLOWS] [-s SEED] [-v] OUT.pcap\n"
+            "usage: genpcap [-n PACKETS] [-f FLOWS] [-s SEED] [-x] [-v] OUT.pcap\n"
             "  -n PACKETS  packets to write (default %u)\n"
             "  -f FLOWS    biflows to spread them over (default %u)\n"
             "  -s SEED     random seed; same arguments give identical files (default %u)\n"
+            "  -x          TLS clients shuffle their extensions per hello, as Chrome does\n"
             "  -v          also print a per-kind breakdown\n",
             DEF_PACKETS, DEF_FLOWS, DEF_SEED);
 }
@@ -1595,7 +1633,7 @@ int main(int argc, char **argv)
     int opt;
     struct timespec t0;
 
-    while ((opt = getopt(argc, argv, "n:f:s:vh")) != -1) {
+    while ((opt = getopt(argc, argv, "n:f:s:xvh")) != -1) {
         switch (opt) {
         case 'n':
             npackets = parse_num(optarg, 1, 2000000000ull, 'n');
@@ -1605,6 +1643,9 @@ int main(int argc, char **argv)
             break;
         case 's':
             seed = parse_num(optarg, 0, UINT64_MAX, 's');
+            break;
+        case 'x':
+            g_shuffle_ext = true;
             break;
         case 'v':
             verbose = true;

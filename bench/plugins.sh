@@ -18,20 +18,27 @@
 # --output ipfix writes IPFIX (an RFC 5655 file, to /dev/null) instead of
 # the default csv: ipfixprobe's production output instead of its test format.
 #
+# --shuffle-tls generates the capture with genpcap -x: every TLS client
+# sends its extensions in a new order per hello, as Chrome does (JA3 then
+# differs per connection, JA4 does not).
+#
 # usage: bench/plugins.sh [--packets N] [--runs K] [--instructions] [--output csv|ipfix]
+#                         [--shuffle-tls]
 set -euo pipefail
 
 PACKETS=5000000
 RUNS=3
 INSTR=0
 OUTPUT=csv
+SHUFFLE=""
 while (($#)); do
     case "$1" in
     --packets) PACKETS=${2:?}; shift 2 ;;
     --runs) RUNS=${2:?}; shift 2 ;;
     --instructions) INSTR=1; RUNS=1; shift ;;
     --output) OUTPUT=${2:?}; shift 2 ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --shuffle-tls) SHUFFLE=-x; shift ;;
+    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "plugins.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
 done
@@ -45,11 +52,11 @@ cd "$ROOT"
 PROBE=${FLOWPROBE:-build/flowprobe}
 GEN=${GENPCAP:-build/genpcap}
 [[ -x $PROBE && -x $GEN ]] || { echo "plugins.sh: build first (make)" >&2; exit 1; }
-PCAP=build/bench/plugins-$PACKETS.pcap
+PCAP=build/bench/plugins-$PACKETS${SHUFFLE}.pcap
 mkdir -p build/bench
 if [[ ! -s $PCAP ]]; then
     echo "generating $PCAP"
-    "$GEN" -n "$PACKETS" -f $((PACKETS / 20)) -s 1 "$PCAP.tmp" 2>/dev/null
+    "$GEN" -n "$PACKETS" -f $((PACKETS / 20)) -s 1 $SHUFFLE "$PCAP.tmp" 2>/dev/null
     mv "$PCAP.tmp" "$PCAP"
 fi
 cat "$PCAP" >/dev/null

@@ -9,7 +9,10 @@ TSHARK_TLS.tsv has one ClientHello per line (tshark -T fields, aggregator ','):
   ip.proto tcp.srcport udp.srcport tls.handshake.ja3 tls.handshake.ciphersuite
   tls.handshake.extension.type tls.handshake.sig_hash_alg
   tls.handshake.extensions_alpn_str tls.handshake.extensions.supported_version
-  tls.handshake.version tls.handshake.extensions_server_name
+  tls.handshake.version tls.handshake.extensions_server_name [ip.src ipv6.src]
+With the two address columns, hellos and records are matched by client
+address and port (captures of many clients, where ports repeat); without
+them, by port.
 
 JA3 is tshark's own (tls.handshake.ja3).  tshark 4.0 has no JA4, so JA4 is
 computed here from tshark's fields, written from FoxIO's description
@@ -24,6 +27,7 @@ TSHARK_QUIC.tsv: udp.srcport tls.handshake.extensions_server_name
 Exit status 0 when everything matches; every mismatch is printed.
 """
 import hashlib
+import ipaddress
 import json
 import sys
 
@@ -100,6 +104,7 @@ def ja4(proto, legacy, ciphers, exts, sigalgs, alpns, versions, names, ipfixprob
 
 
 def load_json(path, key):
+    """Records carrying `key`, by client port and by (client address, port)."""
     by_port = {}
     with open(path) as f:
         for line in f:
@@ -108,6 +113,7 @@ def load_json(path, key):
                 rec = json.loads(line)
                 if key in rec:
                     by_port[rec["src_port"]] = rec
+                    by_port[(ipaddress.ip_address(rec["src_addr"]), rec["src_port"])] = rec
     return by_port
 
 
@@ -128,14 +134,16 @@ def main(argv):
 
     for line in open(tls_tsv):
         f = line.rstrip("\n").split("\t")
-        if len(f) < 11 or f[0] != "6":
-            continue  # the tls plugin reads TCP; QUIC hellos are checked below
+        if len(f) < 11 or not f[1]:
+            continue  # the tls plugin reads TCP (ip.proto is empty over IPv6); QUIC below
         port = int(f[1])
+        if len(f) >= 13 and (f[11] or f[12]):
+            port = (ipaddress.ip_address(f[11] or f[12]), port)
         ja3, ciphers, exts, sigalgs = f[3], ints(f[4]), ints(f[5]), ints(f[6])
         alpns = [x for x in f[7].split(",")] if f[7] else []
         versions, legacy, names = ints(f[8]), int(f[9], 0), f[10]
         if 50 in exts:
-            print("SKIP port %d: signature_algorithms_cert present" % port)
+            print("SKIP port %s: signature_algorithms_cert present" % (port,))
             continue
         if port not in ipx or port not in fox:
             mismatch("record", port, None, "a ClientHello")
