@@ -1107,15 +1107,29 @@ static uint32_t fp_hash(const uint8_t *key, size_t n)
     return (uint32_t)(x >> 32);
 }
 
-/* The entry of a table's set that holds `key`, or NULL. */
-static fp_entry_t *fp_find(fp_entry_t *set, uint8_t *mru, uint32_t hash, const uint8_t *key,
-                           size_t n)
+/* Where a key goes in a table: its hash, its set and the set's last-used way. */
+typedef struct fp_place_st {
+    uint32_t hash;
+    fp_entry_t *set;
+    uint8_t *mru;
+} fp_place_t;
+
+static fp_place_t fp_place(fp_entry_t (*sets)[FP_WAYS], uint8_t *mrus, size_t nsets,
+                           const uint8_t *key, size_t n)
+{
+    uint32_t hash = fp_hash(key, n);
+
+    return (fp_place_t){hash, sets[hash & (nsets - 1)], &mrus[hash & (nsets - 1)]};
+}
+
+/* The entry at `at` that holds `key`, or NULL. */
+static const fp_entry_t *fp_find(const fp_place_t *at, const uint8_t *key, size_t n)
 {
     for (unsigned w = 0; w < FP_WAYS; w++) {
-        fp_entry_t *e = &set[w];
+        const fp_entry_t *e = &at->set[w];
         /* The hash only finds the entry: the whole key must match. */
-        if (e->hash == hash && e->klen == n && memcmp(e->key, key, n) == 0) {
-            *mru = (uint8_t)w;
+        if (e->hash == at->hash && e->klen == n && memcmp(e->key, key, n) == 0) {
+            *at->mru = (uint8_t)w;
             return e;
         }
     }
@@ -1123,18 +1137,18 @@ static fp_entry_t *fp_find(fp_entry_t *set, uint8_t *mru, uint32_t hash, const u
 }
 
 /* Keep `key` in the way of its set not used last (see fp_memo_t); ja3 may be NULL. */
-static void fp_fill(fp_entry_t *set, uint8_t *mru, uint32_t hash, const uint8_t *key, size_t n,
-                    const uint8_t *ja3, const char *ja4)
+static void fp_fill(const fp_place_t *at, const uint8_t *key, size_t n, const uint8_t *ja3,
+                    const char *ja4)
 {
-    fp_entry_t *e = &set[*mru ^ 1];
+    fp_entry_t *e = &at->set[*at->mru ^ 1];
 
-    e->hash = hash;
+    e->hash = at->hash;
     e->klen = (uint16_t)n;
     if (ja3)
         memcpy(e->ja3, ja3, sizeof(e->ja3));
     memcpy(e->ja4, ja4, sizeof(e->ja4));
     memcpy(e->key, key, n);
-    *mru ^= 1;
+    *at->mru ^= 1;
 }
 
 /*
@@ -1145,27 +1159,16 @@ static int fp_ja4(fp_memo_t *m, const uint8_t *key, size_t n, size_t types, cons
                   char proto, unsigned flags, char ja4[FK_TLS_JA4_LEN + 1])
 {
     uint8_t k4[FP_KEY_MAX + 8];
+    uint16_t t[FP_KEY_MAX / 2];
     fp_head_t hd;
 
     memcpy(&hd, key, sizeof(hd));
     memcpy(k4, key, n + 8); /* with fp_key's zero padding */
-    /* Insertion sort in place: a few dozen types, mostly few out of order. */
-    for (size_t i = 1; i < hd.n_types; i++) {
-        uint16_t x, y;
-        size_t j = i;
-        memcpy(&x, k4 + types + 2 * i, 2);
-        for (; j > 0; j--) {
-            memcpy(&y, k4 + types + 2 * (j - 1), 2);
-            if (y <= x)
-                break;
-            memcpy(k4 + types + 2 * j, &y, 2);
-        }
-        memcpy(k4 + types + 2 * j, &x, 2);
-    }
-    uint32_t hash = fp_hash(k4, n);
-    fp_entry_t *set = m->e4[hash & (FP4_SETS - 1)];
-    uint8_t *mru = &m->mru4[hash & (FP4_SETS - 1)];
-    const fp_entry_t *e = fp_find(set, mru, hash, k4, n);
+    memcpy(t, k4 + types, 2 * (size_t)hd.n_types);
+    ja4_sort(t, hd.n_types);
+    memcpy(k4 + types, t, 2 * (size_t)hd.n_types);
+    fp_place_t at = fp_place(m->e4, m->mru4, FP4_SETS, k4, n);
+    const fp_entry_t *e = fp_find(&at, k4, n);
     if (e) {
         memcpy(ja4, e->ja4, sizeof(e->ja4));
         m->ja4_hits++;
@@ -1173,7 +1176,7 @@ static int fp_ja4(fp_memo_t *m, const uint8_t *key, size_t n, size_t types, cons
     }
     if (fk_tls_ja4(h, proto, flags, ja4) != 0)
         return -1; /* not kept: the next call tries again */
-    fp_fill(set, mru, hash, k4, n, NULL, ja4);
+    fp_fill(&at, k4, n, NULL, ja4);
     return 0;
 }
 
@@ -1190,10 +1193,8 @@ int fk_tls_fingerprints(const fk_tls_hello_t *h, char proto, unsigned flags, uin
         int rc3 = fk_tls_ja3_md5(h, ja3), rc4 = fk_tls_ja4(h, proto, flags, ja4);
         return rc3 || rc4 ? -1 : 0;
     }
-    uint32_t hash = fp_hash(key, n);
-    fp_entry_t *set = m->e[hash & (FP_SETS - 1)];
-    uint8_t *mru = &m->mru[hash & (FP_SETS - 1)];
-    const fp_entry_t *e = fp_find(set, mru, hash, key, n);
+    fp_place_t at = fp_place(m->e, m->mru, FP_SETS, key, n);
+    const fp_entry_t *e = fp_find(&at, key, n);
     if (e) {
         memcpy(ja3, e->ja3, sizeof(e->ja3));
         memcpy(ja4, e->ja4, sizeof(e->ja4));
@@ -1204,7 +1205,7 @@ int fk_tls_fingerprints(const fk_tls_hello_t *h, char proto, unsigned flags, uin
     int rc3 = fk_tls_ja3_md5(h, ja3), rc4 = fp_ja4(m, key, n, types, h, proto, flags, ja4);
     if (rc3 || rc4)
         return -1; /* not kept: the next call tries again */
-    fp_fill(set, mru, hash, key, n, ja3, ja4);
+    fp_fill(&at, key, n, ja3, ja4);
     return 0;
 }
 
