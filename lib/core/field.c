@@ -669,6 +669,38 @@ static inline __attribute__((always_inline)) char *str_text_to(char *o, const un
 
     if (!text)
         *o++ = '"';
+#if defined(__SSE2__)
+    /* Sixteen bytes per step while that many remain: a signed compare below
+     * 0x20 flags the control bytes and every byte >= 0x80 at once, two
+     * equality tests add DEL and (CSV) '"'.  A chunk that holds the NUL
+     * after a plain run ends the string as the word step below does; any
+     * other flagged chunk is left to the word and byte steps, which take
+     * the same bytes at the same offsets.  Stores stay within 2 * n + 2:
+     * at most 2 * i + 1 bytes are out when i + 16 <= n. */
+    while (n - i >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i bad = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                                   _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
+        if (!text)
+            bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8('"')));
+        unsigned m = (unsigned)_mm_movemask_epi8(bad);
+        if (!m) {
+            _mm_storeu_si128((__m128i *)(void *)o, x);
+            o += 16;
+            i += 16;
+            continue;
+        }
+        if (nul) {
+            unsigned k = (unsigned)__builtin_ctz(m);
+            if (s[i + k] == 0) { /* bytes 0..k-1 plain: the string ends at k */
+                _mm_storeu_si128((__m128i *)(void *)o, x);
+                o += k;
+                goto end;
+            }
+        }
+        break;
+    }
+#endif
     /* Plain runs eight bytes at a time; a word with anything else byte by byte. */
     while (i < n) {
         uint64_t x;
