@@ -8,7 +8,8 @@
 # (--pin 0,1), which is the packet path's rate per core.  Prints a markdown
 # table with each set's throughput as a ratio of the no-plugin run, and the
 # spread of the K whole-process runs (worst / best - 1: how noisy the
-# machine was), and the median of the rounds' own ratios ("paired"). Numbers
+# machine was), and the median of the rounds' own ratios ("paired", with a
+# 95 % interval from six rounds on: --runs 15 or more to decide). Numbers
 # are reported, never judged.
 #
 # With --instructions, each set runs once under valgrind's callgrind instead
@@ -38,7 +39,7 @@ while (($#)); do
     --instructions) INSTR=1; RUNS=1; shift ;;
     --output) OUTPUT=${2:?}; shift 2 ;;
     --shuffle-tls) SHUFFLE=-x; shift ;;
-    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "plugins.sh: unknown option '$1'" >&2; exit 2 ;;
     esac
 done
@@ -140,14 +141,23 @@ fi
 # The median over rounds of (no-plugin CPU / this set's CPU) in the same
 # round: each ratio's two runs are seconds apart, so it is less at the mercy
 # of which set happened to catch the host's fastest spell than the ratio of
-# the bests.  Rounds where a run did not report are left out.
+# the bests.  Rounds where a run did not report are left out.  From six
+# rounds on, the median comes with a distribution-free 95 % interval: the
+# k-th smallest and k-th largest ratio, k the largest rank with
+# P(Binomial(n, 1/2) < k) <= 0.025 (the sign test's interval for a median;
+# it needs no assumption about how the host's noise is distributed).  An
+# aim is met when the interval's low end is above it, missed when the high
+# end is below, and not decided by the run otherwise.
 paired() {
     awk -v a="$1" -v b="$2" 'BEGIN {
         na = split(a, x, " "); split(b, y, " "); n = 0
         for (i = 1; i <= na; i++) if (x[i] > 0 && y[i] > 0) r[++n] = x[i] / y[i]
         if (!n) { printf "n/a"; exit }
         for (i = 2; i <= n; i++) { v = r[i]; for (j = i - 1; j >= 1 && r[j] > v; j--) r[j + 1] = r[j]; r[j + 1] = v }
-        printf "%.2f", (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2 }'
+        printf "%.2f", (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+        p = 0.5 ^ n; c = p; k = 0
+        for (j = 0; c <= 0.025 && j < n; ) { k = j + 1; j++; p = p * (n - j + 1) / j; c += p }
+        if (k >= 1) printf " (%.2f-%.2f)", r[k], r[n - k + 1] }'
 }
 # "CPU s": the whole process (worker, output thread and start-up) on one
 # CPU; "worker": the input thread alone, i.e. the packet path's rate per
