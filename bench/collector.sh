@@ -145,7 +145,7 @@ SRC=$OUT/ipfix-$SRC_N-$SRC_F.pcap
 SRC_TMP=""
 
 source_pcap() {
-    [[ -s $SRC ]] && return
+    [[ -s $SRC && ! bench/genpcap.c -nt $SRC ]] && return # older than the generator: made again
     if [[ -z $SRC_TMP ]]; then
         local gen=$OUT/genpcap
         if [[ ! -x $gen || bench/genpcap.c -nt $gen ]]; then

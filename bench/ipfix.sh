@@ -25,9 +25,11 @@ cd "$(dirname "$0")/.."
 FLOWPROBE=${FLOWPROBE:-build/flowprobe}
 [[ -x $FLOWPROBE ]] || { echo "ipfix.sh: build flowprobe first (make)" >&2; exit 1; }
 mkdir -p build/bench
-[[ -x build/bench/genpcap ]] || cc -std=c11 -O2 -o build/bench/genpcap bench/genpcap.c
+[[ -x build/bench/genpcap && ! bench/genpcap.c -nt build/bench/genpcap ]] ||
+    cc -std=c11 -O2 -o build/bench/genpcap bench/genpcap.c
 PCAP=build/bench/ipfix-$PACKETS-$FLOWS.pcap
-[[ -f $PCAP ]] || build/bench/genpcap -n "$PACKETS" -f "$FLOWS" -s 3 "$PCAP" 2>/dev/null
+# a capture older than the generator's source is made again
+[[ -s $PCAP && ! bench/genpcap.c -nt $PCAP ]] || build/bench/genpcap -n "$PACKETS" -f "$FLOWS" -s 3 "$PCAP" 2>/dev/null
 cat "$PCAP" >/dev/null
 TMP=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$TMP"' EXIT

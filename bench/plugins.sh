@@ -55,7 +55,8 @@ GEN=${GENPCAP:-build/genpcap}
 [[ -x $PROBE && -x $GEN ]] || { echo "plugins.sh: build first (make)" >&2; exit 1; }
 PCAP=build/bench/plugins-$PACKETS${SHUFFLE}.pcap
 mkdir -p build/bench
-if [[ ! -s $PCAP ]]; then
+# a capture older than the generator's source is made again
+if [[ ! -s $PCAP || bench/genpcap.c -nt $PCAP ]]; then
     echo "generating $PCAP"
     "$GEN" -n "$PACKETS" -f $((PACKETS / 20)) -s 1 $SHUFFLE "$PCAP.tmp" 2>/dev/null
     mv "$PCAP.tmp" "$PCAP"

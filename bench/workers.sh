@@ -33,10 +33,12 @@ command -v mergecap >/dev/null || { echo "workers.sh: mergecap (wireshark-common
 D=build/bench
 mkdir -p "$D"
 half=$((PACKETS / 2))
+# captures older than the generator's source are made again
 for s in 1 2; do
-    [[ -s $D/half$s-$half.pcap ]] || "$GEN" -n "$half" -f $((half / 20)) -s $((s + 10)) "$D/half$s-$half.pcap" 2>/dev/null
+    [[ -s $D/half$s-$half.pcap && ! bench/genpcap.c -nt $D/half$s-$half.pcap ]] || "$GEN" -n "$half" -f $((half / 20)) -s $((s + 10)) "$D/half$s-$half.pcap" 2>/dev/null
 done
-[[ -s $D/both-$half.pcap ]] || mergecap -F pcap -w "$D/both-$half.pcap" "$D/half1-$half.pcap" "$D/half2-$half.pcap"
+[[ -s $D/both-$half.pcap && ! $D/half1-$half.pcap -nt $D/both-$half.pcap &&
+    ! $D/half2-$half.pcap -nt $D/both-$half.pcap ]] || mergecap -F pcap -w "$D/both-$half.pcap" "$D/half1-$half.pcap" "$D/half2-$half.pcap"
 cat "$D"/half?-"$half".pcap "$D/both-$half.pcap" >/dev/null
 TMP=$(mktemp -d)
 A=fkbA$$ B=fkbB$$

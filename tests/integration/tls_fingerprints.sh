@@ -67,6 +67,18 @@ for pcap in "${caps[@]}"; do
             else
                 echo "ok $cap: $n3 distinct JA3s, one JA4"
             fi
+            # and every flow its own random stream: no two hellos share
+            # their 32 random bytes (genpcap once gave 1,000 flows 16 streams)
+            tshark -r "$pcap" -Y "tls.handshake.type == 1" -T fields -e tls.handshake.random \
+                >"$tmp/$cap.rnd" 2>/dev/null
+            nh=$(grep -c . "$tmp/$cap.rnd")
+            nr=$(sort -u "$tmp/$cap.rnd" | grep -c .)
+            if [ "$nh" -lt 50 ] || [ "$nr" -ne "$nh" ]; then
+                echo "FAIL $cap: $nh ClientHellos with $nr distinct randoms"
+                fail=1
+            else
+                echo "ok $cap: $nh ClientHellos, $nr distinct randoms"
+            fi
         fi
     else
         echo "FAIL $cap:"
