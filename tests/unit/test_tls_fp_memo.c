@@ -510,6 +510,16 @@ static void report(const run_t *t)
                   t->bad ? ": " : "", t->first_bad);
 }
 
+/* fn(t) on a thread of its own (the memo and its counters start empty), then reported. */
+static void run_alone(void *(*fn)(void *), run_t *t)
+{
+    pthread_t id;
+
+    assert_int_equal(pthread_create(&id, NULL, fn, t), 0);
+    pthread_join(id, NULL);
+    report(t);
+}
+
 /* Every mutation but the ones that are not inputs changes the fingerprints. */
 static void assert_mutations_matter(const run_t *t)
 {
@@ -608,12 +618,8 @@ static void test_memo_permuting_client(void **state)
 {
     (void)state;
     run_t t = {.seed = 0xc0ffee, .count = 3000};
-    pthread_t id;
 
-    /* A thread of its own: counters from zero. */
-    assert_int_equal(pthread_create(&id, NULL, run_permuting, &t), 0);
-    pthread_join(id, NULL);
-    report(&t);
+    run_alone(run_permuting, &t);
     assert_int_equal(t.bad, 0);
     assert_true(t.ja3_same < t.count / 100); /* JA3 does follow the order */
     /* 18 extensions: orders almost never repeat; every miss but the first
@@ -659,11 +665,8 @@ static void test_memo_permuted_mutations(void **state)
 {
     (void)state;
     run_t t = {.seed = 271828, .count = 100000};
-    pthread_t id;
 
-    assert_int_equal(pthread_create(&id, NULL, run_mixed, &t), 0);
-    pthread_join(id, NULL);
-    report(&t);
+    run_alone(run_mixed, &t);
     assert_int_equal(t.bad, 0);
     /* Some 700 JA4 inputs recur, in a table of 128: many are found, many made again. */
     assert_true(t.ja4_hits > t.count / 10);
