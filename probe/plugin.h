@@ -66,9 +66,15 @@ enum {
  * The direction of the packet relative to the flow, set by the cache before
  * every hook: 0 = SRC -> DST (same as the flow's first packet), 1 = reverse.
  */
+typedef struct fp_body_pool_st fp_body_pool_t;
+
 typedef struct fp_hookpkt_st {
     const fk_packet_t *pkt;
     uint8_t rev;
+    /* Where this plugin's bodies come from (fp_plugin_body): set by the cache
+     * for each call of a plugin with body_size; NULL for other plugins and
+     * for callers without a cache. */
+    fp_body_pool_t *bodies;
 } fp_hookpkt_t;
 
 typedef struct fp_plugin_st {
@@ -113,7 +119,22 @@ typedef struct fp_plugin_st {
      * state pointer it is given, not from a pointer stored in the state.
      */
     size_t state_zero; /* (takes one of the four reserved slots: same ABI) */
-    void *reserved[3]; /* room to extend the ABI */
+    /*
+     * Bytes of a body: state a flow gets only once the plugin finds the flow
+     * is its own (0 = none).  A record of a kilobyte carried in every flow
+     * slot makes every slot that much larger, and the cache's working set
+     * with it, though most flows are not the plugin's (a DNS flow is not
+     * HTTP's); a body comes from a pool of the cache's instead, when the
+     * plugin first asks for it (fp_plugin_body), and goes back to the pool
+     * when the cache takes the flow's record for a new flow -- after the
+     * export, once the output thread is done with it.  The slab (state_size bytes) then
+     * starts with the body's pointer (a `void *` the plugin does not write),
+     * within state_zero (or state_zero 0), so a new flow has none.  This
+     * pointer is the one that record() may follow: the cache keeps the body
+     * as long as the record.
+     */
+    size_t body_size;  /* (a second reserved slot) */
+    void *reserved[2]; /* room to extend the ABI */
 } fp_plugin_t;
 
 /* An enabled plugin: descriptor, context and where its slab sits in a flow slot. */
@@ -137,6 +158,37 @@ const fp_plugin_t *fp_plugin_find(const char *name);
  * its records to the output thread, cache.h).
  */
 size_t fp_plugins_layout(fp_plugin_inst_t *plugins, size_t n);
+
+/*
+ * Take a body from a pool (uninitialised: the plugin initialises it), or
+ * NULL when `pool` is NULL or has none left.  Through a cache neither
+ * happens: its pools hold a body for every record (probe/cache/cache.c).
+ */
+void *fp_body_take(fp_body_pool_t *pool);
+
+/*
+ * Pools outside a cache, for tests that call hooks themselves: `cap` bodies
+ * of `body_size` bytes (NULL: no memory).  fp_body_give returns a body that
+ * fp_body_take handed out, as the cache does when it reuses a record.
+ */
+fp_body_pool_t *fp_body_pool_new(size_t body_size, uint32_t cap);
+void fp_body_pool_free(fp_body_pool_t *pool);
+void fp_body_give(fp_body_pool_t *pool, void *body);
+
+/*
+ * The flow's body for the plugin whose hook got `hp` and `state`: the one
+ * it has, or a new one (uninitialised, so the plugin can tell a new one
+ * from *state being NULL before the call).  NULL only without a pool: the
+ * plugin then keeps no record for the flow.
+ */
+static inline void *fp_plugin_body(const fp_hookpkt_t *hp, void *state)
+{
+    void **b = (void **)state;
+
+    if (!*b)
+        *b = fp_body_take(hp->bodies);
+    return *b;
+}
 
 /* Plugin state of `inst` inside a flow slot. */
 static inline void *fp_plugin_state(const fp_plugin_inst_t *inst, const fp_flow_t *flow)

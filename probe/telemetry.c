@@ -97,6 +97,12 @@ static const wmetric_t g_wmetrics[] = {
        frag_hits),
     CM("cache_fragment_misses_total", COUNTER, "Later fragments whose first fragment was not seen.",
        frag_misses),
+    CM("cache_plugin_bodies", GAUGE,
+       "Plugin records kept out of the flow slots (bodies), held by flows or free records now.",
+       bodies),
+    CM("cache_plugin_body_misses_total", COUNTER,
+       "Plugin bodies asked for when none was left; 0 unless a plugin loses track of them.",
+       body_misses),
 };
 
 static uint64_t wvalue(const wmetric_t *m, const fp_worker_snap_t *s)

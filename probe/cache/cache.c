@@ -122,8 +122,9 @@ int fp_cache_cfg_apply(fp_cache_cfg_t *cfg, const fk_opts_t *o, fk_err_t *e)
 typedef struct fp_hook_st {
     int (*fn)(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp);
     void *ctx;
-    size_t off;   /* the plugin's slab offset in a flow slot */
-    uint64_t bit; /* the plugin's bit in fp_flow_t.hooks_done (0 past 64 plugins) */
+    size_t off;             /* the plugin's slab offset in a flow slot */
+    uint64_t bit;           /* the plugin's bit in fp_flow_t.hooks_done (0 past 64 plugins) */
+    fp_body_pool_t *bodies; /* the plugin's body pool (body_size), else NULL */
 } fp_hook_t;
 
 enum { HOOK_POST_CREATE, HOOK_PRE_UPDATE, HOOK_POST_UPDATE, HOOK_COUNT };
@@ -132,6 +133,33 @@ enum { HOOK_POST_CREATE, HOOK_PRE_UPDATE, HOOK_POST_UPDATE, HOOK_COUNT };
 typedef struct fp_zero_st {
     size_t off, len;
 } fp_zero_t;
+
+/*
+ * A plugin's bodies (fp_plugin_t.body_size): one for each record at most, so
+ * the pool holds nrec and taking one through the cache never fails.  The
+ * memory is reserved, not touched: bodies are handed out from its start
+ * (the pages a run touches are those of the most bodies it held at once),
+ * and a freed body is reused first.  Freed bodies are kept as indices on a
+ * stack of their own, not linked through the bodies: giving one back
+ * touches no line of it.
+ */
+struct fp_body_pool_st {
+    uint8_t *mem; /* cap bodies of size bytes */
+    void *map;    /* the mapping that holds them (map_alloc) */
+    size_t map_len;
+    size_t size; /* body_size in whole cache lines: a lent body shares none with a live one */
+    uint32_t cap, used; /* bodies [used, cap) were never handed out */
+    uint32_t *free;     /* indices of bodies given back, the last on top */
+    uint32_t nfree;
+    uint64_t misses; /* takes that found none left (fp_cache_stats_t.body_misses) */
+    int poison;      /* < 0: off; else the byte a body holds at its first use */
+};
+
+/* A body slab of a flow slot: where its pointer is, and the pool it is from. */
+typedef struct fp_body_slab_st {
+    size_t off; /* the plugin's slab offset: its first word is the body's pointer */
+    fp_body_pool_t *pool;
+} fp_body_slab_t;
 
 /* What a row scan reads: 8 bytes per slot, so 8 slots share a cache line. */
 typedef struct fp_slot_st {
@@ -176,6 +204,9 @@ struct fp_cache_st {
     uint64_t bare_skip;             /* hooks_done bits of FP_PLUGIN_PAYLOAD_HOOKS plugins */
     uint64_t hook_bits[HOOK_COUNT]; /* every bit on that hook's list; ~0 when a
                                        plugin past the 64th has it (never all done) */
+    fp_body_pool_t *pools;          /* per plugin; .size 0 for those without bodies */
+    fp_body_slab_t *bodies;         /* the plugins with bodies: what freeing a record gives back */
+    size_t nbodies;
     bool key_vlan;
     fp_export_fn export_fn;
     void *export_arg;
@@ -193,22 +224,122 @@ struct fp_cache_st {
  * with 4 kB pages nearly every packet's lookup costs a TLB miss and every
  * first touch a page fault; huge pages make both rare.
  */
-static int pool_alloc(fp_cache_t *c, size_t bytes)
+static uint8_t *map_alloc(size_t bytes, void **map, size_t *map_len)
 {
     size_t len = bytes + POOL_ALIGN;
     void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    uintptr_t a;
+    uint8_t *a;
 
     if (m == MAP_FAILED)
-        return -1;
-    c->pool_map = m;
-    c->pool_map_len = len;
-    a = ((uintptr_t)m + POOL_ALIGN - 1) & ~(uintptr_t)(POOL_ALIGN - 1);
-    c->pool = (uint8_t *)a;
+        return NULL;
+    *map = m;
+    *map_len = len;
+    a = (uint8_t *)(((uintptr_t)m + POOL_ALIGN - 1) & ~(uintptr_t)(POOL_ALIGN - 1));
 #ifdef MADV_HUGEPAGE
-    (void)madvise(c->pool, bytes, MADV_HUGEPAGE); /* advice: fine if refused */
+    (void)madvise(a, bytes, MADV_HUGEPAGE); /* advice: fine if refused */
 #endif
+    return a;
+}
+
+static int pool_alloc(fp_cache_t *c, size_t bytes)
+{
+    c->pool = map_alloc(bytes, &c->pool_map, &c->pool_map_len);
+    return c->pool ? 0 : -1;
+}
+
+/* Room for cap bodies of bp->size bytes (set by the caller). */
+static int body_pool_alloc(fp_body_pool_t *bp, uint32_t cap)
+{
+    if (!cap || bp->size > SIZE_MAX / cap - POOL_ALIGN ||
+        !(bp->mem = map_alloc(bp->size * cap, &bp->map, &bp->map_len)) ||
+        !(bp->free = malloc((size_t)cap * sizeof(*bp->free))))
+        return -1;
+    bp->cap = cap;
     return 0;
+}
+
+static void body_pool_release(fp_body_pool_t *bp)
+{
+    if (bp->map)
+        munmap(bp->map, bp->map_len);
+    free(bp->free);
+}
+
+/* Every body pool: cap bodies each (the records), sizes from plan_hooks. */
+static int bodies_alloc(fp_cache_t *c, uint32_t cap)
+{
+    for (size_t i = 0; i < c->nplugins; i++)
+        if (c->pools[i].size && body_pool_alloc(&c->pools[i], cap) < 0)
+            return -1;
+    return 0;
+}
+
+fp_body_pool_t *fp_body_pool_new(size_t body_size, uint32_t cap)
+{
+    fp_body_pool_t *bp = calloc(1, sizeof(*bp));
+
+    if (!bp)
+        return NULL;
+    bp->size = (body_size + 63) & ~(size_t)63;
+    bp->poison = -1;
+    if (!body_size || body_pool_alloc(bp, cap) < 0) {
+        fp_body_pool_free(bp);
+        return NULL;
+    }
+    return bp;
+}
+
+void fp_body_pool_free(fp_body_pool_t *bp)
+{
+    if (!bp)
+        return;
+    body_pool_release(bp);
+    free(bp);
+}
+
+void *fp_body_take(fp_body_pool_t *bp)
+{
+    void *b;
+
+    if (!bp)
+        return NULL;
+    if (bp->nfree)
+        return bp->mem + (size_t)bp->free[--bp->nfree] * bp->size;
+    if (bp->used == bp->cap) {
+        bp->misses++;
+        return NULL;
+    }
+    b = bp->mem + (size_t)bp->used++ * bp->size;
+    if (bp->poison >= 0)
+        memset(b, bp->poison, bp->size);
+    return b;
+}
+
+void fp_body_give(fp_body_pool_t *bp, void *body)
+{
+    size_t at = (size_t)((uint8_t *)body - bp->mem);
+
+    /* Only a body of this pool, handed out and not given back (the stack
+     * has room for every body): anything else is a caller's bug, ignored. */
+    if ((uint8_t *)body >= bp->mem && at % bp->size == 0 && at / bp->size < bp->used &&
+        bp->nfree < bp->used)
+        bp->free[bp->nfree++] = (uint32_t)(at / bp->size);
+}
+
+/*
+ * A free record is taken again: the bodies its last flow took go back to
+ * their pools.  Done here rather than when the record comes back from the
+ * output thread, because the new flow's zeroing writes the same line next:
+ * one miss for both, where freeing at return costs a miss of its own.
+ */
+static inline void give_bodies(const fp_cache_t *c, const fp_flow_t *f)
+{
+    for (size_t k = 0; k < c->nbodies; k++) {
+        void *b;
+        memcpy(&b, (const uint8_t *)f + c->bodies[k].off, sizeof(b));
+        if (b)
+            fp_body_give(c->bodies[k].pool, b);
+    }
 }
 
 static inline fp_flow_t *rec(const fp_cache_t *c, uint32_t slot)
@@ -235,7 +366,8 @@ static void plan_zero(fp_cache_t *c, size_t off, size_t len)
     c->nzero++;
 }
 
-/* Resolve, once, which plugin has which hook and what a new flow zeroes. */
+/* Resolve, once, which plugin has which hook and what a new flow zeroes.
+ * 0; -1 out of memory; -2 a plugin's body pointer would not be zeroed. */
 static int plan_hooks(fp_cache_t *c)
 {
     size_t n = c->nplugins, m = n ? n : 1;
@@ -247,7 +379,9 @@ static int plan_hooks(fp_cache_t *c)
     c->pre_export = calloc(m, sizeof(*c->pre_export));
     c->zero = calloc(n + 1, sizeof(*c->zero));
     c->hot = calloc(m, sizeof(*c->hot));
-    if (!c->pre_create || !c->pre_export || !c->zero || !c->hot)
+    c->pools = calloc(m, sizeof(*c->pools));
+    c->bodies = calloc(m, sizeof(*c->bodies));
+    if (!c->pre_create || !c->pre_export || !c->zero || !c->hot || !c->pools || !c->bodies)
         return -1;
 
     plan_zero(c, 0, sizeof(fp_flow_t));
@@ -257,10 +391,21 @@ static int plan_hooks(fp_cache_t *c)
         int (*fns[HOOK_COUNT])(void *, fp_flow_t *, void *, const fp_hookpkt_t *) = {
             p->post_create, p->pre_update, p->post_update};
 
+        fp_body_pool_t *bp = NULL;
+
+        c->pools[i].poison = -1;
+        if (p->body_size) {
+            /* The pointer must be zeroed with every new flow. */
+            if (p->state_size < sizeof(void *) || (p->state_zero && p->state_zero < sizeof(void *)))
+                return -2;
+            bp = &c->pools[i];
+            bp->size = (p->body_size + 63) & ~(size_t)63;
+            c->bodies[c->nbodies++] = (fp_body_slab_t){off, bp};
+        }
         for (int h = 0; h < HOOK_COUNT; h++)
             if (fns[h])
                 c->hooks[h][c->nhooks[h]++] =
-                    (fp_hook_t){fns[h], c->plugins[i].ctx, off, i < 64 ? 1ULL << i : 0};
+                    (fp_hook_t){fns[h], c->plugins[i].ctx, off, i < 64 ? 1ULL << i : 0, bp};
         if (p->pre_create)
             c->pre_create[c->npre_create++] = i;
         if (p->pre_export)
@@ -275,13 +420,21 @@ static int plan_hooks(fp_cache_t *c)
         if ((p->flags & FP_PLUGIN_PAYLOAD_HOOKS) && i < 64)
             c->bare_skip |= 1ULL << i;
     }
-    /* Hot slabs: those every packet may read first, then the payload-only ones. */
+    /* Hot slabs: those every packet may read first, then the payload-only ones;
+     * a line once (small slabs share lines: bodies keep slabs small), and
+     * not the record's first two, which the lookup fetches anyway. */
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < n; i++) {
             const fp_plugin_t *p = c->plugins[i].p;
+            size_t off = c->plugins[i].state_off, k;
             bool bare = (p->flags & FP_PLUGIN_PAYLOAD_HOOKS) && i < 64;
-            if (p->state_size && (p->pre_update || p->post_update) && bare == (pass == 1))
-                c->hot[c->nhot++] = c->plugins[i].state_off;
+            if (!p->state_size || !(p->pre_update || p->post_update) || bare != (pass == 1) ||
+                off / 64 < 2)
+                continue;
+            for (k = 0; k < c->nhot && c->hot[k] / 64 != off / 64; k++)
+                ;
+            if (k == c->nhot)
+                c->hot[c->nhot++] = off & ~(size_t)63;
         }
         if (pass == 0)
             c->nhot_bare = c->nhot;
@@ -294,6 +447,7 @@ fp_cache_t *fp_cache_new(const fp_cache_cfg_t *cfg, fp_plugin_inst_t *plugins, s
 {
     fp_cache_t *c;
     size_t off;
+    int rc;
 
     if (cfg->size_exp > 30 || cfg->line_exp > cfg->size_exp) {
         fk_errf(e, "cache: bad geometry s=%u l=%u", cfg->size_exp, cfg->line_exp);
@@ -324,8 +478,12 @@ fp_cache_t *fp_cache_new(const fp_cache_cfg_t *cfg, fp_plugin_inst_t *plugins, s
     c->slot_size = (off + 63) & ~(size_t)63;
     c->nrec = c->nslots + cfg->lend;
 
-    if (plan_hooks(c) < 0) {
-        fk_errf(e, "cache: out of memory");
+    if ((rc = plan_hooks(c)) < 0) {
+        if (rc == -2)
+            fk_errf(e, "cache: a plugin keeps a body but its slab does not start with the "
+                       "body's pointer, zeroed (plugin.h, body_size): a bug in the plugin");
+        else
+            fk_errf(e, "cache: out of memory");
         fp_cache_free(c);
         return NULL;
     }
@@ -334,7 +492,7 @@ fp_cache_t *fp_cache_new(const fp_cache_cfg_t *cfg, fp_plugin_inst_t *plugins, s
     c->idx = calloc(c->nslots, sizeof(*c->idx));
     c->free_rec = c->nrec >= c->nslots ? malloc((size_t)c->nrec * sizeof(*c->free_rec)) : NULL;
     if (c->nrec < c->nslots || c->slot_size > SIZE_MAX / c->nrec - POOL_ALIGN ||
-        pool_alloc(c, (size_t)c->nrec * c->slot_size) < 0)
+        pool_alloc(c, (size_t)c->nrec * c->slot_size) < 0 || bodies_alloc(c, c->nrec) < 0)
         c->pool = NULL;
     if (cfg->frag_enable)
         c->frag = fp_frag_new(cfg->frag_size, cfg->frag_timeout_s);
@@ -369,6 +527,10 @@ void fp_cache_free(fp_cache_t *c)
     free(c->pre_export);
     free(c->zero);
     free(c->hot);
+    for (size_t i = 0; c->pools && i < c->nplugins; i++)
+        body_pool_release(&c->pools[i]);
+    free(c->pools);
+    free(c->bodies);
     free(c->slot);
     free(c->idx);
     free(c->free_rec);
@@ -461,7 +623,7 @@ static uint8_t idle_reason(const fp_flow_t *f)
  * counts as OK: its flow may still be updated).
  */
 static inline __attribute__((always_inline)) int run_hooks(fp_cache_t *c, fp_flow_t *f,
-                                                           const fp_hookpkt_t *hp, int which)
+                                                           fp_hookpkt_t *hp, int which)
 {
     const fp_hook_t *h = c->hooks[which];
     uint64_t done = 0;
@@ -476,6 +638,7 @@ static inline __attribute__((always_inline)) int run_hooks(fp_cache_t *c, fp_flo
     for (size_t i = 0, n = c->nhooks[which]; i < n; i++) {
         if (done & h[i].bit)
             continue;
+        hp->bodies = h[i].bodies;
         int r = h[i].fn(h[i].ctx, f, (uint8_t *)f + h[i].off, hp);
         if (r == FP_HOOK_DONE) {
             if (which != HOOK_POST_CREATE)
@@ -505,6 +668,8 @@ static inline void zero_slot(const fp_cache_t *c, fp_flow_t *f)
         fk_zero_short((uint8_t *)f + c->zero[i].off, c->zero[i].len);
 }
 
+#define SLOT_PF_MAX 256 /* bytes of the next free record fetched ahead (take_record) */
+
 /*
  * The record for a new flow: the one freed last.  A record never used
  * before comes straight from the pool's zero pages (or as poison, see
@@ -518,14 +683,22 @@ static inline uint32_t take_record(fp_cache_t *c)
         c->fresh = r + 1;
         if (c->poison >= 0)
             memset(c->pool + (size_t)r * c->slot_size, c->poison, c->slot_size);
+    } else if (c->nbodies) {
+        give_bodies(c, (const fp_flow_t *)(c->pool + (size_t)r * c->slot_size));
+    }
+    /* The record the next new flow takes: its lines are read (the body
+     * pointers) and written (the zeroing) then; fetch them now. */
+    if (c->nfree) {
+        const uint8_t *n = c->pool + (size_t)c->free_rec[c->nfree - 1] * c->slot_size;
+        for (size_t k = 0; k < c->slot_size && k < SLOT_PF_MAX; k += 64)
+            __builtin_prefetch(n + k, 1);
     }
     return r;
 }
 
 /* A flow (new or re-created) in `slot` from its first packet: the slot
  * marked busy, counted, and post_create run (a plugin may end it at once). */
-static void flow_started(fp_cache_t *c, uint32_t slot, uint32_t tag, fp_flow_t *f,
-                         const fp_hookpkt_t *hp)
+static void flow_started(fp_cache_t *c, uint32_t slot, uint32_t tag, fp_flow_t *f, fp_hookpkt_t *hp)
 {
     c->slot[slot].tag = tag;
     c->slot[slot].last_s = (uint32_t)secs(hp->pkt->ts_ns);
@@ -544,7 +717,7 @@ static void create_in(fp_cache_t *c, uint32_t slot, uint32_t tag, uint64_t hash,
                       const fk_packet_t *pkt)
 {
     fp_flow_t *f;
-    fp_hookpkt_t hp = {pkt, 0};
+    fp_hookpkt_t hp = {pkt, 0, NULL};
 
     /* An empty slot: there is a free record for it (busy slots own the rest). */
     c->idx[slot] = take_record(c);
@@ -581,7 +754,7 @@ static void create_in(fp_cache_t *c, uint32_t slot, uint32_t tag, uint64_t hash,
  * both).  Then post_create runs for every plugin, with the packet's
  * direction relative to the kept key.
  */
-static void reinsert_in(fp_cache_t *c, uint32_t slot, const fp_hookpkt_t *hp)
+static void reinsert_in(fp_cache_t *c, uint32_t slot, fp_hookpkt_t *hp)
 {
     fp_flow_t *f = rec(c, slot);
     const fk_packet_t *pkt = hp->pkt;
@@ -747,7 +920,7 @@ static void put_one(fp_cache_t *c, fk_packet_t *pkt, int64_t now, uint64_t h)
         return;
     }
 
-    fp_hookpkt_t hp = {pkt, rev};
+    fp_hookpkt_t hp = {pkt, rev, NULL};
     int hr = c->nhooks[HOOK_PRE_UPDATE] ? run_hooks(c, f, &hp, HOOK_PRE_UPDATE) : FP_HOOK_OK;
     if (hr != FP_HOOK_OK) {
         /* The packet is not in the flow yet: it starts the next one. */
@@ -852,11 +1025,17 @@ void fp_cache_get_stats(const fp_cache_t *c, fp_cache_stats_t *out)
 {
     *out = c->st;
     fp_frag_stats(c->frag, &out->frag_hits, &out->frag_misses);
+    for (size_t i = 0; i < c->nplugins; i++) {
+        out->bodies += c->pools[i].used - c->pools[i].nfree;
+        out->body_misses += c->pools[i].misses;
+    }
 }
 
 void fp_cache_poison(fp_cache_t *c, uint8_t byte)
 {
     c->poison = byte;
+    for (size_t i = 0; i < c->nplugins; i++)
+        c->pools[i].poison = byte;
 }
 
 size_t fp_cache_slot_bytes(const fp_cache_t *c)

@@ -68,6 +68,9 @@ typedef struct fp_cache_stats_st {
     uint64_t peak_flows;       /* most flows in the cache at once */
     uint64_t frag_hits;        /* later fragments given their first fragment's ports */
     uint64_t frag_misses;      /* later fragments whose first fragment was not seen */
+    uint64_t bodies;           /* plugin bodies (plugin.h) held by flows or free records now */
+    uint64_t body_misses;      /* bodies asked for when a pool had none left: 0, unless a
+                                  plugin loses track of its bodies (a bug) */
 } fp_cache_stats_t;
 
 /*
@@ -125,7 +128,11 @@ void fp_cache_get_stats(const fp_cache_t *c, fp_cache_stats_t *out);
  */
 void fp_cache_poison(fp_cache_t *c, uint8_t byte);
 
-/* Bytes of memory per slot (record with slabs, index, free-list entry), for reports. */
+/*
+ * Bytes of memory per slot (record with slabs, index, free-list entry), for
+ * reports.  Plugin bodies (plugin.h, body_size) come on top: one for each
+ * flow a plugin found to be its own, for as long as its record lives.
+ */
 size_t fp_cache_slot_bytes(const fp_cache_t *c);
 
 #endif /* FP_CACHE_H */

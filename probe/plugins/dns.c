@@ -59,10 +59,11 @@ typedef struct dns_record_st {
     uint8_t rdata[DNS_RDATA_CAP];
 } dns_record_t;
 
-/* Only `has` is zeroed when a flow is created (state_zero); dns_parse clears r. */
+/* Zeroed when a flow is created.  The record is a body (plugin.h), taken
+ * by the flow's first DNS message; dns_parse clears it. */
 typedef struct dns_state_st {
+    void *body;  /* the dns_record_t; NULL: none yet */
     uint8_t has; /* a record is attached */
-    dns_record_t r;
 } dns_state_t;
 
 /* In ipfixprobe's IPFIX template order. */
@@ -381,13 +382,17 @@ static int dns_parse(dns_record_t *r, const uint8_t *payload, size_t len, bool t
 }
 
 /* Both hooks: a DNS packet that parses attaches a record and ends the flow. */
-static int dns_packet(dns_state_t *s, const fk_packet_t *pkt)
+static int dns_packet(dns_state_t *s, const fp_hookpkt_t *hp)
 {
+    const fk_packet_t *pkt = hp->pkt;
+    dns_record_t *r;
+
     if (pkt->src_port != FK_DNS_PORT && pkt->dst_port != FK_DNS_PORT)
         return FP_HOOK_OK;
+    if (!(r = fp_plugin_body(hp, s)))
+        return FP_HOOK_OK;
     /* A flow never holds a record here: one that did was flushed at once. */
-    s->has =
-        (uint8_t)dns_parse(&s->r, pkt->payload, pkt->payload_len, pkt->ip_proto == IPPROTO_TCP);
+    s->has = (uint8_t)dns_parse(r, pkt->payload, pkt->payload_len, pkt->ip_proto == IPPROTO_TCP);
     return s->has ? FP_HOOK_FLUSH : FP_HOOK_OK; /* without `has`, r is never read */
 }
 
@@ -395,7 +400,7 @@ static int dns_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_hoo
 {
     (void)ctx;
     (void)flow;
-    return dns_packet(state, hp->pkt);
+    return dns_packet(state, hp);
 }
 
 static int dns_post_update(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp)
@@ -406,7 +411,7 @@ static int dns_post_update(void *ctx, fp_flow_t *flow, void *state, const fp_hoo
      * one, so the cache need not offer dns its later packets. */
     if (hp->pkt->src_port != FK_DNS_PORT && hp->pkt->dst_port != FK_DNS_PORT)
         return FP_HOOK_DONE;
-    return dns_packet(state, hp->pkt);
+    return dns_packet(state, hp);
 }
 
 static unsigned dns_records(void *ctx, const fp_flow_t *flow, const void *state)
@@ -421,7 +426,7 @@ static const void *dns_record(void *ctx, const fp_flow_t *flow, const void *stat
     (void)ctx;
     (void)flow;
     (void)i;
-    return &((const dns_state_t *)state)->r;
+    return ((const dns_state_t *)state)->body;
 }
 
 const fp_plugin_t fp_plugin_dns = {
@@ -434,7 +439,7 @@ const fp_plugin_t fp_plugin_dns = {
     .nfields = sizeof(dns_fields) / sizeof(dns_fields[0]),
     .record_size = sizeof(dns_record_t),
     .state_size = sizeof(dns_state_t),
-    .state_zero = offsetof(dns_state_t, r),
+    .body_size = sizeof(dns_record_t),
     .post_create = dns_post_create,
     .post_update = dns_post_update,
     .records = dns_records,

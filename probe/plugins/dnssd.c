@@ -72,10 +72,10 @@ typedef struct dnssd_resp_st {
 } dnssd_resp_t;
 
 /*
- * What a flow has collected so far.  The three counts come first: they and
- * the state's flag are all the cache zeroes for a new flow (state_zero), and
- * nothing past them is read beyond what they count, so the rest of the
- * 2.5 kB slab may hold an earlier flow's leftovers.
+ * What a flow has collected so far.  The three counts come first: they are
+ * set when the flow takes its body, and nothing past them is read beyond
+ * what they count, so the rest of the 2.5 kB may hold an earlier flow's
+ * leftovers.
  */
 typedef struct dnssd_work_st {
     uint16_t qlen;  /* bytes used in q */
@@ -93,16 +93,21 @@ typedef struct dnssd_record_st {
 } dnssd_record_t;
 
 /*
- * The flag first, then the work area's counts: state_zero reaches to the
- * end of the counts.  pre_export writes the whole record over the work
- * area, so the record never shows leftovers either.
+ * The work area and then the record are a body (plugin.h), taken by the
+ * flow's first packet to or from port 5353: the many flows that never
+ * carry one neither carry nor touch its 2.5 kB.  pre_export writes the
+ * whole record over the work area, so the record never shows leftovers
+ * either.
  */
+typedef union dnssd_body_un {
+    dnssd_work_t w;   /* until pre_export */
+    dnssd_record_t r; /* after it */
+} dnssd_body_t;
+
+/* Zeroed when a flow is created. */
 typedef struct dnssd_state_st {
+    void *body;  /* the dnssd_body_t; NULL: none yet */
     uint8_t has; /* a record is attached */
-    union {
-        dnssd_work_t w;   /* until pre_export */
-        dnssd_record_t r; /* after it */
-    } u;
 } dnssd_state_t;
 
 /* One whitelist line: "service,key1,key2,...". */
@@ -568,22 +573,29 @@ static bool dnssd_parse(const dnssd_ctx_t *x, dnssd_work_t *w, const uint8_t *pa
 
 /* ------------------------------------------------------------ hooks */
 
-static int dnssd_packet(dnssd_ctx_t *x, dnssd_state_t *s, const fk_packet_t *pkt)
+static int dnssd_packet(dnssd_ctx_t *x, dnssd_state_t *s, const fp_hookpkt_t *hp)
 {
+    const fk_packet_t *pkt = hp->pkt;
     bool tcp = pkt->ip_proto == IPPROTO_TCP;
+    dnssd_body_t *b = s->body;
 
     if (pkt->src_port != DNSSD_PORT && pkt->dst_port != DNSSD_PORT)
         return FP_HOOK_OK;
+    if (!b) {
+        if (!(b = fp_plugin_body(hp, s)))
+            return FP_HOOK_OK;
+        b->w.qlen = b->w.alen = b->w.nresp = 0;
+    }
     if (s->has) {
-        (void)dnssd_parse(x, &s->u.w, pkt->payload, pkt->payload_len, tcp);
+        (void)dnssd_parse(x, &b->w, pkt->payload, pkt->payload_len, tcp);
         return FP_HOOK_OK;
     }
     /* The first readable message creates the record; an unreadable one leaves nothing. */
-    if (dnssd_parse(x, &s->u.w, pkt->payload, pkt->payload_len, tcp)) {
+    if (dnssd_parse(x, &b->w, pkt->payload, pkt->payload_len, tcp)) {
         s->has = 1;
     } else {
         /* Empty again: what is past the counts is read only as far as they count. */
-        s->u.w.qlen = s->u.w.alen = s->u.w.nresp = 0;
+        b->w.qlen = b->w.alen = b->w.nresp = 0;
     }
     return FP_HOOK_OK;
 }
@@ -591,13 +603,13 @@ static int dnssd_packet(dnssd_ctx_t *x, dnssd_state_t *s, const fk_packet_t *pkt
 static int dnssd_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp)
 {
     (void)flow;
-    return dnssd_packet(ctx, state, hp->pkt);
+    return dnssd_packet(ctx, state, hp);
 }
 
 static int dnssd_post_update(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp)
 {
     (void)flow;
-    return dnssd_packet(ctx, state, hp->pkt);
+    return dnssd_packet(ctx, state, hp);
 }
 
 /* Append s (n octets) to out if `need` more octets still fit with the NUL. */
@@ -624,15 +636,16 @@ static void dnssd_pre_export(void *ctx, fp_flow_t *flow, void *state)
     (void)flow;
     if (!s->has)
         return;
-    memcpy(&w, &s->u.w, sizeof(w));
-    memset(&s->u.r, 0, sizeof(s->u.r));
+    dnssd_record_t *out = &((dnssd_body_t *)s->body)->r; /* `has`: there is a body */
+    memcpy(&w, &((dnssd_body_t *)s->body)->w, sizeof(w));
+    memset(out, 0, sizeof(*out));
 
     for (size_t at = 0; at < w.qlen; at += 1u + w.q[at]) {
         size_t k = w.q[at];
-        if (!dnssd_room(qn, k + 1, sizeof(s->u.r.queries)))
+        if (!dnssd_room(qn, k + 1, sizeof(out->queries)))
             break;
-        dnssd_strcat(s->u.r.queries, &qn, w.q + at + 1, k);
-        dnssd_strcat(s->u.r.queries, &qn, ";", 1);
+        dnssd_strcat(out->queries, &qn, w.q + at + 1, k);
+        dnssd_strcat(out->queries, &qn, ";", 1);
     }
     for (uint16_t i = 0; i < w.nresp; i++) {
         const dnssd_resp_t *r = &w.resp[i];
@@ -654,9 +667,9 @@ static void dnssd_pre_export(void *ctx, fp_flow_t *flow, void *state)
         dnssd_strcat(ent, &en, ";", 1);
         dnssd_strcat(ent, &en, w.arena + r->txt.off, r->txt.len);
         dnssd_strcat(ent, &en, ";", 1);
-        if (!dnssd_room(rn, en, sizeof(s->u.r.responses)))
+        if (!dnssd_room(rn, en, sizeof(out->responses)))
             break;
-        dnssd_strcat(s->u.r.responses, &rn, ent, en);
+        dnssd_strcat(out->responses, &rn, ent, en);
     }
 }
 
@@ -672,7 +685,7 @@ static const void *dnssd_record(void *ctx, const fp_flow_t *flow, const void *st
     (void)ctx;
     (void)flow;
     (void)i;
-    return &((const dnssd_state_t *)state)->u.r;
+    return &((const dnssd_body_t *)((const dnssd_state_t *)state)->body)->r;
 }
 
 const fp_plugin_t fp_plugin_dnssd = {
@@ -685,7 +698,7 @@ const fp_plugin_t fp_plugin_dnssd = {
     .nfields = sizeof(dnssd_fields) / sizeof(dnssd_fields[0]),
     .record_size = sizeof(dnssd_record_t),
     .state_size = sizeof(dnssd_state_t),
-    .state_zero = offsetof(dnssd_state_t, u.w.q),
+    .body_size = sizeof(dnssd_body_t),
     .init = dnssd_init,
     .fini = dnssd_fini,
     .post_create = dnssd_post_create,

@@ -71,16 +71,16 @@ typedef struct http_record_st {
 } http_record_t;
 
 /*
- * The flags come first: only they are zeroed when a flow is created
- * (state_zero); r is cleared when a message first writes to it, so the many
- * flows that never carry HTTP never pay for a kilobyte of memset.
+ * The whole slab is zeroed when a flow is created.  The record is a body
+ * (plugin.h): a flow gets one, cleared, when a message first writes to it,
+ * so the many flows that never carry HTTP neither carry nor clear a
+ * kilobyte of it.
  */
 typedef struct http_state_st {
-    uint8_t has;     /* a request or response parsed: the flow carries r */
-    uint8_t req;     /* r holds a parsed request */
-    uint8_t resp;    /* r holds a parsed response */
-    uint8_t r_init;  /* r has been cleared for this flow */
-    http_record_t r; /* what record() returns */
+    void *body;   /* the http_record_t record() returns; NULL: none yet */
+    uint8_t has;  /* a request or response parsed: the flow carries the record */
+    uint8_t req;  /* the record holds a parsed request */
+    uint8_t resp; /* the record holds a parsed response */
 } http_state_t;
 
 /* Field table in the order of ipfixprobe's IPFIX template (IPFIX_HTTP_TEMPLATE). */
@@ -105,13 +105,16 @@ enum {
     HTTP_FLUSH = 2, /* a second request/response: export, then re-create */
 };
 
-/* Before the first write to r in a flow: make it read as empty. */
-static void http_clear(http_state_t *s)
+/* The record, for a write: the flow's first one reads as empty.  NULL
+ * without a body (no pool: see fp_plugin_body). */
+static http_record_t *http_rec(http_state_t *s, const fp_hookpkt_t *hp)
 {
-    if (!s->r_init) {
-        fk_record_clear(http_fields, sizeof(http_fields) / sizeof(http_fields[0]), &s->r);
-        s->r_init = 1;
+    if (!s->body) {
+        http_record_t *r = fp_plugin_body(hp, s);
+        if (r)
+            fk_record_clear(http_fields, sizeof(http_fields) / sizeof(http_fields[0]), r);
     }
+    return s->body;
 }
 
 /*
@@ -241,11 +244,11 @@ static void http_add_cookie(char *dst, size_t cap, const uint8_t *b, const uint8
  * caller checked): method, target, then Host, User-Agent and Referer from
  * the header section (RFC 9112 sections 3 and 5).
  */
-static __attribute__((noinline)) int http_parse_request(http_state_t *s, const uint8_t *p,
-                                                        const uint8_t *end, const uint8_t *sp1,
-                                                        const uint8_t *sp2)
+static __attribute__((noinline)) int http_parse_request(http_state_t *s, const fp_hookpkt_t *hp,
+                                                        const uint8_t *p, const uint8_t *end,
+                                                        const uint8_t *sp1, const uint8_t *sp2)
 {
-    http_record_t *r = &s->r;
+    http_record_t *r;
     const uint8_t *cr;
     fp_hl_walk_t w;
     fp_hl_hdr_t h;
@@ -253,7 +256,8 @@ static __attribute__((noinline)) int http_parse_request(http_state_t *s, const u
 
     if (s->req)
         return HTTP_FLUSH;
-    http_clear(s);
+    if (!(r = http_rec(s, hp)))
+        return HTTP_FAIL;
     fp_hl_method(r->method, sizeof(r->method), p, sp1);
     fp_hl_copy(r->uri, sizeof(r->uri), sp1 + 1, sp2);
 
@@ -296,10 +300,10 @@ static __attribute__((noinline)) int http_parse_request(http_state_t *s, const u
  * between the first two spaces, then Content-Type, Server and the Set-Cookie
  * names from the header section (RFC 9112 section 4, RFC 6265 section 4.1).
  */
-static __attribute__((noinline)) int http_parse_response(http_state_t *s, const uint8_t *p,
-                                                         const uint8_t *end)
+static __attribute__((noinline)) int http_parse_response(http_state_t *s, const fp_hookpkt_t *hp,
+                                                         const uint8_t *p, const uint8_t *end)
 {
-    http_record_t *r = &s->r;
+    http_record_t *r;
     const uint8_t *sp1, *sp2, *cr;
     fp_hl_walk_t w;
     fp_hl_hdr_t h;
@@ -313,7 +317,8 @@ static __attribute__((noinline)) int http_parse_response(http_state_t *s, const 
         return HTTP_FAIL;
     if (s->resp)
         return HTTP_FLUSH;
-    http_clear(s);
+    if (!(r = http_rec(s, hp)))
+        return HTTP_FAIL;
     r->code = (uint16_t)code; /* ipfixprobe stores the int in 16 bits */
 
     cr = fp_hl_crlf(sp2, end);
@@ -357,14 +362,14 @@ done:
 
 /* A request by its method prefix: it parses when its line splits with "HTTP"
  * after the target. */
-static __attribute__((noinline)) int http_request_split(http_state_t *s, const uint8_t *p,
-                                                        const uint8_t *end)
+static __attribute__((noinline)) int http_request_split(http_state_t *s, const fp_hookpkt_t *hp,
+                                                        const uint8_t *p, const uint8_t *end)
 {
     const uint8_t *sp1, *sp2;
 
     if (!fp_hl_split(p, end, &sp1, &sp2) || !fp_hl_at(sp2 + 1, end, "HTTP", 4))
         return HTTP_FAIL;
-    return http_parse_request(s, p, end, sp1, sp2);
+    return http_parse_request(s, hp, p, end, sp1, sp2);
 }
 
 /*
@@ -372,8 +377,9 @@ static __attribute__((noinline)) int http_request_split(http_state_t *s, const u
  * segments are neither request nor response: they are told here, inline,
  * and only the others call out to a parser.
  */
-static inline int http_segment(http_state_t *s, const fk_packet_t *pkt)
+static inline int http_segment(http_state_t *s, const fp_hookpkt_t *hp)
 {
+    const fk_packet_t *pkt = hp->pkt;
     const uint8_t *p = pkt->payload, *end, *sp1, *sp2;
     uint32_t w;
 
@@ -382,11 +388,11 @@ static inline int http_segment(http_state_t *s, const fk_packet_t *pkt)
     end = p + pkt->payload_len;
     w = HTTP_W(p[0], p[1], p[2], p[3]);
     if (http_prefix[HTTP_SLOT(w)] == w)
-        return http_request_split(s, p, end);
+        return http_request_split(s, hp, p, end);
     if (http_sniff(p, end, &sp1, &sp2))
-        return http_parse_request(s, p, end, sp1, sp2);
+        return http_parse_request(s, hp, p, end, sp1, sp2);
     if (w == HTTP_W('H', 'T', 'T', 'P'))
-        return http_parse_response(s, p, end);
+        return http_parse_response(s, hp, p, end);
     return HTTP_FAIL;
 }
 
@@ -427,13 +433,13 @@ static int http_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_ho
 {
     (void)ctx;
     (void)flow;
-    (void)http_segment(state, hp->pkt); /* a fresh state never asks to flush */
+    (void)http_segment(state, hp); /* a fresh state never asks to flush */
     return FP_HOOK_OK;
 }
 
-static __attribute__((noinline)) int http_pre_update_slow(http_state_t *s, const fk_packet_t *pkt)
+static __attribute__((noinline)) int http_pre_update_slow(http_state_t *s, const fp_hookpkt_t *hp)
 {
-    return http_segment(s, pkt) == HTTP_FLUSH ? FP_HOOK_FLUSH_REINSERT : FP_HOOK_OK;
+    return http_segment(s, hp) == HTTP_FLUSH ? FP_HOOK_FLUSH_REINSERT : FP_HOOK_OK;
 }
 
 static int http_pre_update(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp)
@@ -442,7 +448,7 @@ static int http_pre_update(void *ctx, fp_flow_t *flow, void *state, const fp_hoo
     (void)flow;
     if (!http_candidate(hp->pkt->payload, hp->pkt->payload_len))
         return FP_HOOK_OK;
-    return http_pre_update_slow(state, hp->pkt);
+    return http_pre_update_slow(state, hp);
 }
 
 static unsigned http_records(void *ctx, const fp_flow_t *flow, const void *state)
@@ -457,7 +463,7 @@ static const void *http_record(void *ctx, const fp_flow_t *flow, const void *sta
     (void)ctx;
     (void)flow;
     (void)i;
-    return &((const http_state_t *)state)->r;
+    return ((const http_state_t *)state)->body;
 }
 
 const fp_plugin_t fp_plugin_http = {
@@ -470,7 +476,7 @@ const fp_plugin_t fp_plugin_http = {
     .nfields = sizeof(http_fields) / sizeof(http_fields[0]),
     .record_size = sizeof(http_record_t),
     .state_size = sizeof(http_state_t),
-    .state_zero = offsetof(http_state_t, r),
+    .body_size = sizeof(http_record_t),
     .post_create = http_post_create,
     .pre_update = http_pre_update,
     .records = http_records,

@@ -54,11 +54,12 @@ typedef struct mqtt_record_st {
 } mqtt_record_t;
 
 /*
- * Flags and counts first: they are all the cache zeroes for a new flow
- * (state_zero).  rec is cleared when the flow's first packet is a CONNECT;
- * the flows that are not MQTT never touch its 500 bytes.
+ * Zeroed when a flow is created.  The record is a body (plugin.h), taken
+ * and cleared when the flow's first packet is a CONNECT; the flows that are
+ * not MQTT neither carry nor touch its 500 bytes.
  */
 typedef struct mqtt_state_st {
+    void *body; /* the mqtt_record_t; NULL: none yet */
     uint8_t session_present;
     uint8_t active; /* the flow carries a record */
     uint8_t flush;  /* a DISCONNECT was seen: export after this packet */
@@ -66,8 +67,9 @@ typedef struct mqtt_state_st {
     uint16_t types; /* bit per MQTT packet type seen */
     uint16_t topics_len;
     uint32_t topic_count;
-    mqtt_record_t rec; /* what record() returns */
 } mqtt_state_t;
+
+#define MQTT_R(st) ((mqtt_record_t *)(st)->body) /* the record: parsing has one */
 
 static const fk_optspec_t mqtt_opts[] = {
     {"tc", "topiccount", "COUNT",
@@ -164,10 +166,10 @@ static void mqtt_add_topic(mqtt_state_t *st, uint32_t tc, const uint8_t *s, uint
         st->full = 1; /* keep whole topics only, in order */
         return;
     }
-    memcpy(st->rec.topics + st->topics_len, s, len);
+    memcpy(MQTT_R(st)->topics + st->topics_len, s, len);
     st->topics_len = (uint16_t)(st->topics_len + len);
-    st->rec.topics[st->topics_len++] = '#';
-    st->rec.topics[st->topics_len] = 0;
+    MQTT_R(st)->topics[st->topics_len++] = '#';
+    MQTT_R(st)->topics[st->topics_len] = 0;
 }
 
 /* Parse the MQTT packets of one segment into `st`; false when it is not (all) MQTT. */
@@ -187,7 +189,7 @@ static bool mqtt_parse(mqtt_state_t *st, uint32_t tc, const uint8_t *p, size_t n
         type = hdr >> 4;
         flags = hdr & 0x0f;
         st->types |= (uint16_t)(1u << type);
-        st->rec.type_cumulative = (uint16_t)(st->types | st->session_present);
+        MQTT_R(st)->type_cumulative = (uint16_t)(st->types | st->session_present);
         if (!mqtt_varint(&c, &rl) || !fk_cur_sub(&c, rl, &m))
             return false; /* hostile or split across segments */
 
@@ -201,26 +203,26 @@ static bool mqtt_parse(mqtt_state_t *st, uint32_t tc, const uint8_t *p, size_t n
                 return false;
             if (!fk_cur_u8(&m, &ver))
                 return false;
-            st->rec.version = ver;
+            MQTT_R(st)->version = ver;
             if (ver != 4 && ver != 5)
                 return false;
             if (!fk_cur_u8(&m, &cf) || !fk_cur_be16(&m, &ka))
                 return false;
-            st->rec.connection_flags = cf;
-            st->rec.keep_alive = ka;
+            MQTT_R(st)->connection_flags = cf;
+            MQTT_R(st)->keep_alive = ka;
         } else if (type == MQTT_CONNACK) {
             uint8_t ackf, rc;
 
             if (!fk_cur_u8(&m, &ackf) || !fk_cur_u8(&m, &rc))
                 return false;
             st->session_present = ackf & 1;
-            st->rec.return_code = rc;
-            st->rec.type_cumulative = (uint16_t)(st->types | st->session_present);
+            MQTT_R(st)->return_code = rc;
+            MQTT_R(st)->type_cumulative = (uint16_t)(st->types | st->session_present);
         } else if (type == MQTT_PUBLISH) {
             const uint8_t *s;
             uint16_t len;
 
-            st->rec.publish_flags |= flags;
+            MQTT_R(st)->publish_flags |= flags;
             if (!mqtt_string(&m, end, &s, &len) || memchr(s, '#', len))
                 return false;
             mqtt_add_topic(st, tc, s, len);
@@ -239,12 +241,17 @@ static int mqtt_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_ho
     (void)flow;
     if (!pkt->payload || !mqtt_is_connect(pkt->payload, pkt->payload_len))
         return FP_HOOK_OK;
-    fk_record_clear(mqtt_fields, sizeof(mqtt_fields) / sizeof(mqtt_fields[0]), &st->rec);
+    mqtt_record_t *r = fp_plugin_body(hp, st);
+    if (!r)
+        return FP_HOOK_OK;
+    fk_record_clear(mqtt_fields, sizeof(mqtt_fields) / sizeof(mqtt_fields[0]), r);
     if (mqtt_parse(st, mqtt_tc(ctx), pkt->payload, pkt->payload_len)) {
         st->active = 1;
     } else {
+        /* No record; nothing leaks into later packets (the body stays the
+         * flow's: the cache takes it back with the record). */
         uint8_t flush = st->flush;
-        memset(st, 0, sizeof(*st)); /* no record; nothing leaks into later packets */
+        memset(&st->session_present, 0, sizeof(*st) - offsetof(mqtt_state_t, session_present));
         st->flush = flush;
     }
     return FP_HOOK_OK;
@@ -291,7 +298,7 @@ static const void *mqtt_record(void *ctx, const fp_flow_t *flow, const void *sta
     (void)ctx;
     (void)flow;
     (void)i;
-    return &st->rec;
+    return st->body;
 }
 
 const fp_plugin_t fp_plugin_mqtt = {
@@ -303,7 +310,7 @@ const fp_plugin_t fp_plugin_mqtt = {
     .nfields = sizeof(mqtt_fields) / sizeof(mqtt_fields[0]),
     .record_size = sizeof(mqtt_record_t),
     .state_size = sizeof(mqtt_state_t),
-    .state_zero = offsetof(mqtt_state_t, rec),
+    .body_size = sizeof(mqtt_record_t),
     .init = mqtt_init,
     .post_create = mqtt_post_create,
     .pre_update = mqtt_pre_update,

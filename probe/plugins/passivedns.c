@@ -50,13 +50,14 @@ typedef struct pdns_record_st {
 } pdns_record_t;
 
 /*
- * The count first: it is all the cache zeroes for a new flow (state_zero).
- * A record is written whole (cleared first) before the count takes it in,
- * so the records past the count may hold an earlier flow's leftovers.
+ * Zeroed when a flow is created.  The records are a body (plugin.h), taken
+ * by the flow's first DNS response.  A record is written whole (cleared
+ * first) before the count takes it in, so the records past the count may
+ * hold an earlier flow's leftovers.
  */
 typedef struct pdns_state_st {
-    uint8_t n; /* records attached */
-    pdns_record_t r[PDNS_MAX_RECORDS];
+    void *body; /* pdns_record_t[PDNS_MAX_RECORDS] */
+    uint8_t n;  /* records attached */
 } pdns_state_t;
 
 /* In ipfixprobe's IPFIX template order (its DNS_RDATA element carries DNS_IP). */
@@ -159,8 +160,8 @@ static bool pdns_reverse(uint8_t *s, size_t n, uint8_t ip[16])
     return false;
 }
 
-/* Fill the state's records from one response; returns how many. */
-static uint8_t pdns_parse(pdns_state_t *s, const uint8_t *payload, size_t len, bool tcp)
+/* Fill the records from one response; returns how many. */
+static uint8_t pdns_parse(pdns_record_t *recs, const uint8_t *payload, size_t len, bool tcp)
 {
     fk_dns_msg_t m;
     fk_dns_hdr_t h;
@@ -185,7 +186,7 @@ static uint8_t pdns_parse(pdns_state_t *s, const uint8_t *payload, size_t len, b
             return n;
         off = rr.next;
 
-        pdns_record_t *r = &s->r[n];
+        pdns_record_t *r = &recs[n];
         memset(r, 0, sizeof(*r));
         r->id = h.id;
         r->rr_ttl = rr.ttl;
@@ -219,11 +220,15 @@ static uint8_t pdns_parse(pdns_state_t *s, const uint8_t *payload, size_t len, b
 }
 
 /* Both hooks: a response ends the flow, with or without records. */
-static int pdns_packet(pdns_state_t *s, const fk_packet_t *pkt)
+static int pdns_packet(pdns_state_t *s, const fp_hookpkt_t *hp)
 {
+    const fk_packet_t *pkt = hp->pkt;
+    pdns_record_t *recs;
+
     if (pkt->src_port != FK_DNS_PORT)
         return FP_HOOK_OK;
-    s->n = pdns_parse(s, pkt->payload, pkt->payload_len, pkt->ip_proto == IPPROTO_TCP);
+    if ((recs = fp_plugin_body(hp, s)) != NULL)
+        s->n = pdns_parse(recs, pkt->payload, pkt->payload_len, pkt->ip_proto == IPPROTO_TCP);
     return FP_HOOK_FLUSH;
 }
 
@@ -231,14 +236,14 @@ static int pdns_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_ho
 {
     (void)ctx;
     (void)flow;
-    return pdns_packet(state, hp->pkt);
+    return pdns_packet(state, hp);
 }
 
 static int pdns_post_update(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp)
 {
     (void)ctx;
     (void)flow;
-    return pdns_packet(state, hp->pkt);
+    return pdns_packet(state, hp);
 }
 
 static unsigned pdns_records(void *ctx, const fp_flow_t *flow, const void *state)
@@ -254,7 +259,7 @@ static const void *pdns_record(void *ctx, const fp_flow_t *flow, const void *sta
 
     (void)ctx;
     (void)flow;
-    return &s->r[i < PDNS_MAX_RECORDS ? i : 0];
+    return &((const pdns_record_t *)s->body)[i < PDNS_MAX_RECORDS ? i : 0];
 }
 
 const fp_plugin_t fp_plugin_passivedns = {
@@ -265,7 +270,7 @@ const fp_plugin_t fp_plugin_passivedns = {
     .nfields = sizeof(pdns_fields) / sizeof(pdns_fields[0]),
     .record_size = sizeof(pdns_record_t),
     .state_size = sizeof(pdns_state_t),
-    .state_zero = offsetof(pdns_state_t, r),
+    .body_size = PDNS_MAX_RECORDS * sizeof(pdns_record_t),
     .post_create = pdns_post_create,
     .post_update = pdns_post_update,
     .records = pdns_records,

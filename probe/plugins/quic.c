@@ -106,13 +106,15 @@ typedef struct quic_record_st {
 } quic_record_t;
 
 /*
- * Only `has` and `ready` are zeroed when a flow is created (state_zero); the
- * rest up to r is zeroed by the flow's first UDP datagram (`ready`), and
- * again when a datagram that started to be read turns out not to be QUIC on
- * a flow without a record; r (2.3 kB) is zeroed when the flow gets its
- * record.  So the many flows that are not QUIC cost none of it.
+ * Only the body pointer, `has` and `ready` are zeroed when a flow is
+ * created (state_zero); the rest is zeroed by the flow's first UDP datagram
+ * (`ready`), and again when a datagram that started to be read turns out
+ * not to be QUIC on a flow without a record.  The record (2.3 kB) is a body
+ * (plugin.h), taken and zeroed when the flow gets its record.  So the many
+ * flows that are not QUIC neither carry nor clear it.
  */
 typedef struct quic_state_st {
+    void *body;    /* the quic_record_t, once `has` */
     uint8_t has;   /* the flow carries a record */
     uint8_t ready; /* the fields below, up to r, are initialised */
     uint8_t occid_set, oscid_set, scid_set, client_version_set, ext_set;
@@ -132,8 +134,9 @@ typedef struct quic_state_st {
     uint8_t rb_cid_len; /* the DCID whose keys opened it */
     uint8_t rb_cid[FK_QUIC_MAX_CID];
     fk_quic_crypto_t fc; /* ranges (buf is set only while in use) */
-    quic_record_t r;     /* valid once `has` */
 } quic_state_t;
+
+#define QUIC_R(st) ((quic_record_t *)(st)->body) /* the record, once `has` */
 
 typedef struct quic_ctx_st {
     fk_hello_pool_t *bufs;
@@ -512,8 +515,8 @@ static void quic_pkt_type(quic_state_t *st, const fp_flow_t *flow, uint8_t packe
     uint32_t pos = flow->packets + flow->packets_rev - 1;
 
     if (pos < QUIC_MAX_PKTS) {
-        st->r.pkt_types[pos] = packets;
-        st->r.n_pkt = (uint16_t)(pos + 1);
+        QUIC_R(st)->pkt_types[pos] = packets;
+        QUIC_R(st)->n_pkt = (uint16_t)(pos + 1);
     }
 }
 
@@ -524,10 +527,10 @@ static int quic_dir(quic_state_t *st, const quic_dgram_t *d, const fk_packet_t *
 
     if (d->server_port)
         to = pkt->dst_port == d->server_port;
-    else if (!fresh && st->r.server_port)
-        to = pkt->dst_port == st->r.server_port;
-    if (to != -1 && st->r.server_port == 0)
-        st->r.server_port = d->server_port;
+    else if (!fresh && QUIC_R(st)->server_port)
+        to = pkt->dst_port == QUIC_R(st)->server_port;
+    if (to != -1 && QUIC_R(st)->server_port == 0)
+        QUIC_R(st)->server_port = d->server_port;
     if (to == 0)
         st->from_server_seen = 1;
     return to;
@@ -537,7 +540,7 @@ static int quic_dir(quic_state_t *st, const quic_dgram_t *d, const fk_packet_t *
 static void quic_stored_one(quic_state_t *st, uint16_t dport, const uint8_t *scid, uint8_t scid_len,
                             const uint8_t *dcid, uint8_t dcid_len)
 {
-    quic_record_t *r = &st->r;
+    quic_record_t *r = QUIC_R(st);
 
     if (dport == r->server_port) {
         if (st->ch_seen && st->from_server_seen)
@@ -551,7 +554,7 @@ static void quic_stored_one(quic_state_t *st, uint16_t dport, const uint8_t *sci
 
 static void quic_stored_cids(quic_state_t *st, bool fresh)
 {
-    if (fresh || st->r.server_port == 0 || st->dir_dport == 0)
+    if (fresh || QUIC_R(st)->server_port == 0 || st->dir_dport == 0)
         return;
     quic_stored_one(st, st->dir_dport, st->dir_scid, st->dir_scid_len, st->dir_dcid,
                     st->dir_dcid_len);
@@ -567,7 +570,7 @@ static void quic_stored_cids(quic_state_t *st, bool fresh)
 static void quic_set_cids(quic_state_t *st, const fp_flow_t *flow, const quic_dgram_t *d, int to,
                           bool fresh, const fk_packet_t *pkt)
 {
-    quic_record_t *r = &st->r;
+    quic_record_t *r = QUIC_R(st);
     /* Packets the server sent, as ipfixprobe's uint8_t holds them. */
     uint8_t from_server =
         (uint8_t)(d->server_port == flow->src_port ? flow->packets : flow->packets_rev);
@@ -612,7 +615,7 @@ static void quic_copy_name(char *dst, const uint8_t *name, size_t n)
 /* set_client_hello_fields: a new connection's ClientHello, a repeat, or multiplexing. */
 static void quic_ch_fields(quic_state_t *st, const quic_dgram_t *d, bool fresh)
 {
-    quic_record_t *r = &st->r;
+    quic_record_t *r = QUIC_R(st);
     char sni[QUIC_STR_CAP] = "", ua[QUIC_STR_CAP] = "";
     const uint8_t *name;
     size_t n;
@@ -620,7 +623,7 @@ static void quic_ch_fields(quic_state_t *st, const quic_dgram_t *d, bool fresh)
     r->token_length = d->token_length;
     /* A ClientHello answering a Retry (token, DCID = Retry SCID): nothing new. */
     if (d->token_length != QUIC_NO_TOKEN && d->token_length > 0 &&
-        st->r.retry_scid_len == d->dcid_len &&
+        QUIC_R(st)->retry_scid_len == d->dcid_len &&
         quic_cid_cmp(d->dcid, d->dcid_len, r->retry_scid, d->dcid_len) == 0)
         return;
     if (fk_tls_sni(&d->hello, QUIC_NAME_MAX, &name, &n))
@@ -648,7 +651,7 @@ static void quic_ch_fields(quic_state_t *st, const quic_dgram_t *d, bool fresh)
 /* The first ClientHello's extension lists and ALPN/transport parameter bodies. */
 static void quic_ext_fields(quic_state_t *st, const fk_tls_hello_t *h)
 {
-    quic_record_t *r = &st->r;
+    quic_record_t *r = QUIC_R(st);
     fk_cursor_t x = h->exts, body;
     uint16_t type;
     size_t pos = 0;
@@ -680,17 +683,18 @@ static void quic_rb_release(quic_ctx_t *x, quic_state_t *st)
     fk_quic_crypto_init(&st->fc, NULL, 0);
 }
 
-static int quic_step(quic_ctx_t *x, quic_state_t *st, const fp_flow_t *flow, const fk_packet_t *pkt,
+static int quic_step(quic_ctx_t *x, quic_state_t *st, const fp_flow_t *flow, const fp_hookpkt_t *hp,
                      quic_work_t *w)
 {
-    quic_record_t *r = &st->r;
+    const fk_packet_t *pkt = hp->pkt;
+    quic_record_t *r = QUIC_R(st);
 
     /* Only a UDP flow can ever hold a record: a TCP segment leaves even the
      * state untouched. */
     if (pkt->ip_proto != QUIC_PROTO_UDP)
         return FP_HOOK_OK;
     if (!st->ready) {
-        memset(&st->ready + 1, 0, offsetof(quic_state_t, r) - offsetof(quic_state_t, ready) - 1);
+        memset(&st->ready + 1, 0, sizeof(*st) - offsetof(quic_state_t, ready) - 1);
         st->ready = 1;
     }
     bool fresh = !st->has;
@@ -715,7 +719,7 @@ static int quic_step(quic_ctx_t *x, quic_state_t *st, const fp_flow_t *flow, con
             /* No record yet, and none now: leave no trace (ipfixprobe deletes it). */
             if (st->rb)
                 quic_rb_release(x, st);
-            memset(st, 0, offsetof(quic_state_t, r));
+            memset(&st->has, 0, sizeof(*st) - offsetof(quic_state_t, has));
             st->ready = 1;
         } else {
             quic_pkt_type(st, flow, d.packets);
@@ -726,6 +730,8 @@ static int quic_step(quic_ctx_t *x, quic_state_t *st, const fp_flow_t *flow, con
     if (fresh) {
         /* CIDs are compared past their lengths and QUIC_PACKETS may start
          * after position 0: the record must be all zeros, not just empty. */
+        if (!(r = fp_plugin_body(hp, st)))
+            return FP_HOOK_OK;
         memset(r, 0, sizeof(*r));
         st->has = 1;
         r->token_length = QUIC_NO_TOKEN;
@@ -799,7 +805,7 @@ static int quic_packet(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt
     w.cr = NULL;
     w.cr_handle = 0;
     w.release_rb = false;
-    int rc = quic_step(x, st, flow, hp->pkt, &w);
+    int rc = quic_step(x, st, flow, hp, &w);
     if (w.release_rb && st->rb)
         quic_rb_release(x, st);
     if (w.cr == &w.cr_tmp)
@@ -830,7 +836,7 @@ static const void *quic_record(void *ctx, const fp_flow_t *flow, const void *sta
     (void)ctx;
     (void)flow;
     (void)i;
-    return &((const quic_state_t *)state)->r;
+    return ((const quic_state_t *)state)->body;
 }
 
 const fp_plugin_t fp_plugin_quic = {
@@ -843,6 +849,7 @@ const fp_plugin_t fp_plugin_quic = {
     .record_size = sizeof(quic_record_t),
     .state_size = sizeof(quic_state_t),
     .state_zero = offsetof(quic_state_t, ready) + 1,
+    .body_size = sizeof(quic_record_t),
     .init = quic_init,
     .fini = quic_fini,
     .post_create = quic_packet,

@@ -50,16 +50,15 @@ typedef struct rtsp_record_st {
 } rtsp_record_t;
 
 /*
- * The flags come first: only they are zeroed when a flow is created
- * (state_zero); r is cleared when a message first writes to it, so the
- * flows that never carry RTSP never pay for its 430 bytes.
+ * Zeroed when a flow is created.  The record is a body (plugin.h), taken
+ * and cleared when a message first writes to it, so the flows that never
+ * carry RTSP neither carry nor clear its 430 bytes.
  */
 typedef struct rtsp_state_st {
-    uint8_t has;     /* a request or response parsed: the flow carries r */
-    uint8_t req;     /* r holds a parsed request */
-    uint8_t resp;    /* r holds a parsed response */
-    uint8_t r_init;  /* r has been cleared for this flow */
-    rtsp_record_t r; /* what record() returns */
+    void *body;   /* the rtsp_record_t record() returns; NULL: none yet */
+    uint8_t has;  /* a request or response parsed: the flow carries the record */
+    uint8_t req;  /* the record holds a parsed request */
+    uint8_t resp; /* the record holds a parsed response */
 } rtsp_state_t;
 
 /* Field table in the order of ipfixprobe's IPFIX template (IPFIX_RTSP_TEMPLATE). */
@@ -80,13 +79,16 @@ enum {
     RTSP_FLUSH = 2, /* a second request/response: export, then re-create */
 };
 
-/* Before the first write to r in a flow: make it read as empty. */
-static void rtsp_clear(rtsp_state_t *s)
+/* The record, for a write: the flow's first one reads as empty.  NULL
+ * without a body (fp_plugin_body). */
+static rtsp_record_t *rtsp_rec(rtsp_state_t *s, const fp_hookpkt_t *hp)
 {
-    if (!s->r_init) {
-        fk_record_clear(rtsp_fields, sizeof(rtsp_fields) / sizeof(rtsp_fields[0]), &s->r);
-        s->r_init = 1;
+    if (!s->body) {
+        rtsp_record_t *r = fp_plugin_body(hp, s);
+        if (r)
+            fk_record_clear(rtsp_fields, sizeof(rtsp_fields) / sizeof(rtsp_fields[0]), r);
     }
+    return s->body;
 }
 
 static bool rtsp_is_request(const uint8_t *p, size_t n)
@@ -108,9 +110,9 @@ static bool rtsp_is_response(const uint8_t *p, size_t n)
     return n >= 4 && memcmp(p, "RTSP", 4) == 0;
 }
 
-static int rtsp_parse_request(rtsp_state_t *s, const uint8_t *p, size_t n)
+static int rtsp_parse_request(rtsp_state_t *s, const fp_hookpkt_t *hp, const uint8_t *p, size_t n)
 {
-    rtsp_record_t *r = &s->r;
+    rtsp_record_t *r;
     const uint8_t *end = p + n, *sp1, *sp2, *lf;
     char name[FP_HL_NAME_CAP];
     fp_hl_walk_t w;
@@ -121,7 +123,8 @@ static int rtsp_parse_request(rtsp_state_t *s, const uint8_t *p, size_t n)
         return RTSP_FAIL;
     if (s->req)
         return RTSP_FLUSH;
-    rtsp_clear(s);
+    if (!(r = rtsp_rec(s, hp)))
+        return RTSP_FAIL;
     /* The method goes through the 64-byte scratch buffer, then into 10. */
     fp_hl_copy(name, sizeof(name), p, sp1);
     fp_hl_cut(r->method, sizeof(r->method), name);
@@ -141,9 +144,9 @@ static int rtsp_parse_request(rtsp_state_t *s, const uint8_t *p, size_t n)
     return RTSP_OK;
 }
 
-static int rtsp_parse_response(rtsp_state_t *s, const uint8_t *p, size_t n)
+static int rtsp_parse_response(rtsp_state_t *s, const fp_hookpkt_t *hp, const uint8_t *p, size_t n)
 {
-    rtsp_record_t *r = &s->r;
+    rtsp_record_t *r;
     const uint8_t *end = p + n, *sp1, *sp2, *lf;
     char num[FP_HL_NAME_CAP];
     fp_hl_walk_t w;
@@ -159,7 +162,8 @@ static int rtsp_parse_response(rtsp_state_t *s, const uint8_t *p, size_t n)
         return RTSP_FAIL;
     if (s->resp)
         return RTSP_FLUSH;
-    rtsp_clear(s);
+    if (!(r = rtsp_rec(s, hp)))
+        return RTSP_FAIL;
     r->code = (uint16_t)code; /* ipfixprobe stores the int in 16 bits */
 
     lf = memchr(sp2, '\n', (size_t)(end - sp2));
@@ -180,8 +184,9 @@ static int rtsp_parse_response(rtsp_state_t *s, const uint8_t *p, size_t n)
 }
 
 /* Parse a segment of a flow; returns RTSP_FAIL / RTSP_OK / RTSP_FLUSH. */
-static int rtsp_segment(rtsp_state_t *s, const fk_packet_t *pkt)
+static int rtsp_segment(rtsp_state_t *s, const fp_hookpkt_t *hp)
 {
+    const fk_packet_t *pkt = hp->pkt;
     const uint8_t *p = pkt->payload;
     size_t n = pkt->payload_len;
     int rc;
@@ -189,9 +194,9 @@ static int rtsp_segment(rtsp_state_t *s, const fk_packet_t *pkt)
     if (!p)
         return RTSP_FAIL;
     if (rtsp_is_request(p, n))
-        rc = rtsp_parse_request(s, p, n);
+        rc = rtsp_parse_request(s, hp, p, n);
     else if (rtsp_is_response(p, n))
-        rc = rtsp_parse_response(s, p, n);
+        rc = rtsp_parse_response(s, hp, p, n);
     else
         return RTSP_FAIL;
     if (rc == RTSP_OK)
@@ -203,7 +208,7 @@ static int rtsp_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_ho
 {
     (void)ctx;
     (void)flow;
-    (void)rtsp_segment(state, hp->pkt); /* a fresh state never asks to flush */
+    (void)rtsp_segment(state, hp); /* a fresh state never asks to flush */
     return FP_HOOK_OK;
 }
 
@@ -211,7 +216,7 @@ static int rtsp_pre_update(void *ctx, fp_flow_t *flow, void *state, const fp_hoo
 {
     (void)ctx;
     (void)flow;
-    return rtsp_segment(state, hp->pkt) == RTSP_FLUSH ? FP_HOOK_FLUSH_REINSERT : FP_HOOK_OK;
+    return rtsp_segment(state, hp) == RTSP_FLUSH ? FP_HOOK_FLUSH_REINSERT : FP_HOOK_OK;
 }
 
 static unsigned rtsp_records(void *ctx, const fp_flow_t *flow, const void *state)
@@ -226,7 +231,7 @@ static const void *rtsp_record(void *ctx, const fp_flow_t *flow, const void *sta
     (void)ctx;
     (void)flow;
     (void)i;
-    return &((const rtsp_state_t *)state)->r;
+    return ((const rtsp_state_t *)state)->body;
 }
 
 const fp_plugin_t fp_plugin_rtsp = {
@@ -237,7 +242,7 @@ const fp_plugin_t fp_plugin_rtsp = {
     .nfields = sizeof(rtsp_fields) / sizeof(rtsp_fields[0]),
     .record_size = sizeof(rtsp_record_t),
     .state_size = sizeof(rtsp_state_t),
-    .state_zero = offsetof(rtsp_state_t, r),
+    .body_size = sizeof(rtsp_record_t),
     .post_create = rtsp_post_create,
     .pre_update = rtsp_pre_update,
     .records = rtsp_records,

@@ -86,13 +86,13 @@ typedef struct sip_record_st {
 } sip_record_t;
 
 /*
- * The flag first: it is all the cache zeroes for a new flow (state_zero).
- * r is cleared when the flow's first packet turns out to be SIP; the flows
- * that are not never touch its 900 bytes.
+ * Zeroed when a flow is created.  The record is a body (plugin.h), taken
+ * and cleared when the flow's first packet turns out to be SIP; the flows
+ * that are not neither carry nor touch its 900 bytes.
  */
 typedef struct sip_state_st {
+    void *body;  /* the sip_record_t, once `has` */
     uint8_t has; /* the flow's first packet was SIP: a record is attached */
-    sip_record_t r;
 } sip_state_t;
 
 static const fk_field_t sip_fields[] = {
@@ -379,9 +379,12 @@ static int sip_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_hoo
     (void)flow;
     if (type == SIP_INVALID)
         return FP_HOOK_OK;
-    fk_record_clear(sip_fields, sizeof(sip_fields) / sizeof(sip_fields[0]), &s->r);
-    s->r.msg_type = type;
-    sip_parse(&s->r, pkt->payload, pkt->payload_len);
+    sip_record_t *r = fp_plugin_body(hp, s);
+    if (!r)
+        return FP_HOOK_OK;
+    fk_record_clear(sip_fields, sizeof(sip_fields) / sizeof(sip_fields[0]), r);
+    r->msg_type = type;
+    sip_parse(r, pkt->payload, pkt->payload_len);
     s->has = 1;
     return FP_HOOK_OK;
 }
@@ -410,7 +413,7 @@ static const void *sip_record(void *ctx, const fp_flow_t *flow, const void *stat
     (void)ctx;
     (void)flow;
     (void)i;
-    return &((const sip_state_t *)state)->r;
+    return ((const sip_state_t *)state)->body;
 }
 
 const fp_plugin_t fp_plugin_sip = {
@@ -422,7 +425,7 @@ const fp_plugin_t fp_plugin_sip = {
     .nfields = sizeof(sip_fields) / sizeof(sip_fields[0]),
     .record_size = sizeof(sip_record_t),
     .state_size = sizeof(sip_state_t),
-    .state_zero = offsetof(sip_state_t, r),
+    .body_size = sizeof(sip_record_t),
     .post_create = sip_post_create,
     .pre_update = sip_pre_update,
     .records = sip_records,

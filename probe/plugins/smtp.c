@@ -92,15 +92,15 @@ typedef struct smtp_record_st {
 } smtp_record_t;
 
 /*
- * The flags first: they are all the cache zeroes for a new flow
- * (state_zero).  r is cleared when the flow's first packet to or from port
- * 25 comes (smtp_clear); the flows that have none never touch its 800 bytes.
+ * Zeroed when a flow is created.  The record is a body (plugin.h), taken
+ * and cleared when the flow's first packet to or from port 25 comes
+ * (smtp_rec); the flows that have none neither carry nor touch its 800
+ * bytes.
  */
 typedef struct smtp_state_st {
+    void *body;            /* the smtp_record_t; NULL: none yet */
     uint8_t has;           /* a packet parsed: the record is attached */
     uint8_t data_transfer; /* after DATA: client segments are content */
-    uint8_t r_init;        /* r has been cleared for this flow */
-    smtp_record_t r;
 } smtp_state_t;
 
 static const fk_field_t smtp_fields[] = {
@@ -228,9 +228,8 @@ static void smtp_path(char *dst, const uint8_t *p, size_t n, const uint8_t *sp)
 }
 
 /* A command from the client (RFC 5321 4.1); true when it parses. */
-static bool smtp_command(smtp_state_t *s, const uint8_t *p, size_t n)
+static bool smtp_command(smtp_state_t *s, smtp_record_t *r, const uint8_t *p, size_t n)
 {
-    smtp_record_t *r = &s->r;
     const uint8_t *cr, *sp;
     char verb[SMTP_VERB_MAX];
     size_t len;
@@ -289,31 +288,36 @@ static bool smtp_command(smtp_state_t *s, const uint8_t *p, size_t n)
 }
 
 /*
- * Before the first packet of a flow that can touch r: make it read as empty.
- * A reply that does not parse may still set bits of r (see the top), so this
- * comes before either parser, not when the record is attached.
+ * The record, from the first packet of a flow that can touch it: taken and
+ * made to read as empty.  A reply that does not parse may still set bits of
+ * the record (see the top), so this comes before either parser, not when
+ * the record is attached.  NULL without a body (fp_plugin_body).
  */
-static void smtp_clear(smtp_state_t *s)
+static smtp_record_t *smtp_rec(smtp_state_t *s, const fp_hookpkt_t *hp)
 {
-    if (!s->r_init) {
-        fk_record_clear(smtp_fields, sizeof(smtp_fields) / sizeof(smtp_fields[0]), &s->r);
-        s->r_init = 1;
+    if (!s->body) {
+        smtp_record_t *r = fp_plugin_body(hp, s);
+        if (r)
+            fk_record_clear(smtp_fields, sizeof(smtp_fields) / sizeof(smtp_fields[0]), r);
     }
+    return s->body;
 }
 
 /* Parse one packet into the flow's state; true when it parses. */
-static bool smtp_packet(smtp_state_t *s, const fk_packet_t *pkt)
+static bool smtp_packet(smtp_state_t *s, const fp_hookpkt_t *hp)
 {
+    const fk_packet_t *pkt = hp->pkt;
     const uint8_t *p = pkt->payload;
     size_t n = p ? pkt->payload_len : 0;
+    smtp_record_t *r;
 
-    if (pkt->src_port == SMTP_PORT || pkt->dst_port == SMTP_PORT)
-        smtp_clear(s);
+    if (pkt->src_port != SMTP_PORT && pkt->dst_port != SMTP_PORT)
+        return false;
+    if (!(r = smtp_rec(s, hp)))
+        return false;
     if (pkt->src_port == SMTP_PORT)
-        return smtp_reply(&s->r, p, n);
-    if (pkt->dst_port == SMTP_PORT)
-        return smtp_command(s, p, n);
-    return false;
+        return smtp_reply(r, p, n);
+    return smtp_command(s, r, p, n);
 }
 
 static int smtp_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_hookpkt_t *hp)
@@ -322,7 +326,7 @@ static int smtp_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_ho
 
     (void)ctx;
     (void)flow;
-    if (smtp_packet(s, hp->pkt))
+    if (smtp_packet(s, hp))
         s->has = 1;
     return FP_HOOK_OK;
 }
@@ -333,7 +337,7 @@ static int smtp_pre_update(void *ctx, fp_flow_t *flow, void *state, const fp_hoo
 
     (void)ctx;
     (void)flow;
-    if (smtp_packet(s, hp->pkt))
+    if (smtp_packet(s, hp))
         s->has = 1;
     return FP_HOOK_OK;
 }
@@ -350,7 +354,7 @@ static const void *smtp_record(void *ctx, const fp_flow_t *flow, const void *sta
     (void)ctx;
     (void)flow;
     (void)i;
-    return &((const smtp_state_t *)state)->r;
+    return ((const smtp_state_t *)state)->body;
 }
 
 const fp_plugin_t fp_plugin_smtp = {
@@ -362,7 +366,7 @@ const fp_plugin_t fp_plugin_smtp = {
     .nfields = sizeof(smtp_fields) / sizeof(smtp_fields[0]),
     .record_size = sizeof(smtp_record_t),
     .state_size = sizeof(smtp_state_t),
-    .state_zero = offsetof(smtp_state_t, r),
+    .body_size = sizeof(smtp_record_t),
     .post_create = smtp_post_create,
     .pre_update = smtp_pre_update,
     .records = smtp_records,

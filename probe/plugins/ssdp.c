@@ -57,18 +57,18 @@ typedef struct ssdp_record_st {
 } ssdp_record_t;
 
 /*
- * The flag and the lengths first: they are all the cache zeroes for a new
- * flow (state_zero).  rec is cleared when a flow starts to carry it (its
- * first packet goes to port 1900); the many flows that never do leave its
- * 1.5 kB untouched.
+ * Zeroed when a flow is created.  The record is a body (plugin.h), taken
+ * and cleared when a flow starts to carry it (its first packet goes to
+ * port 1900): the many flows that never do neither carry nor clear its
+ * 1.5 kB.
  */
 typedef struct ssdp_state_st {
+    void *body;      /* the ssdp_record_t, once `active` */
     uint8_t active;  /* the flow carries a record */
     uint16_t nt_len; /* strlen of each list, kept to avoid rescans */
     uint16_t st_len;
     uint16_t server_len;
     uint16_t agent_len;
-    ssdp_record_t rec; /* what record() returns */
 } ssdp_state_t;
 
 static const fk_field_t ssdp_fields[] = {
@@ -234,7 +234,7 @@ static uint16_t ssdp_location_port(const ssdp_text_t *t, size_t v, size_t lf, ui
 static void ssdp_line(ssdp_state_t *s, const ssdp_text_t *t, size_t from, size_t lf,
                       const ssdp_header_t *hdrs, size_t nhdrs, uint8_t ipver)
 {
-    ssdp_record_t *r = &s->rec;
+    ssdp_record_t *r = s->body;
     size_t v = from;
 
     for (size_t h = 0; h < nhdrs; h++) {
@@ -304,8 +304,11 @@ static int ssdp_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_ho
     (void)ctx;
     if (pkt->dst_port != SSDP_PORT)
         return FP_HOOK_OK;
+    ssdp_record_t *r = fp_plugin_body(hp, s);
+    if (!r)
+        return FP_HOOK_OK;
     s->active = 1;
-    fk_record_clear(ssdp_fields, sizeof(ssdp_fields) / sizeof(ssdp_fields[0]), &s->rec);
+    fk_record_clear(ssdp_fields, sizeof(ssdp_fields) / sizeof(ssdp_fields[0]), r);
     ssdp_parse(s, pkt->payload, pkt->payload_len, flow->ip_version);
     return FP_HOOK_OK;
 }
@@ -333,7 +336,7 @@ static const void *ssdp_record(void *ctx, const fp_flow_t *flow, const void *sta
     (void)ctx;
     (void)flow;
     (void)i;
-    return &((const ssdp_state_t *)state)->rec;
+    return ((const ssdp_state_t *)state)->body;
 }
 
 const fp_plugin_t fp_plugin_ssdp = {
@@ -344,7 +347,7 @@ const fp_plugin_t fp_plugin_ssdp = {
     .nfields = sizeof(ssdp_fields) / sizeof(ssdp_fields[0]),
     .record_size = sizeof(ssdp_record_t),
     .state_size = sizeof(ssdp_state_t),
-    .state_zero = offsetof(ssdp_state_t, rec),
+    .body_size = sizeof(ssdp_record_t),
     .post_create = ssdp_post_create,
     .pre_update = ssdp_pre_update,
     .records = ssdp_records,

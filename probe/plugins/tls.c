@@ -63,10 +63,11 @@ typedef struct tls_record_st {
 } tls_record_t;
 
 /*
- * Flags and reassembly come first: only they are zeroed when a flow is
- * created (state_zero); r is cleared by the flow's first ClientHello.
+ * Zeroed when a flow is created.  The record is a body (plugin.h), taken
+ * and cleared by the flow's first ClientHello.
  */
 typedef struct tls_state_st {
+    void *body;        /* the tls_record_t; NULL: none yet */
     uint8_t has;       /* a ClientHello was read: the record is attached */
     uint8_t sh_parsed; /* a ServerHello was read after it: nothing more to do */
     uint8_t rb_rev;    /* direction of the hello being reassembled */
@@ -74,7 +75,6 @@ typedef struct tls_state_st {
     uint32_t rb_seq;   /* TCP sequence number of the next byte expected */
     uint32_t rb_have;  /* bytes in the buffer */
     uint32_t rb_need;  /* bytes of the record (at most TLS_RB_SIZE) */
-    tls_record_t r;    /* what record() returns; valid once `has` */
 } tls_state_t;
 
 typedef struct tls_ctx_st {
@@ -155,16 +155,17 @@ static void tls_put_name(char *dst, const uint8_t *name, size_t n)
 }
 
 /* What ipfixprobe's parse_tls does with a hello it could read. */
-static void tls_apply(tls_ctx_t *x, tls_state_t *st, const fk_tls_hello_t *h, uint8_t ip_proto)
+static void tls_apply(tls_ctx_t *x, tls_state_t *st, const fk_tls_hello_t *h,
+                      const fp_hookpkt_t *hp)
 {
-    tls_record_t *r = &st->r;
+    tls_record_t *r = st->body;
     const uint8_t *name;
     size_t n;
 
     if (h->type == FK_TLS_SERVER_HELLO) {
         uint16_t v;
         if (!st->has)
-            return;
+            return; /* (so r is the body) */
         if (fk_tls_alpn(h, TLS_NAME_MAX, &name, &n))
             tls_put_name(r->alpn, name, n);
         if (fk_tls_selected_version(h, &v))
@@ -173,14 +174,18 @@ static void tls_apply(tls_ctx_t *x, tls_state_t *st, const fk_tls_hello_t *h, ui
         return;
     }
 
-    if (!st->has)
+    if (!st->has) {
+        if (!(r = fp_plugin_body(hp, st)))
+            return;
         fk_record_clear(tls_fields, sizeof(tls_fields) / sizeof(tls_fields[0]), r);
+    }
     r->version = h->version;
     if (fk_tls_sni(h, TLS_NAME_MAX, &name, &n))
         tls_put_name(r->sni, name, n);
     /* The digests need no OpenSSL context set (see tls_hello.c): nothing to
      * claim.  A repeated hello takes them from this thread's memo. */
-    fk_tls_fingerprints(h, ip_proto == TLS_PROTO_UDP ? 'q' : 't', x->ja4_flags, r->ja3, r->ja4);
+    fk_tls_fingerprints(h, hp->pkt->ip_proto == TLS_PROTO_UDP ? 'q' : 't', x->ja4_flags, r->ja3,
+                        r->ja4);
     r->ja3_len = sizeof(r->ja3);
     if (r->n_ext == 0) {
         memcpy(r->ext_type, h->ext_type, h->n_kept * sizeof(r->ext_type[0]));
@@ -224,8 +229,9 @@ static void tls_rb_start(tls_ctx_t *x, tls_state_t *st, const fk_packet_t *pkt, 
 }
 
 /* The next segment of the direction being reassembled. */
-static void tls_rb_more(tls_ctx_t *x, tls_state_t *st, const fk_packet_t *pkt)
+static void tls_rb_more(tls_ctx_t *x, tls_state_t *st, const fp_hookpkt_t *hp)
 {
+    const fk_packet_t *pkt = hp->pkt;
     uint32_t len = pkt->payload_len, skip;
     int32_t d = (int32_t)(pkt->tcp_seq - st->rb_seq);
     uint8_t *buf = fk_hello_pool_buf(x->bufs, st->rb);
@@ -250,7 +256,7 @@ static void tls_rb_more(tls_ctx_t *x, tls_state_t *st, const fk_packet_t *pkt)
     if (s == FK_TLS_TRUNCATED && st->rb_have < st->rb_need)
         return; /* wait for more */
     if (s == FK_TLS_OK)
-        tls_apply(x, st, &h, pkt->ip_proto);
+        tls_apply(x, st, &h, hp);
     tls_rb_drop(x, st);
 }
 
@@ -271,25 +277,26 @@ static inline bool tls_skip(const tls_state_t *st, const fk_packet_t *pkt)
     return !st->rb && pkt->payload_len >= 5 && (p[0] != FK_TLS_CT_HANDSHAKE || p[1] != 3);
 }
 
-static void tls_packet(tls_ctx_t *x, tls_state_t *st, const fk_packet_t *pkt, uint8_t rev)
+static void tls_packet(tls_ctx_t *x, tls_state_t *st, const fp_hookpkt_t *hp)
 {
+    const fk_packet_t *pkt = hp->pkt;
     fk_tls_hello_t h;
 
     if (st->has && st->sh_parsed)
         return; /* ipfixprobe: nothing after the ServerHello */
     if (st->rb) {
-        if (rev == st->rb_rev)
-            tls_rb_more(x, st, pkt);
+        if (hp->rev == st->rb_rev)
+            tls_rb_more(x, st, hp);
         return;
     }
     fk_tls_status_t s = fk_tls_hello_parse(&h, pkt->payload, pkt->payload_len, true);
     if (s == FK_TLS_OK) {
-        tls_apply(x, st, &h, pkt->ip_proto);
+        tls_apply(x, st, &h, hp);
     } else if (s == FK_TLS_TRUNCATED) {
         /* Worth waiting for: a ClientHello, or the ServerHello that follows one. */
         uint8_t t = pkt->payload_len > 5 ? pkt->payload[5] : 0;
         if ((t == FK_TLS_CLIENT_HELLO && !st->has) || (t == FK_TLS_SERVER_HELLO && st->has))
-            tls_rb_start(x, st, pkt, rev);
+            tls_rb_start(x, st, pkt, hp->rev);
     }
 }
 
@@ -297,7 +304,7 @@ static int tls_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_hoo
 {
     (void)flow;
     if (!tls_skip(state, hp->pkt))
-        tls_packet(ctx, state, hp->pkt, hp->rev);
+        tls_packet(ctx, state, hp);
     return FP_HOOK_OK;
 }
 
@@ -307,7 +314,7 @@ static int tls_pre_update(void *ctx, fp_flow_t *flow, void *state, const fp_hook
 
     (void)flow;
     if (!tls_skip(st, hp->pkt))
-        tls_packet(ctx, state, hp->pkt, hp->rev);
+        tls_packet(ctx, state, hp);
     /* After the ServerHello every later packet is ignored (tls_packet's
      * first test): the cache may stop offering them. */
     return st->has && st->sh_parsed ? FP_HOOK_DONE : FP_HOOK_OK;
@@ -334,7 +341,7 @@ static const void *tls_record(void *ctx, const fp_flow_t *flow, const void *stat
     (void)ctx;
     (void)flow;
     (void)i;
-    return &((const tls_state_t *)state)->r;
+    return ((const tls_state_t *)state)->body;
 }
 
 const fp_plugin_t fp_plugin_tls = {
@@ -348,7 +355,7 @@ const fp_plugin_t fp_plugin_tls = {
     .nfields = sizeof(tls_fields) / sizeof(tls_fields[0]),
     .record_size = sizeof(tls_record_t),
     .state_size = sizeof(tls_state_t),
-    .state_zero = offsetof(tls_state_t, r),
+    .body_size = sizeof(tls_record_t),
     .init = tls_init,
     .fini = tls_fini,
     .post_create = tls_post_create,

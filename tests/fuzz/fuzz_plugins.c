@@ -267,6 +267,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(f);
     }
     fp_cache_flush(c);
+    fp_cache_stats_t cs;
+    fp_cache_get_stats(c, &cs);
+    if (cs.body_misses) { /* the pools hold a body per record: only a lost one runs them dry */
+        fprintf(stderr, "fuzz_plugins: %s: %llu bodies asked for, none left\n", g_inst.p->name,
+                (unsigned long long)cs.body_misses);
+        abort();
+    }
     fp_cache_free(c);
     g_lent = NULL;
     if (g_inst.p->fini)

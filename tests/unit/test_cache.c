@@ -901,6 +901,206 @@ static void test_lend(void **state)
     }
 }
 
+/*
+ * Bodies (fp_plugin_t.body_size): a plugin that keeps its record out of
+ * the slot gets one only for the flows it asks for; a body stays its
+ * flow's while the record is lent, whatever flows come after; and bodies
+ * are reused, so a run needs no more of them than records exist.
+ */
+typedef struct bbody_st {
+    uint32_t id;
+    uint32_t fill[15]; /* every word = id */
+} bbody_t;
+
+typedef struct bstate_st {
+    void *body;
+    uint8_t has;
+} bstate_t;
+
+static const fk_field_t bfields[] = {
+    FK_U32(bbody_t, id, "B_ID", "b_id", 0, 0, 0),
+};
+static uint32_t g_bseq;   /* ids handed out */
+static uint32_t g_bfresh; /* bodies whose first word was the pool's poison */
+static const void *g_bseen[1024];
+static size_t g_nbseen;
+
+static int b_post_create(void *ctx, fp_flow_t *f, void *st, const fp_hookpkt_t *hp)
+{
+    bstate_t *s = st;
+    (void)ctx;
+    (void)f;
+    if (s->body || s->has)
+        fail_msg("a new flow with a body already");
+    if (!((hp->pkt->src_ip[15] ^ hp->pkt->dst_ip[15]) & 1))
+        return FP_HOOK_OK; /* not this plugin's flow: no body */
+    bbody_t *b = fp_plugin_body(hp, s);
+    assert_non_null(b);
+    assert_ptr_equal(s->body, b);
+    uint32_t w;
+    memcpy(&w, b, sizeof(w));
+    if (w == 0xa5a5a5a5u)
+        g_bfresh++;
+    b->id = ++g_bseq;
+    for (size_t i = 0; i < 15; i++)
+        b->fill[i] = b->id;
+    s->has = 1;
+    size_t k;
+    for (k = 0; k < g_nbseen && g_bseen[k] != b; k++)
+        ;
+    if (k == g_nbseen) {
+        assert_true(g_nbseen < sizeof(g_bseen) / sizeof(g_bseen[0]));
+        g_bseen[g_nbseen++] = b;
+    }
+    return FP_HOOK_OK;
+}
+
+static unsigned b_records(void *ctx, const fp_flow_t *f, const void *st)
+{
+    (void)ctx;
+    (void)f;
+    return ((const bstate_t *)st)->has;
+}
+
+static const void *b_record(void *ctx, const fp_flow_t *f, const void *st, unsigned i)
+{
+    (void)ctx;
+    (void)f;
+    (void)i;
+    return ((const bstate_t *)st)->body;
+}
+
+static const fp_plugin_t body_plugin = {
+    .abi = FP_PLUGIN_ABI,
+    .name = "bodies",
+    .fields = bfields,
+    .nfields = 1,
+    .record_size = sizeof(bbody_t),
+    .state_size = sizeof(bstate_t),
+    .body_size = sizeof(bbody_t),
+    .post_create = b_post_create,
+    .records = b_records,
+    .record = b_record,
+};
+
+static fp_plugin_inst_t g_bpl[1];
+static const fp_flow_t *g_blent[LEND];
+static uint32_t g_blent_id[LEND]; /* the body id each lent record had (0: none) */
+static size_t g_nblent, g_blent_head, g_bwith, g_bwithout;
+
+/* A body and its flow: the id, in every word. */
+static uint32_t body_id(const fp_flow_t *flow)
+{
+    const fp_plugin_inst_t *pi = &g_bpl[0];
+    const bstate_t *s = fp_plugin_state(pi, flow);
+
+    if (!pi->p->records(pi->ctx, flow, s))
+        return 0;
+    const bbody_t *b = pi->p->record(pi->ctx, flow, s, 0);
+    for (size_t i = 0; i < 15; i++)
+        assert_int_equal(b->fill[i], b->id);
+    return b->id;
+}
+
+static const fp_flow_t *body_lender(void *arg, fp_flow_t *flow)
+{
+    const fp_flow_t *back = NULL;
+    uint32_t id = body_id(flow);
+
+    (void)arg;
+    if (id)
+        g_bwith++;
+    else
+        g_bwithout++;
+    if (g_nblent == LEND) {
+        size_t k = g_blent_head;
+        /* Its body still holds what its flow wrote. */
+        assert_int_equal(body_id(g_blent[k]), g_blent_id[k]);
+        back = g_blent[k];
+        g_blent_head = (k + 1) % LEND;
+        g_nblent--;
+    }
+    size_t at = (g_blent_head + g_nblent) % LEND;
+    g_blent[at] = flow;
+    g_blent_id[at] = id;
+    g_nblent++;
+    return back;
+}
+
+static void test_bodies(void **state)
+{
+    (void)state;
+    fp_cache_cfg_t cfg;
+    fk_err_t e;
+    uint64_t seed = 11;
+
+    fp_cache_cfg_default(&cfg);
+    cfg.size_exp = 6; /* 64 slots: evictions, timeouts and record reuse */
+    cfg.line_exp = 2;
+    cfg.inactive_s = 5;
+    cfg.active_s = 20;
+    cfg.lend = LEND;
+    memset(g_bpl, 0, sizeof(g_bpl));
+    g_bpl[0].p = &body_plugin;
+    g_bseq = g_bfresh = 0;
+    g_nbseen = g_nblent = g_blent_head = g_bwith = g_bwithout = 0;
+    fp_cache_t *c = fp_cache_new(&cfg, g_bpl, 1, body_lender, NULL, &e);
+    assert_non_null(c);
+    fp_cache_poison(c, 0xa5);
+    /* The slot holds the pointer, not the body. */
+    assert_true(g_bpl[0].state_off + sizeof(bstate_t) <= fp_cache_slot_bytes(c));
+    for (int i = 0; i < 20000; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint32_t r = (uint32_t)(seed >> 33);
+        uint8_t a = (uint8_t)(1 + r % 60), b = (uint8_t)(100 + (r >> 8) % 5);
+        uint8_t flags = (r >> 16) % 50 == 0 ? FK_TCP_FIN : FK_TCP_ACK;
+        uint64_t t = (uint64_t)i * SEC / 100;
+        fk_packet_t p = (r >> 20) & 1 ? mk(6, a, 1000, b, 80, t, 60, flags)
+                                      : mk(6, b, 80, a, 1000, t, 60, flags);
+        fp_cache_put(c, &p);
+    }
+    fp_cache_flush(c);
+    /* Both kinds of flow, every body id exported once and intact. */
+    assert_true(g_bwith > 300);
+    assert_true(g_bwithout > 300);
+    assert_int_equal(g_bwith, g_bseq);
+    /* Reused: no more bodies than records (64 slots + LEND lent), and each
+     * first seen as the pool's poison, never as another flow's body. */
+    assert_true(g_nbseen <= 64 + LEND);
+    assert_int_equal(g_bfresh, g_nbseen);
+    assert_true(g_bseq > 4 * g_nbseen);
+    /* The stats agree: every body handed out is one of those seen, and
+     * no flow was ever refused one. */
+    fp_cache_stats_t cs;
+    fp_cache_get_stats(c, &cs);
+    assert_int_equal(cs.body_misses, 0);
+    assert_true(cs.bodies >= 1 && cs.bodies <= g_nbseen);
+    fp_cache_free(c);
+}
+
+/* A plugin whose body pointer the cache would not zero is refused, by name of the rule. */
+static void test_body_pointer_rule(void **state)
+{
+    (void)state;
+    fp_cache_cfg_t cfg;
+    fk_err_t e = {{0}};
+    fp_plugin_t bad = body_plugin;
+    fp_plugin_inst_t pi[1];
+
+    bad.state_zero = 1; /* only `body`'s first byte */
+    memset(pi, 0, sizeof(pi));
+    pi[0].p = &bad;
+    fp_cache_cfg_default(&cfg);
+    cfg.size_exp = 6;
+    cfg.line_exp = 2;
+    assert_null(fp_cache_new(&cfg, pi, 1, collect, NULL, &e));
+    assert_non_null(strstr(e.msg, "body"));
+    bad.state_zero = sizeof(void *); /* enough */
+    fp_cache_t *c = fp_cache_new(&cfg, pi, 1, collect, NULL, &e);
+    assert_non_null(c);
+    fp_cache_free(c);
+}
+
 static void test_cfg_errors(void **state)
 {
     (void)state;
@@ -936,6 +1136,8 @@ int main(void)
         cmocka_unit_test(test_hook_done),
         cmocka_unit_test(test_payload_hooks),
         cmocka_unit_test(test_lend),
+        cmocka_unit_test(test_bodies),
+        cmocka_unit_test(test_body_pointer_rule),
         cmocka_unit_test(test_cfg_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

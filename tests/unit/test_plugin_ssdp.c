@@ -123,10 +123,13 @@ static void direct(const void *pay, size_t n, uint8_t ipver)
     void *st = calloc(1, g_pi.p->state_size);
     fp_flow_t flow;
     fk_packet_t pkt;
-    fp_hookpkt_t hp = {&pkt, 0};
+    /* the record is a body: one from a pool of our own, as a cache gives it */
+    fp_body_pool_t *bodies = fp_body_pool_new(g_pi.p->body_size, 1);
+    fp_hookpkt_t hp = {&pkt, 0, bodies};
 
     assert_true(n == 0 || buf != NULL);
     assert_non_null(st);
+    assert_non_null(bodies);
     if (n)
         memcpy(buf, pay, n);
     memset(&flow, 0, sizeof(flow));
@@ -141,9 +144,11 @@ static void direct(const void *pay, size_t n, uint8_t ipver)
     assert_int_equal(g_pi.p->post_create(g_pi.ctx, &flow, st, &hp), FP_HOOK_OK);
     g_nrec[0] = g_pi.p->records(g_pi.ctx, &flow, st);
     memset(g_rec[0], 0, MAXREC);
-    memcpy(g_rec[0], g_pi.p->record(g_pi.ctx, &flow, st, 0), g_pi.p->record_size);
+    if (g_nrec[0])
+        memcpy(g_rec[0], g_pi.p->record(g_pi.ctx, &flow, st, 0), g_pi.p->record_size);
     free(st);
     free(buf);
+    fp_body_pool_free(bodies);
 }
 
 /* A message given as a string literal, to an IPv4 flow. */
