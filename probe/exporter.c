@@ -74,8 +74,7 @@ static double thread_cpu(void)
 
 /*
  * Each plugin's fetch plan: where each field starts, and for arrays the
- * following lines they may fill (strings: the first line only, most are
- * short).
+ * following lines they may fill (strings: the first two at most).
  */
 static int pf_plan(fp_exporter_t *x, const fp_plugin_inst_t *plugins, size_t n)
 {
@@ -91,7 +90,11 @@ static int pf_plan(fp_exporter_t *x, const fp_plugin_inst_t *plugins, size_t n)
         for (size_t k = 0; k < p->nfields && q->nline < PF_LINES; k++) {
             const fk_field_t *f = &p->fields[k];
             fk_ftype_t t = (fk_ftype_t)f->type;
-            size_t size = fk_ftype_is_array(t) ? (size_t)f->cap * fk_ftype_esize(t) : 1;
+            /* a string's second line too: user agents, URLs and names often
+             * run past their first (and the writer reads 16 bytes a step) */
+            size_t size = fk_ftype_is_array(t) ? (size_t)f->cap * fk_ftype_esize(t)
+                          : t == FK_T_STR      ? (f->cap < 128 ? (size_t)f->cap : 128)
+                                               : 1;
             for (size_t at = 0; at < size && at < 4 * 64 && q->nline < PF_LINES; at += 64)
                 q->line[q->nline++] = (uint32_t)(f->off + at);
         }
