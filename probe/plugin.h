@@ -190,6 +190,22 @@ static inline void *fp_plugin_body(const fp_hookpkt_t *hp, void *state)
     return *b;
 }
 
+/*
+ * The flow's body as a record of `fields`: the first call takes it and
+ * clears it (fk_record_clear: it reads as the empty record), later calls
+ * return it as it is.  NULL only without a pool, as fp_plugin_body.
+ */
+static inline void *fp_plugin_record(const fp_hookpkt_t *hp, void *state, const fk_field_t *fields,
+                                     size_t nfields)
+{
+    if (!*(void **)state) {
+        void *b = fp_plugin_body(hp, state);
+        if (b)
+            fk_record_clear(fields, nfields, b);
+    }
+    return *(void **)state;
+}
+
 /* Plugin state of `inst` inside a flow slot. */
 static inline void *fp_plugin_state(const fp_plugin_inst_t *inst, const fp_flow_t *flow)
 {

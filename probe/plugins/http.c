@@ -105,16 +105,10 @@ enum {
     HTTP_FLUSH = 2, /* a second request/response: export, then re-create */
 };
 
-/* The record, for a write: the flow's first one reads as empty.  NULL
- * without a body (no pool: see fp_plugin_body). */
+/* The record, for a write: the flow's first one reads as empty. */
 static http_record_t *http_rec(http_state_t *s, const fp_hookpkt_t *hp)
 {
-    if (!s->body) {
-        http_record_t *r = fp_plugin_body(hp, s);
-        if (r)
-            fk_record_clear(http_fields, sizeof(http_fields) / sizeof(http_fields[0]), r);
-    }
-    return s->body;
+    return fp_plugin_record(hp, s, http_fields, sizeof(http_fields) / sizeof(http_fields[0]));
 }
 
 /*

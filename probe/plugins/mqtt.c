@@ -241,10 +241,8 @@ static int mqtt_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_ho
     (void)flow;
     if (!pkt->payload || !mqtt_is_connect(pkt->payload, pkt->payload_len))
         return FP_HOOK_OK;
-    mqtt_record_t *r = fp_plugin_body(hp, st);
-    if (!r)
+    if (!fp_plugin_record(hp, st, mqtt_fields, sizeof(mqtt_fields) / sizeof(mqtt_fields[0])))
         return FP_HOOK_OK;
-    fk_record_clear(mqtt_fields, sizeof(mqtt_fields) / sizeof(mqtt_fields[0]), r);
     if (mqtt_parse(st, mqtt_tc(ctx), pkt->payload, pkt->payload_len)) {
         st->active = 1;
     } else {

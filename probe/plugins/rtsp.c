@@ -79,16 +79,10 @@ enum {
     RTSP_FLUSH = 2, /* a second request/response: export, then re-create */
 };
 
-/* The record, for a write: the flow's first one reads as empty.  NULL
- * without a body (fp_plugin_body). */
+/* The record, for a write: the flow's first one reads as empty. */
 static rtsp_record_t *rtsp_rec(rtsp_state_t *s, const fp_hookpkt_t *hp)
 {
-    if (!s->body) {
-        rtsp_record_t *r = fp_plugin_body(hp, s);
-        if (r)
-            fk_record_clear(rtsp_fields, sizeof(rtsp_fields) / sizeof(rtsp_fields[0]), r);
-    }
-    return s->body;
+    return fp_plugin_record(hp, s, rtsp_fields, sizeof(rtsp_fields) / sizeof(rtsp_fields[0]));
 }
 
 static bool rtsp_is_request(const uint8_t *p, size_t n)

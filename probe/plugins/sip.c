@@ -379,10 +379,10 @@ static int sip_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_hoo
     (void)flow;
     if (type == SIP_INVALID)
         return FP_HOOK_OK;
-    sip_record_t *r = fp_plugin_body(hp, s);
+    sip_record_t *r =
+        fp_plugin_record(hp, s, sip_fields, sizeof(sip_fields) / sizeof(sip_fields[0]));
     if (!r)
         return FP_HOOK_OK;
-    fk_record_clear(sip_fields, sizeof(sip_fields) / sizeof(sip_fields[0]), r);
     r->msg_type = type;
     sip_parse(r, pkt->payload, pkt->payload_len);
     s->has = 1;

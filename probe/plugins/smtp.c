@@ -295,12 +295,7 @@ static bool smtp_command(smtp_state_t *s, smtp_record_t *r, const uint8_t *p, si
  */
 static smtp_record_t *smtp_rec(smtp_state_t *s, const fp_hookpkt_t *hp)
 {
-    if (!s->body) {
-        smtp_record_t *r = fp_plugin_body(hp, s);
-        if (r)
-            fk_record_clear(smtp_fields, sizeof(smtp_fields) / sizeof(smtp_fields[0]), r);
-    }
-    return s->body;
+    return fp_plugin_record(hp, s, smtp_fields, sizeof(smtp_fields) / sizeof(smtp_fields[0]));
 }
 
 /* Parse one packet into the flow's state; true when it parses. */

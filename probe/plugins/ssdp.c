@@ -304,11 +304,9 @@ static int ssdp_post_create(void *ctx, fp_flow_t *flow, void *state, const fp_ho
     (void)ctx;
     if (pkt->dst_port != SSDP_PORT)
         return FP_HOOK_OK;
-    ssdp_record_t *r = fp_plugin_body(hp, s);
-    if (!r)
+    if (!fp_plugin_record(hp, s, ssdp_fields, sizeof(ssdp_fields) / sizeof(ssdp_fields[0])))
         return FP_HOOK_OK;
     s->active = 1;
-    fk_record_clear(ssdp_fields, sizeof(ssdp_fields) / sizeof(ssdp_fields[0]), r);
     ssdp_parse(s, pkt->payload, pkt->payload_len, flow->ip_version);
     return FP_HOOK_OK;
 }

@@ -174,11 +174,9 @@ static void tls_apply(tls_ctx_t *x, tls_state_t *st, const fk_tls_hello_t *h,
         return;
     }
 
-    if (!st->has) {
-        if (!(r = fp_plugin_body(hp, st)))
-            return;
-        fk_record_clear(tls_fields, sizeof(tls_fields) / sizeof(tls_fields[0]), r);
-    }
+    if (!st->has &&
+        !(r = fp_plugin_record(hp, st, tls_fields, sizeof(tls_fields) / sizeof(tls_fields[0]))))
+        return;
     r->version = h->version;
     if (fk_tls_sni(h, TLS_NAME_MAX, &name, &n))
         tls_put_name(r->sni, name, n);
