@@ -139,9 +139,9 @@ typedef struct fp_zero_st {
  * the pool holds nrec and taking one through the cache never fails.  The
  * memory is reserved, not touched: bodies are handed out from its start
  * (the pages a run touches are those of the most bodies it held at once),
- * and a freed body is reused first.  Freed bodies are kept as indices on a
- * stack of their own, not linked through the bodies: giving one back
- * touches no line of it.
+ * and a freed body is reused first.  Freed bodies are kept on a stack of
+ * their own, not linked through the bodies: giving one back touches no
+ * line of it.  The stack holds pointers: no index to divide out per body.
  */
 struct fp_body_pool_st {
     uint8_t *mem; /* cap bodies of size bytes */
@@ -149,7 +149,7 @@ struct fp_body_pool_st {
     size_t map_len;
     size_t size; /* body_size in whole cache lines: a lent body shares none with a live one */
     uint32_t cap, used; /* bodies [used, cap) were never handed out */
-    uint32_t *free;     /* indices of bodies given back, the last on top */
+    uint8_t **free;     /* bodies given back, the last on top */
     uint32_t nfree;
     uint64_t misses; /* takes that found none left (fp_cache_stats_t.body_misses) */
     int poison;      /* < 0: off; else the byte a body holds at its first use */
@@ -247,7 +247,14 @@ static int pool_alloc(fp_cache_t *c, size_t bytes)
     return c->pool ? 0 : -1;
 }
 
-/* Room for cap bodies of bp->size bytes (set by the caller). */
+/* An empty pool for bodies of body_size bytes (no memory yet). */
+static void body_pool_init(fp_body_pool_t *bp, size_t body_size)
+{
+    bp->size = (body_size + 63) & ~(size_t)63;
+    bp->poison = -1;
+}
+
+/* Room for cap bodies of bp->size bytes (body_pool_init). */
 static int body_pool_alloc(fp_body_pool_t *bp, uint32_t cap)
 {
     if (!cap || bp->size > SIZE_MAX / cap - POOL_ALIGN ||
@@ -280,8 +287,7 @@ fp_body_pool_t *fp_body_pool_new(size_t body_size, uint32_t cap)
 
     if (!bp)
         return NULL;
-    bp->size = (body_size + 63) & ~(size_t)63;
-    bp->poison = -1;
+    body_pool_init(bp, body_size);
     if (!body_size || body_pool_alloc(bp, cap) < 0) {
         fp_body_pool_free(bp);
         return NULL;
@@ -304,7 +310,7 @@ void *fp_body_take(fp_body_pool_t *bp)
     if (!bp)
         return NULL;
     if (bp->nfree)
-        return bp->mem + (size_t)bp->free[--bp->nfree] * bp->size;
+        return bp->free[--bp->nfree];
     if (bp->used == bp->cap) {
         bp->misses++;
         return NULL;
@@ -315,6 +321,12 @@ void *fp_body_take(fp_body_pool_t *bp)
     return b;
 }
 
+/* Give back a body this pool handed out (the cache's own: not checked). */
+static inline void body_push(fp_body_pool_t *bp, void *body)
+{
+    bp->free[bp->nfree++] = body;
+}
+
 void fp_body_give(fp_body_pool_t *bp, void *body)
 {
     size_t at = (size_t)((uint8_t *)body - bp->mem);
@@ -323,7 +335,7 @@ void fp_body_give(fp_body_pool_t *bp, void *body)
      * has room for every body): anything else is a caller's bug, ignored. */
     if ((uint8_t *)body >= bp->mem && at % bp->size == 0 && at / bp->size < bp->used &&
         bp->nfree < bp->used)
-        bp->free[bp->nfree++] = (uint32_t)(at / bp->size);
+        body_push(bp, body);
 }
 
 /*
@@ -337,8 +349,11 @@ static inline void give_bodies(const fp_cache_t *c, const fp_flow_t *f)
     for (size_t k = 0; k < c->nbodies; k++) {
         void *b;
         memcpy(&b, (const uint8_t *)f + c->bodies[k].off, sizeof(b));
-        if (b)
-            fp_body_give(c->bodies[k].pool, b);
+        fp_body_pool_t *bp = c->bodies[k].pool;
+        /* a pointer into the bodies handed out (a range check, no division:
+         * the slab is the plugin's, but the pointer only the cache writes) */
+        if (b && (uint8_t *)b >= bp->mem && (uint8_t *)b < bp->mem + (size_t)bp->used * bp->size)
+            body_push(bp, b);
     }
 }
 
@@ -393,13 +408,12 @@ static int plan_hooks(fp_cache_t *c)
 
         fp_body_pool_t *bp = NULL;
 
-        c->pools[i].poison = -1;
+        body_pool_init(&c->pools[i], p->body_size); /* size 0: no bodies */
         if (p->body_size) {
             /* The pointer must be zeroed with every new flow. */
             if (p->state_size < sizeof(void *) || (p->state_zero && p->state_zero < sizeof(void *)))
                 return -2;
             bp = &c->pools[i];
-            bp->size = (p->body_size + 63) & ~(size_t)63;
             c->bodies[c->nbodies++] = (fp_body_slab_t){off, bp};
         }
         for (int h = 0; h < HOOK_COUNT; h++)
