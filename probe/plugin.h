@@ -62,12 +62,12 @@ enum {
  */
 #define FP_PLUGIN_PAYLOAD_HOOKS 0x02
 
+typedef struct fp_body_pool_st fp_body_pool_t; /* a cache's bodies of one plugin */
+
 /*
  * The direction of the packet relative to the flow, set by the cache before
  * every hook: 0 = SRC -> DST (same as the flow's first packet), 1 = reverse.
  */
-typedef struct fp_body_pool_st fp_body_pool_t;
-
 typedef struct fp_hookpkt_st {
     const fk_packet_t *pkt;
     uint8_t rev;
@@ -116,7 +116,8 @@ typedef struct fp_plugin_st {
      * holds an earlier flow's leftovers).  Its records() must then decide
      * from those bytes and the flow alone, and record() may be called only
      * when records() said so.  record() must find the record from the
-     * state pointer it is given, not from a pointer stored in the state.
+     * state pointer it is given, not from a pointer stored in the state
+     * (but the body's: see body_size).
      */
     size_t state_zero; /* (takes one of the four reserved slots: same ABI) */
     /*
@@ -127,8 +128,8 @@ typedef struct fp_plugin_st {
      * HTTP's); a body comes from a pool of the cache's instead, when the
      * plugin first asks for it (fp_plugin_body), and goes back to the pool
      * when the cache takes the flow's record for a new flow -- after the
-     * export, once the output thread is done with it.  The slab (state_size bytes) then
-     * starts with the body's pointer (a `void *` the plugin does not write),
+     * export, once the output thread is done with it.  The slab (state_size
+     * bytes) then starts with the body's pointer (a `void *` the plugin does not write),
      * within state_zero (or state_zero 0), so a new flow has none.  This
      * pointer is the one that record() may follow: the cache keeps the body
      * as long as the record.
@@ -198,12 +199,11 @@ static inline void *fp_plugin_body(const fp_hookpkt_t *hp, void *state)
 static inline void *fp_plugin_record(const fp_hookpkt_t *hp, void *state, const fk_field_t *fields,
                                      size_t nfields)
 {
-    if (!*(void **)state) {
-        void *b = fp_plugin_body(hp, state);
-        if (b)
-            fk_record_clear(fields, nfields, b);
-    }
-    return *(void **)state;
+    void **b = (void **)state;
+
+    if (!*b && fp_plugin_body(hp, state))
+        fk_record_clear(fields, nfields, *b);
+    return *b;
 }
 
 /* Plugin state of `inst` inside a flow slot. */
