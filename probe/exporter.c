@@ -324,6 +324,16 @@ const fp_flow_t *fp_exporter_put(fp_exporter_t *x, unsigned w, const fp_flow_t *
     return back;
 }
 
+const fp_flow_t *fp_exporter_peek(const fp_exporter_t *x, unsigned w)
+{
+    const void *slot = fk_spsc_next(x->rings[w]);
+    const fp_flow_t *back = NULL;
+
+    if (slot)
+        memcpy(&back, slot, sizeof(back));
+    return back;
+}
+
 size_t fp_exporter_ring_entries(size_t queue)
 {
     return fk_spsc_entries(queue);

@@ -53,6 +53,12 @@ fp_exporter_t *fp_exporter_new(fp_outinst_t *outs, size_t nouts, size_t nworkers
  */
 const fp_flow_t *fp_exporter_put(fp_exporter_t *x, unsigned w, const fp_flow_t *flow);
 
+/*
+ * Worker `w`: the record the next fp_exporter_put() will return, when that
+ * is known already (NULL otherwise) -- to prefetch only.
+ */
+const fp_flow_t *fp_exporter_peek(const fp_exporter_t *x, unsigned w);
+
 /* The flows a ring of `queue` entries holds (fp_exporter_new rounds it up). */
 size_t fp_exporter_ring_entries(size_t queue);
 

@@ -258,6 +258,13 @@ static const fp_flow_t *export_flow(void *arg, fp_flow_t *flow)
     return fp_exporter_put(g_exporter, w->index, flow);
 }
 
+/* The cache's peek callback: the record this worker's queue hands back next. */
+static const fp_flow_t *peek_flow(void *arg)
+{
+    const fp_worker_t *w = arg;
+    return fp_exporter_peek(g_exporter, w->index);
+}
+
 /* "-o ipfix: option 'p': ..." -- name the plugin unless the message already does. */
 static void report_plugin_err(const char *opt, const char *name, const fk_err_t *e)
 {
@@ -392,6 +399,7 @@ static int open_input(probe_t *pr, const char *arg, const fp_cache_cfg_t *ccfg, 
         w->in = NULL;
         return -1;
     }
+    fp_cache_set_peek(w->cache, peek_flow);
     w->label = arg;
     w->max_packets = pr->count;
     w->batch = pr->icfg.block;

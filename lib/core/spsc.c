@@ -115,6 +115,15 @@ void *fk_spsc_reserve(fk_spsc_t *r)
     return r->data + (size_t)r->cur * r->esize;
 }
 
+const void *fk_spsc_next(const fk_spsc_t *r)
+{
+    if (r->reserved)
+        return r->data + (size_t)r->cur * r->esize;
+    if (r->nstack)
+        return r->data + (size_t)r->stack[r->nstack - 1] * r->esize;
+    return NULL; /* a refill from the consumer's releases, or a fresh buffer */
+}
+
 void fk_spsc_commit(fk_spsc_t *r)
 {
     uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);

@@ -58,6 +58,10 @@ void fk_spsc_free(fk_spsc_t *r);
 void *fk_spsc_reserve(fk_spsc_t *r);
 /* Producer: publish the entry returned by the last fk_spsc_reserve(). */
 void fk_spsc_commit(fk_spsc_t *r);
+/* Producer: the entry the next fk_spsc_reserve() hands out, when that is
+ * known without a look at the consumer's side (NULL otherwise) -- to look at
+ * only (e.g. what the producer last wrote there). */
+const void *fk_spsc_next(const fk_spsc_t *r);
 /* Producer: no more entries will come. */
 void fk_spsc_close(fk_spsc_t *r);
 

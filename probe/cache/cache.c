@@ -209,6 +209,7 @@ struct fp_cache_st {
     size_t nbodies;
     bool key_vlan;
     fp_export_fn export_fn;
+    fp_export_peek_fn peek_fn;
     void *export_arg;
     uint32_t sweep_idx; /* next slot the incremental expiry scan looks at */
     fp_frag_t *frag;
@@ -597,6 +598,21 @@ static inline int key_match(const fp_cache_t *c, const fp_flow_t *f, const fk_pa
 }
 
 /* Hand a flow to the exporter and free its slot. */
+#define SLOT_PF_MAX 256 /* bytes of a record fetched ahead for the next new flow */
+
+/* A free record the next new flow may take: its lines are read (the body
+ * pointers) and written (the zeroing) then; fetch them now. */
+static inline void prefetch_record(const fp_cache_t *c, const uint8_t *r)
+{
+    for (size_t k = 0; k < c->slot_size && k < SLOT_PF_MAX; k += 64)
+        __builtin_prefetch(r + k, 1);
+}
+
+void fp_cache_set_peek(fp_cache_t *c, fp_export_peek_fn peek)
+{
+    c->peek_fn = c->cfg.lend ? peek : NULL;
+}
+
 static void export_slot(fp_cache_t *c, uint32_t slot, uint8_t reason)
 {
     fp_flow_t *f = rec(c, slot);
@@ -619,6 +635,16 @@ static void export_slot(fp_cache_t *c, uint32_t slot, uint8_t reason)
         if ((const uint8_t *)back >= c->pool && at % c->slot_size == 0 &&
             at / c->slot_size < c->nrec)
             c->free_rec[c->nfree++] = (uint32_t)(at / c->slot_size);
+    }
+    /* The record the next export hands back goes on top of the free stack
+     * then, and the next new flow takes it (flushes re-create at once): a
+     * record the output thread finished with long ago, its lines out of
+     * cache.  Fetched now, it has a whole export's time to arrive -- the
+     * record just handed back has none. */
+    if (c->peek_fn) {
+        const fp_flow_t *next = c->peek_fn(c->export_arg);
+        if (next)
+            prefetch_record(c, (const uint8_t *)next);
     }
     c->st.flows--;
 }
@@ -682,8 +708,6 @@ static inline void zero_slot(const fp_cache_t *c, fp_flow_t *f)
         fk_zero_short((uint8_t *)f + c->zero[i].off, c->zero[i].len);
 }
 
-#define SLOT_PF_MAX 256 /* bytes of the next free record fetched ahead (take_record) */
-
 /*
  * The record for a new flow: the one freed last.  A record never used
  * before comes straight from the pool's zero pages (or as poison, see
@@ -700,13 +724,9 @@ static inline uint32_t take_record(fp_cache_t *c)
     } else if (c->nbodies) {
         give_bodies(c, (const fp_flow_t *)(c->pool + (size_t)r * c->slot_size));
     }
-    /* The record the next new flow takes: its lines are read (the body
-     * pointers) and written (the zeroing) then; fetch them now. */
-    if (c->nfree) {
-        const uint8_t *n = c->pool + (size_t)c->free_rec[c->nfree - 1] * c->slot_size;
-        for (size_t k = 0; k < c->slot_size && k < SLOT_PF_MAX; k += 64)
-            __builtin_prefetch(n + k, 1);
-    }
+    /* The record the next new flow takes, unless an export comes first. */
+    if (c->nfree)
+        prefetch_record(c, c->pool + (size_t)c->free_rec[c->nfree - 1] * c->slot_size);
     return r;
 }
 

@@ -88,6 +88,17 @@ typedef const fp_flow_t *(*fp_export_fn)(void *arg, fp_flow_t *flow);
 typedef struct fp_cache_st fp_cache_t;
 
 /*
+ * Optional, for a lending cache (cfg.lend): the record the next export_fn
+ * call will hand back, when the exporter knows it already (NULL otherwise).
+ * The cache asks after each export and prefetches that record, which the
+ * next new flow after the next export takes.  A hint only: any pointer,
+ * even a wrong one, is safe (it is never dereferenced).  Ignored when not
+ * lending.
+ */
+typedef const fp_flow_t *(*fp_export_peek_fn)(void *arg);
+void fp_cache_set_peek(fp_cache_t *c, fp_export_peek_fn peek);
+
+/*
  * Create a cache.  `plugins` (may be NULL when n == 0) must outlive the cache.
  * Returns NULL with a message in `e` on bad geometry or no memory.
  */

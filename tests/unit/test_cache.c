@@ -825,6 +825,18 @@ static const fp_flow_t *g_lent[LEND];
 static fp_flow_t g_lent_copy[LEND];
 static size_t g_nlent, g_lent_head;
 
+static size_t g_peeks, g_peek_hits;
+static const fp_flow_t *g_peeked;
+
+/* fp_export_peek_fn: what lender() will hand back next, as an exporter knows it. */
+static const fp_flow_t *lend_peek(void *arg)
+{
+    (void)arg;
+    g_peeks++;
+    g_peeked = g_nlent == LEND ? g_lent[g_lent_head] : NULL;
+    return g_peeked;
+}
+
 static const fp_flow_t *lender(void *arg, fp_flow_t *flow)
 {
     int pass = *(const int *)arg;
@@ -839,6 +851,8 @@ static const fp_flow_t *lender(void *arg, fp_flow_t *flow)
         /* Untouched while lent: its bytes are still those exported. */
         assert_memory_equal(g_lent[k], &g_lent_copy[k], sizeof(fp_flow_t));
         back = g_lent[k];
+        if (back == g_peeked)
+            g_peek_hits++;
         g_lent_head = (k + 1) % LEND;
         g_nlent--;
     }
@@ -869,6 +883,9 @@ static void test_lend(void **state)
         fp_cache_t *c = fp_cache_new(&cfg, NULL, 0, lender, &pass, &e);
         assert_non_null(c);
         fp_cache_poison(c, 0x5a);
+        g_peeks = g_peek_hits = 0;
+        g_peeked = NULL;
+        fp_cache_set_peek(c, lend_peek); /* a hint for lending caches only */
         for (int i = 0; i < 20000; i++) {
             seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
             uint32_t r = (uint32_t)(seed >> 33);
@@ -881,6 +898,14 @@ static void test_lend(void **state)
         }
         fp_cache_flush(c);
         fp_cache_free(c);
+        /* Lending, the cache asks after every export what comes back next
+         * (and fetches it); copying, never. */
+        if (pass) {
+            assert_int_equal(g_peeks, g_nlf[pass]);
+            assert_true(g_peek_hits > g_nlf[pass] / 2);
+        } else {
+            assert_int_equal(g_peeks, 0);
+        }
     }
     /* Enough of each way out, and the same flows either way. */
     assert_true(g_nlf[0] > 500);

@@ -1249,6 +1249,7 @@ static void test_spsc_single(void **state)
     assert_null(fk_spsc_new(0, 8));
     assert_null(fk_spsc_new(8, 0));
     assert_null(fk_spsc_peek(r));
+    assert_null(fk_spsc_next(r)); /* fresh buffers: nothing to look at */
     for (uint64_t i = 0; i < 4; i++) {
         e[i] = fk_spsc_reserve(r);
         assert_non_null(e[i]);
@@ -1272,8 +1273,13 @@ static void test_spsc_single(void **state)
     fk_spsc_release(r);
     /* The buffer released last comes back first (it is the one in cache). */
     assert_ptr_equal(fk_spsc_reserve(r), b);
+    assert_ptr_equal(fk_spsc_next(r), b); /* reserved, not committed: still b */
     *b = 104;
     fk_spsc_commit(r);
+    /* The next reserve's buffer is known (a, what was written there last
+     * still in it: 100), before it is handed out. */
+    assert_ptr_equal(fk_spsc_next(r), a);
+    assert_int_equal(*(const uint64_t *)fk_spsc_next(r), 100);
     assert_ptr_equal(fk_spsc_reserve(r), a);
     *a = 105;
     fk_spsc_commit(r);
