@@ -597,7 +597,6 @@ static inline int key_match(const fp_cache_t *c, const fp_flow_t *f, const fk_pa
     return 0;
 }
 
-/* Hand a flow to the exporter and free its slot. */
 #define SLOT_PF_MAX 256 /* bytes of a record fetched ahead for the next new flow */
 
 /* A free record the next new flow may take: its lines are read (the body
@@ -613,6 +612,7 @@ void fp_cache_set_peek(fp_cache_t *c, fp_export_peek_fn peek)
     c->peek_fn = c->cfg.lend ? peek : NULL;
 }
 
+/* Hand a flow to the exporter and free its slot. */
 static void export_slot(fp_cache_t *c, uint32_t slot, uint8_t reason)
 {
     fp_flow_t *f = rec(c, slot);
